@@ -1,0 +1,204 @@
+"""The site database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it.
+
+Natural keys (host name, service name) are used throughout: results, actions and the journal
+name their objects, so replay needs no id lookups. A host's own status row has ``service = ''``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("address", sa.String(255), nullable=False, server_default=""),
+    sa.Column("labels", JSON, nullable=False),
+    sa.Column("parents", JSON, nullable=False),
+    sa.Column("groups", JSON, nullable=False),
+    sa.Column("check", JSON, nullable=True),
+    sa.Column("check_interval", sa.Float, nullable=False),
+    sa.Column("retry_interval", sa.Float, nullable=False),
+    sa.Column("max_check_attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column(
+        "host",
+        sa.String(255),
+        sa.ForeignKey("hosts.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("check", JSON, nullable=True),
+    sa.Column("check_interval", sa.Float, nullable=False),
+    sa.Column("retry_interval", sa.Float, nullable=False),
+    sa.Column("max_check_attempts", sa.Integer, nullable=False),
+    sa.Column("stale_after", sa.Float, nullable=False),
+    sa.Column("params", JSON, nullable=False),
+    sa.Column("labels", JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+status = sa.Table(
+    "status",
+    metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("service", sa.String(255), primary_key=True),
+    sa.Column("state", sa.SmallInteger, nullable=False),
+    sa.Column("hard", sa.Boolean, nullable=False),
+    sa.Column("attempt", sa.SmallInteger, nullable=False),
+    sa.Column("last_hard_state", sa.SmallInteger, nullable=False),
+    sa.Column("checked", sa.Boolean, nullable=False),
+    sa.Column("last_check", sa.Float, nullable=False),
+    sa.Column("last_result", sa.Float, nullable=False),
+    sa.Column("last_state_change", sa.Float, nullable=False),
+    sa.Column("last_hard_state_change", sa.Float, nullable=False),
+    sa.Column("last_ok", sa.Float, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("long_output", sa.Text, nullable=False),
+    sa.Column("flap_history", sa.String(64), nullable=False),
+    sa.Column("flapping", sa.Boolean, nullable=False),
+    sa.Column("percent_state_change", sa.Float, nullable=False),
+    sa.Column("stale", sa.Boolean, nullable=False),
+    sa.Column("host_problem", sa.Boolean, nullable=False),
+    sa.Column("ack", JSON, nullable=True),
+    sa.Column("metrics", JSON, nullable=False),
+)
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
+
+checkpoint = sa.Table(
+    "checkpoint",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("journal_seq", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("next_id", sa.BigInteger, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("state", sa.SmallInteger, nullable=True),
+    sa.Column("state_type", sa.String(8), nullable=True),
+    sa.Column("attempt", sa.SmallInteger, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Index("ix_events_at", "at"),
+    sa.Index("ix_events_object_at", "host", "service", "at"),
+)
+
+downtimes = sa.Table(
+    "downtimes",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("start", sa.Float, nullable=False),
+    sa.Column("end", sa.Float, nullable=False),
+    sa.Column("fixed", sa.Boolean, nullable=False),
+    sa.Column("duration", sa.Float, nullable=False),
+    sa.Column("include_services", sa.Boolean, nullable=False),
+    sa.Column("recurrence", sa.String(120), nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("persistent", sa.Boolean, nullable=False),
+)
+
+metric_series = sa.Table(
+    "metric_series",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("warn", sa.Float, nullable=True),
+    sa.Column("crit", sa.Float, nullable=True),
+    sa.Column("min", sa.Float, nullable=True),
+    sa.Column("max", sa.Float, nullable=True),
+    sa.UniqueConstraint("host", "service", "name", name="uq_metric_series_object_name"),
+)
+
+metric_raw = sa.Table(
+    "metric_raw",
+    metadata,
+    sa.Column("series_id", sa.BigInteger, primary_key=True),
+    sa.Column("ts", sa.Float, primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+)
+
+metric_rollup = sa.Table(
+    "metric_rollup",
+    metadata,
+    sa.Column("series_id", sa.BigInteger, primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("ts", sa.Float, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("sum", sa.Float, nullable=False),
+    sa.Column("min", sa.Float, nullable=False),
+    sa.Column("max", sa.Float, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("email", sa.String(255), nullable=False, server_default=""),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=True),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+)
