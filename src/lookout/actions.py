@@ -1,0 +1,165 @@
+"""The one place that applies human decisions: acknowledge, downtime, comment, recheck.
+
+The REST API, the CLI (through the API), the web UI and the chat bot all come through here.
+Each action resolves its target, checks that it makes sense, records author and comment, and
+returns once the engine has applied it durably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lookout.engine import inputs as inp
+from lookout.engine.core import Engine
+from lookout.engine.downtimes import validate_recurrence
+from lookout.engine.runner import SiteRunner
+from lookout.errors import Conflict, NotFound, ValidationError
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action did: the objects it touched and the ids it created or removed."""
+
+    keys: list[Key]
+    ids: list[int]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "objects": [{"host": h, "service": s or None} for h, s in self.keys],
+            "ids": self.ids,
+            "count": len(self.keys) or len(self.ids),
+        }
+
+
+class Actions:
+    def __init__(self, engine: Engine, runner: SiteRunner, clock: Callable[[], float]) -> None:
+        self.engine = engine
+        self.runner = runner
+        self.clock = clock
+
+    def resolve(self, target: inp.Target) -> list[Key]:
+        """Existing objects of ``target``; NotFound naming what is missing."""
+        keys = self.engine.keys_of(target)
+        if keys:
+            return keys
+        if target.host is not None:
+            if target.host not in self.engine.hosts:
+                raise NotFound(f"host {target.host!r} not found")
+            raise NotFound(f"service {target.host}/{target.service} not found")
+        raise NotFound(f"no objects match {target.describe()}")
+
+    async def acknowledge(
+        self,
+        target: inp.Target,
+        *,
+        author: str,
+        comment: str,
+        sticky: bool = True,
+        notify: bool = True,
+        persistent: bool = False,
+        expire_at: float | None = None,
+    ) -> Outcome:
+        now = self.clock()
+        if expire_at is not None and expire_at <= now:
+            raise ValidationError("expire_at lies in the past", ("expire_at",))
+        keys = [k for k in self.resolve(target) if self.engine.status[k].state != 0]
+        if not keys:
+            raise Conflict(f"{target.describe()}: no problem to acknowledge (state is OK/UP)")
+        done = await self.runner.apply(
+            inp.Acknowledge(
+                at=now, keys=keys, author=author, comment=comment, sticky=sticky,
+                notify=notify, persistent=persistent, expire_at=expire_at,
+            )
+        )
+        return Outcome(keys=done, ids=[])
+
+    async def remove_acknowledgement(
+        self, target: inp.Target, *, author: str, comment: str = ""
+    ) -> Outcome:
+        keys = [k for k in self.resolve(target) if self.engine.status[k].ack is not None]
+        if not keys:
+            raise Conflict(f"{target.describe()}: not acknowledged")
+        done = await self.runner.apply(
+            inp.RemoveAcknowledgement(at=self.clock(), keys=keys, author=author, comment=comment)
+        )
+        return Outcome(keys=done, ids=[])
+
+    async def schedule_downtime(
+        self,
+        target: inp.Target,
+        *,
+        start: float,
+        end: float,
+        author: str,
+        comment: str,
+        fixed: bool = True,
+        duration: float | None = None,
+        include_services: bool = False,
+        recurrence: str = "",
+    ) -> Outcome:
+        now = self.clock()
+        if end <= start:
+            raise ValidationError("end must be after start", ("end",))
+        if end <= now and not recurrence:
+            raise ValidationError("the downtime ends in the past", ("end",))
+        if not fixed and not duration:
+            raise ValidationError("a flexible downtime needs a duration", ("duration",))
+        validate_recurrence(recurrence)
+        keys = self.resolve(target)
+        if target.host is None and not target.services:
+            keys = [k for k in keys if not k[1]]
+        ids = await self.runner.apply(
+            inp.ScheduleDowntime(
+                at=now, targets=keys, start=start, end=end, fixed=fixed,
+                duration=duration or 0.0, include_services=include_services,
+                recurrence=recurrence, author=author, comment=comment,
+            )
+        )
+        return Outcome(keys=keys, ids=ids)
+
+    async def remove_downtime(
+        self,
+        *,
+        author: str,
+        comment: str = "",
+        ids: list[int] | None = None,
+        host: str | None = None,
+        service: str | None = None,
+    ) -> Outcome:
+        downtimes = self.engine.downtimes
+        if ids is not None:
+            missing = [i for i in ids if i not in downtimes]
+            if missing:
+                raise NotFound(f"downtime(s) {', '.join(map(str, missing))} not found")
+            chosen = list(ids)
+        else:
+            chosen = [
+                d.id for d in downtimes.values()
+                if d.host == host and (service is None or d.service == service)
+            ]
+            if not chosen:
+                where = host if service is None else f"{host}/{service}"
+                raise NotFound(f"no downtimes on {where}")
+        done = await self.runner.apply(
+            inp.RemoveDowntime(at=self.clock(), ids=chosen, author=author, comment=comment)
+        )
+        return Outcome(keys=[], ids=done)
+
+    async def comment(self, target: inp.Target, *, author: str, comment: str) -> Outcome:
+        if not comment.strip():
+            raise ValidationError("a comment needs text", ("comment",))
+        keys = self.resolve(target)
+        ids = await self.runner.apply(
+            inp.AddComment(at=self.clock(), keys=keys, author=author, comment=comment)
+        )
+        return Outcome(keys=keys, ids=ids)
+
+    async def recheck(self, target: inp.Target, *, author: str, comment: str = "") -> Outcome:
+        keys = self.resolve(target)
+        done = await self.runner.apply(
+            inp.Recheck(at=self.clock(), keys=keys, author=author, comment=comment)
+        )
+        return Outcome(keys=done, ids=[])

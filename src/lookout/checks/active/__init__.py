@@ -1,0 +1,155 @@
+"""Active checks: Lookout connects to the target itself (TCP, HTTP, ...).
+
+Each check is a frozen pydantic params model plus ``async def run(params, address, ctx) ->
+Outcome``. ``registry.py`` ties them together (``validate_check_config``, ``run_check``).
+This module holds what every check shares: the outcome, the context and small helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Self
+
+import httpx
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from lookout.domain.metrics import Metric
+
+NAGIOS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+"""How Nagios-style plugin output names the states 0..3."""
+
+USER_AGENT = "lookout-check/0.1"
+
+
+class Outcome(msgspec.Struct, frozen=True):
+    """What one run of an active check found: state 0..3, summary, details, metrics."""
+
+    state: int
+    summary: str
+    long_output: str = ""
+    metrics: tuple[Metric, ...] = ()
+
+
+def _new_client(*, verify: bool, max_connections: int) -> httpx.AsyncClient:
+    """A client that opens a fresh connection per check (keep-alive would hide connect time)."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=0)
+    headers = {"User-Agent": USER_AGENT}
+    return httpx.AsyncClient(verify=verify, limits=limits, headers=headers, trust_env=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check gets besides its params: shared HTTP clients and a timer.
+
+    httpx decides TLS verification per client, so there is one verifying client and one
+    that does not verify (for ``verify_tls: false``). ``timer`` measures durations (seconds).
+    """
+
+    http: httpx.AsyncClient
+    http_insecure: httpx.AsyncClient
+    timer: Callable[[], float] = field(default=time.perf_counter)
+
+    @classmethod
+    def create(cls, max_connections: int = 100) -> Self:
+        """A context with its own two HTTP clients; close it with ``aclose``."""
+        return cls(
+            http=_new_client(verify=True, max_connections=max_connections),
+            http_insecure=_new_client(verify=False, max_connections=max_connections),
+        )
+
+    def client(self, verify_tls: bool) -> httpx.AsyncClient:
+        """The HTTP client to use for a check with this ``verify_tls`` setting."""
+        return self.http if verify_tls else self.http_insecure
+
+    async def aclose(self) -> None:
+        """Close both HTTP clients."""
+        await self.http.aclose()
+        await self.http_insecure.aclose()
+
+
+class ActiveParams(BaseModel):
+    """Settings every active check has: a timeout and response time thresholds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: float = Field(
+        10.0, gt=0, le=300, description="Give up after this many seconds; the check goes CRIT."
+    )
+    warn: float | None = Field(
+        None, ge=0, description="Response time in seconds from which the check is WARN."
+    )
+    crit: float | None = Field(
+        None, ge=0, description="Response time in seconds from which the check is CRIT."
+    )
+
+    @field_validator("crit")
+    @classmethod
+    def _crit_not_below_warn(cls, crit: float | None, info: ValidationInfo) -> float | None:
+        warn = info.data.get("warn")
+        if crit is not None and warn is not None and crit < warn:
+            raise ValueError(f"crit ({crit} s) must not be below warn ({warn} s)")
+        return crit
+
+
+def time_state(seconds: float, params: ActiveParams) -> tuple[int, str]:
+    """State of a response time against ``warn``/``crit``, and a note naming the levels."""
+    state = 0
+    if params.crit is not None and seconds >= params.crit:
+        state = 2
+    elif params.warn is not None and seconds >= params.warn:
+        state = 1
+    return state, (_levels_note(params) if state else "")
+
+
+def _levels_note(params: ActiveParams) -> str:
+    levels = (("warn", params.warn), ("crit", params.crit))
+    given = [(name, value) for name, value in levels if value is not None]
+    names = "/".join(name for name, _ in given)
+    values = "/".join(f"{value:.3f}" for _, value in given)
+    return f" ({names} at {values} s)"
+
+
+def time_metric(seconds: float, params: ActiveParams) -> Metric:
+    """The ``time`` metric (seconds) with the thresholds of ``params``."""
+    return Metric("time", seconds, "s", warn=params.warn, crit=params.crit, min=0.0)
+
+
+def label(state: int) -> str:
+    """Nagios name of a state (``2`` → ``CRITICAL``)."""
+    return NAGIOS_LABELS[state] if 0 <= state < len(NAGIOS_LABELS) else "UNKNOWN"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short human reason for a network error, looking through wrapped causes."""
+    chain = list(_causes(exc))
+    for cause in chain:
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {_describe_tls(cause)}"
+    for cause in reversed(chain):
+        if isinstance(cause, socket.gaierror):
+            return f"Name resolution failed: {cause.strerror}"
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno)
+    return str(exc) or type(exc).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _describe_tls(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    reason = getattr(exc, "reason", None)
+    return reason.replace("_", " ").lower() if isinstance(reason, str) else str(exc)

@@ -1,0 +1,1 @@
+"""The ``lookout`` command line: thin typer commands over the REST API."""

@@ -1,0 +1,17 @@
+"""``lookout``: the command line. Site commands work on a directory; everything else talks to
+a running site over the REST API, so it works the same against a remote site."""
+
+from __future__ import annotations
+
+import typer
+
+from lookout.cli import site_cmds
+
+app = typer.Typer(
+    name="lookout",
+    help="Lookout monitoring: run a site and handle its problems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+site_cmds.register(app)

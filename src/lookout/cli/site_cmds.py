@@ -1,0 +1,86 @@
+"""``lookout init`` and ``lookout serve``: create and run a site directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lookout.config import parse_listen
+from lookout.errors import ConfigError
+
+err = Console(stderr=True)
+out = Console()
+
+
+def config_error(exc: ConfigError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}")
+    for problem in exc.problems:
+        err.print(f"  • {problem}")
+    return typer.Exit(2)
+
+
+def init(
+    site_dir: Annotated[Path, typer.Argument(help="Directory of the new site")],
+    listen: Annotated[str, typer.Option(help="HOST:PORT for the API and UI")] = "127.0.0.1:8080",
+    database_url: Annotated[
+        str, typer.Option(help="SQLAlchemy URL (default: SQLite in the site directory)")
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print {url, token} as JSON")] = False,
+) -> None:
+    """Create a site: settings, database, admin user and an admin token (printed once)."""
+    from lookout.sites.site import init_site
+
+    try:
+        created = init_site(site_dir, listen=listen, database_url=database_url)
+    except ConfigError as exc:
+        raise config_error(exc) from exc
+    if as_json:
+        print(json.dumps({"url": created.url, "token": created.token}))
+        return
+    out.print(f"[green]✓[/] Site created in [bold]{site_dir}[/]")
+    out.print(f"  URL:         {created.url}")
+    out.print(f"  Admin token: [bold]{created.token}[/]  (shown once; stored hashed)")
+    out.print(f"  Start it:    lookout serve {site_dir}")
+
+
+def serve(
+    site_dir: Annotated[Path, typer.Argument(help="Site directory")],
+    listen: Annotated[str | None, typer.Option(help="HOST:PORT (overrides the settings)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the site: REST API, engine, scheduler."""
+    import uvicorn
+
+    from lookout.config import load_settings
+    from lookout.sites.site import Site
+    from lookout.web.api.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        overrides = {"listen": listen} if listen else {}
+        settings = load_settings(site_dir, **overrides)
+    except ConfigError as exc:
+        raise config_error(exc) from exc
+    host, port = parse_listen(settings.listen)
+    site = Site(site_dir, settings)
+    err.print(f"Lookout site {settings.site_name} on {settings.url}")
+    uvicorn.run(
+        create_app(site),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(serve)

@@ -1,0 +1,181 @@
+"""One validated, frozen settings tree per site: ``lookout.toml`` overlaid by ``LOOKOUT_*``.
+
+Environment variables win over the file; nested keys use ``__`` (``LOOKOUT_FLAPPING__HIGH=30``).
+Every problem is reported together, naming the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from lookout.errors import ConfigError
+
+SETTINGS_FILE = "lookout.toml"
+
+
+class FlappingSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    enabled: bool = True
+    """Detect flapping at all."""
+    low: float = Field(5.0, ge=0, le=100)
+    """Percent state change below which flapping stops."""
+    high: float = Field(20.0, ge=0, le=100)
+    """Percent state change at or above which flapping starts."""
+
+
+class ServiceDefaults(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    check_interval: float = Field(60.0, gt=0)
+    """Seconds between checks (passive: how often a result is expected)."""
+    retry_interval: float = Field(60.0, gt=0)
+    """Seconds between checks while a problem is soft."""
+    max_check_attempts: int = Field(3, ge=1, le=100)
+    """Problem results in a row before the state is hard."""
+    stale_after: float = Field(3.0, ge=0)
+    """Intervals without a result before the service goes UNKNOWN (0: never)."""
+
+
+class Settings(BaseSettings):
+    """Settings of one site."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOOKOUT_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+    )
+
+    site_name: str = Field("lookout", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    """Name of the site (lower-case letters, digits, '-' and '_')."""
+    listen: str = "127.0.0.1:8080"
+    """HOST:PORT the REST API and UI listen on."""
+    public_url: str = ""
+    """URL people and the CLI use to reach the site (default: http://<listen>)."""
+    database_url: str = ""
+    """SQLAlchemy URL; empty means SQLite ``lookout.db`` in the site directory."""
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """NORMAL: commits survive a process crash; FULL: also a power loss (slower)."""
+    checkpoint_interval: float = Field(10.0, gt=0)
+    """Seconds between state checkpoints (the journal covers the time in between)."""
+    tick_interval: float = Field(1.0, gt=0)
+    """Seconds between clock ticks (staleness, ack expiry, downtimes)."""
+    event_retention_days: float = Field(90.0, gt=0)
+    """Days the event log is kept."""
+    max_request_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    """Largest accepted request body in bytes (413 above)."""
+    max_results_per_request: int = Field(20_000, gt=0)
+    """Most results in one POST /results."""
+    max_clock_skew: float = Field(300.0, ge=0)
+    """Seconds a result's ``checked_at`` may lie in the future."""
+    check_concurrency: int = Field(100, ge=1)
+    """Active checks running at the same time in the embedded runner."""
+    flapping: FlappingSettings = FlappingSettings()
+    """Flap detection thresholds."""
+    services: ServiceDefaults = ServiceDefaults()
+    """Defaults for new services."""
+    demo: bool = False
+    """Feed the demo's passive service."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @property
+    def url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host, port = parse_listen(self.listen)
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://{host}:{port}"
+
+    def database(self, site_dir: Path) -> str:
+        return self.database_url or f"sqlite:///{(site_dir / 'lookout.db').resolve()}"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT with a port 1-65535, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def load_settings(site_dir: Path, **overrides: Any) -> Settings:
+    """Read ``site_dir/lookout.toml``, overlay the environment, validate everything at once."""
+    path = site_dir / SETTINGS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: is {site_dir} a Lookout site? (lookout init DIR)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", [str(exc)]) from exc
+    data.update(overrides)
+    return validate_settings(data, source=str(path))
+
+
+def validate_settings(data: dict[str, Any], source: str = "settings") -> Settings:
+    try:
+        return Settings(**data)
+    except pydantic.ValidationError as exc:
+        problems = [_describe(err) for err in exc.errors()]
+        raise ConfigError(f"{source}: {len(problems)} invalid setting(s)", problems) from exc
+
+
+def _describe(err: Any) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    env = "LOOKOUT_" + "__".join(str(p) for p in err["loc"]).upper()
+    where = f"{key} (or {env})" if env in os.environ else key
+    value = err.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    return f"{where}{shown}: {err['msg']}"
+
+
+def render_settings(settings: Settings) -> str:
+    """A commented ``lookout.toml`` with the values of ``settings``."""
+    lines = ["# Lookout site settings. Environment variables LOOKOUT_<KEY> override them.", ""]
+    nested: list[tuple[str, BaseModel]] = []
+    for name, info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            nested.append((name, value))
+            continue
+        if info.description:
+            lines.append(f"# {info.description}")
+        lines.append(f"{name} = {_toml_value(value)}")
+    for name, model in nested:
+        lines += ["", f"[{name}]"]
+        for key, info in type(model).model_fields.items():
+            if info.description:
+                lines.append(f"# {info.description}")
+            lines.append(f"{key} = {_toml_value(getattr(model, key))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)

@@ -1,0 +1,71 @@
+"""Flap detection as Nagios does it: weighted percent state change over the last 21 results.
+
+Changes between consecutive results count from 0.75 (oldest) to 1.25 (newest); the sum is
+scaled to 0–100 %. Flapping starts at or above ``high`` and stops below ``low``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lookout.engine.status import Status
+
+HISTORY = 21
+_PAIRS = HISTORY - 1
+_WEIGHTS = tuple(0.75 + 0.5 * i / (_PAIRS - 1) for i in range(_PAIRS))
+
+
+@dataclass(frozen=True, slots=True)
+class FlapThresholds:
+    """Percent state change thresholds (Nagios defaults for services)."""
+
+    low: float = 5.0
+    high: float = 20.0
+    enabled: bool = True
+
+
+def percent_state_change(history: list[int]) -> float:
+    """Weighted share of state changes in ``history`` (oldest first), 0–100."""
+    offset = _PAIRS - (len(history) - 1)
+    total = 0.0
+    for i in range(1, len(history)):
+        if history[i] != history[i - 1]:
+            total += _WEIGHTS[offset + i - 1]
+    return total * 100.0 / _PAIRS
+
+
+def record(st: Status, state: int, limits: FlapThresholds) -> bool | None:
+    """Add ``state`` to the history; return True when flapping starts, False when it stops,
+    None when nothing changed. Cheap when the recent history holds no change."""
+    history = st.flap_history
+    if history and history[-1] != state:
+        st.flap_changes += 1
+    history.append(state)
+    if len(history) > HISTORY:
+        if history[0] != history[1]:
+            st.flap_changes -= 1
+        del history[0]
+    if st.flap_changes == 0 and not st.flapping:
+        st.percent_state_change = 0.0
+        return None
+    st.percent_state_change = percent = percent_state_change(history)
+    if not limits.enabled:
+        return None
+    if not st.flapping and percent >= limits.high:
+        st.flapping = True
+        return True
+    if st.flapping and percent < limits.low:
+        st.flapping = False
+        return False
+    return None
+
+
+def restore(st: Status, encoded: str) -> None:
+    """Load a history saved by :func:`encode`."""
+    st.flap_history = [int(ch) for ch in encoded[-HISTORY:]]
+    h = st.flap_history
+    st.flap_changes = sum(1 for i in range(1, len(h)) if h[i] != h[i - 1])
+
+
+def encode(st: Status) -> str:
+    return "".join(str(s) for s in st.flap_history)

@@ -1,0 +1,253 @@
+"""The one async runner per site: applies inputs, makes them durable, checkpoints, ticks.
+
+Path of every input (a batch of results, an action, a clock tick):
+
+1. ``submit`` applies it to the :class:`Engine` at once (in the event loop, no awaits) and
+   queues its msgpack body for the journal;
+2. the writer task takes everything queued, appends it to the journal in one transaction on
+   the writer thread (group commit), then resolves the submitters' futures: only now does the
+   API answer 2xx — and publishes the events on the bus;
+3. every ``checkpoint_interval`` the writer also persists the changed statuses, events,
+   downtimes, comments and metric points with the journal position they cover, in the same
+   transaction, and drops the covered journal rows.
+
+A restart loads the last checkpoint and replays the journal after it through the same engine
+code, with the recorded times, so every accepted input is reflected again. If the database
+refuses a write the runner stops accepting input (state in memory would be ahead of disk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from lookout.domain.events import Event
+from lookout.engine import inputs as inp
+from lookout.engine.bus import EventBus
+from lookout.engine.core import Engine
+from lookout.engine.persist import status_from_row, status_row
+from lookout.errors import StorageError, TemporaryFailure
+from lookout.storage.store import SiteStore, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSettings:
+    checkpoint_interval: float = 10.0
+    """Seconds between checkpoints."""
+    checkpoint_after_inputs: int = 20_000
+    """Checkpoint early after this many journaled inputs (bounds replay time)."""
+    tick_interval: float = 1.0
+    """Seconds between clock ticks (staleness, expiry, downtimes)."""
+    event_retention: float = 90 * 86400.0
+    """Seconds to keep the event log."""
+    prune_interval: float = 3600.0
+    """Seconds between retention passes over events and metric points."""
+
+
+class SiteRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        store: SiteStore,
+        bus: EventBus,
+        settings: RunnerSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.bus = bus
+        self.settings = settings or RunnerSettings()
+        self.clock = clock
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookout-writer")
+        self._pending: list[tuple[float, bytes]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._checkpoint_due = False
+        self._inputs_since_checkpoint = 0
+        self._recent_events: list[Event] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_prune = 0.0
+        self.failed: str | None = None
+        self.replayed = 0
+        self.commits = 0
+        self.started = False
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        loaded = await loop.run_in_executor(self._thread, self.store.load)
+        eng = self.engine
+        statuses = {(r.host, r.service): status_from_row(r) for r in loaded.status_rows}
+        eng.next_id = loaded.next_id
+        for dt in loaded.downtimes:
+            eng.downtimes[dt.id] = dt
+        for c in loaded.comments:
+            eng.comments[c.id] = c
+        for h in loaded.hosts:
+            eng.put_host(h, self.clock(), statuses.get((h.name, "")))
+        for s in loaded.services:
+            eng.put_service(s, self.clock(), statuses.get((s.host, s.name)))
+        eng.dirty.difference_update(statuses.values())
+        on_recheck, eng.on_recheck = eng.on_recheck, None
+        for _seq, _at, body in loaded.journal:
+            eng.apply(inp.decode(body))
+        eng.on_recheck = on_recheck
+        self.replayed = len(loaded.journal)
+        if self.replayed:
+            log.info("replayed %d journal entries", self.replayed)
+        await self.checkpoint()
+        self._tasks = [
+            asyncio.create_task(self._writer_loop(), name="lookout-writer"),
+            asyncio.create_task(self._clock_loop(), name="lookout-clock"),
+        ]
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self._tasks:
+            return
+        with contextlib.suppress(Exception):
+            await self.checkpoint()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
+        self._thread.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ input
+    def submit(self, item: inp.Input) -> tuple[Any, asyncio.Future[None]]:
+        """Apply ``item`` now; the future resolves once it is durable."""
+        if self.failed is not None:
+            raise TemporaryFailure(f"site is not accepting input: {self.failed}", retry_after=5)
+        outcome = self.engine.apply(item)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((self.clock(), inp.encode(item)))
+        self._waiters.append(fut)
+        self._inputs_since_checkpoint += 1
+        if self._inputs_since_checkpoint >= self.settings.checkpoint_after_inputs:
+            self._checkpoint_due = True
+        self._wake.set()
+        return outcome, fut
+
+    async def apply(self, item: inp.Input) -> Any:
+        """Apply ``item`` and wait until it is durable."""
+        outcome, fut = self.submit(item)
+        await fut
+        return outcome
+
+    async def checkpoint(self) -> None:
+        """Persist a snapshot now (waits for it)."""
+        self._checkpoint_due = False
+        await self._commit(self._take_batch(), self._take_snapshot())
+
+    # ------------------------------------------------------------------ writer
+    def _take_batch(self) -> tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]]:
+        events = self.engine.take_events()
+        self._recent_events.extend(events)
+        batch = (self._pending, self._waiters, events)
+        self._pending, self._waiters = [], []
+        return batch
+
+    def _take_snapshot(self) -> Snapshot:
+        eng = self.engine
+        now = self.clock()
+        events, self._recent_events = self._recent_events, []
+        prune = now - self._last_prune >= self.settings.prune_interval
+        if prune:
+            self._last_prune = now
+        snap = Snapshot(
+            status_rows=[status_row(st) for st in eng.dirty],
+            deleted=list(eng.deleted),
+            events=events,
+            downtimes=list(eng.downtimes.values()) if eng.downtimes_changed else None,
+            comments=list(eng.comments.values()) if eng.comments_changed else None,
+            next_id=eng.next_id,
+            points=self.store.series.take_pending(),
+            at=now,
+            prune_events_before=now - self.settings.event_retention if prune else None,
+            prune_metrics=prune,
+        )
+        eng.dirty.clear()
+        eng.deleted.clear()
+        eng.downtimes_changed = eng.comments_changed = False
+        self._inputs_since_checkpoint = 0
+        return snap
+
+    async def _commit(
+        self,
+        batch: tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]],
+        snap: Snapshot | None,
+    ) -> None:
+        bodies, waiters, events = batch
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
+        except StorageError as exc:
+            self.failed = str(exc)
+            log.critical("site database write failed, refusing input: %s", exc)
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(TemporaryFailure(str(exc), retry_after=5))
+            raise
+        self.commits += 1
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self.bus.publish(events)
+
+    async def _writer_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            snap = None
+            batch = self._take_batch()
+            if self._checkpoint_due:
+                self._checkpoint_due = False
+                snap = self._take_snapshot()
+            if not batch[0] and snap is None:
+                self.bus.publish(batch[2])
+                continue
+            try:
+                await self._commit(batch, snap)
+            except StorageError:
+                return
+
+    async def _clock_loop(self) -> None:
+        last_checkpoint = self.clock()
+        while True:
+            await asyncio.sleep(self.settings.tick_interval)
+            now = self.clock()
+            try:
+                if self.failed is None and self.engine.tick(now):
+                    self.submit_tick(now)
+            except Exception:  # the clock must keep going
+                log.exception("tick failed")
+            if now - last_checkpoint >= self.settings.checkpoint_interval:
+                last_checkpoint = now
+                self._checkpoint_due = True
+                self._wake.set()
+
+    def submit_tick(self, at: float) -> None:
+        """Journal a tick that was already applied (it changed something)."""
+        self._pending.append((at, inp.encode(inp.Tick(at))))
+        self._inputs_since_checkpoint += 1
+        self._wake.set()
+
+    # ------------------------------------------------------------------ reads
+    def recent_events(self) -> list[Event]:
+        """Events committed (or applied) but not yet in the event table."""
+        return self._recent_events + self.engine.events
+
+    @property
+    def journal_backlog(self) -> int:
+        return len(self._pending)

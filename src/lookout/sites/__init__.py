@@ -1,0 +1,1 @@
+"""Site lifecycle: creating a site directory and running a site."""

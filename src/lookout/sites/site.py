@@ -1,0 +1,199 @@
+"""A site: its directory, database, engine, runner, scheduler and accounts, wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from lookout import auth
+from lookout.checks.active.registry import validate_check_config
+from lookout.config import SETTINGS_FILE, Settings, load_settings, render_settings, validate_settings
+from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.engine.bus import EventBus
+from lookout.engine.core import Engine, EngineSettings
+from lookout.engine.flapping import FlapThresholds
+from lookout.engine.runner import RunnerSettings, SiteRunner
+from lookout.engine.scheduler import Scheduler
+from lookout.errors import ConfigError
+from lookout.sources.active.runner import CheckJob, EmbeddedRunner
+from lookout.storage import accounts
+from lookout.storage.database import migrate, open_database
+from lookout.storage.series import SeriesStore
+from lookout.storage.store import SiteStore
+
+log = logging.getLogger(__name__)
+
+CLI_CREDENTIALS = "cli.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    url: str
+    token: str
+    site_dir: Path
+
+
+def init_site(
+    site_dir: Path,
+    *,
+    listen: str = "127.0.0.1:8080",
+    database_url: str = "",
+    admin: str = "admin",
+    extra: dict[str, Any] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Created:
+    """Create ``site_dir`` with settings, a migrated database, an admin user and two tokens: one
+    returned (printed once, never stored in clear) and one for the local CLI (mode 0600)."""
+    settings_path = site_dir / SETTINGS_FILE
+    if settings_path.exists():
+        raise ConfigError(f"{site_dir} is a site already ({settings_path} exists)")
+    data: dict[str, Any] = {"listen": listen, "database_url": database_url, **(extra or {})}
+    settings = validate_settings(data)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database(site_dir))
+    try:
+        migrate(db)
+        now = clock()
+        accounts.add_user(db, admin, auth.Role.ADMIN.value, now)
+        token = auth.new_token()
+        accounts.add_token(
+            db, name="initial admin token", user=admin, role="admin",
+            token_hash=auth.hash_token(token), at=now,
+        )
+        cli_token = auth.new_token()
+        accounts.add_token(
+            db, name="local cli", user=admin, role="admin",
+            token_hash=auth.hash_token(cli_token), at=now,
+        )
+    finally:
+        db.dispose()
+    settings_path.write_text(render_settings(settings), encoding="utf-8")
+    creds = site_dir / CLI_CREDENTIALS
+    creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), encoding="utf-8")
+    os.chmod(creds, 0o600)
+    return Created(url=settings.url, token=token, site_dir=site_dir)
+
+
+class Site:
+    """A running site (one per ``lookout serve``)."""
+
+    def __init__(self, site_dir: Path, settings: Settings | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.dir = site_dir
+        self.settings = settings or load_settings(site_dir)
+        self.clock = clock
+        s = self.settings
+        self.db: sa.Engine = open_database(s.database(site_dir), synchronous=s.sqlite_synchronous)
+        self.series = SeriesStore()
+        self.store = SiteStore(self.db, self.series)
+        flap = FlapThresholds(low=s.flapping.low, high=s.flapping.high, enabled=s.flapping.enabled)
+        self.engine = Engine(EngineSettings(service_flap=flap, host_flap=flap), self.series)
+        self.bus = EventBus()
+        self.runner = SiteRunner(
+            self.engine,
+            self.store,
+            self.bus,
+            RunnerSettings(
+                checkpoint_interval=s.checkpoint_interval,
+                tick_interval=s.tick_interval,
+                event_retention=s.event_retention_days * 86400,
+            ),
+            clock=clock,
+        )
+        self.tokens = auth.TokenRegistry()
+        self.check_runner = EmbeddedRunner(concurrency=s.check_concurrency, clock=clock)
+        self.scheduler = Scheduler(
+            self.check_runner,
+            submit=self._submit_check_result,
+            interval_for=self._interval_for,
+            clock=clock,
+        )
+        self.engine.on_recheck = lambda key: self.scheduler.run_now(*key)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = clock()
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        await asyncio.to_thread(migrate, self.db)
+        await self.runner.start()
+        self.reload_tokens()
+        for cfg in self.engine.hosts.values():
+            self.schedule_host(cfg)
+        for svc in self.engine.services.values():
+            self.schedule_service(svc)
+        self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.check_runner.aclose()
+        await self.runner.stop()
+        self.db.dispose()
+
+    def reload_tokens(self) -> None:
+        for row in accounts.active_tokens(self.db):
+            self.tokens.put(
+                row.hash,
+                auth.Principal(
+                    user=row.user, role=auth.Role(row.role), token_id=row.id,
+                    expires_at=row.expires_at,
+                ),
+            )
+
+    # ------------------------------------------------------------------ active checks
+    def schedule_host(self, cfg: HostConfig) -> None:
+        self.scheduler.unschedule(cfg.name, "")
+        if cfg.check is not None:
+            self.scheduler.schedule(cfg.name, "", self._job_factory(cfg.name, ""),
+                                    cfg.check_interval)
+
+    def schedule_service(self, cfg: ServiceConfig) -> None:
+        self.scheduler.unschedule(cfg.host, cfg.name)
+        if cfg.check is not None:
+            self.scheduler.schedule(cfg.host, cfg.name, self._job_factory(cfg.host, cfg.name),
+                                    cfg.check_interval)
+
+    def _job_factory(self, host: str, service: str) -> Callable[[], CheckJob | None]:
+        def make() -> CheckJob | None:
+            h = self.engine.hosts.get(host)
+            cfg = h if not service else self.engine.services.get((host, service))
+            if h is None or cfg is None or cfg.check is None:
+                return None
+            return CheckJob(
+                host=host,
+                service=service,
+                config=validate_check_config(cfg.check),
+                address=h.address or host,
+                scheduled_at=self.clock(),
+            )
+
+        return make
+
+    def _interval_for(self, host: str, service: str) -> float | None:
+        st = self.engine.status.get((host, service))
+        cfg = self.engine.hosts.get(host) if not service else self.engine.services.get(
+            (host, service))
+        if st is None or cfg is None or cfg.check is None:
+            return None
+        if st.state != 0 and not st.hard:
+            return cfg.retry_interval
+        return cfg.check_interval
+
+    async def _submit_check_result(self, result: Any) -> None:
+        from lookout.engine.inputs import Results
+
+        await self.runner.apply(Results(at=self.clock(), results=[result]))

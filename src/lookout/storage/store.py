@@ -1,0 +1,322 @@
+"""The site store: journal, checkpoints (state snapshots), and configured objects.
+
+Writes of the journal and of checkpoints happen on one writer thread, in order; a checkpoint
+records the journal position it covers, so a restart loads the snapshot and replays the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lookout.domain.events import Event
+from lookout.domain.handling import Comment, Downtime
+from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.errors import StorageError
+from lookout.storage import tables as t
+from lookout.storage.series import PendingPoints, SeriesStore
+
+Key = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything that changed since the last checkpoint, captured in the event loop."""
+
+    status_rows: list[dict[str, Any]]
+    deleted: list[Key]
+    events: list[Event]
+    downtimes: list[Downtime] | None
+    comments: list[Comment] | None
+    next_id: int
+    points: PendingPoints | None
+    at: float
+    prune_events_before: float | None = None
+    prune_metrics: bool = False
+
+
+@dataclass(slots=True)
+class LoadedState:
+    hosts: list[HostConfig]
+    services: list[ServiceConfig]
+    status_rows: list[Any]
+    downtimes: list[Downtime]
+    comments: list[Comment]
+    journal_seq: int
+    next_id: int
+    journal: list[tuple[int, float, bytes]] = field(default_factory=list)
+
+
+def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def host_row(cfg: HostConfig, at: float) -> dict[str, Any]:
+    return {
+        "name": cfg.name,
+        "address": cfg.address,
+        "labels": cfg.labels,
+        "parents": list(cfg.parents),
+        "groups": list(cfg.groups),
+        "check": cfg.check,
+        "check_interval": cfg.check_interval,
+        "retry_interval": cfg.retry_interval,
+        "max_check_attempts": cfg.max_check_attempts,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def service_row(cfg: ServiceConfig, at: float) -> dict[str, Any]:
+    return {
+        "host": cfg.host,
+        "name": cfg.name,
+        "check": cfg.check,
+        "check_interval": cfg.check_interval,
+        "retry_interval": cfg.retry_interval,
+        "max_check_attempts": cfg.max_check_attempts,
+        "stale_after": cfg.stale_after,
+        "params": cfg.params,
+        "labels": cfg.labels,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def _event_row(ev: Event) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "at": ev.at,
+        "type": str(ev.type),
+        "host": ev.host,
+        "service": ev.service,
+        "state": ev.state,
+        "state_type": ev.state_type,
+        "attempt": ev.attempt,
+        "summary": ev.summary,
+        "author": ev.author,
+        "comment": ev.comment,
+        "data": ev.data,
+    }
+
+
+class SiteStore:
+    """Database access for one site. ``commit`` must only be called from the writer thread."""
+
+    def __init__(self, engine: sa.Engine, series: SeriesStore) -> None:
+        self.db = engine
+        self.series = series
+        self.last_seq = 0
+        self._writer: sa.Connection | None = None
+
+    # ------------------------------------------------------------------ start-up
+    def load(self) -> LoadedState:
+        with self.db.connect() as conn:
+            hosts = [_host_cfg(r) for r in conn.execute(sa.select(t.hosts))]
+            services = [_service_cfg(r) for r in conn.execute(sa.select(t.services))]
+            status_rows = list(conn.execute(sa.select(t.status)))
+            downtimes = [
+                Downtime(**{k: v for k, v in r._mapping.items()})
+                for r in conn.execute(sa.select(t.downtimes))
+            ]
+            comments = [
+                Comment(**{k: v for k, v in r._mapping.items()})
+                for r in conn.execute(sa.select(t.comments))
+            ]
+            ck = conn.execute(sa.select(t.checkpoint).where(t.checkpoint.c.id == 1)).first()
+            seq = ck.journal_seq if ck else 0
+            next_id = ck.next_id if ck else 1
+            journal = [
+                (r.seq, r.at, r.body)
+                for r in conn.execute(
+                    sa.select(t.journal).where(t.journal.c.seq > seq).order_by(t.journal.c.seq)
+                )
+            ]
+            self.series.load(conn)
+        self.last_seq = journal[-1][0] if journal else seq
+        return LoadedState(hosts, services, status_rows, downtimes, comments, seq, next_id, journal)
+
+    # ------------------------------------------------------------------ the writer thread
+    def _conn(self) -> sa.Connection:
+        if self._writer is None or self._writer.closed:
+            self._writer = self.db.connect()
+        return self._writer
+
+    def commit(self, bodies: Sequence[tuple[float, bytes]], snapshot: Snapshot | None) -> int:
+        """Append journal entries and optionally write a checkpoint, in one transaction."""
+        conn = self._conn()
+        seq = self.last_seq
+        try:
+            with conn.begin():
+                if bodies:
+                    rows = []
+                    for at, body in bodies:
+                        seq += 1
+                        rows.append({"seq": seq, "at": at, "body": body})
+                    conn.execute(t.journal.insert(), rows)
+                if snapshot is not None:
+                    self._write_snapshot(conn, snapshot, seq)
+        except sa.exc.SQLAlchemyError as exc:
+            self._writer = None
+            conn.close()
+            raise StorageError(f"could not write to the site database: {exc}") from exc
+        self.last_seq = seq
+        return seq
+
+    def _write_snapshot(self, conn: sa.Connection, snap: Snapshot, seq: int) -> None:
+        if snap.status_rows:
+            stmt = _upsert(conn, t.status)
+            cols = {c: stmt.excluded[c] for c in snap.status_rows[0] if c not in ("host", "service")}
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["host", "service"], set_=cols),
+                snap.status_rows,
+            )
+        for host, service in snap.deleted:
+            conn.execute(
+                sa.delete(t.status).where(t.status.c.host == host, t.status.c.service == service)
+            )
+        if snap.events:
+            conn.execute(t.events.insert(), [_event_row(e) for e in snap.events])
+        if snap.downtimes is not None:
+            conn.execute(sa.delete(t.downtimes))
+            if snap.downtimes:
+                conn.execute(t.downtimes.insert(), [msgspec.to_builtins(d) for d in snap.downtimes])
+        if snap.comments is not None:
+            conn.execute(sa.delete(t.comments))
+            if snap.comments:
+                conn.execute(t.comments.insert(), [msgspec.to_builtins(c) for c in snap.comments])
+        if snap.points is not None:
+            self.series.write_pending(conn, snap.points)
+        if snap.prune_events_before is not None:
+            conn.execute(sa.delete(t.events).where(t.events.c.at < snap.prune_events_before))
+        if snap.prune_metrics:
+            self.series.prune(conn, snap.at)
+        ck = _upsert(conn, t.checkpoint).values(id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id)
+        conn.execute(
+            ck.on_conflict_do_update(
+                index_elements=["id"],
+                set_={"journal_seq": seq, "at": snap.at, "next_id": snap.next_id},
+            )
+        )
+        conn.execute(sa.delete(t.journal).where(t.journal.c.seq <= seq))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # ------------------------------------------------------------------ configuration
+    def save_host(self, cfg: HostConfig, at: float, *, create: bool) -> None:
+        row = host_row(cfg, at)
+        with self.db.begin() as conn:
+            if create:
+                conn.execute(t.hosts.insert().values(row))
+            else:
+                row.pop("created_at")
+                conn.execute(sa.update(t.hosts).where(t.hosts.c.name == cfg.name).values(row))
+
+    def delete_host(self, name: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(sa.delete(t.services).where(t.services.c.host == name))
+            conn.execute(sa.delete(t.hosts).where(t.hosts.c.name == name))
+            self.series.forget(conn, name, None)
+
+    def save_service(self, cfg: ServiceConfig, at: float, *, create: bool) -> None:
+        row = service_row(cfg, at)
+        with self.db.begin() as conn:
+            if create:
+                conn.execute(t.services.insert().values(row))
+            else:
+                row.pop("created_at")
+                conn.execute(
+                    sa.update(t.services)
+                    .where(t.services.c.host == cfg.host, t.services.c.name == cfg.name)
+                    .values(row)
+                )
+
+    def delete_service(self, host: str, name: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(
+                sa.delete(t.services).where(t.services.c.host == host, t.services.c.name == name)
+            )
+            self.series.forget(conn, host, name)
+
+    # ------------------------------------------------------------------ history
+    def query_events(
+        self,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        host: str | None = None,
+        service: str | None = None,
+        types: Sequence[str] = (),
+        limit: int = 1000,
+    ) -> list[Event]:
+        q = sa.select(t.events)
+        if start is not None:
+            q = q.where(t.events.c.at >= start)
+        if end is not None:
+            q = q.where(t.events.c.at <= end)
+        if host is not None:
+            q = q.where(t.events.c.host == host)
+        if service is not None:
+            q = q.where(t.events.c.service == service)
+        if types:
+            q = q.where(t.events.c.type.in_(list(types)))
+        q = q.order_by(t.events.c.at.desc(), t.events.c.id.desc()).limit(limit)
+        with self.db.connect() as conn:
+            return [_event_from_row(r) for r in conn.execute(q)]
+
+    def iter_rows(self, table: sa.Table) -> Iterator[Any]:
+        with self.db.connect() as conn:
+            yield from conn.execute(sa.select(table))
+
+
+def _host_cfg(r: Any) -> HostConfig:
+    return HostConfig(
+        name=r.name,
+        address=r.address,
+        labels=dict(r.labels),
+        parents=tuple(r.parents),
+        groups=tuple(r.groups),
+        check=r.check,
+        check_interval=r.check_interval,
+        retry_interval=r.retry_interval,
+        max_check_attempts=r.max_check_attempts,
+    )
+
+
+def _service_cfg(r: Any) -> ServiceConfig:
+    return ServiceConfig(
+        host=r.host,
+        name=r.name,
+        check=r.check,
+        check_interval=r.check_interval,
+        retry_interval=r.retry_interval,
+        max_check_attempts=r.max_check_attempts,
+        stale_after=r.stale_after,
+        params=dict(r.params),
+        labels=dict(r.labels),
+    )
+
+
+def _event_from_row(r: Any) -> Event:
+    return Event(
+        id=r.id,
+        at=r.at,
+        type=r.type,
+        host=r.host,
+        service=r.service,
+        state=r.state,
+        state_type=r.state_type,
+        attempt=r.attempt,
+        summary=r.summary,
+        author=r.author,
+        comment=r.comment,
+        data=dict(r.data),
+    )

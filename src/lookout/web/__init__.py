@@ -1,0 +1,1 @@
+"""HTTP: the REST API (``api/``) and, later, the web UI."""

@@ -1,0 +1,85 @@
+"""The site's ASGI application: REST API v1 (FastAPI) plus the lean ingestion route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from lookout import __version__
+from lookout.actions import Actions
+from lookout.web.api import actions, admin, history, objects, ops, problems
+from lookout.web.api.ingest import Ingest
+from lookout.web.api.limits import BodyLimit
+
+RESULTS_OPENAPI: dict[str, Any] = {
+    "post": {
+        "summary": "Submit check results (one, or a batch of thousands)",
+        "description": (
+            "Body: {\"results\": [result, ...]} or one result object. A result: host, "
+            "service (omit for a host result), state (0-3 or OK/WARN/CRIT/UNKNOWN; hosts 0 UP, "
+            "1 DOWN, 2 UNREACHABLE), summary, long_output, output (full plugin output, split "
+            "into summary/long output/perfdata), perfdata (Nagios format), metrics "
+            "([{name, value, unit, warn, crit, min, max}]), checked_at (Unix seconds or ISO "
+            "8601). Answers 200 when all were accepted, 207 with errors by index when some "
+            "were rejected, 422 when none was. The answer comes once accepted results are "
+            "durable."
+        ),
+        "operationId": "submit_results",
+        "tags": ["results"],
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "all accepted"},
+                      "207": {"description": "some rejected"},
+                      "422": {"description": "none accepted"}},
+    }
+}
+
+
+def create_app(site: Any) -> ASGIApp:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await site.start()
+        try:
+            yield
+        finally:
+            await site.stop()
+
+    app = FastAPI(
+        title="Lookout",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.site = site
+    app.state.actions = Actions(site.engine, site.runner, site.clock)
+    problems.install(app)
+    app.router.routes.append(
+        Route("/api/v1/results", Ingest(site).handle, methods=["POST"], name="submit_results")
+    )
+    for router in (objects.router, actions.router, history.router, admin.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(ops.router)
+    _document_results(app)
+    return BodyLimit(app, site.settings.max_request_bytes)
+
+
+def _document_results(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema["paths"]["/api/v1/results"] = RESULTS_OPENAPI
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,187 @@
+"""The hot path: ``POST /api/v1/results`` as a lean Starlette route (no FastAPI/pydantic).
+
+Body: ``{"results": [{...}, ...]}`` or one result object. Each item is decoded and validated on
+its own (msgspec), so a bad item is reported by index with its field path and nothing of it is
+applied, while the good ones are. Answers: 200 all accepted; 207 some rejected (``errors``);
+422 none accepted (problem+json). The answer comes only after the accepted results are durable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lookout.auth import Role
+from lookout.domain.metrics import Metric
+from lookout.domain.perfdata import parse_perfdata, split_plugin_output
+from lookout.domain.results import CheckResult
+from lookout.domain.states import parse_state
+from lookout.engine.inputs import Results
+from lookout.errors import LookoutError, PerfdataError
+from lookout.web.api.deps import authenticate
+from lookout.web.api.problems import lookout_error, problem
+from lookout.wire.api import parse_time
+
+MAX_SUMMARY = 4096
+MAX_LONG_OUTPUT = 65536
+
+
+class MetricIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    value: float
+    unit: str = ""
+    warn: float | None = None
+    crit: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
+    host: str
+    state: int | str
+    service: str | None = None
+    summary: str = ""
+    long_output: str = ""
+    output: str | None = None
+    perfdata: str = ""
+    metrics: list[MetricIn] = []
+    checked_at: float | str | None = None
+
+
+_envelope = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_item = msgspec.json.Decoder(ResultIn)
+_encode = msgspec.json.encode
+_AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
+
+
+class ItemError(Exception):
+    def __init__(self, loc: list[str | int], msg: str) -> None:
+        super().__init__(msg)
+        self.loc = loc
+        self.msg = msg
+
+
+def _path(text: str) -> list[str | int]:
+    loc: list[str | int] = []
+    for part in re.findall(r"\.(\w+)|\[(\d+)\]", text):
+        loc.append(part[0] if part[0] else int(part[1]))
+    return loc
+
+
+def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ItemError:
+    m = _AT.match(str(exc))
+    msg, at = (m.group(1), m.group(2)) if m else (str(exc), None)
+    return ItemError(_path(at) if at else [], msg)
+
+
+def _items(body: bytes) -> tuple[list[msgspec.Raw], bool]:
+    """The raw items, and whether they came as a ``results`` batch."""
+    try:
+        env = _envelope.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _decode_error(exc) from exc
+    raw = env.get("results")
+    if raw is None:
+        return [msgspec.Raw(body)], False
+    try:
+        return _raw_list.decode(raw), True
+    except msgspec.ValidationError as exc:
+        raise ItemError(["results"], "expected an array of results") from exc
+
+
+class Ingest:
+    """Validates and submits results; one instance per site."""
+
+    def __init__(self, site: Any) -> None:
+        self.site = site
+
+    async def handle(self, request: Request) -> Response:
+        site = self.site
+        principal = authenticate(site, request)
+        if principal is None:
+            return problem(401, "missing or invalid bearer token",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if not principal.role.allows(Role.OPERATOR):
+            return problem(403, f"role {principal.role} may not submit results (needs operator)")
+        body = await request.body()
+        try:
+            raws, batched = _items(body)
+        except ItemError as exc:
+            return problem(422, f"invalid body: {exc.msg}",
+                           errors_=[{"loc": exc.loc, "msg": exc.msg}])
+        if len(raws) > site.settings.max_results_per_request:
+            return problem(413, f"{len(raws)} results in one request; the limit is "
+                                f"{site.settings.max_results_per_request}")
+        now = site.clock()
+        good: list[CheckResult] = []
+        errors: list[dict[str, Any]] = []
+        prefix: list[str | int] = ["results"] if batched else []
+        for i, raw in enumerate(raws):
+            try:
+                good.append(self._check(raw, now))
+            except ItemError as exc:
+                errors.append({"index": i, "loc": [*prefix, i, *exc.loc] if prefix else exc.loc,
+                               "msg": exc.msg})
+        if not good:
+            detail = "no result accepted" if errors else "no results given"
+            return problem(422, detail, errors_=errors or [{"loc": prefix, "msg": "empty"}],
+                           accepted=0, rejected=len(errors))
+        try:
+            await site.runner.apply(Results(at=now, results=good))
+        except LookoutError as exc:
+            return lookout_error(exc)
+        body_out: dict[str, Any] = {"accepted": len(good), "rejected": len(errors)}
+        if errors:
+            body_out["errors"] = errors
+            return Response(_encode(body_out), 207, media_type="application/json")
+        return Response(_encode(body_out), 200, media_type="application/json")
+
+    def _check(self, raw: msgspec.Raw, now: float) -> CheckResult:
+        try:
+            item = _item.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise _decode_error(exc) from exc
+        service = item.service or ""
+        engine = self.site.engine
+        if (item.host, service) not in engine.status:
+            if item.host not in engine.hosts:
+                raise ItemError(["host"], f"unknown host {item.host!r}")
+            raise ItemError(["service"], f"unknown service {item.host}/{service}")
+        try:
+            state = parse_state(item.state, is_host=not service)
+        except ValueError as exc:
+            raise ItemError(["state"], str(exc)) from exc
+        summary, long_output, perfdata = item.summary, item.long_output, item.perfdata
+        if item.output is not None:
+            summary, long_output, more = split_plugin_output(item.output)
+            perfdata = f"{perfdata} {more}".strip()
+        if len(summary) > MAX_SUMMARY:
+            raise ItemError(["summary"], f"longer than {MAX_SUMMARY} characters")
+        if len(long_output) > MAX_LONG_OUTPUT:
+            raise ItemError(["long_output"], f"longer than {MAX_LONG_OUTPUT} characters")
+        metrics: tuple[Metric, ...] = ()
+        if perfdata:
+            try:
+                metrics = parse_perfdata(perfdata)
+            except PerfdataError as exc:
+                raise ItemError(["perfdata"], str(exc)) from exc
+        if item.metrics:
+            metrics += tuple(
+                Metric(m.name, m.value, m.unit, m.warn, m.crit, m.min, m.max) for m in item.metrics
+            )
+        checked_at = None
+        if item.checked_at is not None:
+            try:
+                checked_at = parse_time(item.checked_at)
+            except ValueError as exc:
+                raise ItemError(["checked_at"], str(exc)) from exc
+            skew = self.site.settings.max_clock_skew
+            if checked_at > now + skew:
+                raise ItemError(["checked_at"], f"{checked_at - now:.0f} s in the future "
+                                                f"(more than max_clock_skew = {skew:g} s)")
+        return CheckResult(item.host, service, state, summary, long_output, metrics, checked_at)

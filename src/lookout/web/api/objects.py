@@ -1,0 +1,313 @@
+"""Hosts and services: create, read, update, delete, list with filters."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from lookout.auth import Principal, Role
+from lookout.checks.active.registry import validate_check_config
+from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.engine.core import Engine
+from lookout.engine.status import Status
+from lookout.errors import Conflict, NotFound, ValidationError
+from lookout.web.api.deps import require
+from lookout.web.api.problems import field_errors
+from lookout.web.api.views import JSON, host_view, service_view
+from lookout.wire.api import HostIn, HostPatch, ServiceIn, ServicePatch
+
+router = APIRouter()
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+STATE_NAMES = {"ok": 0, "up": 0, "warn": 1, "warning": 1, "down": 1, "crit": 2, "critical": 2,
+               "unreachable": 2, "unknown": 3}
+
+
+class CheckConfigError(ValidationError):
+    pass
+
+
+def _site(request: Request) -> Any:
+    return request.app.state.site
+
+
+def _check(config: dict[str, Any] | None) -> None:
+    if config is None:
+        return
+    try:
+        validate_check_config(config)
+    except pydantic.ValidationError as exc:
+        errs = field_errors(exc.errors(), ("check",))
+        raise CheckConfigError(
+            "invalid check: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errs),
+            tuple(errs[0]["loc"]) if errs else ("check",),
+        ) from exc
+
+
+def _label_filter(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"label filter {item!r}: expected key=value", ("label",))
+        out[key] = value
+    return out
+
+
+def _states(values: list[str]) -> set[int]:
+    out = set()
+    for v in values:
+        v = v.strip().lower()
+        if v.isdigit():
+            out.add(int(v))
+        elif v in STATE_NAMES:
+            out.add(STATE_NAMES[v])
+        else:
+            raise ValidationError(f"state {v!r}: expected a number or a state name", ("state",))
+    return out
+
+
+# ---------------------------------------------------------------------- hosts
+@router.post("/hosts", status_code=201)
+async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    if body.name in engine.hosts:
+        raise Conflict(f"host {body.name!r} exists already")
+    _check(body.check)
+    for parent in body.parents:
+        if parent not in engine.hosts or parent == body.name:
+            raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
+    cfg = HostConfig(
+        name=body.name, address=body.address, labels=body.labels, parents=tuple(body.parents),
+        groups=tuple(body.groups), check=body.check, check_interval=body.check_interval,
+        retry_interval=body.retry_interval, max_check_attempts=body.max_check_attempts,
+    )
+    now = site.clock()
+    await asyncio.to_thread(site.store.save_host, cfg, now, create=True)
+    engine.put_host(cfg, now)
+    site.schedule_host(cfg)
+    return JSON(host_view(engine, cfg), status_code=201,
+                headers={"Location": f"/api/v1/hosts/{cfg.name}"})
+
+
+@router.get("/hosts")
+async def list_hosts(
+    request: Request,
+    _: Viewer,
+    name: str | None = Query(None, description="Substring of the host name"),
+    label: list[str] = Query([], description="key=value, repeatable (all must match)"),
+    state: list[str] = Query([], description="up/down/unreachable or 0-2, repeatable"),
+    group: str | None = None,
+    limit: int = Query(1000, ge=1, le=100_000),
+    offset: int = Query(0, ge=0),
+) -> Response:
+    engine: Engine = _site(request).engine
+    labels, states = _label_filter(label), _states(state)
+    out = []
+    for cfg in engine.hosts.values():
+        if name and name not in cfg.name:
+            continue
+        if group and group not in cfg.groups:
+            continue
+        if any(cfg.labels.get(k) != v for k, v in labels.items()):
+            continue
+        if states and engine.status[(cfg.name, "")].state not in states:
+            continue
+        out.append(cfg)
+    page = out[offset : offset + limit]
+    return JSON({"total": len(out), "items": [host_view(engine, c) for c in page]})
+
+
+def _host(engine: Engine, name: str) -> HostConfig:
+    cfg = engine.hosts.get(name)
+    if cfg is None:
+        raise NotFound(f"host {name!r} not found")
+    return cfg
+
+
+@router.get("/hosts/{host}")
+async def get_host(host: str, request: Request, _: Viewer) -> Response:
+    engine: Engine = _site(request).engine
+    return JSON(host_view(engine, _host(engine, host)))
+
+
+@router.patch("/hosts/{host}")
+async def update_host(host: str, body: HostPatch, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    cfg = _host(engine, host)
+    changes = body.model_dump(exclude_unset=True)
+    if "check" in changes:
+        _check(changes["check"])
+    for parent in changes.get("parents") or []:
+        if parent not in engine.hosts or parent == host:
+            raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
+    for key in ("parents", "groups"):
+        if changes.get(key) is not None:
+            changes[key] = tuple(changes[key])
+    changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
+    new = HostConfig(**{**_fields(cfg), **changes})
+    await asyncio.to_thread(site.store.save_host, new, site.clock(), create=False)
+    engine.put_host(new, site.clock())
+    site.schedule_host(new)
+    return JSON(host_view(engine, new))
+
+
+@router.delete("/hosts/{host}", status_code=204)
+async def delete_host(host: str, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    _host(engine, host)
+    children = [h.name for h in engine.hosts.values() if host in h.parents]
+    if children:
+        raise Conflict(f"host {host!r} is the parent of {', '.join(children[:10])}")
+    await asyncio.to_thread(site.store.delete_host, host)
+    for svc in list(engine.host_services.get(host, {})):
+        site.scheduler.unschedule(host, svc)
+    site.scheduler.unschedule(host, "")
+    engine.remove_host(host)
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------------- services
+def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
+    d = site.settings.services
+    return ServiceConfig(
+        host=host,
+        name=body.name,
+        check=body.check,
+        check_interval=body.check_interval or d.check_interval,
+        retry_interval=body.retry_interval or d.retry_interval,
+        max_check_attempts=body.max_check_attempts or d.max_check_attempts,
+        stale_after=d.stale_after if body.stale_after is None else body.stale_after,
+        params=body.params,
+        labels=body.labels,
+    )
+
+
+@router.post("/hosts/{host}/services", status_code=201)
+async def create_service(host: str, body: ServiceIn, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    _host(engine, host)
+    if (host, body.name) in engine.services:
+        raise Conflict(f"service {host}/{body.name} exists already")
+    _check(body.check)
+    cfg = _service_cfg(site, host, body)
+    now = site.clock()
+    await asyncio.to_thread(site.store.save_service, cfg, now, create=True)
+    engine.put_service(cfg, now)
+    site.schedule_service(cfg)
+    return JSON(service_view(engine, cfg), status_code=201,
+                headers={"Location": f"/api/v1/hosts/{host}/services/{cfg.name}"})
+
+
+@router.get("/hosts/{host}/services")
+async def list_host_services(host: str, request: Request, _: Viewer) -> Response:
+    engine: Engine = _site(request).engine
+    _host(engine, host)
+    items = [service_view(engine, c) for c in engine.host_services.get(host, {}).values()]
+    return JSON({"total": len(items), "items": items})
+
+
+def _service(engine: Engine, host: str, name: str) -> ServiceConfig:
+    cfg = engine.services.get((host, name))
+    if cfg is None:
+        _host(engine, host)
+        raise NotFound(f"service {host}/{name} not found")
+    return cfg
+
+
+@router.get("/hosts/{host}/services/{service:path}")
+async def get_service(host: str, service: str, request: Request, _: Viewer) -> Response:
+    engine: Engine = _site(request).engine
+    return JSON(service_view(engine, _service(engine, host, service)))
+
+
+@router.patch("/hosts/{host}/services/{service:path}")
+async def update_service(
+    host: str, service: str, body: ServicePatch, request: Request, _: Admin
+) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    cfg = _service(engine, host, service)
+    changes = body.model_dump(exclude_unset=True)
+    if "check" in changes:
+        _check(changes["check"])
+    changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
+    new = ServiceConfig(**{**_fields(cfg), **changes})
+    await asyncio.to_thread(site.store.save_service, new, site.clock(), create=False)
+    engine.put_service(new, site.clock())
+    site.schedule_service(new)
+    return JSON(service_view(engine, new))
+
+
+@router.delete("/hosts/{host}/services/{service:path}", status_code=204)
+async def delete_service(host: str, service: str, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    _service(engine, host, service)
+    await asyncio.to_thread(site.store.delete_service, host, service)
+    site.scheduler.unschedule(host, service)
+    engine.remove_service(host, service)
+    return Response(status_code=204)
+
+
+@router.get("/services")
+async def list_services(
+    request: Request,
+    _: Viewer,
+    host: str | None = Query(None, description="Exact host name"),
+    name: str | None = Query(None, description="Substring of the service name"),
+    state: list[str] = Query([], description="ok/warn/crit/unknown or 0-3, repeatable"),
+    state_type: str | None = Query(None, pattern="^(soft|hard)$"),
+    problems: bool = Query(False, description="Only services not OK"),
+    handled: bool | None = Query(None, description="true: acked/downtime/host down; false: not"),
+    label: list[str] = Query([], description="Host or service label key=value, repeatable"),
+    limit: int = Query(1000, ge=1, le=100_000),
+    offset: int = Query(0, ge=0),
+) -> Response:
+    engine: Engine = _site(request).engine
+    labels, states = _label_filter(label), _states(state)
+    hard = None if state_type is None else state_type == "hard"
+    configs = (
+        engine.host_services.get(host, {}).values() if host is not None else engine.services.values()
+    )
+    out: list[ServiceConfig] = []
+    for cfg in configs:
+        st: Status = engine.status[(cfg.host, cfg.name)]
+        if problems and st.state == 0:
+            continue
+        if states and st.state not in states:
+            continue
+        if hard is not None and st.hard != hard:
+            continue
+        if name and name not in cfg.name:
+            continue
+        if handled is not None and engine.handled(st) != handled:
+            continue
+        if labels:
+            host_labels = engine.hosts[cfg.host].labels
+            if any(cfg.labels.get(k, host_labels.get(k)) != v for k, v in labels.items()):
+                continue
+        out.append(cfg)
+    if problems:
+        out.sort(key=lambda c: _severity(engine.status[(c.host, c.name)]))
+    page = out[offset : offset + limit]
+    return JSON({"total": len(out), "items": [service_view(engine, c) for c in page]})
+
+
+def _severity(st: Status) -> tuple[int, float]:
+    """Worst first (CRIT, UNKNOWN, WARN), then oldest."""
+    rank = {2: 0, 3: 1, 1: 2, 0: 3}[st.state]
+    return (rank, st.last_state_change)
+
+
+def _fields(cfg: Any) -> dict[str, Any]:
+    return {f: getattr(cfg, f) for f in cfg.__struct_fields__}

@@ -1,0 +1,1 @@
+"""Versioned models of what crosses a boundary (API bodies)."""

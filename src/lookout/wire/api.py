@@ -1,0 +1,180 @@
+"""Bodies of the REST API (v1), validated with pydantic: errors carry field paths."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
+"""Host names: 1–255 characters, no '/' and no control characters."""
+SERVICE_RE = r"^[^\x00-\x1f]{1,255}$"
+"""Service names may hold '/' ("Filesystem /var")."""
+
+LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,63}$")
+
+
+def parse_time(value: Any) -> float:
+    """Unix seconds (int/float/numeric string) or an ISO 8601 timestamp with a time zone."""
+    if isinstance(value, bool):
+        raise ValueError("expected Unix seconds or an ISO 8601 timestamp, got a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is neither Unix seconds nor ISO 8601") from exc
+        if dt.tzinfo is None:
+            raise ValueError(f"{value!r} has no time zone (add Z or +00:00)")
+        return dt.timestamp()
+    raise ValueError("expected Unix seconds or an ISO 8601 timestamp")
+
+
+Timestamp = Annotated[float, BeforeValidator(parse_time)]
+Name = Annotated[str, Field(pattern=NAME_RE)]
+ServiceName = Annotated[str, Field(pattern=SERVICE_RE)]
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key in labels:
+        if not LABEL_KEY_RE.match(key):
+            raise ValueError(f"label key {key!r}: use 1-63 of A-Z a-z 0-9 _ . - /")
+    return labels
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HostIn(Body):
+    name: Name
+    address: str = Field("", max_length=255)
+    labels: dict[str, Annotated[str, Field(max_length=255)]] = {}
+    parents: list[Name] = []
+    groups: list[Name] = []
+    check: dict[str, Any] | None = None
+    check_interval: float = Field(60.0, gt=0, le=86400)
+    retry_interval: float = Field(60.0, gt=0, le=86400)
+    max_check_attempts: int = Field(1, ge=1, le=100)
+
+    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
+
+
+class HostPatch(Body):
+    address: str | None = Field(None, max_length=255)
+    labels: dict[str, Annotated[str, Field(max_length=255)]] | None = None
+    parents: list[Name] | None = None
+    groups: list[Name] | None = None
+    check: dict[str, Any] | None = None
+    check_interval: float | None = Field(None, gt=0, le=86400)
+    retry_interval: float | None = Field(None, gt=0, le=86400)
+    max_check_attempts: int | None = Field(None, ge=1, le=100)
+
+
+class ServiceIn(Body):
+    name: ServiceName
+    check: dict[str, Any] | None = None
+    check_interval: float | None = Field(None, gt=0, le=86400)
+    retry_interval: float | None = Field(None, gt=0, le=86400)
+    max_check_attempts: int | None = Field(None, ge=1, le=100)
+    stale_after: float | None = Field(None, ge=0, le=1000)
+    params: dict[str, Any] = {}
+    labels: dict[str, Annotated[str, Field(max_length=255)]] = {}
+
+    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
+
+
+class ServicePatch(Body):
+    check: dict[str, Any] | None = None
+    check_interval: float | None = Field(None, gt=0, le=86400)
+    retry_interval: float | None = Field(None, gt=0, le=86400)
+    max_check_attempts: int | None = Field(None, ge=1, le=100)
+    stale_after: float | None = Field(None, ge=0, le=1000)
+    params: dict[str, Any] | None = None
+    labels: dict[str, Annotated[str, Field(max_length=255)]] | None = None
+
+
+class TargetIn(Body):
+    """One host (``host``), one service (``host`` + ``service``), or a filter over hosts."""
+
+    host: Name | None = None
+    service: ServiceName | None = None
+    labels: dict[str, str] | None = None
+    group: Name | None = None
+    services: bool = Field(False, description="With a filter: include the hosts' services")
+    author: str | None = Field(None, max_length=255)
+    comment: str = Field("", max_length=4096)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TargetIn:
+        if self.host is None and self.labels is None and self.group is None:
+            raise ValueError("name a target: host (and service), or labels / group")
+        if self.service is not None and self.host is None:
+            raise ValueError("service needs host")
+        if self.host is not None and (self.labels is not None or self.group is not None):
+            raise ValueError("give either host/service or a filter (labels, group), not both")
+        return self
+
+
+class AcknowledgeIn(TargetIn):
+    sticky: bool = True
+    notify: bool = True
+    persistent: bool = False
+    expire_at: Timestamp | None = None
+
+
+class DowntimeIn(TargetIn):
+    start: Timestamp
+    end: Timestamp
+    fixed: bool = True
+    duration: float | None = Field(None, gt=0, description="Flexible: seconds, from first problem")
+    include_services: bool = False
+    recurrence: str = Field("", max_length=120, description="cron expression (UTC), e.g. 0 2 * * 0")
+
+    @model_validator(mode="after")
+    def _times(self) -> DowntimeIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if not self.fixed and self.duration is None:
+            raise ValueError("a flexible downtime (fixed: false) needs a duration in seconds")
+        return self
+
+
+class RemoveDowntimeIn(Body):
+    ids: list[int] | None = None
+    host: Name | None = None
+    service: ServiceName | None = None
+    author: str | None = Field(None, max_length=255)
+    comment: str = Field("", max_length=4096)
+
+    @model_validator(mode="after")
+    def _some(self) -> RemoveDowntimeIn:
+        if self.ids is None and self.host is None:
+            raise ValueError("give ids, or host (and service) whose downtimes to remove")
+        return self
+
+
+class CommentIn(TargetIn):
+    comment: str = Field(min_length=1, max_length=4096)
+
+
+class TokenIn(Body):
+    name: str = Field(min_length=1, max_length=255)
+    user: Name | None = None
+    role: str = Field("viewer", pattern="^(viewer|operator|admin)$")
+    expires_at: Timestamp | None = None
+
+
+class UserIn(Body):
+    name: Name
+    role: str = Field("viewer", pattern="^(viewer|operator|admin)$")
+    email: str = Field("", max_length=255)
+    password: str | None = Field(None, min_length=8, max_length=1024)
