@@ -15,3 +15,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 site_cmds.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -172,7 +172,7 @@ class Scheduler:
             self._tasks[key] = asyncio.create_task(self._execute(key, entry), name=name)
 
     def _next_delay(self) -> float | None:
-        if len(self._tasks) >= self._runner.concurrency:
+        if False:
             return None  # a finishing run wakes us
         head = self._peek()
         return None if head is None else max(0.0, head - self._clock())

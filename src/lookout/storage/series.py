@@ -55,6 +55,7 @@ _MAX_BUCKETS = 10_000
 _NAME_LENGTH = 255  # metric_series host/service/name columns
 _UNIT_LENGTH = 16  # metric_series.unit
 _RAW = 0  # source "step" meaning metric_raw
+_UPSERT_SQL: dict[tuple[str, bool], str] = {}  # (dialect, raw?) → compiled upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,9 @@ class SeriesStore:
         if not raw:
             return
         rows = [{"series_id": sid, "ts": ts, "value": value} for (sid, ts), value in raw.items()]
-        conn.execute(_raw_upsert(conn), rows)
+        conn.exec_driver_sql(_upsert_sql(conn, _RAW), rows)
         for step in self._steps:
-            conn.execute(_rollup_upsert(conn), _rollup_rows(raw, step))
+            conn.exec_driver_sql(_upsert_sql(conn, step), _rollup_rows(raw, step))
 
     def prune(self, conn: sa.Connection, now: float) -> int:
         """Delete points older than their retention and series left without points.
@@ -429,7 +430,7 @@ def _rollup_rows(raw: dict[tuple[int, float], float], step: int) -> list[dict[st
     """Aggregate points into ``step`` buckets: count, sum, min, max per (series, bucket)."""
     buckets: dict[tuple[int, float], list[float]] = {}
     for (series_id, ts), value in raw.items():
-        key = (series_id, float(math.floor(ts / step) * step))
+        key = (series_id, ts - ts % step)  # floor(ts / step) * step
         bucket = buckets.get(key)
         if bucket is None:
             buckets[key] = [1, value, value, value]
@@ -456,7 +457,25 @@ def _insert(conn: sa.Connection, table: sa.Table) -> sqlite.Insert | postgresql.
     raise StorageError(f"metric series need SQLite or PostgreSQL, not {dialect!r}")
 
 
-def _raw_upsert(conn: sa.Connection) -> sa.Executable:
+def _upsert_sql(conn: sa.Connection, source: int) -> str:
+    """The raw (``source`` 0) or rollup upsert as driver SQL with named parameters.
+
+    Points are many: executing the compiled text directly halves the cost per row compared
+    with ``conn.execute(statement, rows)``, which builds parameters row by row.
+    """
+    key = (conn.dialect.name, source == _RAW)
+    sql = _UPSERT_SQL.get(key)
+    if sql is None:
+        statement = _raw_upsert(conn) if source == _RAW else _rollup_upsert(conn)
+        dialect = conn.dialect
+        if dialect.positional:  # SQLite's "?" style would need tuples instead of dicts
+            dialect_class: Any = type(dialect)
+            dialect = dialect_class(paramstyle="named")
+        sql = _UPSERT_SQL[key] = str(statement.compile(dialect=dialect))
+    return sql
+
+
+def _raw_upsert(conn: sa.Connection) -> sa.Insert:
     insert = _insert(conn, metric_raw)
     return insert.on_conflict_do_update(
         index_elements=[metric_raw.c.series_id, metric_raw.c.ts],
@@ -464,7 +483,7 @@ def _raw_upsert(conn: sa.Connection) -> sa.Executable:
     )
 
 
-def _rollup_upsert(conn: sa.Connection) -> sa.Executable:
+def _rollup_upsert(conn: sa.Connection) -> sa.Insert:
     """Merge a bucket into the stored one: counts and sums add up, min/max widen."""
     insert = _insert(conn, metric_rollup)
     sqlite_dialect = conn.dialect.name == "sqlite"
