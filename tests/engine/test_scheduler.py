@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterable
@@ -180,7 +181,7 @@ def test_retry_interval_while_soft(vloop: asyncio.AbstractEventLoop) -> None:
 
     play(vloop, scenario())
     times = runner.times()
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert gaps == pytest.approx([10.0, 10.0, 60.0, 60.0, 60.0, 60.0])
 
 
@@ -273,6 +274,22 @@ def test_a_gone_service_is_dropped(vloop: asyncio.AbstractEventLoop) -> None:
     assert ("web1", "svc") not in scheduler
 
 
+def test_a_gone_service_frees_its_slot(vloop: asyncio.AbstractEventLoop) -> None:
+    runner, engine = FakeRunner(concurrency=1, duration=1.0), FakeEngine(interval=3600.0)
+    engine.gone.add("a")
+    scheduler = new_scheduler(vloop, runner, engine)
+
+    async def scenario() -> None:
+        for name in ("a", "b"):
+            scheduler.schedule("web1", name, make(name), 3600.0)
+            scheduler.run_now("web1", name)
+        async with running(scheduler):
+            await until(5.0)
+
+    play(vloop, scenario())
+    assert [(at - START, name) for at, name in runner.starts] == [(0.0, "a"), (1.0, "b")]
+
+
 def test_a_skipped_job_is_not_run_but_rescheduled(vloop: asyncio.AbstractEventLoop) -> None:
     runner, engine = FakeRunner(), FakeEngine(interval=10.0)
     scheduler = new_scheduler(vloop, runner, engine)
@@ -304,13 +321,15 @@ def test_survives_failing_callbacks(
                 raise RuntimeError("worker lost")
             return result
 
-    runner, engine = Broken(), FakeEngine(interval=10.0)
+    runner = Broken()
 
     async def submit(result: CheckResult) -> None:
         raise RuntimeError("engine refused")
 
     def interval_for(host: str, service: str) -> float | None:
-        return {"interval": 1 / 0, "zero": 0.0}.get(service, 10.0)
+        if service == "interval":
+            raise LookupError(service)
+        return 0.0 if service == "zero" else 10.0
 
     def broken_job() -> CheckJob | None:
         raise KeyError("no such host")
@@ -334,6 +353,7 @@ def test_survives_failing_callbacks(
     assert "submitting the result of web1/ok failed" in messages
     assert "active check web1/job could not run" in messages
     assert "active check web1/runner could not run" in messages
+    assert "interval of web1/interval unknown; keeping 10.0 s" in messages
     assert "interval of web1/zero unknown; keeping 10.0 s" in messages
 
 
@@ -411,7 +431,7 @@ def test_a_shorter_interval_moves_the_next_run_closer(vloop: asyncio.AbstractEve
     assert runner.times() == pytest.approx([0.0, 70.0, 130.0])
 
 
-def test_stopping_cancels_running_checks(vloop: asyncio.AbstractEventLoop) -> None:
+def test_stopping_cancels_running_checks_and_keeps_them_due(vloop: asyncio.AbstractEventLoop) -> None:
     runner, engine = FakeRunner(duration=1000.0), FakeEngine()
     scheduler = new_scheduler(vloop, runner, engine)
     leftovers: list[int] = []
@@ -422,11 +442,15 @@ def test_stopping_cancels_running_checks(vloop: asyncio.AbstractEventLoop) -> No
         async with running(scheduler):
             await until(1.0)
         leftovers.append(len(asyncio.all_tasks()) - 1)
+        await until(2.0)
+        async with running(scheduler):  # the cancelled run is due again
+            await until(3.0)
 
     play(vloop, scenario())
-    assert runner.cancelled == 1
+    assert runner.cancelled == 2
     assert leftovers == [0]
     assert scheduler.in_flight == 0
+    assert runner.times() == pytest.approx([0.0, 2.0])
 
 
 def test_rejects_a_bad_interval(vloop: asyncio.AbstractEventLoop) -> None:

@@ -81,6 +81,43 @@ def serve(
     )
 
 
+def demo(
+    site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path("demo-site"),
+    listen: Annotated[str, typer.Option(help="HOST:PORT for the API and UI")] = "127.0.0.1:8080",
+) -> None:
+    """Create (once) and run a demo site that monitors this machine and Lookout itself."""
+    import time
+
+    from lookout import auth
+    from lookout.config import SETTINGS_FILE, load_settings
+    from lookout.sites.site import init_site
+    from lookout.storage import accounts
+    from lookout.storage.database import migrate, open_database
+
+    if not (site_dir / SETTINGS_FILE).exists():
+        try:
+            init_site(site_dir, listen=listen, extra={"demo": True})
+        except ConfigError as exc:
+            raise config_error(exc) from exc
+    try:
+        settings = load_settings(site_dir, listen=listen, demo=True)
+    except ConfigError as exc:
+        raise config_error(exc) from exc
+    db = open_database(settings.database(site_dir))
+    migrate(db)
+    token = auth.new_token()
+    accounts.add_token(db, name="demo session", user="admin", role="admin",
+                       token_hash=auth.hash_token(token), at=time.time(),
+                       expires_at=time.time() + 7 * 86400)
+    db.dispose()
+    out.print(f"[green]✓[/] Demo site in [bold]{site_dir}[/]")
+    out.print(f"  URL:         {settings.url}   (API docs: {settings.url}/api/v1/docs)")
+    out.print(f"  Admin token: [bold]{token}[/]  (valid 7 days)")
+    out.print(f"  Try:         LOOKOUT_URL={settings.url} LOOKOUT_TOKEN={token} lookout problems")
+    serve(site_dir, listen=listen, log_level="warning")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(serve)
+    app.command()(demo)

@@ -261,7 +261,7 @@ def _token_error(rest: str) -> PerfdataError:
         quoted = _QUOTED_LABEL.match(rest)
         if quoted is None:
             return PerfdataError(f"token {rest[:60]!r}: label quote is not closed; {_EXPECTED}")
-        token = rest[: quoted.end()] + rest[quoted.end() :].split(None, 1)[0]
+        token = rest[: quoted.end()] + "".join(rest[quoted.end() :].split(None, 1)[:1])
         return PerfdataError(f"token {token!r}: no '=' after the quoted label; {_EXPECTED}")
     token = rest.split(None, 1)[0]
     if token.startswith("="):

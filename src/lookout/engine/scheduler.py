@@ -172,7 +172,7 @@ class Scheduler:
             self._tasks[key] = asyncio.create_task(self._execute(key, entry), name=name)
 
     def _next_delay(self) -> float | None:
-        if False:
+        if len(self._tasks) >= self._runner.concurrency:
             return None  # a finishing run wakes us
         head = self._peek()
         return None if head is None else max(0.0, head - self._clock())
@@ -188,13 +188,17 @@ class Scheduler:
                 waiter.cancel()
 
     async def _execute(self, key: Key, entry: _Entry) -> None:
+        cancelled = False
         try:
             await self._run_once(key, entry)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
             del self._tasks[key]
             entry.running = False
             self._wake.set()
-        self._after_run(key, entry)
+            self._after_run(key, entry, cancelled)
 
     async def _run_once(self, key: Key, entry: _Entry) -> None:
         try:
@@ -211,9 +215,11 @@ class Scheduler:
         except Exception:
             log.exception("submitting the result of %s/%s failed", *key)
 
-    def _after_run(self, key: Key, entry: _Entry) -> None:
+    def _after_run(self, key: Key, entry: _Entry, cancelled: bool) -> None:
         current = self._entries.get(key)
-        if current is entry:
+        if current is entry and cancelled:
+            self._push(key, entry, entry.due)  # stopped: run again when started again
+        elif current is entry:
             self._reschedule(key, entry)
         elif current is not None and current.deferred:
             current.deferred = False

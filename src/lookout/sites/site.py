@@ -132,6 +132,11 @@ class Site:
         for svc in self.engine.services.values():
             self.schedule_service(svc)
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
+        if self.settings.demo:
+            from lookout.sites import demo
+
+            await demo.seed(self)
+            self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -153,6 +158,32 @@ class Site:
                     expires_at=row.expires_at,
                 ),
             )
+
+    # ------------------------------------------------------------------ configuration
+    async def save_host(self, cfg: HostConfig, *, create: bool) -> None:
+        """Store a host's configuration, then hand it to the engine and the scheduler."""
+        now = self.clock()
+        await asyncio.to_thread(self.store.save_host, cfg, now, create=create)
+        self.engine.put_host(cfg, now)
+        self.schedule_host(cfg)
+
+    async def delete_host(self, name: str) -> None:
+        await asyncio.to_thread(self.store.delete_host, name)
+        for svc in list(self.engine.host_services.get(name, {})):
+            self.scheduler.unschedule(name, svc)
+        self.scheduler.unschedule(name, "")
+        self.engine.remove_host(name)
+
+    async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
+        now = self.clock()
+        await asyncio.to_thread(self.store.save_service, cfg, now, create=create)
+        self.engine.put_service(cfg, now)
+        self.schedule_service(cfg)
+
+    async def delete_service(self, host: str, name: str) -> None:
+        await asyncio.to_thread(self.store.delete_service, host, name)
+        self.scheduler.unschedule(host, name)
+        self.engine.remove_service(host, name)
 
     # ------------------------------------------------------------------ active checks
     def schedule_host(self, cfg: HostConfig) -> None:

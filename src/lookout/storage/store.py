@@ -220,6 +220,16 @@ class SiteStore:
                 row.pop("created_at")
                 conn.execute(sa.update(t.hosts).where(t.hosts.c.name == cfg.name).values(row))
 
+    def save_many(
+        self, hosts: Sequence[HostConfig], services: Sequence[ServiceConfig], at: float
+    ) -> None:
+        """Insert many new hosts and services in one transaction (bulk import, benchmarks)."""
+        with self.db.begin() as conn:
+            if hosts:
+                conn.execute(t.hosts.insert(), [host_row(h, at) for h in hosts])
+            if services:
+                conn.execute(t.services.insert(), [service_row(s, at) for s in services])
+
     def delete_host(self, name: str) -> None:
         with self.db.begin() as conn:
             conn.execute(sa.delete(t.services).where(t.services.c.host == name))

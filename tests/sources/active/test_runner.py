@@ -124,7 +124,8 @@ async def test_aclose_closes_only_clients_it_created(offline_context: CheckConte
     await lent.aclose()
 
     assert not offline_context.http.is_closed
-    assert own._context.http.is_closed and own._context.http_insecure.is_closed
+    assert own._context.http.is_closed
+    assert own._context.http_insecure.is_closed
 
 
 def test_is_a_runner_and_refuses_zero_concurrency() -> None:

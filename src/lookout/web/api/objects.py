@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import pydantic
@@ -88,10 +87,7 @@ async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
         groups=tuple(body.groups), check=body.check, check_interval=body.check_interval,
         retry_interval=body.retry_interval, max_check_attempts=body.max_check_attempts,
     )
-    now = site.clock()
-    await asyncio.to_thread(site.store.save_host, cfg, now, create=True)
-    engine.put_host(cfg, now)
-    site.schedule_host(cfg)
+    await site.save_host(cfg, create=True)
     return JSON(host_view(engine, cfg), status_code=201,
                 headers={"Location": f"/api/v1/hosts/{cfg.name}"})
 
@@ -153,9 +149,7 @@ async def update_host(host: str, body: HostPatch, request: Request, _: Admin) ->
             changes[key] = tuple(changes[key])
     changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
     new = HostConfig(**{**_fields(cfg), **changes})
-    await asyncio.to_thread(site.store.save_host, new, site.clock(), create=False)
-    engine.put_host(new, site.clock())
-    site.schedule_host(new)
+    await site.save_host(new, create=False)
     return JSON(host_view(engine, new))
 
 
@@ -167,11 +161,7 @@ async def delete_host(host: str, request: Request, _: Admin) -> Response:
     children = [h.name for h in engine.hosts.values() if host in h.parents]
     if children:
         raise Conflict(f"host {host!r} is the parent of {', '.join(children[:10])}")
-    await asyncio.to_thread(site.store.delete_host, host)
-    for svc in list(engine.host_services.get(host, {})):
-        site.scheduler.unschedule(host, svc)
-    site.scheduler.unschedule(host, "")
-    engine.remove_host(host)
+    await site.delete_host(host)
     return Response(status_code=204)
 
 
@@ -200,10 +190,7 @@ async def create_service(host: str, body: ServiceIn, request: Request, _: Admin)
         raise Conflict(f"service {host}/{body.name} exists already")
     _check(body.check)
     cfg = _service_cfg(site, host, body)
-    now = site.clock()
-    await asyncio.to_thread(site.store.save_service, cfg, now, create=True)
-    engine.put_service(cfg, now)
-    site.schedule_service(cfg)
+    await site.save_service(cfg, create=True)
     return JSON(service_view(engine, cfg), status_code=201,
                 headers={"Location": f"/api/v1/hosts/{host}/services/{cfg.name}"})
 
@@ -242,9 +229,7 @@ async def update_service(
         _check(changes["check"])
     changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
     new = ServiceConfig(**{**_fields(cfg), **changes})
-    await asyncio.to_thread(site.store.save_service, new, site.clock(), create=False)
-    engine.put_service(new, site.clock())
-    site.schedule_service(new)
+    await site.save_service(new, create=False)
     return JSON(service_view(engine, new))
 
 
@@ -253,9 +238,7 @@ async def delete_service(host: str, service: str, request: Request, _: Admin) ->
     site = _site(request)
     engine: Engine = site.engine
     _service(engine, host, service)
-    await asyncio.to_thread(site.store.delete_service, host, service)
-    site.scheduler.unschedule(host, service)
-    engine.remove_service(host, service)
+    await site.delete_service(host, service)
     return Response(status_code=204)
 
 

@@ -1,0 +1,1 @@
+"""Check plugins, grouped by family (active/, later agent/ and kube/)."""

@@ -1,0 +1,1 @@
+"""Data sources: the I/O edges that produce sections or results."""
