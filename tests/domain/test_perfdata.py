@@ -262,12 +262,13 @@ def test_round_trip_with_any_label_text(metrics: list[Metric]) -> None:
     assert parse_perfdata(format_perfdata(metrics)) == tuple(metrics)
 
 
-@given(st.text(alphabet="ab =;'@:~-.1eU \t", max_size=40))
+@given(st.text(alphabet="ab =;'@:~-.1eU% \t", max_size=40) | st.text())
 def test_parse_fails_only_with_perfdata_error(text: str) -> None:
     try:
-        parse_perfdata(text)
+        metrics = parse_perfdata(text)
     except PerfdataError:
-        pass
+        return
+    assert all(isinstance(metric, Metric) and metric.name for metric in metrics)
 
 
 @pytest.mark.parametrize(

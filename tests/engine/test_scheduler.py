@@ -431,7 +431,9 @@ def test_a_shorter_interval_moves_the_next_run_closer(vloop: asyncio.AbstractEve
     assert runner.times() == pytest.approx([0.0, 70.0, 130.0])
 
 
-def test_stopping_cancels_running_checks_and_keeps_them_due(vloop: asyncio.AbstractEventLoop) -> None:
+def test_stopping_cancels_running_checks_and_keeps_them_due(
+    vloop: asyncio.AbstractEventLoop,
+) -> None:
     runner, engine = FakeRunner(duration=1000.0), FakeEngine()
     scheduler = new_scheduler(vloop, runner, engine)
     leftovers: list[int] = []

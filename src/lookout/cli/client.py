@@ -18,13 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, Concatenate, NoReturn, ParamSpec
+from typing import Annotated, Any, Concatenate, NoReturn, ParamSpec, cast
 from urllib.parse import quote
 
 import httpx
 import typer
 
 from lookout import __version__
+from lookout.cli.format import print_error
 from lookout.errors import ConfigError
 
 CLI_FILE = "cli.json"
@@ -124,15 +125,15 @@ def path_of(*parts: str) -> str:
 class ApiClient:
     """The REST API v1 of one site; every failure comes out as :class:`ApiError`."""
 
-    def __init__(
-        self, conn: Connection, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, conn: Connection, *, transport: httpx.BaseTransport | None = None) -> None:
         base = conn.url.rstrip("/").removesuffix(API_PREFIX) + API_PREFIX
         self.url = conn.url
         self._http = httpx.Client(
             base_url=base,
-            headers={"Authorization": f"Bearer {conn.token}",
-                     "User-Agent": f"lookout-cli/{__version__}"},
+            headers={
+                "Authorization": f"Bearer {conn.token}",
+                "User-Agent": f"lookout-cli/{__version__}",
+            },
             timeout=TIMEOUT,
             transport=transport,
         )
@@ -169,7 +170,9 @@ class ApiClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise ApiError(f"{method} {path}: the answer is not JSON", response.status_code) from exc
+            raise ApiError(
+                f"{method} {path}: the answer is not JSON", response.status_code
+            ) from exc
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,18 +201,30 @@ def problem_of(response: httpx.Response) -> ApiError:
 # ---------------------------------------------------------------------- commands
 SiteOpt = Annotated[
     Path | None,
-    typer.Option("--site", help="Site directory: use its cli.json (default: ./cli.json)",
-                 rich_help_panel="Connection", show_default=False),
+    typer.Option(
+        "--site",
+        help="Site directory: use its cli.json (default: ./cli.json)",
+        rich_help_panel="Connection",
+        show_default=False,
+    ),
 ]
 UrlOpt = Annotated[
     str | None,
-    typer.Option("--url", help="Site URL [env: LOOKOUT_URL]", rich_help_panel="Connection",
-                 show_default=False),
+    typer.Option(
+        "--url",
+        help="Site URL (or env LOOKOUT_URL)",
+        rich_help_panel="Connection",
+        show_default=False,
+    ),
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", help="API token [env: LOOKOUT_TOKEN]", rich_help_panel="Connection",
-                 show_default=False),
+    typer.Option(
+        "--token",
+        help="API token (or env LOOKOUT_TOKEN)",
+        rich_help_panel="Connection",
+        show_default=False,
+    ),
 ]
 _CONNECTION_PARAMS = (
     inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=SiteOpt),
@@ -224,9 +239,14 @@ def api_command(func: Callable[Concatenate[ApiClient, P], None]) -> Callable[P, 
 
     @functools.wraps(func)
     def command(*args: P.args, **kwargs: P.kwargs) -> None:
-        where = {name: kwargs.pop(name, None) for name in ("site", "url", "token")}
+        options = cast(dict[str, Any], kwargs)
+        site: Path | None = options.pop("site", None)
+        url: str | None = options.pop("url", None)
+        token: str | None = options.pop("token", None)
         try:
-            conn = resolve_connection(**where, env=os.environ, cwd=Path.cwd())
+            conn = resolve_connection(
+                url=url, token=token, site=site, env=os.environ, cwd=Path.cwd()
+            )
         except ConfigError as exc:
             _fail(str(exc), [], 2)
         with ApiClient(conn) as api:
@@ -243,7 +263,5 @@ def api_command(func: Callable[Concatenate[ApiClient, P], None]) -> Callable[P, 
 
 
 def _fail(message: str, details: list[str], code: int) -> NoReturn:
-    from lookout.cli.format import print_error
-
     print_error(message, details)
     raise typer.Exit(code)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import typer
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +21,8 @@ from rich.text import Text
 from lookout.domain.states import state_name
 
 Item = Mapping[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -94,6 +97,26 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+def parsed(parse: Callable[[T], R], value: T, hint: str) -> R:
+    """``parse(value)``; a ValueError becomes a usage error (exit 2) naming ``hint``."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from exc
+
+
+def param_parser(parse: Callable[[str], R]) -> Callable[[str], R]:
+    """A typer ``parser=`` that keeps our message (click would only echo the value)."""
+
+    def parser(value: str) -> R:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return parser
+
+
 # ---------------------------------------------------------------------- small pieces
 def human_duration(seconds: float) -> str:
     """42 → ``42s``; 200 → ``3m``; 7500 → ``2h 5m``; 90000 → ``1d 1h``."""
@@ -165,34 +188,51 @@ def hosts_table(items: Iterable[Item], now: float) -> Table:
     table = Table("Host", "State", "Address", "Services", "Since", "Labels", "Summary")
     for h in items:
         table.add_row(
-            escape(h["name"]), item_state(h), escape(h.get("address") or ""),
-            _service_counts(h.get("services") or {}), relative(h.get("last_state_change"), now),
-            escape(labels_text(h.get("labels") or {})), escape(h.get("summary") or ""),
+            escape(h["name"]),
+            item_state(h),
+            escape(h.get("address") or ""),
+            _service_counts(h.get("services") or {}),
+            relative(h.get("last_state_change"), now),
+            escape(labels_text(h.get("labels") or {})),
+            escape(h.get("summary") or ""),
         )
     return table
 
 
 def _service_counts(counts: Item) -> Text:
+    """``5 (1 CRIT, 2 WARN)``: the total, then the services not OK."""
     text = Text(str(counts.get("total", 0)))
-    for key, name in (("crit", "CRIT"), ("unknown", "UNKNOWN"), ("warn", "WARN")):
-        if counts.get(key):
-            text.append(f" {counts[key]} {name}", style=STATE_STYLES[name])
+    bad = [
+        (k, n)
+        for k, n in (("crit", "CRIT"), ("unknown", "UNKNOWN"), ("warn", "WARN"))
+        if counts.get(k)
+    ]
+    for i, (key, name) in enumerate(bad):
+        text.append(" (" if i == 0 else ", ")
+        text.append(f"{counts[key]} {name}", style=STATE_STYLES[name])
+    if bad:
+        text.append(")")
     return text
 
 
 def services_table(items: Iterable[Item], now: float, *, title: str | None = None) -> Table:
-    table = Table("Host", "Service", "State", "Since", "Last check", "Handled", "Summary",
-                  title=title)
+    table = Table(
+        "Host", "Service", "State", "Since", "Last check", "Handled", "Summary", title=title
+    )
     for s in items:
         table.add_row(
-            escape(s["host"]), escape(s["name"]), item_state(s),
-            relative(s.get("last_state_change"), now), relative(s.get("last_check"), now),
-            ", ".join(handled_marks(s)), escape(s.get("summary") or ""),
+            escape(s["host"]),
+            escape(s["name"]),
+            item_state(s),
+            relative(s.get("last_state_change"), now),
+            relative(s.get("last_check"), now),
+            ", ".join(handled_marks(s)),
+            escape(s.get("summary") or ""),
         )
     return table
 
 
-def problems_view(items: list[Item], now: float) -> Table | Text:
+def problems_view(items: Sequence[Item], now: float) -> Table | Text:
     """Unhandled first; within that the API's order (worst, then oldest)."""
     if not items:
         return Text("No problems.", style="green")
@@ -238,10 +278,14 @@ def downtimes_table(items: Iterable[Item], now: float) -> Table:
             kind += ", +services"
         status = Text("active", style="bold") if d.get("active") else Text("scheduled")
         table.add_row(
-            str(d["id"]), escape(_object(d["host"], d.get("service"))),
+            str(d["id"]),
+            escape(_object(d["host"], d.get("service"))),
             f"{local_time(d['start'])} ({relative(d['start'], now)})",
             f"{local_time(d['ends_at'])} ({relative(d['ends_at'], now)})",
-            status, escape(kind), escape(d.get("author") or ""), escape(d.get("comment") or ""),
+            status,
+            escape(kind),
+            escape(d.get("author") or ""),
+            escape(d.get("comment") or ""),
         )
     return table
 
@@ -258,8 +302,12 @@ def events_table(items: Iterable[Item], now: float) -> Table:
         if state is not None and e.get("state_type"):
             shown.append(f" {e['state_type']}", style="dim")
         table.add_row(
-            relative(e["at"], now), str(e["type"]), escape(_object(e["host"], e.get("service"))),
-            shown, escape(e.get("author") or ""), escape(e.get("summary") or e.get("comment") or ""),
+            relative(e["at"], now),
+            str(e["type"]),
+            escape(_object(e["host"], e.get("service"))),
+            shown,
+            escape(e.get("author") or ""),
+            escape(e.get("summary") or e.get("comment") or ""),
         )
     return table
 
@@ -268,16 +316,27 @@ def tokens_table(items: Iterable[Item], now: float) -> Table:
     table = Table("ID", "Name", "User", "Role", "Created", "Expires")
     for t in items:
         expires = relative(t["expires_at"], now) if t.get("expires_at") else "never"
-        table.add_row(str(t["id"]), escape(t["name"]), escape(t["user"]), t["role"],
-                      relative(t.get("created_at"), now), expires)
+        table.add_row(
+            str(t["id"]),
+            escape(t["name"]),
+            escape(t["user"]),
+            t["role"],
+            relative(t.get("created_at"), now),
+            expires,
+        )
     return table
 
 
 def users_table(items: Iterable[Item], now: float) -> Table:
     table = Table("User", "Role", "Email", "Password", "Created")
     for u in items:
-        table.add_row(escape(u["name"]), u["role"], escape(u.get("email") or ""),
-                      "yes" if u.get("has_password") else "no", relative(u.get("created_at"), now))
+        table.add_row(
+            escape(u["name"]),
+            u["role"],
+            escape(u.get("email") or ""),
+            "yes" if u.get("has_password") else "no",
+            relative(u.get("created_at"), now),
+        )
     return table
 
 

@@ -22,7 +22,7 @@ class EventType(StrEnum):
     RECHECK = "recheck"
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One entry of the event log. ``service == ""`` for host events.
 
     For state changes ``data`` carries ``old_state``, ``old_hard``, ``hard_change`` (the hard

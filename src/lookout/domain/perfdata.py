@@ -33,7 +33,7 @@ _BARE_LABEL = re.compile(r"[^\s='][^\s=]*")
 _NUMBER_END = frozenset("0123456789.")
 _PAD = ("", "", "", "", "")
 _NOT_PLAIN = re.compile("[nNeE_]").search
-_QUOTED_LABEL = re.compile(r"'(?:[^']|'')*'")
+_QUOTED_TOKEN = re.compile(r"'(?:[^']|'')*'\S*")
 _RANGE = re.compile(rf"(@?)(?:(~|{_NUMBER})?:)?({_NUMBER})?")
 
 
@@ -258,11 +258,10 @@ def _token_error(rest: str) -> PerfdataError:
     """Explain why no ``label=fields`` token starts at ``rest``."""
     rest = rest.lstrip()
     if rest.startswith("'"):
-        quoted = _QUOTED_LABEL.match(rest)
+        quoted = _QUOTED_TOKEN.match(rest)
         if quoted is None:
             return PerfdataError(f"token {rest[:60]!r}: label quote is not closed; {_EXPECTED}")
-        token = rest[: quoted.end()] + "".join(rest[quoted.end() :].split(None, 1)[:1])
-        return PerfdataError(f"token {token!r}: no '=' after the quoted label; {_EXPECTED}")
+        return PerfdataError(f"token {quoted[0]!r}: no '=' after the quoted label; {_EXPECTED}")
     token = rest.split(None, 1)[0]
     if token.startswith("="):
         return PerfdataError(f"token {token!r}: label is missing; {_EXPECTED}")

@@ -7,7 +7,7 @@ import msgspec
 from lookout.domain.metrics import Metric
 
 
-class CheckResult(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
+class CheckResult(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True, gc=False):
     """State + summary + details + metrics for one object. ``service == ""`` is a host result
     (0 UP, 1 DOWN, 2 UNREACHABLE); ``checked_at`` is when it was measured (Unix seconds),
     ``None`` meaning "when it arrived"."""

@@ -35,6 +35,8 @@ def state_name(state: int, *, is_host: bool) -> str:
 
 def parse_state(value: str | int, *, is_host: bool) -> int:
     """Accept a number or a name (case-insensitive; ``WARNING``/``CRITICAL`` too)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a state number or name, got a boolean")
     if isinstance(value, int):
         limit = 2 if is_host else 3
         if not 0 <= value <= limit:

@@ -17,7 +17,7 @@ from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.domain.results import CheckResult
 from lookout.engine import downtimes as dt_rules
 from lookout.engine import inputs as inp
-from lookout.engine.flapping import FlapThresholds
+from lookout.engine.flapping import HISTORY, FlapThresholds
 from lookout.engine.status import Status
 from lookout.engine.transitions import Change, apply_result
 
@@ -71,23 +71,28 @@ class Engine:
         self.hosts[cfg.name] = cfg
         self.host_services.setdefault(cfg.name, {})
         key = (cfg.name, "")
-        if key not in self.status:
+        st = self.status.get(key)
+        if st is None:
             st = status or Status(cfg.name, "", at)
             self.status[key] = st
             self.deleted.discard(key)
             self._restore_depth(st)
             self.dirty.add(st)
+        st.cfg = cfg
 
     def put_service(self, cfg: ServiceConfig, at: float, status: Status | None = None) -> None:
         key = (cfg.host, cfg.name)
         self.services[key] = cfg
         self.host_services.setdefault(cfg.host, {})[cfg.name] = cfg
-        if key not in self.status:
+        st = self.status.get(key)
+        if st is None:
             st = status or Status(cfg.host, cfg.name, at)
             self.status[key] = st
             self.deleted.discard(key)
             self._restore_depth(st)
             self.dirty.add(st)
+        st.cfg = cfg
+        st.host_status = self.status[(cfg.host, "")]
 
     def remove_service(self, host: str, name: str) -> None:
         key = (host, name)
@@ -186,7 +191,25 @@ class Engine:
             if st is None:
                 self.counters.results_unknown_object += 1
                 continue
-            self._apply_one(st, r.state, r.summary, r.long_output, at)
+            if (
+                r.state == 0
+                and st.state == 0
+                and st.flap_changes == 0
+                and not st.flapping
+                and len(st.flap_history) == HISTORY
+                and st.checked
+            ):
+                # Steady OK, the common case: only times and texts change (as apply_result
+                # would do it, without its bookkeeping).
+                st.last_check = st.last_ok = at
+                st.summary = r.summary
+                st.long_output = r.long_output
+                st.stale = False
+                host_st = st.host_status
+                if host_st is not None:
+                    st.host_problem = host_st.state != 0
+            else:
+                self._apply_one(st, r.state, r.summary, r.long_output, at)
             st.last_result = at
             if r.metrics:
                 st.metrics = r.metrics
@@ -198,10 +221,12 @@ class Engine:
         return applied
 
     def _apply_one(self, st: Status, state: int, summary: str, long_output: str, at: float) -> None:
-        if st.service:
-            cfg_s = self.services[(st.host, st.service)]
-            max_attempts = cfg_s.max_check_attempts
-            host_up = self.host_up(st.host)
+        cfg = st.cfg
+        assert cfg is not None  # set by put_host / put_service
+        host_st = st.host_status
+        if host_st is not None:
+            max_attempts = cfg.max_check_attempts
+            host_up = host_st.state == 0
             flap = self.settings.service_flap
         else:
             cfg_h = self.hosts[st.host]
@@ -219,6 +244,8 @@ class Engine:
         if ch.ack_cleared is not None:
             self._clear_ack(st, ch.ack_cleared, at, "", "state changed")
         if ch.state_changed or ch.hard_changed:
+            if ch.state_changed and st.state != 0:
+                self._trigger_flexible(st, at)  # first: the problem it covers must not notify
             notify = (
                 ch.hard_changed
                 and st.ack is None
@@ -242,8 +269,6 @@ class Engine:
                     "notify": notify,
                 },
             )
-            if ch.state_changed and st.state != 0:
-                self._trigger_flexible(st, at)
         if ch.flapping is not None:
             kind = EventType.FLAPPING_START if ch.flapping else EventType.FLAPPING_STOP
             self._emit(
@@ -347,7 +372,7 @@ class Engine:
                 data=_downtime_data(dt),
             )
             ids.append(dt.id)
-            if dt_rules.should_start(dt, item.at):
+            if self._due(dt, item.at):
                 self._start_downtime(dt, item.at)
         return ids
 
@@ -404,7 +429,7 @@ class Engine:
         self.downtimes_changed = True
         if not dt_rules.advance(dt, at):
             del self.downtimes[dt.id]
-        elif dt_rules.should_start(dt, at):
+        elif self._due(dt, at):
             self._start_downtime(dt, at)
 
     def _covered(self, dt: Downtime) -> Iterator[Status]:
@@ -425,6 +450,14 @@ class Engine:
         st.downtime_depth = sum(
             1 for d in self.downtimes.values() if d.started_at is not None and d.covers(st.host, st.service)
         )
+
+    def _due(self, dt: Downtime, at: float) -> bool:
+        """Start now: a fixed one inside its window, or a flexible one whose object is
+        already in a problem inside its window (no state change would trigger it)."""
+        if dt.fixed or dt.started_at is not None:
+            return dt_rules.should_start(dt, at)
+        st = self.status.get((dt.host, dt.service))
+        return dt.start <= at < dt.end and st is not None and st.state != 0
 
     def _trigger_flexible(self, st: Status, at: float) -> None:
         for dt in list(self.downtimes.values()):
@@ -475,16 +508,18 @@ class Engine:
         """Staleness, ack expiry, downtime start/end at time ``at``; returns how many changes
         it made (0: nothing to journal)."""
         before = len(self.events)
+        changed = 0  # an occurrence can end or move on without an event: still journal it
         for dt in list(self.downtimes.values()):
             if dt_rules.has_ended(dt, at):
                 self._end_downtime(dt, at)
-            elif dt_rules.should_start(dt, at):
+                changed += 1
+            elif self._due(dt, at):
                 self._start_downtime(dt, at)
         for st in self.status.values():
             ack = st.ack
             if ack is not None and ack.expire_at is not None and at >= ack.expire_at:
                 self._clear_ack(st, ack, at, "", "expired")
-        return self._mark_stale(at) + len(self.events) - before
+        return changed + self._mark_stale(at) + len(self.events) - before
 
     def stale_candidates(self, at: float) -> Iterator[tuple[Status, ServiceConfig]]:
         for key, cfg in self.services.items():

@@ -42,6 +42,7 @@ def advance(dt: Downtime, at: float) -> bool:
     if not dt.recurrence:
         return False
     length = dt.end - dt.start
-    nxt = next_occurrence(dt.recurrence, max(at, dt.start))
+    # the first later occurrence not over yet: it may have begun already (back to back)
+    nxt = next_occurrence(dt.recurrence, max(at - length, dt.start))
     dt.start, dt.end, dt.started_at = nxt, nxt + length, None
     return True

@@ -1,5 +1,7 @@
 """Flap detection as Nagios does it: weighted percent state change over the last 21 results.
 
+The history is a string of state digits (oldest first): compact in memory and stored as is.
+
 Changes between consecutive results count from 0.75 (oldest) to 1.25 (newest); the sum is
 scaled to 0–100 %. Flapping starts at or above ``high`` and stops below ``low``.
 """
@@ -12,6 +14,7 @@ from lookout.engine.status import Status
 
 HISTORY = 21
 _PAIRS = HISTORY - 1
+_DIGITS = "0123456789"
 _WEIGHTS = tuple(0.75 + 0.5 * i / (_PAIRS - 1) for i in range(_PAIRS))
 
 
@@ -24,7 +27,7 @@ class FlapThresholds:
     enabled: bool = True
 
 
-def percent_state_change(history: list[int]) -> float:
+def percent_state_change(history: str) -> float:
     """Weighted share of state changes in ``history`` (oldest first), 0–100."""
     offset = _PAIRS - (len(history) - 1)
     total = 0.0
@@ -37,14 +40,16 @@ def percent_state_change(history: list[int]) -> float:
 def record(st: Status, state: int, limits: FlapThresholds) -> bool | None:
     """Add ``state`` to the history; return True when flapping starts, False when it stops,
     None when nothing changed. Cheap when the recent history holds no change."""
+    ch = _DIGITS[state]
     history = st.flap_history
-    if history and history[-1] != state:
+    if history and history[-1] != ch:
         st.flap_changes += 1
-    history.append(state)
+    history += ch
     if len(history) > HISTORY:
         if history[0] != history[1]:
             st.flap_changes -= 1
-        del history[0]
+        history = history[1:]
+    st.flap_history = history
     if st.flap_changes == 0 and not st.flapping:
         st.percent_state_change = 0.0
         return None
@@ -62,10 +67,13 @@ def record(st: Status, state: int, limits: FlapThresholds) -> bool | None:
 
 def restore(st: Status, encoded: str) -> None:
     """Load a history saved by :func:`encode`."""
-    st.flap_history = [int(ch) for ch in encoded[-HISTORY:]]
-    h = st.flap_history
-    st.flap_changes = sum(1 for i in range(1, len(h)) if h[i] != h[i - 1])
+    h = st.flap_history = encoded[-HISTORY:]
+    if not h or h.count(h[0]) == len(h):
+        st.flap_changes = 0
+    else:
+        st.flap_changes = sum(1 for a, b in zip(h, h[1:], strict=False) if a != b)
 
 
 def encode(st: Status) -> str:
-    return "".join(str(s) for s in st.flap_history)
+    """The history as stored: one digit per result, oldest first."""
+    return st.flap_history

@@ -30,7 +30,7 @@ class Target(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return "hosts with " + ", ".join(parts) if parts else "all hosts"
 
 
-class Results(msgspec.Struct, frozen=True, tag="results"):
+class Results(msgspec.Struct, frozen=True, tag="results", gc=False):
     at: float
     results: list[CheckResult]
 

@@ -37,28 +37,41 @@ def status_row(st: Status) -> dict[str, Any]:
     }
 
 
+_metrics = msgspec.json.Decoder(tuple[Metric, ...])
+_ack = msgspec.json.Decoder(Ack)
+
+
+def _json(value: Any, decoder: msgspec.json.Decoder[Any], typ: Any) -> Any:
+    """SQLite hands JSON columns over as text, PostgreSQL (JSONB) as Python objects."""
+    if isinstance(value, str | bytes):
+        return decoder.decode(value)
+    return msgspec.convert(value, typ)
+
+
 def status_from_row(row: Any) -> Status:
-    st = Status(row.host, row.service, row.last_state_change)
-    for name in (
-        "state",
-        "hard",
-        "attempt",
-        "last_hard_state",
-        "checked",
-        "last_check",
-        "last_result",
-        "last_state_change",
-        "last_hard_state_change",
-        "last_ok",
-        "summary",
-        "long_output",
-        "flapping",
-        "percent_state_change",
-        "stale",
-        "host_problem",
-    ):
-        setattr(st, name, getattr(row, name))
-    flapping.restore(st, row.flap_history)
-    st.ack = msgspec.convert(row.ack, Ack) if row.ack else None
-    st.metrics = tuple(msgspec.convert(m, Metric) for m in row.metrics)
+    """A status from a row of ``STATUS_COLUMNS`` (positional: fast for 100,000 rows)."""
+    (host, service, state, hard, attempt, last_hard_state, checked, last_check, last_result,
+     last_state_change, last_hard_state_change, last_ok, summary, long_output, flap_history,
+     is_flapping, percent, stale, host_problem, ack, metrics) = row
+    st = Status(host, service, last_state_change)
+    st.state = state
+    st.hard = bool(hard)
+    st.attempt = attempt
+    st.last_hard_state = last_hard_state
+    st.checked = bool(checked)
+    st.last_check = last_check
+    st.last_result = last_result
+    st.last_hard_state_change = last_hard_state_change
+    st.last_ok = last_ok
+    st.summary = summary
+    st.long_output = long_output
+    st.flapping = bool(is_flapping)
+    st.percent_state_change = percent
+    st.stale = bool(stale)
+    st.host_problem = bool(host_problem)
+    flapping.restore(st, flap_history)
+    if ack is not None and ack != "null":
+        st.ack = _json(ack, _ack, Ack)
+    if metrics and metrics != "[]":
+        st.metrics = _json(metrics, _metrics, tuple[Metric, ...])
     return st

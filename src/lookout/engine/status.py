@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lookout.domain.handling import Ack
 from lookout.domain.metrics import Metric
+from lookout.domain.objects import HostConfig, ServiceConfig
 
 
 class Status:
@@ -13,6 +14,7 @@ class Status:
     __slots__ = (
         "ack",
         "attempt",
+        "cfg",
         "checked",
         "downtime_depth",
         "flap_changes",
@@ -21,6 +23,7 @@ class Status:
         "hard",
         "host",
         "host_problem",
+        "host_status",
         "last_check",
         "last_hard_state",
         "last_hard_state_change",
@@ -51,7 +54,7 @@ class Status:
         self.last_ok = 0.0
         self.summary = "Waiting for the first result"
         self.long_output = ""
-        self.flap_history: list[int] = []
+        self.flap_history = ""
         self.flap_changes = 0
         self.flapping = False
         self.percent_state_change = 0.0
@@ -60,6 +63,9 @@ class Status:
         self.ack: Ack | None = None
         self.metrics: tuple[Metric, ...] = ()
         self.downtime_depth = 0
+        # Set by the engine: the object's configuration and, for a service, its host's status.
+        self.cfg: HostConfig | ServiceConfig | None = None
+        self.host_status: Status | None = None
 
     @property
     def is_host(self) -> bool:

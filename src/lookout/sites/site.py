@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -125,7 +126,16 @@ class Site:
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         await asyncio.to_thread(migrate, self.db)
-        await self.runner.start()
+        # Loading builds ~10 objects per service that live as long as the site: no cyclic
+        # collection while loading, then keep them out of the collector's scans, and collect
+        # young objects less often (ingestion allocates a lot, briefly).
+        gc.disable()
+        try:
+            await self.runner.start()
+        finally:
+            gc.enable()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 50)
         self.reload_tokens()
         for cfg in self.engine.hosts.values():
             self.schedule_host(cfg)

@@ -20,6 +20,11 @@ Threads: ``add`` and ``take_pending`` run in the asyncio thread; ``write_pending
 (never committed here). If that transaction rolls back, call ``load`` again before the next
 ``write_pending``: series ids remembered meanwhile may not exist. ``query`` may run in any
 thread; it reads the pending buffer without locking (appends are atomic under the GIL).
+
+Known limits: points between ``take_pending`` and the writer's commit are invisible to
+``query``; a ``(series, ts)`` written again in a later flush replaces the raw value but is
+counted twice in the rollups; ``forget`` does not touch the pending buffer, so results still
+buffered for a forgotten object create its series again.
 """
 
 from __future__ import annotations

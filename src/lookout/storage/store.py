@@ -117,9 +117,11 @@ class SiteStore:
     # ------------------------------------------------------------------ start-up
     def load(self) -> LoadedState:
         with self.db.connect() as conn:
-            hosts = [_host_cfg(r) for r in conn.execute(sa.select(t.hosts))]
-            services = [_service_cfg(r) for r in conn.execute(sa.select(t.services))]
-            status_rows = list(conn.execute(sa.select(t.status)))
+            hosts = [_host_cfg(r) for r in conn.execute(_raw_select(t.hosts, HOST_COLUMNS))]
+            services = [
+                _service_cfg(r) for r in conn.execute(_raw_select(t.services, SERVICE_COLUMNS))
+            ]
+            status_rows = conn.execute(_raw_select(t.status, t.STATUS_COLUMNS)).all()
             downtimes = [
                 Downtime(**{k: v for k, v in r._mapping.items()})
                 for r in conn.execute(sa.select(t.downtimes))
@@ -287,32 +289,63 @@ class SiteStore:
             yield from conn.execute(sa.select(table))
 
 
+HOST_COLUMNS = (
+    "name", "address", "labels", "parents", "groups", "check", "check_interval",
+    "retry_interval", "max_check_attempts",
+)
+SERVICE_COLUMNS = (
+    "host", "name", "check", "check_interval", "retry_interval", "max_check_attempts",
+    "stale_after", "params", "labels",
+)
+_EMPTY_JSON = ("{}", "[]", "null", None)
+
+
+def _raw_select(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
+    """Columns without their types: no per-value result processing (fast for big tables);
+    JSON arrives as text from SQLite and already decoded from PostgreSQL."""
+    return sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table.name))
+
+
+def _json(value: Any, empty: Any) -> Any:
+    if value in _EMPTY_JSON:
+        return empty
+    if isinstance(value, str | bytes):
+        return msgspec.json.decode(value)
+    return value
+
+
 def _host_cfg(r: Any) -> HostConfig:
+    name, address, labels, parents, groups, check, interval, retry, attempts = r
     return HostConfig(
-        name=r.name,
-        address=r.address,
-        labels=dict(r.labels),
-        parents=tuple(r.parents),
-        groups=tuple(r.groups),
-        check=r.check,
-        check_interval=r.check_interval,
-        retry_interval=r.retry_interval,
-        max_check_attempts=r.max_check_attempts,
+        name=name,
+        address=address,
+        labels=_json(labels, {}),
+        parents=tuple(_json(parents, ())),
+        groups=tuple(_json(groups, ())),
+        check=_json(check, None),
+        check_interval=interval,
+        retry_interval=retry,
+        max_check_attempts=attempts,
     )
 
 
 def _service_cfg(r: Any) -> ServiceConfig:
+    host, name, check, interval, retry, attempts, stale_after, params, labels = r
     return ServiceConfig(
-        host=r.host,
-        name=r.name,
-        check=r.check,
-        check_interval=r.check_interval,
-        retry_interval=r.retry_interval,
-        max_check_attempts=r.max_check_attempts,
-        stale_after=r.stale_after,
-        params=dict(r.params),
-        labels=dict(r.labels),
+        host=host,
+        name=name,
+        check=_json(check, None),
+        check_interval=interval,
+        retry_interval=retry,
+        max_check_attempts=attempts,
+        stale_after=stale_after,
+        params=_json(params, _NO_PARAMS),
+        labels=_json(labels, _NO_LABELS),
     )
+
+
+_NO_PARAMS: dict[str, Any] = {}
+_NO_LABELS: dict[str, str] = {}
 
 
 def _event_from_row(r: Any) -> Event:

@@ -77,6 +77,9 @@ status = sa.Table(
     sa.Column("metrics", JSON, nullable=False),
 )
 
+STATUS_COLUMNS = tuple(c.name for c in status.columns)
+"""The status columns in table order (start-up reads them positionally)."""
+
 journal = sa.Table(
     "journal",
     metadata,

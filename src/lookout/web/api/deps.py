@@ -12,7 +12,11 @@ from lookout.auth import Principal, Role
 
 
 def authenticate(site: Any, request: Request) -> Principal | None:
-    header = request.headers.get("authorization", "")
+    return authenticate_header(site, request.headers.get("authorization", ""))
+
+
+def authenticate_header(site: Any, header: str) -> Principal | None:
+    """The principal of an ``Authorization: Bearer <token>`` header, or None."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None

@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 import msgspec
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from lookout.auth import Role
 from lookout.domain.metrics import Metric
@@ -22,7 +22,7 @@ from lookout.domain.results import CheckResult
 from lookout.domain.states import parse_state
 from lookout.engine.inputs import Results
 from lookout.errors import LookoutError, PerfdataError
-from lookout.web.api.deps import authenticate
+from lookout.web.api.deps import authenticate_header
 from lookout.web.api.problems import lookout_error, problem
 from lookout.wire.api import parse_time
 
@@ -30,17 +30,7 @@ MAX_SUMMARY = 4096
 MAX_LONG_OUTPUT = 65536
 
 
-class MetricIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    value: float
-    unit: str = ""
-    warn: float | None = None
-    crit: float | None = None
-    min: float | None = None
-    max: float | None = None
-
-
-class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
+class ResultIn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     host: str
     state: int | str
     service: str | None = None
@@ -48,12 +38,13 @@ class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
     long_output: str = ""
     output: str | None = None
     perfdata: str = ""
-    metrics: list[MetricIn] = []
+    metrics: tuple[Metric, ...] = ()
     checked_at: float | str | None = None
 
 
 _envelope = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_item_list = msgspec.json.Decoder(list[ResultIn])
 _item = msgspec.json.Decoder(ResultIn)
 _encode = msgspec.json.encode
 _AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
@@ -79,19 +70,48 @@ def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ItemErr
     return ItemError(_path(at) if at else [], msg)
 
 
-def _items(body: bytes) -> tuple[list[msgspec.Raw], bool]:
-    """The raw items, and whether they came as a ``results`` batch."""
+def _items(body: bytes) -> tuple[list[ResultIn | ItemError], bool]:
+    """The decoded items (or the error of each bad one), and whether they came as a batch.
+    Fast path: the whole list in one go; only when that fails, item by item for the errors."""
     try:
         env = _envelope.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _decode_error(exc) from exc
     raw = env.get("results")
     if raw is None:
-        return [msgspec.Raw(body)], False
+        return [_decode_item(msgspec.Raw(body))], False
     try:
-        return _raw_list.decode(raw), True
+        return list(_item_list.decode(raw)), True
+    except msgspec.ValidationError:
+        pass
+    try:
+        raws = _raw_list.decode(raw)
     except msgspec.ValidationError as exc:
         raise ItemError(["results"], "expected an array of results") from exc
+    return [_decode_item(r) for r in raws], True
+
+
+def _decode_item(raw: msgspec.Raw) -> ResultIn | ItemError:
+    try:
+        return _item.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return _decode_error(exc)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class Ingest:
@@ -99,31 +119,54 @@ class Ingest:
 
     def __init__(self, site: Any) -> None:
         self.site = site
+        self.status = site.engine.status
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry, mounted ahead of the FastAPI stack (see ``app.FrontDoor``)."""
+        authorization = ""
+        length = -1
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit():
+                length = int(value)
+        limit = self.site.settings.max_request_bytes
+        if length > limit:
+            response = problem(413, f"request body larger than {limit} bytes")
+        else:
+            body = await _read_body(receive, limit)
+            if body is None:
+                response = problem(413, f"request body larger than {limit} bytes")
+            else:
+                response = await self.respond(authorization, body)
+        await response(scope, receive, send)
+
+    async def respond(self, authorization: str, body: bytes) -> Response:
         site = self.site
-        principal = authenticate(site, request)
+        principal = authenticate_header(site, authorization)
         if principal is None:
             return problem(401, "missing or invalid bearer token",
                            headers={"WWW-Authenticate": "Bearer"})
         if not principal.role.allows(Role.OPERATOR):
             return problem(403, f"role {principal.role} may not submit results (needs operator)")
-        body = await request.body()
         try:
-            raws, batched = _items(body)
+            items, batched = _items(body)
         except ItemError as exc:
             return problem(422, f"invalid body: {exc.msg}",
                            errors_=[{"loc": exc.loc, "msg": exc.msg}])
-        if len(raws) > site.settings.max_results_per_request:
-            return problem(413, f"{len(raws)} results in one request; the limit is "
+        if len(items) > site.settings.max_results_per_request:
+            return problem(413, f"{len(items)} results in one request; the limit is "
                                 f"{site.settings.max_results_per_request}")
         now = site.clock()
         good: list[CheckResult] = []
         errors: list[dict[str, Any]] = []
         prefix: list[str | int] = ["results"] if batched else []
-        for i, raw in enumerate(raws):
+        check = self._check
+        for i, item in enumerate(items):
             try:
-                good.append(self._check(raw, now))
+                if isinstance(item, ItemError):
+                    raise item
+                good.append(check(item, now))
             except ItemError as exc:
                 errors.append({"index": i, "loc": [*prefix, i, *exc.loc] if prefix else exc.loc,
                                "msg": exc.msg})
@@ -141,22 +184,28 @@ class Ingest:
             return Response(_encode(body_out), 207, media_type="application/json")
         return Response(_encode(body_out), 200, media_type="application/json")
 
-    def _check(self, raw: msgspec.Raw, now: float) -> CheckResult:
-        try:
-            item = _item.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise _decode_error(exc) from exc
+    def _check(self, item: ResultIn, now: float) -> CheckResult:
         service = item.service or ""
-        engine = self.site.engine
-        if (item.host, service) not in engine.status:
-            if item.host not in engine.hosts:
-                raise ItemError(["host"], f"unknown host {item.host!r}")
-            raise ItemError(["service"], f"unknown service {item.host}/{service}")
-        try:
-            state = parse_state(item.state, is_host=not service)
-        except ValueError as exc:
-            raise ItemError(["state"], str(exc)) from exc
+        host = item.host
+        if (host, service) not in self.status:
+            if host not in self.site.engine.hosts:
+                raise ItemError(["host"], f"unknown host {host!r}")
+            raise ItemError(["service"], f"unknown service {host}/{service}")
+        state = item.state
+        if type(state) is not int or not 0 <= state <= (3 if service else 2):
+            try:
+                state = parse_state(state, is_host=not service)
+            except ValueError as exc:
+                raise ItemError(["state"], str(exc)) from exc
         summary, long_output, perfdata = item.summary, item.long_output, item.perfdata
+        if (
+            item.output is None
+            and not perfdata
+            and item.checked_at is None
+            and len(summary) <= MAX_SUMMARY
+            and len(long_output) <= MAX_LONG_OUTPUT
+        ):
+            return CheckResult(host, service, state, summary, long_output, item.metrics)
         if item.output is not None:
             summary, long_output, more = split_plugin_output(item.output)
             perfdata = f"{perfdata} {more}".strip()
@@ -170,10 +219,7 @@ class Ingest:
                 metrics = parse_perfdata(perfdata)
             except PerfdataError as exc:
                 raise ItemError(["perfdata"], str(exc)) from exc
-        if item.metrics:
-            metrics += tuple(
-                Metric(m.name, m.value, m.unit, m.warn, m.crit, m.min, m.max) for m in item.metrics
-            )
+        metrics += item.metrics
         checked_at = None
         if item.checked_at is not None:
             try:
@@ -184,4 +230,4 @@ class Ingest:
             if checked_at > now + skew:
                 raise ItemError(["checked_at"], f"{checked_at - now:.0f} s in the future "
                                                 f"(more than max_clock_skew = {skew:g} s)")
-        return CheckResult(item.host, service, state, summary, long_output, metrics, checked_at)
+        return CheckResult(host, service, state, summary, long_output, metrics, checked_at)

@@ -1,0 +1,1 @@
+"""Active checks: runners that execute check jobs (embedded now, NATS workers later)."""
