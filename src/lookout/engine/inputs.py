@@ -105,7 +105,7 @@ Input = (
 )
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder: msgspec.msgpack.Decoder[Input] = msgspec.msgpack.Decoder(Input)  # type: ignore[arg-type]
+_decoder: msgspec.msgpack.Decoder[Input] = msgspec.msgpack.Decoder(Input)
 
 
 def encode(inp: Input) -> bytes:

@@ -119,7 +119,7 @@ class Site:
             interval_for=self._interval_for,
             clock=clock,
         )
-        self.engine.on_recheck = lambda key: self.scheduler.run_now(*key)
+        self.engine.on_recheck = self._recheck
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = clock()
 
@@ -223,6 +223,9 @@ class Site:
             )
 
         return make
+
+    def _recheck(self, key: tuple[str, str]) -> None:
+        self.scheduler.run_now(*key)
 
     def _interval_for(self, host: str, service: str) -> float | None:
         st = self.engine.status.get((host, service))

@@ -121,7 +121,7 @@ class SiteStore:
             services = [
                 _service_cfg(r) for r in conn.execute(_raw_select(t.services, SERVICE_COLUMNS))
             ]
-            status_rows = conn.execute(_raw_select(t.status, t.STATUS_COLUMNS)).all()
+            status_rows = list(conn.execute(_raw_select(t.status, t.STATUS_COLUMNS)))
             downtimes = [
                 Downtime(**{k: v for k, v in r._mapping.items()})
                 for r in conn.execute(sa.select(t.downtimes))
@@ -300,7 +300,7 @@ SERVICE_COLUMNS = (
 _EMPTY_JSON = ("{}", "[]", "null", None)
 
 
-def _raw_select(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
+def _raw_select(table: sa.Table, columns: Sequence[str]) -> Any:
     """Columns without their types: no per-value result processing (fast for big tables);
     JSON arrives as text from SQLite and already decoded from PostgreSQL."""
     return sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table.name))

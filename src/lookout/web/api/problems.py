@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -31,7 +32,7 @@ def problem(
     detail: str,
     *,
     errors_: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
