@@ -6,14 +6,21 @@ Every problem is reported together, naming the key, the value and what was expec
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from lookout.errors import ConfigError
 
@@ -29,6 +36,12 @@ class FlappingSettings(BaseModel):
     """Percent state change below which flapping stops."""
     high: float = Field(20.0, ge=0, le=100)
     """Percent state change at or above which flapping starts."""
+
+    @model_validator(mode="after")
+    def _low_not_above_high(self) -> FlappingSettings:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) must not be above high ({self.high:g})")
+        return self
 
 
 class ServiceDefaults(BaseModel):
@@ -141,6 +154,13 @@ def validate_settings(data: dict[str, Any], source: str = "settings") -> Setting
     except pydantic.ValidationError as exc:
         problems = [_describe(err) for err in exc.errors()]
         raise ConfigError(f"{source}: {len(problems)} invalid setting(s)", problems) from exc
+    except SettingsError as exc:  # an environment variable for a table is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        env = "LOOKOUT_" + (field.group(1).upper() if field else "...")
+        raise ConfigError(
+            f"{source}: invalid environment: {exc}",
+            [f"{env}: expected a JSON object, e.g. {env}='{{\"key\": 1}}' (or {env}__KEY=1)"],
+        ) from exc
 
 
 def _describe(err: Any) -> str:
@@ -176,6 +196,6 @@ def render_settings(settings: Settings) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, str):  # a TOML basic string: JSON's escapes, and DEL escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     return repr(value)

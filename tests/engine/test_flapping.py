@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
@@ -72,7 +74,7 @@ def test_short_history_weights_the_newest_changes_most() -> None:
 def test_percent_is_between_0_and_100_and_zero_only_without_changes(history: list[int]) -> None:
     pct = percent_state_change(digits(history))
     assert 0.0 <= pct <= 100.0 + 1e-9
-    changed = any(a != b for a, b in zip(history, history[1:], strict=False))
+    changed = any(a != b for a, b in itertools.pairwise(history))
     assert (pct > 0) is changed
 
 
@@ -82,7 +84,7 @@ def test_record_keeps_the_last_21_and_their_change_count(states: list[int]) -> N
     st, _ = feed(states, FlapThresholds(enabled=False))
     window = states[-HISTORY:]
     assert flapping.encode(st) == digits(window)
-    assert st.flap_changes == sum(1 for a, b in zip(window, window[1:], strict=False) if a != b)
+    assert st.flap_changes == sum(1 for a, b in itertools.pairwise(window) if a != b)
     assert st.percent_state_change == pytest.approx(percent_state_change(digits(window)))
     assert st.flapping is False  # disabled: never flapping
 

@@ -70,11 +70,24 @@ def downtime(
     start: float,
     end: float,
     key: Key = S1,
-    **kw: object,
+    *,
+    fixed: bool = True,
+    duration: float = 0.0,
+    include_services: bool = False,
+    recurrence: str = "",
 ) -> int:
     item = ScheduleDowntime(
-        at=at, targets=[key], start=start, end=end, author="bob", comment="maint", **kw
-    )  # type: ignore[arg-type]
+        at=at,
+        targets=[key],
+        start=start,
+        end=end,
+        fixed=fixed,
+        duration=duration,
+        include_services=include_services,
+        recurrence=recurrence,
+        author="bob",
+        comment="maint",
+    )
     [dt_id] = eng.apply(item)
     return int(dt_id)
 
@@ -127,7 +140,12 @@ def test_ack_on_a_problem_sets_ack_comment_and_event(sticky: bool, state: int) -
         False,
     )
     [ev] = of_type(eng, EventType.ACK_SET)
-    assert (ev.service, ev.state, ev.data["sticky"], ev.data["expire_at"]) == ("s1", state, sticky, 99.0)
+    assert (ev.service, ev.state, ev.data["sticky"], ev.data["expire_at"]) == (
+        "s1",
+        state,
+        sticky,
+        99.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -365,8 +383,10 @@ def test_downtime_missed_entirely_by_the_clock_leaves_no_trace() -> None:
 
 
 # ================================================================ flexible downtimes
-def flexible(eng: Engine, at: float = 0.0, key: Key = S1, **kw: object) -> int:
-    return downtime(eng, at, 100.0, 300.0, key=key, fixed=False, duration=50.0, **kw)
+def flexible(eng: Engine, at: float = 0.0, key: Key = S1, include_services: bool = False) -> int:
+    return downtime(
+        eng, at, 100.0, 300.0, key, fixed=False, duration=50.0, include_services=include_services
+    )
 
 
 def test_flexible_downtime_starts_at_the_first_problem_and_lasts_duration() -> None:

@@ -275,9 +275,7 @@ def make_tree(parent_states: dict[str, int]) -> Engine:
     return eng
 
 
-@pytest.mark.parametrize(
-    "parents", [{"p1": 1, "p2": 1}, {"p1": 1, "p2": 2}, {"p1": 2, "p2": 2}]
-)
+@pytest.mark.parametrize("parents", [{"p1": 1, "p2": 1}, {"p1": 1, "p2": 2}, {"p1": 2, "p2": 2}])
 def test_down_host_whose_parents_are_all_down_is_unreachable(parents: dict[str, int]) -> None:
     eng = make_tree(parents)
     st = send(eng, 10.0, 1, service="", host="child")

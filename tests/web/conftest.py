@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from livesite import LiveSite, make_site
-
 from webapi import SMALL_BATCH, SMALL_BODY, Api
+
+from livesite import LiveSite, make_site
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +22,19 @@ def _sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveS
     base = tmp_path_factory.mktemp("web")
     sites = {
         "main": make_site(base / "main", tick_interval=0.2),
-        "small": make_site(base / "small", tick_interval=0.2, max_request_bytes=SMALL_BODY,
-                           max_results_per_request=SMALL_BATCH),
+        "small": make_site(
+            base / "small",
+            tick_interval=0.2,
+            max_request_bytes=SMALL_BODY,
+            max_results_per_request=SMALL_BATCH,
+        ),
     }
     failures: list[BaseException] = []
 
     def start(site: LiveSite) -> None:
         try:
             site.start()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=start, args=(s,)) for s in sites.values()]

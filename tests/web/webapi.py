@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+
 from livesite import LiveSite
 
 SMALL_BODY = 2000
@@ -26,7 +27,8 @@ def problem_of(resp: httpx.Response, status: int) -> dict[str, Any]:
     assert resp.headers["content-type"].startswith("application/problem+json"), resp.headers
     body: dict[str, Any] = resp.json()
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 
@@ -63,13 +65,15 @@ class Api:
         assert r.status_code == 201, r.text
         return name
 
-    def host_with_service(self, service: str = "svc", attempts: int = 1, **host: Any
-                          ) -> tuple[str, str]:
+    def host_with_service(
+        self, service: str = "svc", attempts: int = 1, **host: Any
+    ) -> tuple[str, str]:
         h = self.host(**host)
         return h, self.service(h, service, max_check_attempts=attempts)
 
-    def submit(self, *results: dict[str, Any], client: httpx.Client | None = None
-               ) -> httpx.Response:
+    def submit(
+        self, *results: dict[str, Any], client: httpx.Client | None = None
+    ) -> httpx.Response:
         return (client or self.c).post("/api/v1/results", json={"results": list(results)})
 
     def result(self, host: str, service: str | None, state: int | str, **extra: Any) -> None:

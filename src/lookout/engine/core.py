@@ -515,6 +515,7 @@ class Engine:
                 changed += 1
             elif self._due(dt, at):
                 self._start_downtime(dt, at)
+                changed += 1
         for st in self.status.values():
             ack = st.ack
             if ack is not None and ack.expire_at is not None and at >= ack.expire_at:

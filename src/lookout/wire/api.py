@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
 """Host names: 1–255 characters, no '/' and no control characters."""
@@ -43,11 +45,22 @@ Name = Annotated[str, Field(pattern=NAME_RE)]
 ServiceName = Annotated[str, Field(pattern=SERVICE_RE)]
 
 
-def _check_labels(labels: dict[str, str]) -> dict[str, str]:
-    for key in labels:
+def _check_labels(labels: dict[str, str] | None) -> dict[str, str] | None:
+    for key in labels or ():
         if not LABEL_KEY_RE.match(key):
             raise ValueError(f"label key {key!r}: use 1-63 of A-Z a-z 0-9 _ . - /")
     return labels
+
+
+def _invalid(model: BaseModel, field: str, msg: str) -> PydanticValidationError:
+    """An error of a model validator at ``field``: a plain ValueError there would be reported
+    for the whole body, without the field path clients need."""
+    detail: InitErrorDetails = {
+        "type": PydanticCustomError("value_error", "{msg}", {"msg": msg}),
+        "loc": (field,),
+        "input": getattr(model, field, None),
+    }
+    return PydanticValidationError.from_exception_data(type(model).__name__, [detail])
 
 
 class Body(BaseModel):
@@ -78,6 +91,8 @@ class HostPatch(Body):
     retry_interval: float | None = Field(None, gt=0, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
 
+    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
+
 
 class ServiceIn(Body):
     name: ServiceName
@@ -101,6 +116,8 @@ class ServicePatch(Body):
     params: dict[str, Any] | None = None
     labels: dict[str, Annotated[str, Field(max_length=255)]] | None = None
 
+    _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
+
 
 class TargetIn(Body):
     """One host (``host``), one service (``host`` + ``service``), or a filter over hosts."""
@@ -116,11 +133,12 @@ class TargetIn(Body):
     @model_validator(mode="after")
     def _one_target(self) -> TargetIn:
         if self.host is None and self.labels is None and self.group is None:
-            raise ValueError("name a target: host (and service), or labels / group")
+            raise _invalid(self, "host", "name a target: host (and service), or labels / group")
         if self.service is not None and self.host is None:
-            raise ValueError("service needs host")
+            raise _invalid(self, "host", "service needs host")
         if self.host is not None and (self.labels is not None or self.group is not None):
-            raise ValueError("give either host/service or a filter (labels, group), not both")
+            raise _invalid(self, "labels" if self.labels is not None else "group",
+                           "give either host/service or a filter (labels, group), not both")
         return self
 
 
@@ -142,9 +160,10 @@ class DowntimeIn(TargetIn):
     @model_validator(mode="after")
     def _times(self) -> DowntimeIn:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise _invalid(self, "end", "end must be after start")
         if not self.fixed and self.duration is None:
-            raise ValueError("a flexible downtime (fixed: false) needs a duration in seconds")
+            raise _invalid(self, "duration",
+                           "a flexible downtime (fixed: false) needs a duration in seconds")
         return self
 
 
@@ -158,7 +177,7 @@ class RemoveDowntimeIn(Body):
     @model_validator(mode="after")
     def _some(self) -> RemoveDowntimeIn:
         if self.ids is None and self.host is None:
-            raise ValueError("give ids, or host (and service) whose downtimes to remove")
+            raise _invalid(self, "ids", "give ids, or host (and service) whose downtimes to remove")
         return self
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import pydantic
 from fastapi import APIRouter, Depends, Query, Request
@@ -89,7 +90,7 @@ async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
     )
     await site.save_host(cfg, create=True)
     return JSON(host_view(engine, cfg), status_code=201,
-                headers={"Location": f"/api/v1/hosts/{cfg.name}"})
+                headers={"Location": f"/api/v1/hosts/{quote(cfg.name, safe='')}"})
 
 
 @router.get("/hosts")
@@ -144,6 +145,7 @@ async def update_host(host: str, body: HostPatch, request: Request, _: Admin) ->
     for parent in changes.get("parents") or []:
         if parent not in engine.hosts or parent == host:
             raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
+    _no_cycle(engine, host, changes.get("parents") or [])
     for key in ("parents", "groups"):
         if changes.get(key) is not None:
             changes[key] = tuple(changes[key])
@@ -151,6 +153,21 @@ async def update_host(host: str, body: HostPatch, request: Request, _: Admin) ->
     new = HostConfig(**{**_fields(cfg), **changes})
     await site.save_host(new, create=False)
     return JSON(host_view(engine, new))
+
+
+def _no_cycle(engine: Engine, host: str, parents: list[str]) -> None:
+    """Refuse parents that descend from ``host``: a loop would make every host on it
+    undeletable (each is the parent of another) and reachability meaningless."""
+    seen: set[str] = set()
+    todo = list(parents)
+    while todo:
+        name = todo.pop()
+        if name == host:
+            raise ValidationError(f"parents {', '.join(parents)}: {host!r} would become its own "
+                                  "ancestor", ("parents",))
+        if name not in seen:
+            seen.add(name)
+            todo.extend(engine.hosts[name].parents if name in engine.hosts else ())
 
 
 @router.delete("/hosts/{host}", status_code=204)
@@ -192,7 +209,12 @@ async def create_service(host: str, body: ServiceIn, request: Request, _: Admin)
     cfg = _service_cfg(site, host, body)
     await site.save_service(cfg, create=True)
     return JSON(service_view(engine, cfg), status_code=201,
-                headers={"Location": f"/api/v1/hosts/{host}/services/{cfg.name}"})
+                headers={"Location": _service_location(host, cfg.name)})
+
+
+def _service_location(host: str, name: str) -> str:
+    """URL path of a service, percent-encoded ('/' in the name stays: the route takes it)."""
+    return f"/api/v1/hosts/{quote(host, safe='')}/services/{quote(name, safe='/')}"
 
 
 @router.get("/hosts/{host}/services")
