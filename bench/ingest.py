@@ -27,15 +27,14 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from livesite import LiveSite, make_site  # noqa: E402
-
-from lookout.domain.metrics import Metric  # noqa: E402
-from lookout.domain.objects import HostConfig, ServiceConfig  # noqa: E402
-from lookout.domain.results import CheckResult  # noqa: E402
-from lookout.engine import inputs as inp  # noqa: E402
-from lookout.engine.core import Engine  # noqa: E402
-from lookout.sites.site import Site  # noqa: E402
-from lookout.storage.series import SeriesStore  # noqa: E402
+from livesite import LiveSite, make_site
+from lookout.domain.metrics import Metric
+from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.domain.results import CheckResult
+from lookout.engine import inputs as inp
+from lookout.engine.core import Engine
+from lookout.sites.site import Site
+from lookout.storage.series import SeriesStore
 
 TARGETS = {
     "engine": 200_000,
@@ -57,9 +56,15 @@ def line(name: str, value: float, unit: str, target: float, higher_is_better: bo
 def objects(hosts: int, services: int) -> tuple[list[HostConfig], list[ServiceConfig]]:
     hs = [HostConfig(name=f"host{h:05d}", address="10.0.0.1") for h in range(hosts)]
     ss = [
-        ServiceConfig(host=f"host{h:05d}", name=f"svc{s:02d}", max_check_attempts=3,
-                      check_interval=60, stale_after=0)
-        for h in range(hosts) for s in range(services)
+        ServiceConfig(
+            host=f"host{h:05d}",
+            name=f"svc{s:02d}",
+            max_check_attempts=3,
+            check_interval=60,
+            stale_after=0,
+        )
+        for h in range(hosts)
+        for s in range(services)
     ]
     return hs, ss
 
@@ -73,10 +78,16 @@ def result_batches(hosts: int, services: int, size: int, count: int) -> list[lis
         for _ in range(size):
             h, s = rnd.randrange(hosts), rnd.randrange(services)
             state = 2 if rnd.random() < 0.02 else 0
-            batch.append(CheckResult(
-                f"host{h:05d}", f"svc{s:02d}", state, "OK - all fine" if not state else "CRIT",
-                "", (Metric("value", rnd.random() * 100, "%", 80.0, 90.0, 0.0, 100.0),),
-            ))
+            batch.append(
+                CheckResult(
+                    f"host{h:05d}",
+                    f"svc{s:02d}",
+                    state,
+                    "OK - all fine" if not state else "CRIT",
+                    "",
+                    (Metric("value", rnd.random() * 100, "%", 80.0, 90.0, 0.0, 100.0),),
+                )
+            )
         batches.append(batch)
     return batches
 
@@ -103,8 +114,7 @@ def bench_engine(hosts: int, services: int) -> None:
             series.take_pending()
             engine.dirty.clear()
     dt = time.perf_counter() - t0
-    line("engine in-process (state+metrics+journal body)", n / dt, "results/s",
-         TARGETS["engine"])
+    line("engine in-process (state+metrics+journal body)", n / dt, "results/s", TARGETS["engine"])
 
 
 def seed_site(site_dir: Path, hosts: int, services: int) -> LiveSite:
@@ -120,12 +130,31 @@ async def http_batches(live: LiveSite, hosts: int, services: int, seconds: float
     batches = result_batches(hosts, services, 1000, 64)
     enc = msgspec.json.Encoder()
     bodies = [
-        enc.encode({"results": [
-            {"host": r.host, "service": r.service, "state": r.state, "summary": r.summary,
-             "metrics": [{"name": m.name, "value": m.value, "unit": m.unit, "warn": m.warn,
-                          "crit": m.crit, "min": m.min, "max": m.max} for m in r.metrics]}
-            for r in b
-        ]})
+        enc.encode(
+            {
+                "results": [
+                    {
+                        "host": r.host,
+                        "service": r.service,
+                        "state": r.state,
+                        "summary": r.summary,
+                        "metrics": [
+                            {
+                                "name": m.name,
+                                "value": m.value,
+                                "unit": m.unit,
+                                "warn": m.warn,
+                                "crit": m.crit,
+                                "min": m.min,
+                                "max": m.max,
+                            }
+                            for m in r.metrics
+                        ],
+                    }
+                    for r in b
+                ]
+            }
+        )
         for b in batches
     ]
     headers = {"Authorization": f"Bearer {live.token}", "Content-Type": "application/json"}
@@ -159,7 +188,8 @@ request = function()
   local state = 0
   if n % 50 == 0 then state = 2 end
   local body = string.format(
-    '{{"host":"host%05d","service":"svc%02d","state":%d,"summary":"seq %d","perfdata":"v=%d;80;90"}}',
+    '{{"host":"host%05d","service":"svc%02d","state":%d,' ..
+    '"summary":"seq %d","perfdata":"v=%d;80;90"}}',
     h, s, state, n, n % 100)
   return wrk.format("POST", "/api/v1/results",
     {{["Content-Type"]="application/json", ["Authorization"]="Bearer " .. token}}, body)
@@ -189,8 +219,9 @@ def probe_visibility(live: LiveSite, hosts: int, services: int, seconds: float) 
             k += 1
             h, s = f"host{k % hosts:05d}", f"svc{k % services:02d}"
             marker = f"probe {k}"
-            r = c.post("/api/v1/results", json={"host": h, "service": s, "state": 0,
-                                                "summary": marker})
+            r = c.post(
+                "/api/v1/results", json={"host": h, "service": s, "state": 0, "summary": marker}
+            )
             t0 = time.perf_counter()
             if r.status_code != 200:
                 raise RuntimeError(r.text)
@@ -213,7 +244,8 @@ def bench_single(live: LiveSite, hosts: int, services: int, seconds: float) -> N
         script = fh.name
     proc = subprocess.Popen(
         [wrk, "-t2", "-c16", f"-d{int(seconds)}s", "--latency", "-s", script, live.url],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1.0)
     lat = probe_visibility(live, hosts, services, seconds - 2)
@@ -224,8 +256,13 @@ def bench_single(live: LiveSite, hosts: int, services: int, seconds: float) -> N
     if errors:
         print("      errors:", errors[:3])
     p99 = statistics.quantiles(lat, n=100)[98] if len(lat) > 10 else float("nan")
-    line(f"visible via API after 2xx, p99 ({len(lat)} probes)", p99, "ms",
-         TARGETS["visible_p99_ms"], higher_is_better=False)
+    line(
+        f"visible via API after 2xx, p99 ({len(lat)} probes)",
+        p99,
+        "ms",
+        TARGETS["visible_p99_ms"],
+        higher_is_better=False,
+    )
 
 
 STARTUP_CODE = """
@@ -250,14 +287,28 @@ asyncio.run(main())
 
 def bench_startup(site_dir: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "psutil"], check=False)
-    out = subprocess.run([sys.executable, "-c", STARTUP_CODE, str(site_dir)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", STARTUP_CODE, str(site_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     data = json.loads(out.strip().splitlines()[-1])
-    line(f"start-up with {data['services']:,} services", data["seconds"], "s",
-         TARGETS["startup_s"], higher_is_better=False)
+    line(
+        f"start-up with {data['services']:,} services",
+        data["seconds"],
+        "s",
+        TARGETS["startup_s"],
+        higher_is_better=False,
+    )
     per = (data["rss1"] - data["rss0"]) / max(data["services"], 1) / 1024
-    line("resident memory per service above empty", per, "KiB", TARGETS["rss_per_service_kib"],
-         higher_is_better=False)
+    line(
+        "resident memory per service above empty",
+        per,
+        "KiB",
+        TARGETS["rss_per_service_kib"],
+        higher_is_better=False,
+    )
 
 
 def main() -> None:
@@ -266,8 +317,11 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
-    print(f"Lookout ingestion benchmark: {args.hosts:,} hosts × {args.services} services, "
-          f"SQLite (WAL, synchronous=NORMAL), {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"Lookout ingestion benchmark: {args.hosts:,} hosts × {args.services} services, "
+        f"SQLite (WAL, synchronous=NORMAL), {os.cpu_count()} CPUs",
+        flush=True,
+    )
     bench_engine(args.hosts, args.services)
     with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp:
         live = seed_site(Path(tmp) / "site", args.hosts, args.services)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from livesite import LiveSite, make_site
 
 PG_ADMIN_URL = os.environ.get(

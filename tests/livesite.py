@@ -33,8 +33,15 @@ class LiveSite:
         self.log = self.dir / "serve.log"
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lookout.cli.main", "serve", str(self.dir),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "lookout.cli.main",
+                "serve",
+                str(self.dir),
+                "--log-level",
+                "warning",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -76,6 +83,7 @@ def make_site(site_dir: Path, database_url: str = "", **extra: object) -> LiveSi
     from lookout.sites.site import init_site
 
     port = free_port()
-    created = init_site(site_dir, listen=f"127.0.0.1:{port}", database_url=database_url,
-                        extra=dict(extra))
+    created = init_site(
+        site_dir, listen=f"127.0.0.1:{port}", database_url=database_url, extra=dict(extra)
+    )
     return LiveSite(dir=site_dir, url=created.url, token=created.token)

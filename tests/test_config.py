@@ -380,11 +380,6 @@ def test_settings_model_documents_every_key() -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG cli/site_cmds.py config_error: problems are printed as rich markup, so a value "
-    "such as '[/x]' raises MarkupError (exit 1, traceback) and '[bold]' is swallowed",
-)
 def test_serve_prints_values_with_brackets_verbatim(tmp_path: Path) -> None:
     site = write(tmp_path / "site", 'listen = "[bold]x"\nsite_name = "[/x]"\n')
     code, _, err = finish(lookout("serve", str(site)))

@@ -26,17 +26,26 @@ WRITERS = 8
 
 
 async def _writer(
-    client: httpx.AsyncClient, keys: list[tuple[str, str]], acked: dict[tuple[str, str], int],
+    client: httpx.AsyncClient,
+    keys: list[tuple[str, str]],
+    acked: dict[tuple[str, str], int],
     stop: asyncio.Event,
 ) -> None:
     seq = 0
     while not stop.is_set():
         seq += 1
-        body = {"results": [
-            {"host": h, "service": s, "state": 2 if seq % 2 else 0,
-             "summary": f"seq={seq}", "perfdata": f"seq={seq}"}
-            for h, s in keys
-        ]}
+        body = {
+            "results": [
+                {
+                    "host": h,
+                    "service": s,
+                    "state": 2 if seq % 2 else 0,
+                    "summary": f"seq={seq}",
+                    "perfdata": f"seq={seq}",
+                }
+                for h, s in keys
+            ]
+        }
         try:
             resp = await client.post("/api/v1/results", content=json.dumps(body))
         except httpx.TransportError:
@@ -69,8 +78,9 @@ def _setup(site: LiveSite) -> None:
         for h in range(HOSTS):
             assert c.post("/api/v1/hosts", json={"name": f"h{h}"}).status_code == 201
             for s in range(SERVICES):
-                r = c.post(f"/api/v1/hosts/h{h}/services",
-                           json={"name": f"s{s}", "max_check_attempts": 1})
+                r = c.post(
+                    f"/api/v1/hosts/h{h}/services", json={"name": f"s{s}", "max_check_attempts": 1}
+                )
                 assert r.status_code == 201
 
 
@@ -85,7 +95,8 @@ def test_sigkill_during_ingestion_keeps_every_acknowledged_result(
     try:
         _setup(site)
         acked = asyncio.run(_load(site, seconds=2.0))
-        assert site.proc is not None and site.proc.returncode == -9
+        assert site.proc is not None
+        assert site.proc.returncode == -9
         assert sum(acked.values()) > 100, "the load generator got too few answers to mean much"
         site.start()
         with site.client() as c:
@@ -93,9 +104,15 @@ def test_sigkill_during_ingestion_keeps_every_acknowledged_result(
                 svc = c.get(f"/api/v1/hosts/{host}/services/{service}").json()
                 got = int(svc["summary"].removeprefix("seq="))
                 assert got >= seq, f"{host}/{service}: acknowledged seq={seq}, state has {got}"
-                events = c.get("/api/v1/events", params={
-                    "host": host, "service": service, "type": "state_change", "limit": 10000,
-                }).json()["items"]
+                events = c.get(
+                    "/api/v1/events",
+                    params={
+                        "host": host,
+                        "service": service,
+                        "type": "state_change",
+                        "limit": 10000,
+                    },
+                ).json()["items"]
                 seen = {e["summary"] for e in events}
                 missing = [n for n in range(1, seq + 1) if f"seq={n}" not in seen]
                 assert not missing, f"{host}/{service}: no history for acknowledged {missing[:5]}"
@@ -109,15 +126,21 @@ def test_restart_without_kill_keeps_state(tmp_path: Path) -> None:
     try:
         _setup(site)
         with site.client() as c:
-            c.post("/api/v1/results", json={"host": "h0", "service": "s0", "state": 2,
-                                            "summary": "broken"})
-            c.post("/api/v1/actions/acknowledge",
-                   json={"host": "h0", "service": "s0", "comment": "mine"})
+            c.post(
+                "/api/v1/results",
+                json={"host": "h0", "service": "s0", "state": 2, "summary": "broken"},
+            )
+            c.post(
+                "/api/v1/actions/acknowledge",
+                json={"host": "h0", "service": "s0", "comment": "mine"},
+            )
         site.stop()
         time.sleep(0.1)
         site.start()
         with site.client() as c:
             svc = c.get("/api/v1/hosts/h0/services/s0").json()
-        assert svc["state"] == 2 and svc["acknowledged"] and svc["summary"] == "broken"
+        assert svc["state"] == 2
+        assert svc["acknowledged"]
+        assert svc["summary"] == "broken"
     finally:
         site.stop()

@@ -51,6 +51,11 @@ class Actions:
             raise NotFound(f"service {target.host}/{target.service} not found")
         raise NotFound(f"no objects match {target.describe()}")
 
+    def _active(self, key: Key) -> bool:
+        host, service = key
+        cfg = self.engine.services.get(key) if service else self.engine.hosts.get(host)
+        return cfg is not None and cfg.check is not None
+
     async def acknowledge(
         self,
         target: inp.Target,
@@ -70,8 +75,14 @@ class Actions:
             raise Conflict(f"{target.describe()}: no problem to acknowledge (state is OK/UP)")
         done = await self.runner.apply(
             inp.Acknowledge(
-                at=now, keys=keys, author=author, comment=comment, sticky=sticky,
-                notify=notify, persistent=persistent, expire_at=expire_at,
+                at=now,
+                keys=keys,
+                author=author,
+                comment=comment,
+                sticky=sticky,
+                notify=notify,
+                persistent=persistent,
+                expire_at=expire_at,
             )
         )
         return Outcome(keys=done, ids=[])
@@ -113,9 +124,16 @@ class Actions:
             keys = [k for k in keys if not k[1]]
         ids = await self.runner.apply(
             inp.ScheduleDowntime(
-                at=now, targets=keys, start=start, end=end, fixed=fixed,
-                duration=duration or 0.0, include_services=include_services,
-                recurrence=recurrence, author=author, comment=comment,
+                at=now,
+                targets=keys,
+                start=start,
+                end=end,
+                fixed=fixed,
+                duration=duration or 0.0,
+                include_services=include_services,
+                recurrence=recurrence,
+                author=author,
+                comment=comment,
             )
         )
         return Outcome(keys=keys, ids=ids)
@@ -137,7 +155,8 @@ class Actions:
             chosen = list(ids)
         else:
             chosen = [
-                d.id for d in downtimes.values()
+                d.id
+                for d in downtimes.values()
                 if d.host == host and (service is None or d.service == service)
             ]
             if not chosen:
@@ -158,7 +177,9 @@ class Actions:
         return Outcome(keys=keys, ids=ids)
 
     async def recheck(self, target: inp.Target, *, author: str, comment: str = "") -> Outcome:
-        keys = self.resolve(target)
+        keys = [k for k in self.resolve(target) if self._active(k)]
+        if not keys:
+            raise Conflict(f"{target.describe()}: passive, no active check to run again")
         done = await self.runner.apply(
             inp.Recheck(at=self.clock(), keys=keys, author=author, comment=comment)
         )

@@ -144,22 +144,47 @@ def load_settings(site_dir: Path, **overrides: Any) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", [str(exc)]) from exc
-    data.update(overrides)
-    return validate_settings(data, source=str(path))
+    settings = validate_settings(data, source=str(path))
+    return with_overrides(settings, overrides, source=str(path))
 
 
-def validate_settings(data: dict[str, Any], source: str = "settings") -> Settings:
+def with_overrides(settings: Settings, overrides: dict[str, Any], source: str) -> Settings:
+    """``settings`` with explicit values (command-line flags) that win over the environment."""
+    if not overrides:
+        return settings
+    return validate_settings({**settings.model_dump(), **overrides}, source, env=False)
+
+
+class _WithoutEnvironment(Settings):
+    """Settings from the given values only (no ``LOOKOUT_*`` overlay)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def validate_settings(
+    data: dict[str, Any], source: str = "settings", *, env: bool = True
+) -> Settings:
+    """Validate ``data`` (overlaid by the environment unless ``env`` is false)."""
     try:
-        return Settings(**data)
+        return Settings(**data) if env else _WithoutEnvironment(**data)
     except pydantic.ValidationError as exc:
         problems = [_describe(err) for err in exc.errors()]
         raise ConfigError(f"{source}: {len(problems)} invalid setting(s)", problems) from exc
     except SettingsError as exc:  # an environment variable for a table is not JSON
         field = re.search(r'field "(\w+)"', str(exc))
-        env = "LOOKOUT_" + (field.group(1).upper() if field else "...")
+        var = "LOOKOUT_" + (field.group(1).upper() if field else "...")
         raise ConfigError(
             f"{source}: invalid environment: {exc}",
-            [f"{env}: expected a JSON object, e.g. {env}='{{\"key\": 1}}' (or {env}__KEY=1)"],
+            [f"{var}: expected a JSON object, e.g. {var}='{{\"key\": 1}}' (or {var}__KEY=1)"],
         ) from exc
 
 

@@ -1,16 +1,16 @@
 """Lookout's exception hierarchy. Exception *types* decide what happens next.
 
-    LookoutError
-     ├── ConfigError          settings or site directory invalid (exit code 2)
-     ├── ValidationError      one external input is invalid; carries field path and message
-     │    └── PerfdataError   a perfdata string could not be parsed
-     ├── NotFound             a named object does not exist (API: 404)
-     ├── Conflict             an object already exists or the change contradicts state (409)
-     ├── PermissionDenied     the caller's role does not allow the action (403)
-     ├── PluginError          a check raised; its service goes UNKNOWN with the message
-     ├── TemporaryFailure     retry later (optionally after ``retry_after`` seconds)
-     ├── PermanentFailure     give up, keep the reason
-     └── StorageError         the database refused; the engine stops rather than diverge
+LookoutError
+ ├── ConfigError          settings or site directory invalid (exit code 2)
+ ├── ValidationError      one external input is invalid; carries field path and message
+ │    └── PerfdataError   a perfdata string could not be parsed
+ ├── NotFound             a named object does not exist (API: 404)
+ ├── Conflict             an object already exists or the change contradicts state (409)
+ ├── PermissionDenied     the caller's role does not allow the action (403)
+ ├── PluginError          a check raised; its service goes UNKNOWN with the message
+ ├── TemporaryFailure     retry later (optionally after ``retry_after`` seconds)
+ ├── PermanentFailure     give up, keep the reason
+ └── StorageError         the database refused; the engine stops rather than diverge
 """
 
 from __future__ import annotations

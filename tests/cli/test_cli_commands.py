@@ -108,12 +108,18 @@ def test_comment_recheck_and_events(cli: Cli) -> None:
     cli.ok("submit", "mq1", "queue", "WARN", "queue 900")
     cli.ok("comment", "mq1", "queue", "draining slowly")
     cli.ok("comment", "mq1", "host note")
-    cli.ok("recheck", "mq1", "queue")
+    refused = cli("recheck", "mq1", "queue")
+    assert refused.exit_code == 1
+    assert "passive" in refused.output
+    cli.ok("service", "add", "mq1", "port", "--check-json", '{"type": "tcp", "port": 9}')
+    cli.ok("recheck", "mq1", "port")
 
     items = cli.json("events", "--host", "mq1", "--since", "1h")["items"]
     types = {e["type"] for e in items}
     assert {"state_change", "comment", "recheck"} <= types
-    changes = cli.json("events", "--host", "mq1", "--type", "state_change")["items"]
+    changes = cli.json("events", "--host", "mq1", "--service", "queue", "--type", "state_change")[
+        "items"
+    ]
     assert [e["state"] for e in changes] == [1]
     table = cli.ok("events", "--host", "mq1").stdout
     assert "WARN" in table

@@ -41,8 +41,9 @@ def _runner(url: str, clock: Clock) -> SiteRunner:
 async def _seed(runner: SiteRunner) -> None:
     store, engine, now = runner.store, runner.engine, runner.clock()
     host = HostConfig(name="web01", address="10.0.0.1", labels={"env": "prod"})
-    svc = ServiceConfig(host="web01", name="Filesystem /var", max_check_attempts=2,
-                        params={"levels": [80, 90]})
+    svc = ServiceConfig(
+        host="web01", name="Filesystem /var", max_check_attempts=2, params={"levels": [80, 90]}
+    )
     await asyncio.to_thread(store.save_host, host, now, create=True)
     await asyncio.to_thread(store.save_service, svc, now, create=True)
     engine.put_host(host, now)
@@ -50,15 +51,23 @@ async def _seed(runner: SiteRunner) -> None:
 
 
 def _crit(n: int) -> CheckResult:
-    return CheckResult("web01", "Filesystem /var", 2, f"full {n}", "",
-                       (Metric("used", 95.0 + n, "%", 80.0, 90.0, 0.0, 100.0),))
+    return CheckResult(
+        "web01",
+        "Filesystem /var",
+        2,
+        f"full {n}",
+        "",
+        (Metric("used", 95.0 + n, "%", 80.0, 90.0, 0.0, 100.0),),
+    )
 
 
 def test_migrations_reach_head(database_url: str) -> None:
     db = open_database(database_url)
     migrate(db)
     assert schema_is_current(db)
-    assert {"hosts", "services", "status", "journal", "events"} <= set(sa.inspect(db).get_table_names())
+    assert {"hosts", "services", "status", "journal", "events"} <= set(
+        sa.inspect(db).get_table_names()
+    )
     db.dispose()
 
 
@@ -71,8 +80,11 @@ async def test_journal_replays_after_a_crash(database_url: str) -> None:
     await runner.apply(inp.Results(at=clock.now, results=[_crit(1)]))
     clock.now += 10
     await runner.apply(inp.Results(at=clock.now, results=[_crit(2)]))
-    await runner.apply(inp.Acknowledge(at=clock.now, keys=[("web01", "Filesystem /var")],
-                                       author="ann", comment="on it"))
+    await runner.apply(
+        inp.Acknowledge(
+            at=clock.now, keys=[("web01", "Filesystem /var")], author="ann", comment="on it"
+        )
+    )
     before = runner.engine.status[("web01", "Filesystem /var")]
     # "crash": no checkpoint, just drop the runner; the journal holds the three inputs
     runner.store.close()
@@ -83,13 +95,15 @@ async def test_journal_replays_after_a_crash(database_url: str) -> None:
     st = again.engine.status[("web01", "Filesystem /var")]
     assert again.replayed == 3
     assert (st.state, st.hard, st.attempt, st.summary) == (2, True, 2, "full 2")
-    assert st.ack is not None and st.ack.author == "ann"
+    assert st.ack is not None
+    assert st.ack.author == "ann"
     assert st.last_state_change == before.last_state_change
     events = again.store.query_events(host="web01")
     assert [e.type for e in reversed(events)] == ["state_change", "state_change", "ack_set"]
     with again.store.db.connect() as conn:
-        series = again.store.series.query(conn, "web01", "Filesystem /var", "used",
-                                    clock.now - 600, clock.now + 60, 1)
+        series = again.store.series.query(
+            conn, "web01", "Filesystem /var", "used", clock.now - 600, clock.now + 60, 1
+        )
     values = [v for _, v in series[0].points if v is not None]
     assert values == [96.0, 97.0]
     await again.stop()
@@ -113,9 +127,11 @@ async def test_checkpoint_truncates_the_journal_and_keeps_state(database_url: st
     await again.start()
     assert again.replayed == 0
     st = again.engine.status[("web01", "Filesystem /var")]
-    assert st.summary == "full 4" and st.metrics[0].value == 99.0
+    assert st.summary == "full 4"
+    assert st.metrics[0].value == 99.0
     cfg = again.engine.services[("web01", "Filesystem /var")]
-    assert cfg.params == {"levels": [80, 90]} and again.engine.hosts["web01"].labels == {"env": "prod"}
+    assert cfg.params == {"levels": [80, 90]}
+    assert again.engine.hosts["web01"].labels == {"env": "prod"}
     await again.stop()
 
 

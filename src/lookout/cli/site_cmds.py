@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lookout.config import parse_listen
 from lookout.errors import ConfigError
@@ -18,9 +19,9 @@ out = Console()
 
 
 def config_error(exc: ConfigError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
     for problem in exc.problems:
-        err.print(f"  • {problem}")
+        err.print(f"  • {escape(problem)}")
     return typer.Exit(2)
 
 
@@ -60,7 +61,9 @@ def serve(
     from lookout.sites.site import Site
     from lookout.web.api.app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         overrides = {"listen": listen} if listen else {}
         settings = load_settings(site_dir, **overrides)
@@ -82,7 +85,9 @@ def serve(
 
 
 def demo(
-    site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path("demo-site"),
+    site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path(
+        "demo-site"
+    ),
     listen: Annotated[str, typer.Option(help="HOST:PORT for the API and UI")] = "127.0.0.1:8080",
 ) -> None:
     """Create (once) and run a demo site that monitors this machine and Lookout itself."""
@@ -106,9 +111,15 @@ def demo(
     db = open_database(settings.database(site_dir))
     migrate(db)
     token = auth.new_token()
-    accounts.add_token(db, name="demo session", user="admin", role="admin",
-                       token_hash=auth.hash_token(token), at=time.time(),
-                       expires_at=time.time() + 7 * 86400)
+    accounts.add_token(
+        db,
+        name="demo session",
+        user="admin",
+        role="admin",
+        token_hash=auth.hash_token(token),
+        at=time.time(),
+        expires_at=time.time() + 7 * 86400,
+    )
     db.dispose()
     out.print(f"[green]✓[/] Demo site in [bold]{site_dir}[/]")
     out.print(f"  URL:         {settings.url}   (API docs: {settings.url}/api/v1/docs)")

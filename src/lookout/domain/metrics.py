@@ -5,9 +5,7 @@ from __future__ import annotations
 import msgspec
 
 
-class Metric(
-    msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True, gc=False
-):
+class Metric(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True, gc=False):
     """One measured value with its unit; ``warn``/``crit`` are the thresholds drawn as lines
     (for a perfdata range ``start:end`` the end, or the start where no end is given)."""
 

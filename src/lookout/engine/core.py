@@ -99,6 +99,9 @@ class Engine:
         self.services.pop(key, None)
         self.host_services.get(host, {}).pop(name, None)
         self._forget_status(key)
+        for dt_id in [i for i, d in self.downtimes.items() if (d.host, d.service) == key]:
+            del self.downtimes[dt_id]
+            self.downtimes_changed = True
 
     def remove_host(self, name: str) -> None:
         for svc in list(self.host_services.get(name, {})):
@@ -448,7 +451,9 @@ class Engine:
 
     def _restore_depth(self, st: Status) -> None:
         st.downtime_depth = sum(
-            1 for d in self.downtimes.values() if d.started_at is not None and d.covers(st.host, st.service)
+            1
+            for d in self.downtimes.values()
+            if d.started_at is not None and d.covers(st.host, st.service)
         )
 
     def _due(self, dt: Downtime, at: float) -> bool:
@@ -574,7 +579,14 @@ def _downtime_data(dt: Downtime) -> dict[str, Any]:
 
 def metric_list(metrics: tuple[Metric, ...]) -> list[dict[str, Any]]:
     return [
-        {"name": m.name, "value": m.value, "unit": m.unit, "warn": m.warn, "crit": m.crit,
-         "min": m.min, "max": m.max}
+        {
+            "name": m.name,
+            "value": m.value,
+            "unit": m.unit,
+            "warn": m.warn,
+            "crit": m.crit,
+            "min": m.min,
+            "max": m.max,
+        }
         for m in metrics
     ]

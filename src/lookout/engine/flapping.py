@@ -8,6 +8,7 @@ scaled to 0–100 %. Flapping starts at or above ``high`` and stops below ``low`
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from lookout.engine.status import Status
@@ -71,7 +72,7 @@ def restore(st: Status, encoded: str) -> None:
     if not h or h.count(h[0]) == len(h):
         st.flap_changes = 0
     else:
-        st.flap_changes = sum(1 for a, b in zip(h, h[1:], strict=False) if a != b)
+        st.flap_changes = sum(1 for a, b in itertools.pairwise(h) if a != b)
 
 
 def encode(st: Status) -> str:

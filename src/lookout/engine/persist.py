@@ -11,6 +11,7 @@ from lookout.domain.metrics import Metric
 from lookout.engine import flapping
 from lookout.engine.status import Status
 
+
 def status_row(st: Status) -> dict[str, Any]:
     return {
         "host": st.host,
@@ -50,9 +51,29 @@ def _json(value: Any, decoder: msgspec.json.Decoder[Any], typ: Any) -> Any:
 
 def status_from_row(row: Any) -> Status:
     """A status from a row of ``STATUS_COLUMNS`` (positional: fast for 100,000 rows)."""
-    (host, service, state, hard, attempt, last_hard_state, checked, last_check, last_result,
-     last_state_change, last_hard_state_change, last_ok, summary, long_output, flap_history,
-     is_flapping, percent, stale, host_problem, ack, metrics) = row
+    (
+        host,
+        service,
+        state,
+        hard,
+        attempt,
+        last_hard_state,
+        checked,
+        last_check,
+        last_result,
+        last_state_change,
+        last_hard_state_change,
+        last_ok,
+        summary,
+        long_output,
+        flap_history,
+        is_flapping,
+        percent,
+        stale,
+        host_problem,
+        ack,
+        metrics,
+    ) = row
     st = Status(host, service, last_state_change)
     st.state = state
     st.hard = bool(hard)

@@ -151,7 +151,9 @@ class SiteRunner:
         await self._commit(self._take_batch(), self._take_snapshot())
 
     # ------------------------------------------------------------------ writer
-    def _take_batch(self) -> tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]]:
+    def _take_batch(
+        self,
+    ) -> tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]]:
         events = self.engine.take_events()
         self._recent_events.extend(events)
         batch = (self._pending, self._waiters, events)

@@ -27,28 +27,59 @@ def demo_objects(listen: str) -> tuple[list[HostConfig], list[ServiceConfig]]:
     _, port = parse_listen(listen)
     base = f"http://127.0.0.1:{port}"
     hosts = [
-        HostConfig(name="lookout", address="127.0.0.1", labels={"role": "monitoring", "env": "demo"},
-                   check={"type": "tcp", "port": port}, check_interval=30, retry_interval=10),
-        HostConfig(name="database", address="127.0.0.1", labels={"role": "db", "env": "demo"},
-                   parents=("lookout",)),
+        HostConfig(
+            name="lookout",
+            address="127.0.0.1",
+            labels={"role": "monitoring", "env": "demo"},
+            check={"type": "tcp", "port": port},
+            check_interval=30,
+            retry_interval=10,
+        ),
+        HostConfig(
+            name="database",
+            address="127.0.0.1",
+            labels={"role": "db", "env": "demo"},
+            parents=("lookout",),
+        ),
     ]
     services = [
-        ServiceConfig(host="lookout", name="API TCP", check={"type": "tcp", "port": port,
-                      "warn": 0.5, "crit": 2.0}, check_interval=30, retry_interval=10),
-        ServiceConfig(host="lookout", name="API health", check={"type": "http",
-                      "url": f"{base}/healthz", "warn": 0.5, "crit": 2.0},
-                      check_interval=30, retry_interval=10),
-        ServiceConfig(host="lookout", name="API ready", check={"type": "http",
-                      "url": f"{base}/readyz", "warn": 0.5, "crit": 2.0},
-                      check_interval=60, retry_interval=15),
-        ServiceConfig(host="lookout", name="CPU load", check_interval=FEED_INTERVAL,
-                      max_check_attempts=2),
-        ServiceConfig(host="lookout", name="Memory", check_interval=FEED_INTERVAL,
-                      max_check_attempts=2),
-        ServiceConfig(host="database", name="PostgreSQL TCP", check={"type": "tcp", "port": 5432},
-                      check_interval=60, retry_interval=20),
-        ServiceConfig(host="database", name="Backup age", check_interval=FEED_INTERVAL,
-                      max_check_attempts=1),
+        ServiceConfig(
+            host="lookout",
+            name="API TCP",
+            check={"type": "tcp", "port": port, "warn": 0.5, "crit": 2.0},
+            check_interval=30,
+            retry_interval=10,
+        ),
+        ServiceConfig(
+            host="lookout",
+            name="API health",
+            check={"type": "http", "url": f"{base}/healthz", "warn": 0.5, "crit": 2.0},
+            check_interval=30,
+            retry_interval=10,
+        ),
+        ServiceConfig(
+            host="lookout",
+            name="API ready",
+            check={"type": "http", "url": f"{base}/readyz", "warn": 0.5, "crit": 2.0},
+            check_interval=60,
+            retry_interval=15,
+        ),
+        ServiceConfig(
+            host="lookout", name="CPU load", check_interval=FEED_INTERVAL, max_check_attempts=2
+        ),
+        ServiceConfig(
+            host="lookout", name="Memory", check_interval=FEED_INTERVAL, max_check_attempts=2
+        ),
+        ServiceConfig(
+            host="database",
+            name="PostgreSQL TCP",
+            check={"type": "tcp", "port": 5432},
+            check_interval=60,
+            retry_interval=20,
+        ),
+        ServiceConfig(
+            host="database", name="Backup age", check_interval=FEED_INTERVAL, max_check_attempts=1
+        ),
     ]
     return hosts, services
 
@@ -69,8 +100,10 @@ def _load_result() -> CheckResult:
     warn, crit = 2.0 * cores, 4.0 * cores
     state = 2 if load1 >= crit else 1 if load1 >= warn else 0
     summary = f"load {load1:.2f} {load5:.2f} {load15:.2f} on {cores} cores"
-    metrics = tuple(Metric(name, value, "", warn, crit, 0.0)
-                    for name, value in (("load1", load1), ("load5", load5), ("load15", load15)))
+    metrics = tuple(
+        Metric(name, value, "", warn, crit, 0.0)
+        for name, value in (("load1", load1), ("load5", load5), ("load15", load15))
+    )
     return CheckResult("lookout", "CPU load", state, summary, "", metrics)
 
 
@@ -87,8 +120,14 @@ def _memory_result() -> CheckResult:
     used_pct = 100.0 * (total - avail) / total if total else 0.0
     state = 2 if used_pct >= 95 else 1 if used_pct >= 90 else 0
     summary = f"{used_pct:.1f}% used of {total / 2**30:.1f} GiB"
-    return CheckResult("lookout", "Memory", state, summary, "",
-                       (Metric("mem_used_percent", used_pct, "%", 90.0, 95.0, 0.0, 100.0),))
+    return CheckResult(
+        "lookout",
+        "Memory",
+        state,
+        summary,
+        "",
+        (Metric("mem_used_percent", used_pct, "%", 90.0, 95.0, 0.0, 100.0),),
+    )
 
 
 def _backup_result(tick: int) -> CheckResult:
@@ -96,8 +135,14 @@ def _backup_result(tick: int) -> CheckResult:
     if tick % 10 == 9:
         return CheckResult("database", "Backup age", 2, "last backup failed: disk quota exceeded")
     age = (tick % 10) * FEED_INTERVAL / 60
-    return CheckResult("database", "Backup age", 0, f"last backup {age:.0f} min ago", "",
-                       (Metric("age", age * 60, "s", 86400.0, 172800.0, 0.0),))
+    return CheckResult(
+        "database",
+        "Backup age",
+        0,
+        f"last backup {age:.0f} min ago",
+        "",
+        (Metric("age", age * 60, "s", 86400.0, 172800.0, 0.0),),
+    )
 
 
 async def feed(site: Any, interval: float = FEED_INTERVAL) -> None:

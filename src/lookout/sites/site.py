@@ -18,7 +18,14 @@ import sqlalchemy as sa
 
 from lookout import auth
 from lookout.checks.active.registry import validate_check_config
-from lookout.config import SETTINGS_FILE, Settings, load_settings, render_settings, validate_settings
+from lookout.config import (
+    SETTINGS_FILE,
+    Settings,
+    load_settings,
+    render_settings,
+    validate_settings,
+    with_overrides,
+)
 from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine, EngineSettings
@@ -59,7 +66,8 @@ def init_site(
     if settings_path.exists():
         raise ConfigError(f"{site_dir} is a site already ({settings_path} exists)")
     data: dict[str, Any] = {"listen": listen, "database_url": database_url, **(extra or {})}
-    settings = validate_settings(data)
+    stored = validate_settings(data, env=False)  # the file holds what was asked for
+    settings = with_overrides(validate_settings(data), data, source="lookout init")
     site_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.database(site_dir))
     try:
@@ -68,17 +76,25 @@ def init_site(
         accounts.add_user(db, admin, auth.Role.ADMIN.value, now)
         token = auth.new_token()
         accounts.add_token(
-            db, name="initial admin token", user=admin, role="admin",
-            token_hash=auth.hash_token(token), at=now,
+            db,
+            name="initial admin token",
+            user=admin,
+            role="admin",
+            token_hash=auth.hash_token(token),
+            at=now,
         )
         cli_token = auth.new_token()
         accounts.add_token(
-            db, name="local cli", user=admin, role="admin",
-            token_hash=auth.hash_token(cli_token), at=now,
+            db,
+            name="local cli",
+            user=admin,
+            role="admin",
+            token_hash=auth.hash_token(cli_token),
+            at=now,
         )
     finally:
         db.dispose()
-    settings_path.write_text(render_settings(settings), encoding="utf-8")
+    settings_path.write_text(render_settings(stored), encoding="utf-8")
     creds = site_dir / CLI_CREDENTIALS
     creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), encoding="utf-8")
     os.chmod(creds, 0o600)
@@ -88,8 +104,12 @@ def init_site(
 class Site:
     """A running site (one per ``lookout serve``)."""
 
-    def __init__(self, site_dir: Path, settings: Settings | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        site_dir: Path,
+        settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.dir = site_dir
         self.settings = settings or load_settings(site_dir)
         self.clock = clock
@@ -164,7 +184,9 @@ class Site:
             self.tokens.put(
                 row.hash,
                 auth.Principal(
-                    user=row.user, role=auth.Role(row.role), token_id=row.id,
+                    user=row.user,
+                    role=auth.Role(row.role),
+                    token_id=row.id,
                     expires_at=row.expires_at,
                 ),
             )
@@ -199,14 +221,16 @@ class Site:
     def schedule_host(self, cfg: HostConfig) -> None:
         self.scheduler.unschedule(cfg.name, "")
         if cfg.check is not None:
-            self.scheduler.schedule(cfg.name, "", self._job_factory(cfg.name, ""),
-                                    cfg.check_interval)
+            self.scheduler.schedule(
+                cfg.name, "", self._job_factory(cfg.name, ""), cfg.check_interval
+            )
 
     def schedule_service(self, cfg: ServiceConfig) -> None:
         self.scheduler.unschedule(cfg.host, cfg.name)
         if cfg.check is not None:
-            self.scheduler.schedule(cfg.host, cfg.name, self._job_factory(cfg.host, cfg.name),
-                                    cfg.check_interval)
+            self.scheduler.schedule(
+                cfg.host, cfg.name, self._job_factory(cfg.host, cfg.name), cfg.check_interval
+            )
 
     def _job_factory(self, host: str, service: str) -> Callable[[], CheckJob | None]:
         def make() -> CheckJob | None:
@@ -229,8 +253,11 @@ class Site:
 
     def _interval_for(self, host: str, service: str) -> float | None:
         st = self.engine.status.get((host, service))
-        cfg = self.engine.hosts.get(host) if not service else self.engine.services.get(
-            (host, service))
+        cfg = (
+            self.engine.hosts.get(host)
+            if not service
+            else self.engine.services.get((host, service))
+        )
         if st is None or cfg is None or cfg.check is None:
             return None
         if st.state != 0 and not st.hard:

@@ -11,7 +11,12 @@ from lookout.storage import tables as t
 
 
 def add_user(
-    db: sa.Engine, name: str, role: str, at: float, email: str = "", password_hash: str | None = None
+    db: sa.Engine,
+    name: str,
+    role: str,
+    at: float,
+    email: str = "",
+    password_hash: str | None = None,
 ) -> None:
     with db.begin() as conn:
         if conn.execute(sa.select(t.users.c.name).where(t.users.c.name == name)).first():
@@ -27,8 +32,13 @@ def list_users(db: sa.Engine) -> list[dict[str, Any]]:
     with db.connect() as conn:
         rows = conn.execute(sa.select(t.users).order_by(t.users.c.name))
         return [
-            {"name": r.name, "email": r.email, "role": r.role, "created_at": r.created_at,
-             "has_password": r.password_hash is not None}
+            {
+                "name": r.name,
+                "email": r.email,
+                "role": r.role,
+                "created_at": r.created_at,
+                "has_password": r.password_hash is not None,
+            }
             for r in rows
         ]
 
@@ -81,8 +91,15 @@ def list_tokens(db: sa.Engine, *, include_revoked: bool = False) -> list[dict[st
         q = q.where(t.tokens.c.revoked_at.is_(None))
     with db.connect() as conn:
         return [
-            {"id": r.id, "name": r.name, "user": r.user, "role": r.role,
-             "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at}
+            {
+                "id": r.id,
+                "name": r.name,
+                "user": r.user,
+                "role": r.role,
+                "created_at": r.created_at,
+                "expires_at": r.expires_at,
+                "revoked_at": r.revoked_at,
+            }
             for r in conn.execute(q)
         ]
 

@@ -173,7 +173,9 @@ class SiteStore:
     def _write_snapshot(self, conn: sa.Connection, snap: Snapshot, seq: int) -> None:
         if snap.status_rows:
             stmt = _upsert(conn, t.status)
-            cols = {c: stmt.excluded[c] for c in snap.status_rows[0] if c not in ("host", "service")}
+            cols = {
+                c: stmt.excluded[c] for c in snap.status_rows[0] if c not in ("host", "service")
+            }
             conn.execute(
                 stmt.on_conflict_do_update(index_elements=["host", "service"], set_=cols),
                 snap.status_rows,
@@ -198,7 +200,9 @@ class SiteStore:
             conn.execute(sa.delete(t.events).where(t.events.c.at < snap.prune_events_before))
         if snap.prune_metrics:
             self.series.prune(conn, snap.at)
-        ck = _upsert(conn, t.checkpoint).values(id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id)
+        ck = _upsert(conn, t.checkpoint).values(
+            id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id
+        )
         conn.execute(
             ck.on_conflict_do_update(
                 index_elements=["id"],
@@ -290,12 +294,26 @@ class SiteStore:
 
 
 HOST_COLUMNS = (
-    "name", "address", "labels", "parents", "groups", "check", "check_interval",
-    "retry_interval", "max_check_attempts",
+    "name",
+    "address",
+    "labels",
+    "parents",
+    "groups",
+    "check",
+    "check_interval",
+    "retry_interval",
+    "max_check_attempts",
 )
 SERVICE_COLUMNS = (
-    "host", "name", "check", "check_interval", "retry_interval", "max_check_attempts",
-    "stale_after", "params", "labels",
+    "host",
+    "name",
+    "check",
+    "check_interval",
+    "retry_interval",
+    "max_check_attempts",
+    "stale_after",
+    "params",
+    "labels",
 )
 _EMPTY_JSON = ("{}", "[]", "null", None)
 

@@ -197,7 +197,9 @@ tokens = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("prefix", sa.String(16), nullable=False),

@@ -132,13 +132,22 @@ class TargetIn(Body):
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetIn:
-        if self.host is None and self.labels is None and self.group is None:
-            raise _invalid(self, "host", "name a target: host (and service), or labels / group")
+        if self.host is None and not self.labels and self.group is None:
+            where = "labels" if self.labels is not None else "host"
+            raise _invalid(
+                self,
+                where,
+                "name a target: host (and service), or labels / group "
+                "(an empty filter would select every host)",
+            )
         if self.service is not None and self.host is None:
             raise _invalid(self, "host", "service needs host")
         if self.host is not None and (self.labels is not None or self.group is not None):
-            raise _invalid(self, "labels" if self.labels is not None else "group",
-                           "give either host/service or a filter (labels, group), not both")
+            raise _invalid(
+                self,
+                "labels" if self.labels is not None else "group",
+                "give either host/service or a filter (labels, group), not both",
+            )
         return self
 
 
@@ -162,8 +171,9 @@ class DowntimeIn(TargetIn):
         if self.end <= self.start:
             raise _invalid(self, "end", "end must be after start")
         if not self.fixed and self.duration is None:
-            raise _invalid(self, "duration",
-                           "a flexible downtime (fixed: false) needs a duration in seconds")
+            raise _invalid(
+                self, "duration", "a flexible downtime (fixed: false) needs a duration in seconds"
+            )
         return self
 
 

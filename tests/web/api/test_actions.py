@@ -479,7 +479,10 @@ def test_comment(api: Api, admin: httpx.Client) -> None:
 
 
 def test_recheck(api: Api, admin: httpx.Client) -> None:
-    host, svc = api.host_with_service()
+    host, passive = api.host_with_service()
+    r = admin.post("/api/v1/actions/recheck", json={"host": host, "service": passive})
+    assert "passive" in problem_of(r, 409)["detail"]
+    svc = api.service(host, "tcp", check={"type": "tcp", "port": 9, "host": "127.0.0.1"})
     out = act(admin, "recheck", host=host, service=svc, comment="please")
     assert out["objects"] == [{"host": host, "service": svc}]
     [ev] = api.events(host=host, type="recheck")

@@ -461,11 +461,6 @@ def test_streamed_body_over_the_limit_is_413(small: httpx.Client) -> None:
     assert r.json()["checked"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG web/api/limits.py: BodyLimit raises BodyTooLarge from receive(); FastAPI's "
-    "body parsing catches it and answers 400 'There was an error parsing the body'",
-)
 def test_streamed_body_over_the_limit_is_413_on_fastapi_routes(small: httpx.Client) -> None:
     r = small.post(
         "/api/v1/hosts", content=_chunks(unique()), headers={"content-type": "application/json"}

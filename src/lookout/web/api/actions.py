@@ -25,15 +25,24 @@ def _actions(request: Request) -> Actions:
 
 
 def _target(body: TargetIn) -> Target:
-    return Target(host=body.host, service=body.service, labels=body.labels, group=body.group,
-                  services=body.services)
+    return Target(
+        host=body.host,
+        service=body.service,
+        labels=body.labels,
+        group=body.group,
+        services=body.services,
+    )
 
 
 @router.post("/acknowledge")
 async def acknowledge(body: AcknowledgeIn, request: Request, who: Operator) -> Response:
     out = await _actions(request).acknowledge(
-        _target(body), author=author_of(who, body.author), comment=body.comment,
-        sticky=body.sticky, notify=body.notify, persistent=body.persistent,
+        _target(body),
+        author=author_of(who, body.author),
+        comment=body.comment,
+        sticky=body.sticky,
+        notify=body.notify,
+        persistent=body.persistent,
         expire_at=body.expire_at,
     )
     return JSON(out.as_dict())
@@ -50,9 +59,15 @@ async def remove_acknowledgement(body: TargetIn, request: Request, who: Operator
 @router.post("/schedule-downtime")
 async def schedule_downtime(body: DowntimeIn, request: Request, who: Operator) -> Response:
     out = await _actions(request).schedule_downtime(
-        _target(body), start=body.start, end=body.end, author=author_of(who, body.author),
-        comment=body.comment, fixed=body.fixed, duration=body.duration,
-        include_services=body.include_services, recurrence=body.recurrence,
+        _target(body),
+        start=body.start,
+        end=body.end,
+        author=author_of(who, body.author),
+        comment=body.comment,
+        fixed=body.fixed,
+        duration=body.duration,
+        include_services=body.include_services,
+        recurrence=body.recurrence,
     )
     return JSON(out.as_dict())
 
@@ -60,8 +75,11 @@ async def schedule_downtime(body: DowntimeIn, request: Request, who: Operator) -
 @router.post("/remove-downtime")
 async def remove_downtime(body: RemoveDowntimeIn, request: Request, who: Operator) -> Response:
     out = await _actions(request).remove_downtime(
-        author=author_of(who, body.author), comment=body.comment, ids=body.ids,
-        host=body.host, service=body.service,
+        author=author_of(who, body.author),
+        comment=body.comment,
+        ids=body.ids,
+        host=body.host,
+        service=body.service,
     )
     return JSON(out.as_dict())
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from lookout import auth
 from lookout.auth import Principal, Role
-from lookout.errors import Conflict
+from lookout.errors import Conflict, ValidationError
 from lookout.storage import accounts
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
@@ -30,18 +30,43 @@ async def list_tokens(request: Request, _: Admin) -> Response:
 async def create_token(body: TokenIn, request: Request, who: Admin) -> Response:
     site = request.app.state.site
     user = body.user or who.user
-    await asyncio.to_thread(accounts.get_user, site.db, user)
+    row = await asyncio.to_thread(accounts.get_user, site.db, user)
+    if not Role(row.role).allows(Role(body.role)):
+        raise ValidationError(
+            f"a token of user {user!r} (role {row.role}) cannot have role {body.role}", ("role",)
+        )
+    if body.expires_at is not None and body.expires_at <= site.clock():
+        raise ValidationError("expires_at lies in the past", ("expires_at",))
     token = auth.new_token()
     token_hash = auth.hash_token(token)
     token_id = await asyncio.to_thread(
-        lambda: accounts.add_token(site.db, name=body.name, user=user, role=body.role,
-                                   token_hash=token_hash, at=site.clock(),
-                                   expires_at=body.expires_at)
+        lambda: accounts.add_token(
+            site.db,
+            name=body.name,
+            user=user,
+            role=body.role,
+            token_hash=token_hash,
+            at=site.clock(),
+            expires_at=body.expires_at,
+        )
     )
-    site.tokens.put(token_hash, auth.Principal(user=user, role=Role(body.role),
-                                               token_id=token_id, expires_at=body.expires_at))
-    return JSON({"id": token_id, "name": body.name, "user": user, "role": body.role,
-                 "expires_at": body.expires_at, "token": token}, status_code=201)
+    site.tokens.put(
+        token_hash,
+        auth.Principal(
+            user=user, role=Role(body.role), token_id=token_id, expires_at=body.expires_at
+        ),
+    )
+    return JSON(
+        {
+            "id": token_id,
+            "name": body.name,
+            "user": user,
+            "role": body.role,
+            "expires_at": body.expires_at,
+            "token": token,
+        },
+        status_code=201,
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
@@ -62,8 +87,9 @@ async def list_users(request: Request, _: Admin) -> Response:
 async def create_user(body: UserIn, request: Request, _: Admin) -> Response:
     site = request.app.state.site
     pw = auth.hash_password(body.password) if body.password else None
-    await asyncio.to_thread(accounts.add_user, site.db, body.name, body.role, site.clock(),
-                            body.email, pw)
+    await asyncio.to_thread(
+        accounts.add_user, site.db, body.name, body.role, site.clock(), body.email, pw
+    )
     return JSON({"name": body.name, "role": body.role, "email": body.email}, status_code=201)
 
 

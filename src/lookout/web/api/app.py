@@ -19,7 +19,7 @@ RESULTS_OPENAPI: dict[str, Any] = {
     "post": {
         "summary": "Submit check results (one, or a batch of thousands)",
         "description": (
-            "Body: {\"results\": [result, ...]} or one result object. A result: host, "
+            'Body: {"results": [result, ...]} or one result object. A result: host, '
             "service (omit for a host result), state (0-3 or OK/WARN/CRIT/UNKNOWN; hosts 0 UP, "
             "1 DOWN, 2 UNREACHABLE), summary, long_output, output (full plugin output, split "
             "into summary/long output/perfdata), perfdata (Nagios format), metrics "
@@ -31,9 +31,11 @@ RESULTS_OPENAPI: dict[str, Any] = {
         "operationId": "submit_results",
         "tags": ["results"],
         "security": [{"bearer": []}],
-        "responses": {"200": {"description": "all accepted"},
-                      "207": {"description": "some rejected"},
-                      "422": {"description": "none accepted"}},
+        "responses": {
+            "200": {"description": "all accepted"},
+            "207": {"description": "some rejected"},
+            "422": {"description": "none accepted"},
+        },
     }
 }
 

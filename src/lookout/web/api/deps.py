@@ -30,8 +30,9 @@ def require(role: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         principal = authenticate(request.app.state.site, request)
         if principal is None:
-            raise HTTPException(401, "missing or invalid bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
         if not principal.role.allows(role):
             raise HTTPException(403, f"role {principal.role} may not do this (needs {role})")
         return principal

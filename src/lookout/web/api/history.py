@@ -48,8 +48,12 @@ async def list_downtimes(
 async def list_acknowledgements(request: Request, _: Viewer, host: str | None = None) -> Response:
     engine: Engine = request.app.state.site.engine
     items = [
-        {"host": st.host, "service": st.service or None, "state": st.state,
-         **msgspec.to_builtins(st.ack)}
+        {
+            "host": st.host,
+            "service": st.service or None,
+            "state": st.state,
+            **msgspec.to_builtins(st.ack),
+        }
         for st in engine.status.values()
         if st.ack is not None and (host is None or st.host == host)
     ]
@@ -94,12 +98,18 @@ async def list_events(
 
     recent = [e for e in site.runner.recent_events() if keep(e)]
     stored = await asyncio.to_thread(
-        site.store.query_events, start=t0, end=t1, host=host, service=service, types=type,
+        site.store.query_events,
+        start=t0,
+        end=t1,
+        host=host,
+        service=service,
+        types=type,
         limit=limit,
     )
     seen = {e.id for e in recent}
-    merged = sorted(recent + [e for e in stored if e.id not in seen],
-                    key=lambda e: (e.at, e.id), reverse=True)[:limit]
+    merged = sorted(
+        recent + [e for e in stored if e.id not in seen], key=lambda e: (e.at, e.id), reverse=True
+    )[:limit]
     return JSON({"total": len(merged), "items": [_event(e) for e in merged]})
 
 
@@ -124,8 +134,15 @@ async def metrics(
     return await _metrics(request, host, service, start, end, step, name)
 
 
-async def _metrics(request: Request, host: str, service: str, start: str | None,
-                   end: str | None, step: float, name: str | None) -> Response:
+async def _metrics(
+    request: Request,
+    host: str,
+    service: str,
+    start: str | None,
+    end: str | None,
+    step: float,
+    name: str | None,
+) -> Response:
     site = request.app.state.site
     engine: Engine = site.engine
     if (host, service) not in engine.status:
@@ -140,7 +157,13 @@ async def _metrics(request: Request, host: str, service: str, start: str | None,
             return site.series.query(conn, host, service, name, t0, t1, step)
 
     series = await asyncio.to_thread(run)
-    return JSON({
-        "host": host, "service": service or None, "start": t0, "end": t1, "step": step,
-        "series": [msgspec.to_builtins(s) if not isinstance(s, dict) else s for s in series],
-    })
+    return JSON(
+        {
+            "host": host,
+            "service": service or None,
+            "start": t0,
+            "end": t1,
+            "step": step,
+            "series": [msgspec.to_builtins(s) if not isinstance(s, dict) else s for s in series],
+        }
+    )

@@ -145,18 +145,23 @@ class Ingest:
         site = self.site
         principal = authenticate_header(site, authorization)
         if principal is None:
-            return problem(401, "missing or invalid bearer token",
-                           headers={"WWW-Authenticate": "Bearer"})
+            return problem(
+                401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
         if not principal.role.allows(Role.OPERATOR):
             return problem(403, f"role {principal.role} may not submit results (needs operator)")
         try:
             items, batched = _items(body)
         except ItemError as exc:
-            return problem(422, f"invalid body: {exc.msg}",
-                           errors_=[{"loc": exc.loc, "msg": exc.msg}])
+            return problem(
+                422, f"invalid body: {exc.msg}", errors_=[{"loc": exc.loc, "msg": exc.msg}]
+            )
         if len(items) > site.settings.max_results_per_request:
-            return problem(413, f"{len(items)} results in one request; the limit is "
-                                f"{site.settings.max_results_per_request}")
+            return problem(
+                413,
+                f"{len(items)} results in one request; the limit is "
+                f"{site.settings.max_results_per_request}",
+            )
         now = site.clock()
         good: list[CheckResult] = []
         errors: list[dict[str, Any]] = []
@@ -168,12 +173,22 @@ class Ingest:
                     raise item
                 good.append(check(item, now))
             except ItemError as exc:
-                errors.append({"index": i, "loc": [*prefix, i, *exc.loc] if prefix else exc.loc,
-                               "msg": exc.msg})
+                errors.append(
+                    {
+                        "index": i,
+                        "loc": [*prefix, i, *exc.loc] if prefix else exc.loc,
+                        "msg": exc.msg,
+                    }
+                )
         if not good:
             detail = "no result accepted" if errors else "no results given"
-            return problem(422, detail, errors_=errors or [{"loc": prefix, "msg": "empty"}],
-                           accepted=0, rejected=len(errors))
+            return problem(
+                422,
+                detail,
+                errors_=errors or [{"loc": prefix, "msg": "empty"}],
+                accepted=0,
+                rejected=len(errors),
+            )
         try:
             await site.runner.apply(Results(at=now, results=good))
         except LookoutError as exc:
@@ -228,6 +243,9 @@ class Ingest:
                 raise ItemError(["checked_at"], str(exc)) from exc
             skew = self.site.settings.max_clock_skew
             if checked_at > now + skew:
-                raise ItemError(["checked_at"], f"{checked_at - now:.0f} s in the future "
-                                                f"(more than max_clock_skew = {skew:g} s)")
+                raise ItemError(
+                    ["checked_at"],
+                    f"{checked_at - now:.0f} s in the future "
+                    f"(more than max_clock_skew = {skew:g} s)",
+                )
         return CheckResult(host, service, state, summary, long_output, metrics, checked_at)

@@ -24,8 +24,17 @@ router = APIRouter()
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
-STATE_NAMES = {"ok": 0, "up": 0, "warn": 1, "warning": 1, "down": 1, "crit": 2, "critical": 2,
-               "unreachable": 2, "unknown": 3}
+STATE_NAMES = {
+    "ok": 0,
+    "up": 0,
+    "warn": 1,
+    "warning": 1,
+    "down": 1,
+    "crit": 2,
+    "critical": 2,
+    "unreachable": 2,
+    "unknown": 3,
+}
 
 
 class CheckConfigError(ValidationError):
@@ -44,7 +53,8 @@ def _check(config: dict[str, Any] | None) -> None:
     except pydantic.ValidationError as exc:
         errs = field_errors(exc.errors(), ("check",))
         raise CheckConfigError(
-            "invalid check: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errs),
+            "invalid check: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errs),
             tuple(errs[0]["loc"]) if errs else ("check",),
         ) from exc
 
@@ -63,12 +73,14 @@ def _states(values: list[str]) -> set[int]:
     out = set()
     for v in values:
         v = v.strip().lower()
-        if v.isdigit():
+        if v.isdigit() and int(v) <= 3:
             out.add(int(v))
         elif v in STATE_NAMES:
             out.add(STATE_NAMES[v])
         else:
-            raise ValidationError(f"state {v!r}: expected a number or a state name", ("state",))
+            raise ValidationError(
+                f"state {v!r}: expected 0-3 or a state name ({', '.join(STATE_NAMES)})", ("state",)
+            )
     return out
 
 
@@ -84,13 +96,22 @@ async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
         if parent not in engine.hosts or parent == body.name:
             raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
     cfg = HostConfig(
-        name=body.name, address=body.address, labels=body.labels, parents=tuple(body.parents),
-        groups=tuple(body.groups), check=body.check, check_interval=body.check_interval,
-        retry_interval=body.retry_interval, max_check_attempts=body.max_check_attempts,
+        name=body.name,
+        address=body.address,
+        labels=body.labels,
+        parents=tuple(body.parents),
+        groups=tuple(body.groups),
+        check=body.check,
+        check_interval=body.check_interval,
+        retry_interval=body.retry_interval,
+        max_check_attempts=body.max_check_attempts,
     )
     await site.save_host(cfg, create=True)
-    return JSON(host_view(engine, cfg), status_code=201,
-                headers={"Location": f"/api/v1/hosts/{quote(cfg.name, safe='')}"})
+    return JSON(
+        host_view(engine, cfg),
+        status_code=201,
+        headers={"Location": f"/api/v1/hosts/{quote(cfg.name, safe='')}"},
+    )
 
 
 @router.get("/hosts")
@@ -163,8 +184,10 @@ def _no_cycle(engine: Engine, host: str, parents: list[str]) -> None:
     while todo:
         name = todo.pop()
         if name == host:
-            raise ValidationError(f"parents {', '.join(parents)}: {host!r} would become its own "
-                                  "ancestor", ("parents",))
+            raise ValidationError(
+                f"parents {', '.join(parents)}: {host!r} would become its own ancestor",
+                ("parents",),
+            )
         if name not in seen:
             seen.add(name)
             todo.extend(engine.hosts[name].parents if name in engine.hosts else ())
@@ -208,8 +231,11 @@ async def create_service(host: str, body: ServiceIn, request: Request, _: Admin)
     _check(body.check)
     cfg = _service_cfg(site, host, body)
     await site.save_service(cfg, create=True)
-    return JSON(service_view(engine, cfg), status_code=201,
-                headers={"Location": _service_location(host, cfg.name)})
+    return JSON(
+        service_view(engine, cfg),
+        status_code=201,
+        headers={"Location": _service_location(host, cfg.name)},
+    )
 
 
 def _service_location(host: str, name: str) -> str:
@@ -281,8 +307,12 @@ async def list_services(
     engine: Engine = _site(request).engine
     labels, states = _label_filter(label), _states(state)
     hard = None if state_type is None else state_type == "hard"
+    if host is not None:
+        _host(engine, host)
     configs = (
-        engine.host_services.get(host, {}).values() if host is not None else engine.services.values()
+        engine.host_services.get(host, {}).values()
+        if host is not None
+        else engine.services.values()
     )
     out: list[ServiceConfig] = []
     for cfg in configs:
@@ -303,15 +333,15 @@ async def list_services(
                 continue
         out.append(cfg)
     if problems:
-        out.sort(key=lambda c: _severity(engine.status[(c.host, c.name)]))
+        out.sort(key=lambda c: _severity(engine, engine.status[(c.host, c.name)]))
     page = out[offset : offset + limit]
     return JSON({"total": len(out), "items": [service_view(engine, c) for c in page]})
 
 
-def _severity(st: Status) -> tuple[int, float]:
-    """Worst first (CRIT, UNKNOWN, WARN), then oldest."""
+def _severity(engine: Engine, st: Status) -> tuple[bool, int, float]:
+    """Unhandled first, then worst (CRIT, UNKNOWN, WARN), then oldest."""
     rank = {2: 0, 3: 1, 1: 2, 0: 3}[st.state]
-    return (rank, st.last_state_change)
+    return (engine.handled(st), rank, st.last_state_change)
 
 
 def _fields(cfg: Any) -> dict[str, Any]:

@@ -23,8 +23,9 @@ async def readyz(request: Request) -> Response:
         return problem(503, f"not ready: {site.runner.failed}")
     if not site.runner.started:
         return problem(503, "not ready: starting")
-    return JSON({"status": "ready", "hosts": len(site.engine.hosts),
-                 "services": len(site.engine.services)})
+    return JSON(
+        {"status": "ready", "hosts": len(site.engine.hosts), "services": len(site.engine.services)}
+    )
 
 
 def exposition(site: object) -> str:
@@ -82,5 +83,6 @@ def exposition(site: object) -> str:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(exposition(request.app.state.site),
-                             media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(
+        exposition(request.app.state.site), media_type="text/plain; version=0.0.4"
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import msgspec

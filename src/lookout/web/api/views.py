@@ -69,8 +69,13 @@ def host_view(engine: Engine, cfg: HostConfig) -> dict[str, Any]:
         "check_interval": cfg.check_interval,
         "retry_interval": cfg.retry_interval,
         "max_check_attempts": cfg.max_check_attempts,
-        "services": {"total": len(services), "ok": counts[0], "warn": counts[1],
-                     "crit": counts[2], "unknown": counts[3]},
+        "services": {
+            "total": len(services),
+            "ok": counts[0],
+            "warn": counts[1],
+            "crit": counts[2],
+            "unknown": counts[3],
+        },
         **status_view(engine, st),
     }
 
