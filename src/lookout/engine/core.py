@@ -6,6 +6,7 @@ inputs and persists what it reports (events, dirty statuses, downtimes, comments
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -65,6 +66,8 @@ class Engine:
         self.downtimes_changed = False
         self.comments_changed = False
         self.on_recheck: Callable[[Key], None] | None = None
+        self._stale_due = 0.0  # the first tick scans everything
+        self._ack_due = 0.0
 
     # ------------------------------------------------------------------ config
     def put_host(self, cfg: HostConfig, at: float, status: Status | None = None) -> None:
@@ -93,6 +96,8 @@ class Engine:
             self.dirty.add(st)
         st.cfg = cfg
         st.host_status = self.status[(cfg.host, "")]
+        if cfg.stale_after > 0:
+            self._stale_due = min(self._stale_due, self._stale_deadline(st, cfg))
 
     def remove_service(self, host: str, name: str) -> None:
         key = (host, name)
@@ -303,6 +308,8 @@ class Engine:
                 persistent=item.persistent,
             )
             self.comments_changed = True
+            if item.expire_at is not None:
+                self._ack_due = min(self._ack_due, item.expire_at)
             st.ack = Ack(
                 author=item.author,
                 comment=item.comment,
@@ -521,27 +528,48 @@ class Engine:
             elif self._due(dt, at):
                 self._start_downtime(dt, at)
                 changed += 1
+        if at >= self._ack_due:
+            self._expire_acks(at)
+        stale = self._mark_stale(at) if at >= self._stale_due else 0
+        return changed + stale + len(self.events) - before
+
+    # The clock must not scan 100,000 statuses every second: each scan remembers the earliest
+    # time anything can be due (a lower bound: results and new acks only move it as computed),
+    # and the next scan waits for it. A skipped scan would have found nothing, so replay, which
+    # starts with a full scan, reaches the same state.
+
+    def _expire_acks(self, at: float) -> None:
+        due = math.inf
         for st in self.status.values():
             ack = st.ack
-            if ack is not None and ack.expire_at is not None and at >= ack.expire_at:
+            if ack is None or ack.expire_at is None:
+                continue
+            if at >= ack.expire_at:
                 self._clear_ack(st, ack, at, "", "expired")
-        return changed + self._mark_stale(at) + len(self.events) - before
+            else:
+                due = min(due, ack.expire_at)
+        self._ack_due = due
 
-    def stale_candidates(self, at: float) -> Iterator[tuple[Status, ServiceConfig]]:
+    @staticmethod
+    def _stale_deadline(st: Status, cfg: ServiceConfig) -> float:
+        deadline = st.last_result + cfg.stale_after * cfg.check_interval
+        if st.stale:  # stale already: the next UNKNOWN attempt after a (retry) interval
+            wait = cfg.retry_interval if (st.state != 0 and not st.hard) else cfg.check_interval
+            deadline = max(deadline, st.last_check + wait)
+        return deadline
+
+    def _mark_stale(self, at: float) -> int:
+        due = math.inf
+        stale: list[tuple[Status, ServiceConfig]] = []
         for key, cfg in self.services.items():
             if cfg.stale_after <= 0:
                 continue
             st = self.status[key]
-            silent = at - st.last_result
-            if silent < cfg.stale_after * cfg.check_interval:
-                continue
-            wait = cfg.retry_interval if (st.state != 0 and not st.hard) else cfg.check_interval
-            if st.stale and at - st.last_check < wait:
-                continue
-            yield st, cfg
-
-    def _mark_stale(self, at: float) -> int:
-        stale = list(self.stale_candidates(at))
+            deadline = self._stale_deadline(st, cfg)
+            if at >= deadline:
+                stale.append((st, cfg))
+            elif deadline < due:
+                due = deadline
         for st, cfg in stale:
             minutes = (at - st.last_result) / 60.0
             summary = (
@@ -551,6 +579,8 @@ class Engine:
             self._apply_one(st, 3, summary, "", at)
             st.stale = True
             self.dirty.add(st)
+            due = min(due, self._stale_deadline(st, cfg))
+        self._stale_due = due
         return len(stale)
 
     # ------------------------------------------------------------------ hand-over to the runner

@@ -11,31 +11,35 @@ from lookout.domain.metrics import Metric
 from lookout.engine import flapping
 from lookout.engine.status import Status
 
+_encode = msgspec.json.Encoder().encode
 
-def status_row(st: Status) -> dict[str, Any]:
-    return {
-        "host": st.host,
-        "service": st.service,
-        "state": st.state,
-        "hard": st.hard,
-        "attempt": st.attempt,
-        "last_hard_state": st.last_hard_state,
-        "checked": st.checked,
-        "last_check": st.last_check,
-        "last_result": st.last_result,
-        "last_state_change": st.last_state_change,
-        "last_hard_state_change": st.last_hard_state_change,
-        "last_ok": st.last_ok,
-        "summary": st.summary,
-        "long_output": st.long_output,
-        "flap_history": flapping.encode(st),
-        "flapping": st.flapping,
-        "percent_state_change": st.percent_state_change,
-        "stale": st.stale,
-        "host_problem": st.host_problem,
-        "ack": msgspec.to_builtins(st.ack) if st.ack is not None else None,
-        "metrics": [msgspec.to_builtins(m) for m in st.metrics],
-    }
+
+def status_row(st: Status) -> tuple[Any, ...]:
+    """A status as a row of ``storage.tables.STATUS_COLUMNS`` (JSON columns as text)."""
+    ack = st.ack
+    return (
+        st.host,
+        st.service,
+        st.state,
+        st.hard,
+        st.attempt,
+        st.last_hard_state,
+        st.checked,
+        st.last_check,
+        st.last_result,
+        st.last_state_change,
+        st.last_hard_state_change,
+        st.last_ok,
+        st.summary,
+        st.long_output,
+        flapping.encode(st),
+        st.flapping,
+        st.percent_state_change,
+        st.stale,
+        st.host_problem,
+        None if ack is None else _encode(ack).decode(),
+        _encode(st.metrics).decode() if st.metrics else "[]",
+    )
 
 
 _metrics = msgspec.json.Decoder(tuple[Metric, ...])

@@ -37,6 +37,9 @@ from lookout.storage.store import SiteStore, Snapshot
 
 log = logging.getLogger(__name__)
 
+GATHER_TURNS = 8
+"""Event-loop turns the writer waits after the first input before it commits."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
@@ -85,7 +88,7 @@ class SiteRunner:
         loop = asyncio.get_running_loop()
         loaded = await loop.run_in_executor(self._thread, self.store.load)
         eng = self.engine
-        statuses = {(r.host, r.service): status_from_row(r) for r in loaded.status_rows}
+        statuses = {(r[0], r[1]): status_from_row(r) for r in loaded.status_rows}
         eng.next_id = loaded.next_id
         for dt in loaded.downtimes:
             eng.downtimes[dt.id] = dt
@@ -113,14 +116,14 @@ class SiteRunner:
     async def stop(self) -> None:
         if not self._tasks:
             return
-        with contextlib.suppress(Exception):
-            await self.checkpoint()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.checkpoint()
         await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
         self._thread.shutdown(wait=True)
 
@@ -193,7 +196,11 @@ class SiteRunner:
         bodies, waiters, events = batch
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
+            if snap is None and self.store.inline_commits:
+                # A journal append on SQLite takes ~0.1 ms: cheaper than two thread hops.
+                self.store.commit(bodies, None)
+            else:
+                await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
         except StorageError as exc:
             self.failed = str(exc)
             log.critical("site database write failed, refusing input: %s", exc)
@@ -210,6 +217,10 @@ class SiteRunner:
     async def _writer_loop(self) -> None:
         while True:
             await self._wake.wait()
+            # Group commit: let the requests that are already readable reach submit() first,
+            # so that one commit carries them all (a few loop turns, no timer).
+            for _ in range(GATHER_TURNS):
+                await asyncio.sleep(0)
             self._wake.clear()
             snap = None
             batch = self._take_batch()

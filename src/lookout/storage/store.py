@@ -28,7 +28,8 @@ Key = tuple[str, str]
 class Snapshot:
     """Everything that changed since the last checkpoint, captured in the event loop."""
 
-    status_rows: list[dict[str, Any]]
+    status_rows: list[tuple[Any, ...]]
+    """Rows of ``tables.STATUS_COLUMNS``, JSON columns as text."""
     deleted: list[Key]
     events: list[Event]
     downtimes: list[Downtime] | None
@@ -50,6 +51,24 @@ class LoadedState:
     journal_seq: int
     next_id: int
     journal: list[tuple[int, float, bytes]] = field(default_factory=list)
+
+
+def _status_upsert(dialect: str) -> str:
+    """Driver-level upsert of status rows: positional tuples are ~4x cheaper to build than
+    dicts, which matters when a checkpoint carries 100,000 statuses."""
+    pg = dialect == "postgresql"
+    json_cols = {"ack", "metrics"}
+    marks = ", ".join(
+        ("CAST(%s AS jsonb)" if c in json_cols else "%s") if pg else "?" for c in t.STATUS_COLUMNS
+    )
+    cols = ", ".join(f'"{c}"' for c in t.STATUS_COLUMNS)
+    updates = ", ".join(
+        f'"{c}" = excluded."{c}"' for c in t.STATUS_COLUMNS if c not in ("host", "service")
+    )
+    return (
+        f"INSERT INTO status ({cols}) VALUES ({marks}) "
+        f"ON CONFLICT (host, service) DO UPDATE SET {updates}"
+    )
 
 
 def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
@@ -113,15 +132,15 @@ class SiteStore:
         self.series = series
         self.last_seq = 0
         self._writer: sa.Connection | None = None
+        self.inline_commits = engine.dialect.name == "sqlite"
+        """Journal appends may run on the event loop (fast local commits, no network)."""
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> LoadedState:
         with self.db.connect() as conn:
-            hosts = [_host_cfg(r) for r in conn.execute(_raw_select(t.hosts, HOST_COLUMNS))]
-            services = [
-                _service_cfg(r) for r in conn.execute(_raw_select(t.services, SERVICE_COLUMNS))
-            ]
-            status_rows = list(conn.execute(_raw_select(t.status, t.STATUS_COLUMNS)))
+            hosts = [_host_cfg(r) for r in _fetch_raw(conn, t.hosts, HOST_COLUMNS)]
+            services = [_service_cfg(r) for r in _fetch_raw(conn, t.services, SERVICE_COLUMNS)]
+            status_rows = _fetch_raw(conn, t.status, t.STATUS_COLUMNS)
             downtimes = [
                 Downtime(**{k: v for k, v in r._mapping.items()})
                 for r in conn.execute(sa.select(t.downtimes))
@@ -172,14 +191,7 @@ class SiteStore:
 
     def _write_snapshot(self, conn: sa.Connection, snap: Snapshot, seq: int) -> None:
         if snap.status_rows:
-            stmt = _upsert(conn, t.status)
-            cols = {
-                c: stmt.excluded[c] for c in snap.status_rows[0] if c not in ("host", "service")
-            }
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=["host", "service"], set_=cols),
-                snap.status_rows,
-            )
+            conn.exec_driver_sql(_status_upsert(conn.dialect.name), snap.status_rows)
         for host, service in snap.deleted:
             conn.execute(
                 sa.delete(t.status).where(t.status.c.host == host, t.status.c.service == service)
@@ -318,10 +330,17 @@ SERVICE_COLUMNS = (
 _EMPTY_JSON = ("{}", "[]", "null", None)
 
 
-def _raw_select(table: sa.Table, columns: Sequence[str]) -> Any:
-    """Columns without their types: no per-value result processing (fast for big tables);
-    JSON arrives as text from SQLite and already decoded from PostgreSQL."""
-    return sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table.name))
+def _fetch_raw(conn: sa.Connection, table: sa.Table, columns: Sequence[str]) -> list[Any]:
+    """All rows as plain driver tuples: no per-value result processing and no Row objects
+    (start-up reads 100,000s of rows). JSON arrives as text from SQLite and already decoded
+    from PostgreSQL (JSONB)."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f'SELECT {cols} FROM "{table.name}"')
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _json(value: Any, empty: Any) -> Any:
