@@ -81,6 +81,8 @@ def serve(
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        proxy_headers=False,  # no proxy is trusted unless configured (none yet)
+        server_header=False,
     )
 
 
