@@ -412,30 +412,19 @@ class Engine:
         dt.started_at = at
         self.downtimes_changed = True
         self._cover(dt, +1)
+        self._emit_downtime(EventType.DOWNTIME_START, dt, at)
+
+    def _emit_downtime(self, kind: EventType, dt: Downtime, at: float) -> None:
         st = self.status.get((dt.host, dt.service))
         if st is not None:
             self._emit(
-                at,
-                EventType.DOWNTIME_START,
-                st,
-                author=dt.author,
-                comment=dt.comment,
-                data=_downtime_data(dt),
+                at, kind, st, author=dt.author, comment=dt.comment, data=_downtime_data(dt)
             )
 
     def _end_downtime(self, dt: Downtime, at: float) -> None:
         if dt.started_at is not None:
             self._cover(dt, -1)
-            st = self.status.get((dt.host, dt.service))
-            if st is not None:
-                self._emit(
-                    at,
-                    EventType.DOWNTIME_END,
-                    st,
-                    author=dt.author,
-                    comment=dt.comment,
-                    data=_downtime_data(dt),
-                )
+            self._emit_downtime(EventType.DOWNTIME_END, dt, at)
         self.downtimes_changed = True
         if not dt_rules.advance(dt, at):
             del self.downtimes[dt.id]

@@ -76,35 +76,13 @@ def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
 
 
 def host_row(cfg: HostConfig, at: float) -> dict[str, Any]:
-    return {
-        "name": cfg.name,
-        "address": cfg.address,
-        "labels": cfg.labels,
-        "parents": list(cfg.parents),
-        "groups": list(cfg.groups),
-        "check": cfg.check,
-        "check_interval": cfg.check_interval,
-        "retry_interval": cfg.retry_interval,
-        "max_check_attempts": cfg.max_check_attempts,
-        "created_at": at,
-        "updated_at": at,
-    }
+    row: dict[str, Any] = msgspec.to_builtins(cfg)
+    return {**row, "created_at": at, "updated_at": at}
 
 
 def service_row(cfg: ServiceConfig, at: float) -> dict[str, Any]:
-    return {
-        "host": cfg.host,
-        "name": cfg.name,
-        "check": cfg.check,
-        "check_interval": cfg.check_interval,
-        "retry_interval": cfg.retry_interval,
-        "max_check_attempts": cfg.max_check_attempts,
-        "stale_after": cfg.stale_after,
-        "params": cfg.params,
-        "labels": cfg.labels,
-        "created_at": at,
-        "updated_at": at,
-    }
+    row: dict[str, Any] = msgspec.to_builtins(cfg)
+    return {**row, "created_at": at, "updated_at": at}
 
 
 def _event_row(ev: Event) -> dict[str, Any]:

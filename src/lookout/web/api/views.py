@@ -60,15 +60,7 @@ def host_view(engine: Engine, cfg: HostConfig) -> dict[str, Any]:
     for name in services:
         counts[engine.status[(cfg.name, name)].state] += 1
     return {
-        "name": cfg.name,
-        "address": cfg.address,
-        "labels": cfg.labels,
-        "parents": list(cfg.parents),
-        "groups": list(cfg.groups),
-        "check": cfg.check,
-        "check_interval": cfg.check_interval,
-        "retry_interval": cfg.retry_interval,
-        "max_check_attempts": cfg.max_check_attempts,
+        **msgspec.to_builtins(cfg),
         "services": {
             "total": len(services),
             "ok": counts[0],
@@ -83,16 +75,8 @@ def host_view(engine: Engine, cfg: HostConfig) -> dict[str, Any]:
 def service_view(engine: Engine, cfg: ServiceConfig) -> dict[str, Any]:
     st = engine.status[(cfg.host, cfg.name)]
     return {
-        "host": cfg.host,
-        "name": cfg.name,
-        "check": cfg.check,
+        **msgspec.to_builtins(cfg),
         "passive": cfg.check is None,
-        "check_interval": cfg.check_interval,
-        "retry_interval": cfg.retry_interval,
-        "max_check_attempts": cfg.max_check_attempts,
-        "stale_after": cfg.stale_after,
-        "params": cfg.params,
-        "labels": cfg.labels,
         **status_view(engine, st),
     }
 
