@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -24,10 +24,11 @@ def authenticate_header(site: Any, header: str) -> Principal | None:
     return principal
 
 
-def require(role: Role) -> Callable[[Request], Principal]:
-    """A dependency: the caller's principal, if its role is at least ``role``."""
+def require(role: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency: the caller's principal, if its role is at least ``role``. Async on
+    purpose: FastAPI runs plain functions in a thread pool, a thread hop per request."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         principal = authenticate(request.app.state.site, request)
         if principal is None:
             raise HTTPException(
