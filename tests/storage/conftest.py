@@ -39,6 +39,21 @@ def series_pg_url() -> Iterator[sa.URL]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An engine on an empty database (for migrations), a SQLite file and PostgreSQL."""
+    url: str | sa.URL
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        url = request.getfixturevalue("series_pg_url")
+    engine = sa.create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def schema_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """An engine with the full site schema, on a SQLite file and on PostgreSQL."""
     url: str | sa.URL

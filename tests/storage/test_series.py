@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import math
+import random
+import struct
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from lookout.domain.metrics import Metric
 from lookout.errors import ConfigError, ValidationError
+from lookout.storage.database import MIGRATIONS
 from lookout.storage.series import SeriesRetention, SeriesStore
-from lookout.storage.tables import metric_raw, metric_rollup, metric_series
+from lookout.storage.tables import metric_chunk, metric_rollup, metric_series, metric_watermark
 
 T0 = 1_699_920_000.0  # midnight UTC: a multiple of every step used here
 DAY = 86400.0
+LAG = 120.0  # buckets are rolled up once they ended this long before ``now``
 
 
 def flush(engine: sa.Engine, store: SeriesStore) -> None:
     with engine.begin() as conn:
         store.write_pending(conn, store.take_pending())
+
+
+def prune(engine: sa.Engine, store: SeriesStore, now: float) -> int:
+    with engine.begin() as conn:
+        return store.prune(conn, now)
 
 
 def rows(engine: sa.Engine, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -34,10 +46,28 @@ def series_ids(engine: sa.Engine) -> dict[tuple[str, str, str], int]:
     }
 
 
+def decode(data: bytes) -> list[tuple[float, float]]:
+    numbers = struct.unpack(f"<{len(data) // 8}d", data)
+    return list(zip(numbers[0::2], numbers[1::2], strict=True))
+
+
+def chunks(engine: sa.Engine, series_id: int) -> list[tuple[float, float, int, Any]]:
+    """(start, end, count, points) per chunk, in write order."""
+    c = metric_chunk.c
+    query = (
+        sa.select(c.start_ts, c.end_ts, c["count"], c.data)
+        .where(c.series_id == series_id)
+        .order_by(c.id)
+    )
+    return [(start, end, n, decode(data)) for start, end, n, data in rows(engine, query)]
+
+
 def raw_points(engine: sa.Engine, series_id: int) -> list[tuple[float, float]]:
-    r = metric_raw.c
-    query = sa.select(r.ts, r.value).where(r.series_id == series_id).order_by(r.ts)
-    return [(ts, value) for ts, value in rows(engine, query)]
+    """The stored raw points of a series, a repeated ts keeping the later chunk's value."""
+    points: dict[float, float] = {}
+    for *_, chunk_points in chunks(engine, series_id):
+        points.update(chunk_points)
+    return sorted(points.items())
 
 
 def rollups(engine: sa.Engine, series_id: int, step: int) -> list[tuple[Any, ...]]:
@@ -48,6 +78,11 @@ def rollups(engine: sa.Engine, series_id: int, step: int) -> list[tuple[Any, ...
         .order_by(u.ts)
     )
     return rows(engine, query)
+
+
+def watermarks(engine: sa.Engine) -> dict[int, float]:
+    w = metric_watermark.c
+    return dict(rows(engine, sa.select(w.step, w.rolled_until)))
 
 
 def query(
@@ -62,6 +97,25 @@ def query(
 ) -> dict[str, list[tuple[float, float | None]]]:
     with engine.connect() as conn:
         return {s.name: s.points for s in store.query(conn, host, service, name, start, end, step)}
+
+
+def averages(
+    points: Iterable[tuple[float, float]], start: float, end: float, step: float
+) -> list[tuple[float, float | None]]:
+    """The straightforward answer: every point bucketed by ``step``, averaged."""
+    first = math.floor(start / step) * step
+    count = math.floor((end - first) / step) + 1
+    sums, counts = [0.0] * count, [0] * count
+    for ts, value in points:
+        index = math.floor((ts - first) / step)
+        if 0 <= index < count:
+            sums[index] += value
+            counts[index] += 1
+    return [(first + i * step, sums[i] / counts[i] if counts[i] else None) for i in range(count)]
+
+
+def approx(points: list[tuple[float, float | None]]) -> list[Any]:
+    return [(ts, None if value is None else pytest.approx(value)) for ts, value in points]
 
 
 @pytest.fixture
@@ -96,6 +150,7 @@ def test_write_creates_series_with_latest_meta(engine: sa.Engine) -> None:
 def test_meta_changes_are_written_and_unchanged_meta_is_not(engine: sa.Engine) -> None:
     store = SeriesStore()
     store.add("web1", "CPU load", [Metric("load1", 1.0, "", 5.0)], T0)
+    store.add("web1", "CPU load", [Metric("odd", 1.0, "a-very-long-unit-name", math.inf)], T0)
     flush(engine, store)
     updates: list[str] = []
 
@@ -104,55 +159,59 @@ def test_meta_changes_are_written_and_unchanged_meta_is_not(engine: sa.Engine) -
             updates.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", record)
-    store.add("web1", "CPU load", [Metric("load1", 2.0, "", 5.0)], T0 + 60)
-    flush(engine, store)
+    for minute in (1, 2):  # stored meta that differs from the metric's only by normalization
+        store.add("web1", "CPU load", [Metric("load1", 2.0, "", 5.0)], T0 + 60 * minute)
+        store.add(
+            "web1", "CPU load", [Metric("odd", 1.0, "a-very-long-unit-name", math.inf)], T0 + 60
+        )
+        flush(engine, store)
     assert updates == []
-    store.add("web1", "CPU load", [Metric("load1", 3.0, "%", 7.0, 9.0)], T0 + 120)
+    store.add("web1", "CPU load", [Metric("load1", 3.0, "%", 7.0, 9.0)], T0 + 180)
     flush(engine, store)
     assert len(updates) == 1
     s = metric_series.c
-    assert rows(engine, sa.select(s.unit, s.warn, s.crit)) == [("%", 7.0, 9.0)]
+    query = sa.select(s.unit, s.warn, s.crit).where(s.name == "load1")
+    assert rows(engine, query) == [("%", 7.0, 9.0)]
 
 
-def test_rollup_math(engine: sa.Engine) -> None:
+def test_one_chunk_per_series_and_flush(engine: sa.Engine) -> None:
     store = SeriesStore()
-    for offset, value in [(0, 4.0), (100, 1.0), (299, 7.0), (300, 2.0), (3600, 10.0)]:
+    for offset, value in [(0, 4.0), (100, 1.0), (299, 7.0)]:
+        store.add(
+            "web1", "CPU load", [Metric("load1", value), Metric("load5", -value)], T0 + offset
+        )
+    flush(engine, store)
+    store.add("web1", "CPU load", [Metric("load1", 2.0)], T0 + 300)
+    flush(engine, store)
+    ids = series_ids(engine)
+    assert chunks(engine, ids["web1", "CPU load", "load1"]) == [
+        (T0, T0 + 299, 3, [(T0, 4.0), (T0 + 100, 1.0), (T0 + 299, 7.0)]),
+        (T0 + 300, T0 + 300, 1, [(T0 + 300, 2.0)]),
+    ]
+    assert chunks(engine, ids["web1", "CPU load", "load5"]) == [
+        (T0, T0 + 299, 3, [(T0, -4.0), (T0 + 100, -1.0), (T0 + 299, -7.0)])
+    ]
+    assert rows(engine, sa.select(metric_rollup)) == []  # rolled up by prune only
+
+
+def test_chunk_points_are_sorted_and_a_repeated_ts_keeps_the_later_value(
+    engine: sa.Engine,
+) -> None:
+    store = SeriesStore()
+    for offset, value in [(20, 1.0), (10, 2.0), (20, 3.0), (5, 4.0)]:
         store.add("web1", "CPU load", [Metric("load1", value)], T0 + offset)
     flush(engine, store)
     sid = series_ids(engine)["web1", "CPU load", "load1"]
-    assert rollups(engine, sid, 300) == [
-        (T0, 3, 12.0, 1.0, 7.0),
-        (T0 + 300, 1, 2.0, 2.0, 2.0),
-        (T0 + 3600, 1, 10.0, 10.0, 10.0),
+    assert chunks(engine, sid) == [
+        (T0 + 5, T0 + 20, 3, [(T0 + 5, 4.0), (T0 + 10, 2.0), (T0 + 20, 3.0)])
     ]
-    assert rollups(engine, sid, 3600) == [(T0, 4, 14.0, 1.0, 7.0), (T0 + 3600, 1, 10.0, 10.0, 10.0)]
-    assert len(raw_points(engine, sid)) == 5
-
-
-def test_upserts_merge_across_flushes(engine: sa.Engine) -> None:
-    store = SeriesStore()
-    store.add("web1", "CPU load", [Metric("load1", 4.0)], T0 + 10)
-    store.add("web1", "CPU load", [Metric("load1", 6.0)], T0 + 20)
+    store.add("web1", "CPU load", [Metric("load1", 9.0)], T0 + 10)  # next flush, same ts
     flush(engine, store)
-    store.add("web1", "CPU load", [Metric("load1", 0.5)], T0 + 30)
-    store.add("web1", "CPU load", [Metric("load1", 9.5)], T0 + 40)
-    flush(engine, store)
-    sid = series_ids(engine)["web1", "CPU load", "load1"]
-    assert rollups(engine, sid, 300) == [(T0, 4, 20.0, 0.5, 9.5)]
-    assert rollups(engine, sid, 3600) == [(T0, 4, 20.0, 0.5, 9.5)]
-    assert len(series_ids(engine)) == 1
-
-
-def test_duplicate_timestamp_keeps_the_later_value(engine: sa.Engine) -> None:
-    store = SeriesStore()
-    store.add("web1", "CPU load", [Metric("load1", 1.0)], T0)
-    store.add("web1", "CPU load", [Metric("load1", 2.0)], T0)  # same flush
-    flush(engine, store)
-    sid = series_ids(engine)["web1", "CPU load", "load1"]
-    assert raw_points(engine, sid) == [(T0, 2.0)]
-    store.add("web1", "CPU load", [Metric("load1", 3.0)], T0)  # next flush
-    flush(engine, store)
-    assert raw_points(engine, sid) == [(T0, 3.0)]
+    assert raw_points(engine, sid) == [(T0 + 5, 4.0), (T0 + 10, 9.0), (T0 + 20, 3.0)]
+    assert query(engine, store, "load1", T0, T0 + 59, 60) == {"load1": [(T0, 16.0 / 3)]}
+    prune(engine, store, T0 + DAY)
+    assert rollups(engine, sid, 300) == [(T0, 3, 16.0, 3.0, 9.0)]
+    assert query(engine, store, "load1", T0, T0, 300) == {"load1": [(T0, 16.0 / 3)]}
 
 
 def test_write_stays_in_the_callers_transaction(engine: sa.Engine) -> None:
@@ -163,6 +222,7 @@ def test_write_stays_in_the_callers_transaction(engine: sa.Engine) -> None:
         store.write_pending(conn, store.take_pending())
         transaction.rollback()
     assert series_ids(engine) == {}
+    assert rows(engine, sa.select(metric_chunk.c.id)) == []
     with engine.connect() as conn:
         store.load(conn)  # after a rollback, as documented
     assert store.series_count == 0
@@ -181,6 +241,7 @@ def test_unstorable_points_are_skipped(engine: sa.Engine) -> None:
     ids = series_ids(engine)
     assert sorted(name for _, _, name in ids) == ["inf", "nan", "ok"]
     assert raw_points(engine, ids["web1", "CPU load", "nan"]) == []
+    assert raw_points(engine, ids["web1", "CPU load", "ok"]) == [(T0, 1.0)]
     s = metric_series.c
     query = sa.select(s.unit, s.warn).where(s.name == "ok")
     assert rows(engine, query) == [("a-very-long-unit", None)]
@@ -216,12 +277,14 @@ def test_store_recovers_series_unknown_to_memory(engine: sa.Engine) -> None:
 
 def test_query_averages_raw_points_per_bucket(engine: sa.Engine) -> None:
     store = SeriesStore()
-    for offset, value in [(0, 1.0), (30, 3.0), (60, 5.0), (150, 7.0)]:
+    for offset, value in [(0, 1.0), (30, 3.0), (60, 5.0), (150, 7.0), (200, 8.0)]:
         store.add("web1", "CPU load", [Metric("load1", value)], T0 + offset)
+        if offset == 60:
+            flush(engine, store)
     flush(engine, store)
     got = query(engine, store, "load1", T0 + 10, T0 + 180, 60)
     assert got == {
-        "load1": [(T0, 2.0), (T0 + 60, 5.0), (T0 + 120, 7.0), (T0 + 180, None)],
+        "load1": [(T0, 2.0), (T0 + 60, 5.0), (T0 + 120, 7.0), (T0 + 180, 8.0)],
     }
 
 
@@ -237,7 +300,9 @@ def test_query_includes_pending_points_and_meta(engine: sa.Engine) -> None:
         ("load1", "", 6.0, [(T0, 2.0), (T0 + 60, None)]),
         ("new", "s", None, [(T0, 4.0), (T0 + 60, None)]),
     ]
-    # rollup-sourced steps see pending points too
+    # rollup-sourced steps see pending points too, before and after the watermark
+    assert query(engine, store, "load1", T0, T0, 300) == {"load1": [(T0, 2.0)]}
+    prune(engine, store, T0 + DAY)
     assert query(engine, store, "load1", T0, T0, 300) == {"load1": [(T0, 2.0)]}
 
 
@@ -252,26 +317,160 @@ def test_query_filters_by_name_and_object(engine: sa.Engine) -> None:
     assert query(engine, store, "missing", T0, T0, 60) == {}
 
 
-def _mark_sources(engine: sa.Engine, sid: int) -> None:
-    """Give each source a different value at T0: raw 1, 300 s rollup 2, 3600 s rollup 3."""
-    with engine.begin() as conn:
-        conn.execute(sa.update(metric_raw).values(value=1.0).where(metric_raw.c.series_id == sid))
-        for step, average in ((300, 2.0), (3600, 3.0)):
-            conn.execute(
-                sa.update(metric_rollup)
-                .where(metric_rollup.c.series_id == sid, metric_rollup.c.step == step)
-                .values({"count": 1, "sum": average})
-            )
+def test_downsampling_rolls_up_complete_buckets(engine: sa.Engine) -> None:
+    store = SeriesStore()
+    for offset, value in [(0, 4.0), (100, 1.0), (299, 7.0), (300, 2.0), (3600, 10.0)]:
+        store.add("web1", "CPU load", [Metric("load1", value)], T0 + offset)
+    flush(engine, store)
+    sid = series_ids(engine)["web1", "CPU load", "load1"]
+    # the 300 s buckets up to T0 + 3300 are complete; the first hour is not yet over
+    assert prune(engine, store, T0 + 3600 + LAG - 1) == 0
+    assert watermarks(engine) == {300: T0 + 3300, 3600: T0}
+    assert rollups(engine, sid, 300) == [(T0, 3, 12.0, 1.0, 7.0), (T0 + 300, 1, 2.0, 2.0, 2.0)]
+    assert rollups(engine, sid, 3600) == []
+    prune(engine, store, T0 + 7200 + LAG)
+    assert watermarks(engine) == {300: T0 + 7200, 3600: T0 + 7200}
+    assert rollups(engine, sid, 300) == [
+        (T0, 3, 12.0, 1.0, 7.0),
+        (T0 + 300, 1, 2.0, 2.0, 2.0),
+        (T0 + 3600, 1, 10.0, 10.0, 10.0),
+    ]
+    assert rollups(engine, sid, 3600) == [(T0, 4, 14.0, 1.0, 7.0), (T0 + 3600, 1, 10.0, 10.0, 10.0)]
+    assert len(raw_points(engine, sid)) == 5  # raw points stay for raw_seconds
+
+
+def test_downsampling_is_idempotent(engine: sa.Engine) -> None:
+    store = SeriesStore()
+    for minute in range(0, 180, 7):
+        store.add("web1", "CPU load", [Metric("load1", float(minute))], T0 + minute * 60)
+        if minute % 3 == 0:
+            flush(engine, store)
+    flush(engine, store)
+    sid = series_ids(engine)["web1", "CPU load", "load1"]
+    now = T0 + 2 * 3600 + LAG
+    prune(engine, store, now)
+    before = (rollups(engine, sid, 300), rollups(engine, sid, 3600), watermarks(engine))
+    assert sum(row[1] for row in before[0]) == len(range(0, 120, 7))
+    prune(engine, store, now)
+    prune(engine, store, now + 60)  # no further bucket complete
+    assert (rollups(engine, sid, 300), rollups(engine, sid, 3600), watermarks(engine)) == before
+    prune(engine, store, T0 + DAY)
+    assert sum(row[1] for row in rollups(engine, sid, 300)) == len(range(0, 180, 7))
+    assert sum(row[1] for row in rollups(engine, sid, 3600)) == len(range(0, 180, 7))
+
+
+def test_late_points_are_merged_into_rollups(engine: sa.Engine) -> None:
+    store = SeriesStore()
+    store.add("web1", "CPU load", [Metric("load1", 1.0)], T0 + 10)
+    flush(engine, store)
+    prune(engine, store, T0 + 3600 + LAG)
+    sid = series_ids(engine)["web1", "CPU load", "load1"]
+    assert rollups(engine, sid, 300) == [(T0, 1, 1.0, 1.0, 1.0)]
+    # a result checked before the watermark arrives late, with a point after it
+    store.add("web1", "CPU load", [Metric("load1", 5.0)], T0 + 20)
+    store.add("web1", "CPU load", [Metric("load1", 9.0)], T0 + 3600)
+    flush(engine, store)
+    assert rollups(engine, sid, 300) == [(T0, 2, 6.0, 1.0, 5.0)]
+    assert rollups(engine, sid, 3600) == [(T0, 2, 6.0, 1.0, 5.0)]
+    points = [(T0 + 10, 1.0), (T0 + 20, 5.0), (T0 + 3600, 9.0)]
+    assert raw_points(engine, sid) == points
+    for step in (60, 300, 3600):
+        want = averages(points, T0, T0 + 3600, step)
+        assert query(engine, store, "load1", T0, T0 + 3600, step) == {"load1": want}
+    prune(engine, store, T0 + 2 * 3600 + LAG)  # the late points are not rolled up again
+    assert rollups(engine, sid, 3600) == [(T0, 2, 6.0, 1.0, 5.0), (T0 + 3600, 1, 9.0, 9.0, 9.0)]
+
+
+def _write_random_points(
+    engine: sa.Engine,
+    store: SeriesStore,
+    points: dict[str, dict[float, float]],
+    start: float,
+    seconds: float,
+    seed: int,
+) -> None:
+    """Irregular points of two metrics over ``seconds`` after ``start``, flushed every
+    10 minutes, some of them out of order; adds them to ``points`` (name → ts → value)."""
+    rnd = random.Random(seed)
+    ts = start
+    next_flush = start + 600
+    while ts < start + seconds:
+        ts += rnd.choice((7.0, 30.0, 61.0, 299.0, 450.0))
+        late = ts - rnd.choice((0.0, 0.0, 0.0, 45.0))
+        metrics = [Metric("load1", rnd.uniform(0, 10))]
+        if rnd.random() < 0.5:
+            metrics.append(Metric("load5", rnd.uniform(-5, 5)))
+        store.add("web1", "CPU load", metrics, late)
+        for metric in metrics:
+            points.setdefault(metric.name, {})[late] = metric.value
+        if ts >= next_flush:
+            flush(engine, store)
+            next_flush += 600
+    flush(engine, store)
+
+
+def _check_answers(
+    engine: sa.Engine,
+    store: SeriesStore,
+    points: dict[str, dict[float, float]],
+    ranges: Iterable[tuple[float, float, float]],
+) -> None:
+    for start, end, step in ranges:
+        got = query(engine, store, None, start, end, step)
+        assert set(got) == set(points)
+        for name, found in points.items():
+            want = averages(found.items(), start, end, step)
+            assert got[name] == approx(want), (name, start, end, step)
+
+
+RANGES = [
+    (T0, T0 + 6 * 3600, 60),
+    (T0 + 1234, T0 + 5 * 3600 + 17, 120),
+    (T0, T0 + 6 * 3600, 300),
+    (T0 + 300, T0 + 6 * 3600, 600),
+    (T0 + 900, T0 + 4 * 3600 + 1, 900),
+    (T0, T0 + 6 * 3600, 3600),
+    (T0 - 3600, T0 + 7 * 3600, 7200),
+    (T0, T0 + DAY, 6 * 3600),
+]
+
+
+def test_queries_across_the_watermark_match_the_points(engine: sa.Engine) -> None:
+    store = SeriesStore()
+    points: dict[str, dict[float, float]] = {}
+    _write_random_points(engine, store, points, T0, 3 * 3600, seed=1)
+    _check_answers(engine, store, points, RANGES)  # chunks only
+    prune(engine, store, T0 + 3 * 3600 + 1000)  # watermarks past the points written so far
+    sid = series_ids(engine)["web1", "CPU load", "load1"]
+    assert rollups(engine, sid, 300)
+    _check_answers(engine, store, points, RANGES)  # rollups, then chunks
+    # the next points start before the watermarks: late ones are merged into rollups
+    _write_random_points(engine, store, points, T0 + 3 * 3600, 3 * 3600, seed=2)
+    _check_answers(engine, store, points, RANGES)
+    for now in (T0 + 4 * 3600 + 400, T0 + 6 * 3600 + 1000):
+        prune(engine, store, now)
+        _check_answers(engine, store, points, RANGES)
+    restarted = SeriesStore()
+    with engine.connect() as conn:
+        restarted.load(conn)
+    _check_answers(engine, restarted, points, RANGES)
 
 
 @pytest.mark.parametrize(
-    ("step", "average"), [(1, 1.0), (60, 1.0), (299, 1.0), (300, 2.0), (600, 2.0), (3600, 3.0)]
+    ("step", "average"), [(1, 9.0), (60, 9.0), (299, 9.0), (300, 2.0), (600, 2.0), (3600, 3.0)]
 )
 def test_query_picks_the_source_by_step(engine: sa.Engine, step: float, average: float) -> None:
     store = SeriesStore()
     store.add("web1", "CPU load", [Metric("load1", 9.0)], T0)
     flush(engine, store)
-    _mark_sources(engine, series_ids(engine)["web1", "CPU load", "load1"])
+    prune(engine, store, T0 + DAY)
+    with engine.begin() as conn:  # mark each rollup step: 300 s → 2, 3600 s → 3
+        for rollup_step, value in ((300, 2.0), (3600, 3.0)):
+            conn.execute(
+                sa.update(metric_rollup)
+                .where(metric_rollup.c.step == rollup_step)
+                .values({"count": 1, "sum": value})
+            )
     assert query(engine, store, "load1", T0, T0, step)["load1"][0][1] == average
 
 
@@ -279,14 +478,14 @@ def test_query_falls_back_to_finer_data(engine: sa.Engine) -> None:
     store = SeriesStore()
     store.add("web1", "CPU load", [Metric("load1", 9.0)], T0)
     flush(engine, store)
-    sid = series_ids(engine)["web1", "CPU load", "load1"]
-    _mark_sources(engine, sid)
+    prune(engine, store, T0 + DAY)
     with engine.begin() as conn:
+        conn.execute(sa.update(metric_rollup).values({"count": 1, "sum": 2.0}))
         conn.execute(sa.delete(metric_rollup).where(metric_rollup.c.step == 3600))
     assert query(engine, store, "load1", T0, T0, 3600)["load1"] == [(T0, 2.0)]
     with engine.begin() as conn:
         conn.execute(sa.delete(metric_rollup))
-    assert query(engine, store, "load1", T0, T0, 7200)["load1"] == [(T0, 1.0)]
+    assert query(engine, store, "load1", T0, T0, 7200)["load1"] == [(T0, 9.0)]
 
 
 def test_query_over_a_long_range_uses_rollups(engine: sa.Engine) -> None:
@@ -297,6 +496,7 @@ def test_query_over_a_long_range_uses_rollups(engine: sa.Engine) -> None:
                 "web1", "CPU load", [Metric("load1", float(hour))], T0 + hour * 3600 + minute * 60
             )
     flush(engine, store)
+    prune(engine, store, T0 + 40 * 3600)
     got = query(engine, store, "load1", T0, T0 + 2 * DAY - 1, 6 * 3600)["load1"]
     assert got == [(T0 + i * 6 * 3600, 6 * i + 2.5) for i in range(8)]
 
@@ -325,33 +525,40 @@ def test_query_validation(
 def test_query_bucket_layout(engine: sa.Engine) -> None:
     store = SeriesStore()
     store.add("web1", "CPU load", [Metric("load1", 1.0)], T0)
+    store.add("web1", "CPU load", [Metric("load1", 3.0)], T0 + 60 * 9_999 + 59)
+    flush(engine, store)
+    store.add("web1", "CPU load", [Metric("load1", 5.0)], T0 + 60 * 10_000)  # after the end
     points = query(engine, store, "load1", T0 + 59, T0 + 60 * 9_999, 60)["load1"]
     assert len(points) == 10_000
     assert points[0] == (T0, 1.0)
-    assert points[-1] == (T0 + 60 * 9_999, None)
+    assert points[-1] == (T0 + 60 * 9_999, 3.0)
 
 
 def test_prune_applies_retention_and_drops_empty_series(engine: sa.Engine) -> None:
     retention = SeriesRetention(raw_seconds=600, rollups=((300, 3600), (3600, 4 * 3600)))
     store = SeriesStore(retention)
     store.add("web1", "CPU load", [Metric("old", 1.0)], T0)
+    flush(engine, store)
     for offset in (0, 600, 3600, 7200, 4 * 3600):
         store.add("web1", "CPU load", [Metric("load1", 1.0)], T0 + offset)
-    flush(engine, store)
+        flush(engine, store)
     sid = series_ids(engine)["web1", "CPU load", "load1"]
     with engine.begin() as conn:  # rollups of a step no longer configured
+        conn.execute(metric_watermark.insert(), [{"step": 60, "rolled_until": T0 + 60}])
         conn.execute(
             metric_rollup.insert(),
             [{"series_id": sid, "step": 60, "ts": T0, "count": 1, "sum": 1, "min": 1, "max": 1}],
         )
     now = T0 + 4 * 3600 + 1
-    with engine.begin() as conn:
-        deleted = store.prune(conn, now)
+    deleted = prune(engine, store, now)
+    # chunks: rolled up to T0 + 4 h - 300 - LAG (300 s) and T0 + 3 h (3600 s); kept for 600 s
+    assert watermarks(engine) == {300: T0 + 4 * 3600 - 300, 3600: T0 + 3 * 3600}
     assert raw_points(engine, sid) == [(T0 + 4 * 3600, 1.0)]
-    assert [row[0] for row in rollups(engine, sid, 300)] == [T0 + 4 * 3600]
-    assert [row[0] for row in rollups(engine, sid, 3600)] == [T0 + 3600 * k for k in (1, 2, 4)]
+    # 300 s rollups written for T0 … T0 + 2 h, then kept for 1 h; 3600 s ones kept for 4 h
+    assert rollups(engine, sid, 300) == []
+    assert [row[0] for row in rollups(engine, sid, 3600)] == [T0 + 3600, T0 + 7200]
     assert rollups(engine, sid, 60) == []
-    # raw: 4 + 1 ("old"); 300 s: 4 + 1; 3600 s: 1 + 1; the step no longer configured: 1
+    # chunks: 4 + 1 ("old"); 300 s: 4 + 1; 3600 s: 1 + 1; the step no longer configured: 1
     assert deleted == 13
     assert list(series_ids(engine)) == [("web1", "CPU load", "load1")]
     assert store.series_count == 1
@@ -360,12 +567,28 @@ def test_prune_applies_retention_and_drops_empty_series(engine: sa.Engine) -> No
     assert ("web1", "CPU load", "old") in series_ids(engine)
 
 
+def test_chunks_are_kept_until_rolled_up(engine: sa.Engine) -> None:
+    retention = SeriesRetention(raw_seconds=60, rollups=((300, DAY), (7200, DAY)))
+    store = SeriesStore(retention)
+    store.add("web1", "CPU load", [Metric("load1", 1.0)], T0 + 3600)
+    flush(engine, store)
+    sid = series_ids(engine)["web1", "CPU load", "load1"]
+    prune(engine, store, T0 + 7000)  # the 2 h bucket from T0 is not complete yet
+    assert raw_points(engine, sid) == [(T0 + 3600, 1.0)]
+    assert query(engine, store, "load1", T0, T0, 7200)["load1"] == [(T0, 1.0)]
+    prune(engine, store, T0 + 7200 + LAG)
+    assert raw_points(engine, sid) == []
+    assert rollups(engine, sid, 7200) == [(T0, 1, 1.0, 1.0, 1.0)]
+    assert query(engine, store, "load1", T0, T0, 7200)["load1"] == [(T0, 1.0)]
+
+
 def test_forget_service_and_host(engine: sa.Engine) -> None:
     store = SeriesStore()
     store.add("web1", "CPU load", [Metric("load1", 1.0)], T0)
     store.add("web1", "Disk /", [Metric("/", 1.0)], T0)
     store.add("web2", "CPU load", [Metric("load1", 1.0)], T0)
     flush(engine, store)
+    prune(engine, store, T0 + 3600 + LAG)
     ids = series_ids(engine)
     with engine.begin() as conn:
         assert store.forget(conn, "web1", "CPU load") == 1
@@ -377,6 +600,8 @@ def test_forget_service_and_host(engine: sa.Engine) -> None:
     assert set(series_ids(engine)) == {("web2", "CPU load", "load1")}
     assert store.series_count == 1
     assert raw_points(engine, ids["web2", "CPU load", "load1"]) == [(T0, 1.0)]
+    assert rollups(engine, ids["web2", "CPU load", "load1"], 300) == [(T0, 1, 1.0, 1.0, 1.0)]
+    assert query(engine, store, "load1", T0, T0, 60, host="web1") == {}
 
 
 @pytest.mark.parametrize(
@@ -396,10 +621,84 @@ def test_retention_is_validated(retention: dict[str, Any]) -> None:
 
 def test_many_series_in_one_flush(engine: sa.Engine) -> None:
     store = SeriesStore()
-    for host in range(400):  # more than one IN-list chunk of keys
+    for host in range(700):  # more than two IN-list chunks of keys and ids
         store.add(f"host{host}", "CPU load", [Metric("load1", float(host))], T0)
+        store.add(f"host{host}", "CPU load", [Metric("load1", float(host) + 2)], T0 + 30)
     flush(engine, store)
-    assert len(series_ids(engine)) == 400
-    assert query(engine, store, "load1", T0, T0, 60, host="host399") == {"load1": [(T0, 399.0)]}
+    assert len(series_ids(engine)) == 700
+    assert rows(engine, sa.select(sa.func.count()).select_from(metric_chunk)) == [(700,)]
+    assert query(engine, store, "load1", T0, T0, 60, host="host699") == {"load1": [(T0, 700.0)]}
+    prune(engine, store, T0 + 3600 + LAG)
+    assert rows(engine, sa.select(sa.func.count()).select_from(metric_rollup)) == [(1400,)]
+    assert query(engine, store, "load1", T0, T0, 3600, host="host699") == {"load1": [(T0, 700.0)]}
+    # chunks and 300 s rollups have passed their retention; 3600 s rollups have not
+    assert prune(engine, store, T0 + 41 * DAY) == 1400
+    assert rows(engine, sa.select(sa.func.count()).select_from(metric_rollup)) == [(700,)]
+
+
+def _alembic(engine: sa.Engine, action: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
-        assert store.prune(conn, T0 + 3 * DAY) == 400
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, revision)
+
+
+def test_migration_converts_raw_points_and_back(empty_engine: sa.Engine) -> None:
+    engine = empty_engine
+    _alembic(engine, "upgrade", "0001")
+    old_raw = sa.table("metric_raw", sa.column("series_id"), sa.column("ts"), sa.column("value"))
+    rnd = random.Random(3)
+    points = {T0 + i * 97.0: rnd.uniform(0, 10) for i in range(100)}  # 2.7 hours
+    old_rollups = [
+        {"series_id": 1, "step": step, "ts": bucket, "count": len(values), "sum": sum(values)}
+        | {"min": min(values), "max": max(values)}
+        for step in (300, 3600)
+        for bucket, values in _bucketed(points, step).items()
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            metric_series.insert(),
+            [{"id": 1, "host": "web1", "service": "CPU load", "name": "load1", "unit": ""}],
+        )
+        rows_ = [{"series_id": 1, "ts": ts, "value": value} for ts, value in points.items()]
+        conn.execute(old_raw.insert(), rows_)
+        conn.execute(metric_rollup.insert(), old_rollups)
+    _alembic(engine, "upgrade", "head")
+    assert "metric_raw" not in sa.inspect(engine).get_table_names()
+    last = max(points)
+    assert watermarks(engine) == {300: last - last % 300 + 300, 3600: T0 + 3 * 3600}
+    assert raw_points(engine, 1) == sorted(points.items())
+    store = SeriesStore()
+    with engine.connect() as conn:
+        store.load(conn)
+    found = {"load1": points}
+    ranges = [(T0, T0 + 3 * 3600, step) for step in (60, 300, 900, 3600)]
+    _check_answers(engine, store, found, ranges)
+    # new points: in the hour still open at the upgrade (late for 3600 s) and after it
+    for ts in (last + 30, T0 + 3 * 3600 + 10):
+        store.add("web1", "CPU load", [Metric("load1", 5.0)], ts)
+        points[ts] = 5.0
+    flush(engine, store)
+    _check_answers(engine, store, found, ranges)
+    prune(engine, store, T0 + 3 * 3600 + 400)
+    _check_answers(engine, store, found, ranges)
+    _alembic(engine, "downgrade", "0001")
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"metric_raw", "metric_rollup"} <= tables
+    assert not {"metric_chunk", "metric_watermark"} & tables
+    query = sa.select(old_raw.c.ts, old_raw.c.value).order_by(old_raw.c.ts)
+    assert rows(engine, query) == sorted(points.items())
+    for step in (300, 3600):  # rollups are complete again, as 0001 expects
+        want = [
+            (bucket, len(values), pytest.approx(sum(values)), min(values), max(values))
+            for bucket, values in sorted(_bucketed(points, step).items())
+        ]
+        assert rollups(engine, 1, step) == want
+
+
+def _bucketed(points: dict[float, float], step: int) -> dict[float, list[float]]:
+    buckets: dict[float, list[float]] = {}
+    for ts, value in sorted(points.items()):
+        buckets.setdefault(ts - ts % step, []).append(value)
+    return buckets

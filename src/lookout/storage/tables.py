@@ -162,13 +162,19 @@ metric_series = sa.Table(
     sa.UniqueConstraint("host", "service", "name", name="uq_metric_series_object_name"),
 )
 
-metric_raw = sa.Table(
-    "metric_raw",
+metric_chunk = sa.Table(
+    "metric_chunk",
     metadata,
-    sa.Column("series_id", sa.BigInteger, primary_key=True),
-    sa.Column("ts", sa.Float, primary_key=True),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("series_id", sa.BigInteger, nullable=False),
+    sa.Column("start_ts", sa.Float, nullable=False),
+    sa.Column("end_ts", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index("ix_metric_chunk_series_end", "series_id", "end_ts"),
 )
+"""Raw points of one series written by one flush: ``data`` holds ``count`` little-endian
+float64 ``(ts, value)`` pairs sorted by ts, ``start_ts``/``end_ts`` the first and last ts."""
 
 metric_rollup = sa.Table(
     "metric_rollup",
@@ -181,6 +187,15 @@ metric_rollup = sa.Table(
     sa.Column("min", sa.Float, nullable=False),
     sa.Column("max", sa.Float, nullable=False),
 )
+
+metric_watermark = sa.Table(
+    "metric_watermark",
+    metadata,
+    sa.Column("step", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("rolled_until", sa.Float, nullable=False),
+)
+"""Per rollup step: buckets before ``rolled_until`` are in ``metric_rollup``, later points
+only in ``metric_chunk``."""
 
 users = sa.Table(
     "users",
