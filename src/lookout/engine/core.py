@@ -417,9 +417,7 @@ class Engine:
     def _emit_downtime(self, kind: EventType, dt: Downtime, at: float) -> None:
         st = self.status.get((dt.host, dt.service))
         if st is not None:
-            self._emit(
-                at, kind, st, author=dt.author, comment=dt.comment, data=_downtime_data(dt)
-            )
+            self._emit(at, kind, st, author=dt.author, comment=dt.comment, data=_downtime_data(dt))
 
     def _end_downtime(self, dt: Downtime, at: float) -> None:
         if dt.started_at is not None:
