@@ -132,7 +132,7 @@ def _memory_result() -> CheckResult:
 
 def _backup_result(tick: int) -> CheckResult:
     """A made-up backup job that fails every tenth round, so the demo shows a problem."""
-    if tick % 10 == 9:
+    if tick % 10 == 2:
         return CheckResult("database", "Backup age", 2, "last backup failed: disk quota exceeded")
     age = (tick % 10) * FEED_INTERVAL / 60
     return CheckResult(
