@@ -222,3 +222,15 @@ tokens = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=True),
     sa.Column("revoked_at", sa.Float, nullable=True),
 )
+
+
+# ------------------------------------------------ agents (issue #3, migration 0003)
+
+
+# ------------------------------------------------ kubernetes (issue #4, migration 0004)
+
+
+# ------------------------------------------------ notifications (issue #5, migration 0005)
+
+
+# ------------------------------------------------ web UI (issue #6, migration 0006)

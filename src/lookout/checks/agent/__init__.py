@@ -1,0 +1,1 @@
+"""Check plugins for the push agent's sections."""

@@ -1,0 +1,1 @@
+"""Check plugins for Kubernetes objects."""

@@ -1,0 +1,1 @@
+"""Notifications: rules, the durable outbox and the channels (Zulip, email, webhook, apprise)."""

@@ -1,0 +1,1 @@
+"""The agent receiver: registration and mTLS pushes from lookout-agent on its own TLS listener."""

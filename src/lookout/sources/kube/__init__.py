@@ -1,0 +1,1 @@
+"""The Kubernetes data source: lists and watches clusters, reads kubelet stats or Prometheus."""

@@ -1,0 +1,24 @@
+"""kubernetes: connected clusters and discovered objects (issue #4)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23 18:00:00.000000
+
+Reserved in the migration chain so that the features of issues #3-#6 can be built in parallel;
+it creates nothing until issue #4 fills it in.
+"""
+
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
