@@ -290,7 +290,7 @@ def test_partial_batch_is_207_and_applies_only_good_items(api: Api) -> None:
     assert errors[3]["loc"] == ["results", 3, "service"]
     assert errors[5]["loc"] == ["results", 5, "checked_at"]
     assert errors[6]["loc"] == ["results", 6, "state"]
-    assert errors[7]["loc"][:2] == ["results", 7]
+    assert errors[7]["loc"] == ["results", 7, "extra"]
     assert "extra" in errors[7]["msg"]
     assert all(e["msg"] for e in body["errors"])
     assert api.svc(host, "good1")["state"] == 2
@@ -479,3 +479,10 @@ def test_too_many_results_in_one_request_is_413(small: httpx.Client) -> None:
     item = {"host": host, "service": svc, "state": 0}
     assert small.post("/api/v1/results", json={"results": [item] * SMALL_BATCH}).status_code == 200
     problem_of(small.post("/api/v1/results", json={"results": [item] * (SMALL_BATCH + 1)}), 413)
+
+
+def test_other_methods_on_results_are_405(admin: httpx.Client) -> None:
+    r = admin.get("/api/v1/results")
+    problem = problem_of(r, 405)
+    assert r.headers["allow"] == "POST"
+    assert "POST" in problem["detail"]

@@ -14,6 +14,7 @@ from lookout.actions import Actions
 from lookout.web.api import actions, admin, history, objects, ops, problems
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
+from lookout.web.api.problems import problem
 
 RESULTS_OPENAPI: dict[str, Any] = {
     "post": {
@@ -76,12 +77,14 @@ class FrontDoor:
         self.ingest = ingest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"] == "/api/v1/results"
-            and scope["method"] == "POST"
-        ):
-            await self.ingest(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/api/v1/results":
+            if scope["method"] == "POST":
+                await self.ingest(scope, receive, send)
+            else:
+                response = problem(
+                    405, f"{scope['method']} not allowed here; use POST", headers={"Allow": "POST"}
+                )
+                await response(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 

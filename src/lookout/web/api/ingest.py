@@ -48,6 +48,7 @@ _item_list = msgspec.json.Decoder(list[ResultIn])
 _item = msgspec.json.Decoder(ResultIn)
 _encode = msgspec.json.encode
 _AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(.*)`$")
 
 
 class ItemError(Exception):
@@ -67,7 +68,11 @@ def _path(text: str) -> list[str | int]:
 def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ItemError:
     m = _AT.match(str(exc))
     msg, at = (m.group(1), m.group(2)) if m else (str(exc), None)
-    return ItemError(_path(at) if at else [], msg)
+    loc = _path(at) if at else []
+    unknown = _UNKNOWN_FIELD.match(msg)
+    if unknown:  # msgspec points at the object; the client wants the field
+        loc.append(unknown.group(1))
+    return ItemError(loc, msg)
 
 
 def _items(body: bytes) -> tuple[list[ResultIn | ItemError], bool]:
