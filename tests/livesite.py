@@ -29,7 +29,7 @@ class LiveSite:
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         self.log = self.dir / "serve.log"
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
