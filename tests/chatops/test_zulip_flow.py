@@ -1,0 +1,105 @@
+"""The user's path: a problem is posted to Zulip, people act on it by emoji and command."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import zulip_channel
+from harness import Harness, until
+from zulipserver import ZulipServer
+
+pytestmark = pytest.mark.integration
+
+RULE = {"name": "all-to-chat", "channels": ["chat"]}
+
+
+async def _setup(h: Harness, zulip: ZulipServer, **extra: object) -> None:
+    h.user("alice", "operator", "alice@example.org")
+    h.user("victor", "viewer", "victor@example.org")
+    await h.configure([zulip_channel(zulip, **extra)], [RULE])
+    await h.service("db1", "Disk /var")
+    await until(lambda: h.site.chatops.bots["chat"].registrations, what="bot registered")
+
+
+async def _problem(h: Harness, zulip: ZulipServer) -> dict[str, object]:
+    await h.result("db1", "Disk /var", 2, "98% used")
+    msgs = await until(lambda: zulip.stream_messages("db1 / Disk /var"), what="problem posted")
+    msg = msgs[0]
+    await until(lambda: len(msg["reactions"]) == 5, what="control reactions")  # type: ignore[arg-type]
+    return msg
+
+
+async def test_reaction_8h_sets_a_downtime_by_that_user(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    msg = await _problem(harness, zulip)
+    assert "CRIT" in msg["content"] and "98% used" in msg["content"]  # type: ignore[operator]
+    alice = zulip.users["alice@example.org"]
+    assert zulip.add_reaction(alice, msg["id"], "eight", "unicode_emoji") is None  # type: ignore[arg-type]
+    engine = harness.site.engine
+    dts = await until(lambda: list(engine.downtimes.values()), what="downtime")
+    assert dts[0].author == "alice"
+    assert dts[0].end - dts[0].start == pytest.approx(8 * 3600)
+    replies = await until(
+        lambda: [m for m in zulip.stream_messages("db1 / Disk /var") if "8h set by" in m["content"]],
+        what="confirmation in the topic",
+    )
+    assert "**alice**" in replies[0]["content"]
+
+
+async def test_viewer_is_refused_politely(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    msg = await _problem(harness, zulip)
+    victor = zulip.users["victor@example.org"]
+    zulip.add_reaction(victor, msg["id"], "check", "unicode_emoji")  # type: ignore[arg-type]
+    refusal = await until(
+        lambda: [m for m in zulip.stream_messages() if "Sorry" in m["content"]], what="refusal"
+    )
+    assert "viewer" in refusal[0]["content"]
+    assert harness.site.engine.status[("db1", "Disk /var")].ack is None
+
+
+async def test_queue_expiry_mid_incident_loses_no_action(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    msg = await _problem(harness, zulip)
+    bot = harness.site.chatops.bots["chat"]
+    await zulip.stop()  # the bot cannot poll; its queue is collected meanwhile
+    zulip.expire_queue()
+    alice = zulip.users["alice@example.org"]
+    zulip.add_reaction(alice, msg["id"], "check", "unicode_emoji")  # type: ignore[arg-type]
+    await zulip.start()
+    st = harness.site.engine.status[("db1", "Disk /var")]
+    await until(lambda: st.ack is not None, timeout=20, what="ack after reconciliation")
+    assert st.ack is not None and st.ack.author == "alice"
+    assert bot.registrations >= 2
+
+
+async def test_commands_in_topic_and_errors(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    await _problem(harness, zulip)
+    alice = zulip.users["alice@example.org"]
+    zulip.post(alice, "monitoring", "db1 / Disk /var", "@**Lookout** ack disk being cleaned", "stream")
+    st = harness.site.engine.status[("db1", "Disk /var")]
+    await until(lambda: st.ack is not None, what="ack by command")
+    assert st.ack is not None and st.ack.comment == "disk being cleaned"
+    zulip.post(alice, "monitoring", "db1 / Disk /var", "@**Lookout** downtime soon", "stream")
+    wrong = await until(
+        lambda: [m for m in zulip.stream_messages() if "is not a duration" in m["content"]],
+        what="error answer",
+    )
+    assert "downtime 1h|8h|1d|7d" in wrong[0]["content"]
+    zulip.post(alice, "monitoring", "elsewhere", "@**Lookout** status db1/Disk /var", "stream")
+    await until(
+        lambda: [m for m in zulip.stream_messages("elsewhere") if "**CRIT**" in m["content"]],
+        what="status answer",
+    )
+
+
+async def test_recovery_in_same_topic_and_resolved(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    await _problem(harness, zulip)
+    await harness.result("db1", "Disk /var", 0, "40% used")
+    msgs = await until(
+        lambda: [m for m in zulip.stream_messages("✔ db1 / Disk /var") if "RECOVERY" in m["content"]],
+        what="recovery in the resolved topic",
+    )
+    assert msgs
+    assert not zulip.stream_messages("db1 / Disk /var")  # the whole topic moved
