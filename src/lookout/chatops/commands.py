@@ -82,11 +82,12 @@ def parse(text: str, exists: Callable[[str, str], bool]) -> Command:
             raise CommandError(f"{exc}. Use: `{USAGE['downtime']}`") from None
         rest = rest[1:]
     host = service = None
-    if rest:
-        h, _, s = rest[0].partition("/")
+    for k in range(len(rest), 0, -1):  # service names may hold spaces: longest first
+        h, _, s = " ".join(rest[:k]).partition("/")
         if exists(h, s):
             host, service = h, s
-            rest = rest[1:]
+            rest = rest[k:]
+            break
     if verb == "status" and host is None:
         what = f"{rest[0]!r} is not a known host or host/service. " if rest else ""
         raise CommandError(f"{what}Use: `{USAGE['status']}`")
