@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import zulip_channel
 from harness import Harness, until
 from zulipserver import ZulipServer
+
+from conftest import zulip_channel
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,8 @@ async def _problem(h: Harness, zulip: ZulipServer) -> dict[str, object]:
 async def test_reaction_8h_sets_a_downtime_by_that_user(harness: Harness, zulip: ZulipServer):
     await _setup(harness, zulip)
     msg = await _problem(harness, zulip)
-    assert "CRIT" in msg["content"] and "98% used" in msg["content"]  # type: ignore[operator]
+    assert "CRIT" in msg["content"]  # type: ignore[operator]
+    assert "98% used" in msg["content"]  # type: ignore[operator]
     alice = zulip.users["alice@example.org"]
     assert zulip.add_reaction(alice, msg["id"], "eight", "unicode_emoji") is None  # type: ignore[arg-type]
     engine = harness.site.engine
@@ -39,7 +41,9 @@ async def test_reaction_8h_sets_a_downtime_by_that_user(harness: Harness, zulip:
     assert dts[0].author == "alice"
     assert dts[0].end - dts[0].start == pytest.approx(8 * 3600)
     replies = await until(
-        lambda: [m for m in zulip.stream_messages("db1 / Disk /var") if "8h set by" in m["content"]],
+        lambda: [
+            m for m in zulip.stream_messages("db1 / Disk /var") if "8h set by" in m["content"]
+        ],
         what="confirmation in the topic",
     )
     assert "**alice**" in replies[0]["content"]
@@ -67,8 +71,9 @@ async def test_queue_expiry_mid_incident_loses_no_action(harness: Harness, zulip
     zulip.add_reaction(alice, msg["id"], "check", "unicode_emoji")  # type: ignore[arg-type]
     await zulip.start()
     st = harness.site.engine.status[("db1", "Disk /var")]
-    await until(lambda: st.ack is not None, timeout=20, what="ack after reconciliation")
-    assert st.ack is not None and st.ack.author == "alice"
+    await until(lambda: st.ack is not None, limit=20, what="ack after reconciliation")
+    assert st.ack is not None
+    assert st.ack.author == "alice"
     assert bot.registrations >= 2
 
 
@@ -76,10 +81,13 @@ async def test_commands_in_topic_and_errors(harness: Harness, zulip: ZulipServer
     await _setup(harness, zulip)
     await _problem(harness, zulip)
     alice = zulip.users["alice@example.org"]
-    zulip.post(alice, "monitoring", "db1 / Disk /var", "@**Lookout** ack disk being cleaned", "stream")
+    zulip.post(
+        alice, "monitoring", "db1 / Disk /var", "@**Lookout** ack disk being cleaned", "stream"
+    )
     st = harness.site.engine.status[("db1", "Disk /var")]
     await until(lambda: st.ack is not None, what="ack by command")
-    assert st.ack is not None and st.ack.comment == "disk being cleaned"
+    assert st.ack is not None
+    assert st.ack.comment == "disk being cleaned"
     zulip.post(alice, "monitoring", "db1 / Disk /var", "@**Lookout** downtime soon", "stream")
     wrong = await until(
         lambda: [m for m in zulip.stream_messages() if "is not a duration" in m["content"]],
@@ -98,7 +106,9 @@ async def test_recovery_in_same_topic_and_resolved(harness: Harness, zulip: Zuli
     await _problem(harness, zulip)
     await harness.result("db1", "Disk /var", 0, "40% used")
     msgs = await until(
-        lambda: [m for m in zulip.stream_messages("✔ db1 / Disk /var") if "RECOVERY" in m["content"]],
+        lambda: [
+            m for m in zulip.stream_messages("✔ db1 / Disk /var") if "RECOVERY" in m["content"]
+        ],
         what="recovery in the resolved topic",
     )
     assert msgs

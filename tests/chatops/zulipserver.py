@@ -119,8 +119,11 @@ class ZulipServer:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        for _ in range(500):  # uvicorn exposes no start-up event
+            if self._server.started:
+                return
             await asyncio.sleep(0.01)
+        raise RuntimeError("local Zulip server did not start")
 
     async def stop(self) -> None:
         """Go down (connections are refused until :meth:`start`); state is kept."""

@@ -71,7 +71,9 @@ class ZulipBot:
         if name is None:
             name = next((c.user for c in contacts if c.zulip.lower() == email.lower()), None)
         if name is None:
-            name = next((u for u, (e, _) in users.items() if e and e.lower() == email.lower()), None)
+            name = next(
+                (u for u, (e, _) in users.items() if e and e.lower() == email.lower()), None
+            )
         if name is None or name not in users:
             return None
         return Person(name, Role(users[name][1]), email)
@@ -108,18 +110,14 @@ class ZulipBot:
             )
         return await self.run_command(cmd, email, implied)
 
-    async def run_command(
-        self, cmd: Command, email: str, implied: tuple[str, str] | None
-    ) -> str:
+    async def run_command(self, cmd: Command, email: str, implied: tuple[str, str] | None) -> str:
         if cmd.verb == "help":
             return "Commands:\n" + "\n".join(f"* `{u}`" for u in USAGE.values())
         if cmd.verb == "problems":
             return self._problems(cmd.filter)
         target = (cmd.host, cmd.service or "") if cmd.host else implied
         if target is None:
-            return (
-                f"Which object? Outside a problem topic name it. Use: `{USAGE[cmd.verb]}`"
-            )
+            return f"Which object? Outside a problem topic name it. Use: `{USAGE[cmd.verb]}`"
         if cmd.verb == "status":
             return self._status(*target)
         who = await self.person(email)
@@ -351,4 +349,3 @@ class ZulipBot:
 
 def _name(host: str, service: str) -> str:
     return f"{host}/{service}" if service else host
-

@@ -92,7 +92,5 @@ def parse(text: str, exists: Callable[[str, str], bool]) -> Command:
         what = f"{rest[0]!r} is not a known host or host/service. " if rest else ""
         raise CommandError(f"{what}Use: `{USAGE['status']}`")
     if verb in ("unack", "recheck") and rest and host is None:
-        raise CommandError(
-            f"{rest[0]!r} is not a known host or host/service. Use: `{USAGE[verb]}`"
-        )
+        raise CommandError(f"{rest[0]!r} is not a known host or host/service. Use: `{USAGE[verb]}`")
     return Command(verb, host, service, " ".join(rest), duration)

@@ -429,4 +429,3 @@ class Notifier:
     # ------------------------------------------------------------------ dry run
     def dry_run(self, c: Candidate) -> Decision:
         return self.decide(c)
-

@@ -42,7 +42,7 @@ class Delivery:
     external_id: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
+        return {f: getattr(self, f) for f in self.__slots__}
 
 
 @dataclass(slots=True)

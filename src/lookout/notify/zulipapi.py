@@ -71,7 +71,7 @@ class ZulipClient:
         *,
         data: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (an HTTP timeout, not a deadline)
         limited: bool = True,
     ) -> dict[str, Any]:
         if limited:

@@ -343,5 +343,4 @@ chat_reactions = sa.Table(
 """Reactions already handled, so a replay (reconciliation after a lost queue) acts once."""
 
 
-
 # ------------------------------------------------ web UI (issue #6, migration 0006)

@@ -54,7 +54,7 @@ class EmailChannel:
                 username=s.username or None,
                 password=s.password or None,
                 use_tls=s.security == "tls",
-                start_tls=True if s.security == "starttls" else False,
+                start_tls=s.security == "starttls",
                 tls_context=tls_context(s.ca_file) if s.security != "none" else None,
                 timeout=s.timeout,
             )

@@ -80,9 +80,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=False),
         sa.Column("external_id", sa.String(64), nullable=False),
     )
-    op.create_index(
-        "ix_notify_deliveries_status_due", "notify_deliveries", ["status", "due_at"]
-    )
+    op.create_index("ix_notify_deliveries_status_due", "notify_deliveries", ["status", "due_at"])
     op.create_index("ix_notify_deliveries_object", "notify_deliveries", ["host", "service"])
     op.create_table(
         "notify_objects",
