@@ -27,9 +27,9 @@ async def until(cond: Callable[[], Any], limit: float = 10.0, what: str = "") ->
 
 
 class Harness:
-    def __init__(self, tmp: Path, **settings: Any) -> None:
+    def __init__(self, tmp: Path, clock: Callable[[], float] = time.time, **settings: Any) -> None:
         init_site(tmp / "site", extra={"tick_interval": 0.2, **settings})
-        self.site = Site(tmp / "site")
+        self.site = Site(tmp / "site", clock=clock)
 
     async def start(self) -> None:
         await self.site.start()
@@ -61,7 +61,7 @@ class Harness:
     async def result(self, host: str, service: str, state: int, summary: str = "") -> None:
         await self.site.runner.apply(
             Results(
-                at=time.time(),
+                at=self.site.clock(),
                 results=[CheckResult(host, service, state, summary or f"state {state}")],
             )
         )

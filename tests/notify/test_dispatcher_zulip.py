@@ -102,9 +102,7 @@ async def test_storm_of_500_problems_gives_a_bounded_number_of_messages(store: N
         bundles = [m for m in msgs if "arrived together" in m["content"]]
         assert bundles
         assert "… and" in bundles[0]["content"]
-        assert sum(int(m["subject"].split()[0]) for m in bundles) + len(msgs) - len(
-            bundles
-        ) == 500
+        assert sum(int(m["subject"].split()[0]) for m in bundles) + len(msgs) - len(bundles) == 500
     finally:
         await d.stop()
         await server.stop()
