@@ -264,7 +264,8 @@ class ZulipBot:
     async def on_webhook(self, body: dict[str, Any]) -> dict[str, Any]:
         """An outgoing-webhook POST (token already verified): answer in the response."""
         message = dict(body.get("message") or {})
-        message.setdefault("content", body.get("data", ""))
+        if "data" in body:  # the raw Markdown; message.content may be rendered HTML
+            message["content"] = body["data"]
         answer = await self.on_message(message)
         return {"content": answer} if answer else {"response_not_required": True}
 
