@@ -420,8 +420,9 @@ class NotifyStore:
                     outcome="",
                 )
                 .on_conflict_do_nothing()
+                .returning(t.chat_reactions.c.at)
             )
-            return bool(res.rowcount)
+            return res.first() is not None
 
     def reaction_outcome(
         self, channel: str, message_id: int, user_id: int, emoji: str, outcome: str
