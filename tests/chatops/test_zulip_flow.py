@@ -113,3 +113,30 @@ async def test_recovery_in_same_topic_and_resolved(harness: Harness, zulip: Zuli
     )
     assert msgs
     assert not zulip.stream_messages("db1 / Disk /var")  # the whole topic moved
+
+
+async def test_custom_realm_emoji_controls(harness: Harness, zulip: ZulipServer):
+    zulip.realm_emoji = {"ack": "101", "dt_1h": "102", "dt_8h": "103", "dt_1d": "104"}
+    controls = {
+        "ack": {"name": "ack", "type": "realm_emoji"},
+        "dt_1h": {"name": "dt_1h", "type": "realm_emoji"},
+        "dt_8h": {"name": "dt_8h", "type": "realm_emoji"},
+        "dt_1d": {"name": "dt_1d", "type": "realm_emoji"},
+        "dt_7d": {"name": "dt_7d", "type": "realm_emoji"},  # not uploaded: Zulip refuses it
+    }
+    await _setup(harness, zulip, controls=controls)
+    await harness.result("db1", "Disk /var", 2, "98% used")
+    msgs = await until(lambda: zulip.stream_messages("db1 / Disk /var"), what="problem posted")
+    await until(lambda: len(msgs[0]["reactions"]) == 4, what="four custom reactions")
+    assert {r["emoji_code"] for r in msgs[0]["reactions"]} == {"101", "102", "103", "104"}
+    alice = zulip.users["alice@example.org"]
+    zulip.add_reaction(alice, msgs[0]["id"], "ack", "realm_emoji")
+    st = harness.site.engine.status[("db1", "Disk /var")]
+    await until(lambda: st.ack is not None, what="ack by custom emoji")
+    confirmations = await until(
+        lambda: [
+            m for m in zulip.stream_messages("db1 / Disk /var") if "Acknowledged" in m["content"]
+        ]
+    )
+    await until(lambda: harness.site.notifier.dispatcher.backlog == 0)
+    assert len(confirmations) == 1  # the bot's confirmation, not a second notification

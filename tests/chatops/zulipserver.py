@@ -71,6 +71,8 @@ class ZulipServer:
     def __init__(self, *, rate_limit: int = 200, heartbeat: float = 1.0) -> None:
         self.users: dict[str, User] = {}
         self.streams = {"monitoring"}
+        self.realm_emoji: dict[str, str] = {}
+        """Custom emoji name → id (``POST /realm/emoji/{name}`` uploads them in Zulip)."""
         self.messages: dict[int, dict[str, Any]] = {}
         self.queues: dict[str, Queue] = {}
         self.rate_limit = rate_limit
@@ -273,7 +275,12 @@ class ZulipServer:
         msg = self.messages.get(mid)
         if msg is None:
             return error("Invalid message(s)", "BAD_REQUEST")
-        code = f"{rtype}:{name}"
+        if rtype == "realm_emoji":
+            if name not in self.realm_emoji:
+                return error(f"Emoji '{name}' does not exist", "BAD_REQUEST")
+            code = self.realm_emoji[name]
+        else:
+            code = f"{rtype}:{name}"
         if any(r["user_id"] == user.user_id and r["emoji_name"] == name for r in msg["reactions"]):
             return error("Reaction already exists.", "REACTION_ALREADY_EXISTS")
         reaction = {

@@ -135,6 +135,9 @@ class ZulipBot:
         host, service = key
         target = Target(host=host, service=service or None)
         a = self.actions
+        echo = {"ack": "acknowledgement", "downtime": "downtime_start"}.get(verb)
+        if echo is not None:
+            self.channel.expect_echo(host, service, echo)
         if verb == "ack":
             await a.acknowledge(target, author=author, comment=comment or "acknowledged in Zulip")
             return f"Acknowledged {_name(host, service)} by **{author}** ✓"

@@ -13,12 +13,14 @@ from lookout.notify.channels.base import ChannelContext
 from lookout.notify.model import Notification, Outgoing, Sent
 from lookout.notify.ratelimit import RateLimiter
 from lookout.notify.spec import ZulipSpec
-from lookout.notify.zulipapi import ZulipClient
+from lookout.notify.zulipapi import ZulipClient, ZulipError
 
 log = logging.getLogger(__name__)
 
 TOPIC_MAX = 60
 RESOLVED = "✔ "
+ECHO_SECONDS = 300.0
+"""How long an action taken from chat keeps the notifier from repeating it in the topic."""
 
 
 def topic_for(host: str, service: str) -> str:
@@ -91,6 +93,8 @@ class ZulipChannel:
         self.spec = spec
         self.ctx = ctx
         self.limiter = RateLimiter(spec.rate_per_minute, ctx.clock)
+        self.echoes: dict[tuple[str, str, str], float] = {}
+        """(host, service, kind) of actions the bot took and confirmed in the topic itself."""
         self.client = ZulipClient(
             spec.site,
             spec.email,
@@ -103,8 +107,18 @@ class ZulipChannel:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    def expect_echo(self, host: str, service: str, kind: str) -> None:
+        """The bot is about to act and confirm in the topic: skip the notification of it."""
+        self.echoes[(host, service, kind)] = self.ctx.clock.now()
+
+    def _is_echo(self, n: Notification) -> bool:
+        at = self.echoes.pop((n.host, n.service, n.kind), None)
+        return at is not None and self.ctx.clock.now() - at < ECHO_SECONDS
+
     async def send(self, msg: Outgoing) -> Sent:
         n = msg.notes[0]
+        if not msg.bundled and self._is_echo(n):
+            return Sent(external_id="confirmed-by-bot")
         topic = bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
         message_id = await self.client.send_stream(self.spec.stream, topic, content(msg, self.spec))
         store = self.ctx.store
@@ -127,11 +141,14 @@ class ZulipChannel:
     async def _add_controls(self, message_id: int) -> None:
         """Pre-add the control reactions; the message is out already, so a failure here is
         logged, not retried (people can still type commands)."""
-        try:
-            for emoji in self.spec.controls.ordered():
+        for emoji in self.spec.controls.ordered():
+            try:
                 await self.client.add_reaction(message_id, emoji.name, emoji.type)
-        except LookoutError as exc:
-            log.warning("zulip %s: control reactions on %s: %s", self.name, message_id, exc)
+            except ZulipError as exc:  # e.g. a custom emoji that was never uploaded
+                log.warning("zulip %s: reaction %s: %s", self.name, emoji.name, exc)
+            except LookoutError as exc:
+                log.warning("zulip %s: control reactions on %s: %s", self.name, message_id, exc)
+                return
 
     async def _resolve(self, n: Notification, topic: str) -> None:
         store = self.ctx.store
