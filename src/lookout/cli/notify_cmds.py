@@ -71,7 +71,9 @@ def dry_run(
     rule: Annotated[str | None, typer.Argument(help="Rule name (default: all rules)")] = None,
     host: Annotated[str, typer.Option(help="Host of the imagined event")] = "example-host",
     service: Annotated[str, typer.Option(help="Service ('' for the host)")] = "",
-    state: Annotated[str, typer.Option(help="State name")] = "CRIT",
+    state: Annotated[
+        str | None, typer.Option(help="State name (default CRIT, or DOWN for a host)")
+    ] = None,
     kind: Annotated[str, typer.Option(help="problem, recovery, acknowledgement, …")] = "problem",
     number: Annotated[int, typer.Option(help="Notification number (escalation)")] = 1,
     soft: Annotated[bool, typer.Option(help="A soft state")] = False,

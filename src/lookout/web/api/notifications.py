@@ -157,7 +157,8 @@ class TestIn(pydantic.BaseModel):
     kind: Kind = Kind.PROBLEM
     host: str = pydantic.Field(min_length=1)
     service: str = ""
-    state: str = "CRIT"
+    state: str | None = None
+    """State name (default CRIT for a service, DOWN for a host)."""
     state_type: str = "hard"
     number: int = pydantic.Field(1, ge=1)
 
@@ -167,9 +168,8 @@ async def dry_run(body: TestIn, request: Request, _: Operator) -> Response:
     """Who would get what for an event like this (nothing is sent)."""
     n = _notifier(request)
     try:
-        state = state_name(
-            parse_state(body.state, is_host=not body.service), is_host=not body.service
-        )
+        given = body.state or ("CRIT" if body.service else "DOWN")
+        state = state_name(parse_state(given, is_host=not body.service), is_host=not body.service)
     except ValueError as exc:
         raise RequestValidationError(
             [{"loc": ("body", "state"), "msg": str(exc), "type": "value_error"}]
