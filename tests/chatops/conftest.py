@@ -28,19 +28,3 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.stop()
-
-
-def zulip_channel(server: ZulipServer, **extra: object) -> dict[str, object]:
-    bot = server.users["bot@zulip.test"]
-    return {
-        "name": "chat",
-        "spec": {
-            "type": "zulip",
-            "site": server.url,
-            "email": bot.email,
-            "api_key": bot.api_key,
-            "stream": "monitoring",
-            "group_window": 0,
-            **extra,
-        },
-    }

@@ -65,3 +65,19 @@ class Harness:
                 results=[CheckResult(host, service, state, summary or f"state {state}")],
             )
         )
+
+
+def zulip_channel(server: Any, **extra: object) -> dict[str, object]:
+    bot = server.users["bot@zulip.test"]
+    return {
+        "name": "chat",
+        "spec": {
+            "type": "zulip",
+            "site": server.url,
+            "email": bot.email,
+            "api_key": bot.api_key,
+            "stream": "monitoring",
+            "group_window": 0,
+            **extra,
+        },
+    }

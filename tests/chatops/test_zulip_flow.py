@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from harness import Harness, until
+from harness import Harness, until, zulip_channel
 from zulipserver import ZulipServer
-
-from conftest import zulip_channel
 
 pytestmark = pytest.mark.integration
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import Cli
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ repeat_every = 1800
 """
 
 
-def test_apply_rules_and_dry_run(cli: Cli, tmp_path: Path) -> None:
+def test_apply_rules_and_dry_run(cli: Any, tmp_path: Path) -> None:
     path = tmp_path / "notify.toml"
     path.write_text(SETUP)
     out = cli.ok("notifications", "apply", str(path)).stdout
@@ -41,7 +41,7 @@ def test_apply_rules_and_dry_run(cli: Cli, tmp_path: Path) -> None:
     assert "rule 'nope' not found" in bad.output
 
 
-def test_invalid_file_reports_the_field(cli: Cli, tmp_path: Path) -> None:
+def test_invalid_file_reports_the_field(cli: Any, tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[[rules]]\nname = "r"\nchannels = ["x"]\nstate_types = ["firm"]\n')
     result = cli("notifications", "apply", str(path))

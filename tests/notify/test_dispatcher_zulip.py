@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import row
+from notifyrows import row
 from zulipserver import ZulipServer
 
 from lookout.notify.channels.base import ChannelContext

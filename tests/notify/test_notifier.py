@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "chatops"))
-from harness import Harness, until  # noqa: E402
+from harness import Harness, until
 
-from lookout.engine.inputs import Target  # noqa: E402
-from lookout.notify.clock import FakeClock  # noqa: E402
-from lookout.notify.store import Delivery  # noqa: E402
+from lookout.engine.inputs import Target
+from lookout.notify.clock import FakeClock
+from lookout.notify.store import Delivery
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import row
+from notifyrows import row
 
 from lookout.notify.spec import Channel, Contact, Rule
 from lookout.notify.store import FAILED, PENDING, SENT, NotifyStore, ObjectState
