@@ -112,6 +112,7 @@ class ZulipServer:
                 Route(f"{api}/events", self.get_events, methods=["GET", "DELETE"]),
                 Route(f"{api}/users/me", self.me, methods=["GET"]),
                 Route(f"{api}/users/{{uid:int}}", self.get_user, methods=["GET"]),
+                Route("/_test/messages", self.dump, methods=["GET"]),
             ]
         )
 
@@ -201,6 +202,7 @@ class ZulipServer:
             "subject": topic[:60],
             "content": content[:10000],
             "timestamp": int(time.time()),
+            "timestamp_f": time.time(),  # not Zulip's: when this server received it
             "reactions": [],
         }
         self.messages[mid] = msg
@@ -393,9 +395,23 @@ class ZulipServer:
         return self.ok(headers, user={**user.brief(), "user_id": user.user_id})
 
     # ------------------------------------------------------------------ for tests
+    async def dump(self, request: Request) -> Response:
+        """Not Zulip's: every stored message, for a benchmark in another process."""
+        return JSONResponse(
+            {"messages": list(self.messages.values()), "requests": len(self.requests)}
+        )
+
     def stream_messages(self, topic: str | None = None) -> list[dict[str, Any]]:
         return [
             m
             for m in self.messages.values()
             if m["type"] == "stream" and (topic is None or m["subject"] == topic)
         ]
+
+
+if __name__ == "__main__":  # a standalone server (the benchmark runs it in its own process)
+    import sys
+
+    server = ZulipServer(rate_limit=int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    server.port = int(sys.argv[1])
+    uvicorn.run(server.app(), host="127.0.0.1", port=server.port, log_level="warning")

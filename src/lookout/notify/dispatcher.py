@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from lookout.errors import PermanentFailure, TemporaryFailure
 from lookout.notify.channels.base import ChannelDriver
 from lookout.notify.clock import Clock
-from lookout.notify.model import Notification, Outgoing
+from lookout.notify.model import Notification, Outgoing, Sent
 from lookout.notify.spec import AppriseSpec, EmailSpec, WebhookSpec, ZulipSpec
 from lookout.notify.store import CANCELLED, FAILED, PENDING, SENT, Delivery, NotifyStore
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 Spec = ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec
 LaneKey = tuple[str, str]
+
+
+def _batch_size(spec: Spec) -> int:
+    return spec.batch if isinstance(spec, WebhookSpec) else 1
 
 
 def backoff(attempts: int, cap: float) -> float:
@@ -152,12 +156,42 @@ class Dispatcher:
             if batch is None:  # wait for the group window to fill
                 await self.clock.wait(lane.wake, head.created_at + spec.group_window)
                 return
-            await self._send(lane, driver, spec, batch)
-            return
-        if not driver.ordered:
-            await self._send_parallel(lane, driver, spec, now)
-            return
-        await self._send(lane, driver, spec, [lane.rows.popleft()])
+            if len(batch) > 1:
+                await self._send(lane, driver, spec, batch)
+                return
+            first = batch[0]
+        else:
+            first = lane.rows.popleft()
+        group = [first, *self._companions(lane, driver, spec, now, first)]
+        if len(group) == 1:
+            await self._send(lane, driver, spec, group)
+        else:
+            await self._send_many(lane, driver, spec, group)
+
+    def _companions(
+        self, lane: Lane, driver: ChannelDriver, spec: Spec, now: float, first: Delivery
+    ) -> list[Delivery]:
+        """Due deliveries that may go out together with ``first``: in an ordered lane only
+        the first pending one of each other object (order is kept per object, i.e. per Zulip
+        topic); problems stay on the grouping path."""
+        room = driver.parallel * _batch_size(spec) - 1
+        if room <= 0:
+            return []
+        taken: list[Delivery] = []
+        blocked = {(first.host, first.service)}
+        for d in list(lane.rows)[: room * 4]:
+            if len(taken) >= room or d.due_at > now:
+                break
+            if d.kind == "problem" and spec.group_window > 0:
+                break
+            obj = (d.host, d.service)
+            if driver.ordered and obj in blocked:
+                continue
+            blocked.add(obj)
+            taken.append(d)
+        for d in taken:
+            lane.rows.remove(d)
+        return taken
 
     async def _drop_irrelevant(self, lane: Lane) -> bool:
         """Cancel a delayed problem whose object recovered or was handled meanwhile."""
@@ -190,36 +224,31 @@ class Dispatcher:
             lane.rows.popleft()
         return due
 
-    async def _send_parallel(
-        self, lane: Lane, driver: ChannelDriver, spec: Spec, now: float
+    async def _send_many(
+        self, lane: Lane, driver: ChannelDriver, spec: Spec, group: list[Delivery]
     ) -> None:
-        batch: list[Delivery] = []
-        while lane.rows and len(batch) < driver.parallel * 8:
-            d = lane.rows[0]
-            if d.due_at > now or (d.kind == "problem" and spec.group_window > 0):
-                break
-            batch.append(lane.rows.popleft())
-        if not batch:  # a problem next: the grouping path takes it
-            batch = [lane.rows.popleft()]
-        ids = [d.id for d in batch]
-        await asyncio.to_thread(self.store.mark_attempt, ids)
+        """Send independent deliveries concurrently (a webhook takes several per request)."""
+        await asyncio.to_thread(self.store.mark_attempt, [d.id for d in group])
+        size = _batch_size(spec)
+        chunks = [group[i : i + size] for i in range(0, len(group), size)]
         sem = asyncio.Semaphore(driver.parallel)
 
-        async def one(d: Delivery) -> BaseException | None:
+        async def one(chunk: list[Delivery]) -> Sent | BaseException:
             async with sem:
                 try:
-                    await driver.send(self._outgoing(lane, spec, [d]))
+                    return await driver.send(self._outgoing(lane, spec, chunk))
                 except Exception as exc:
                     return exc
-                return None
 
-        results = await asyncio.gather(*(one(d) for d in batch))
-        ok = [d for d, r in zip(batch, results, strict=True) if r is None]
-        if ok:
-            await self._finish(ok, SENT)
-        for d, r in zip(batch, results, strict=True):
-            if r is not None:
-                await self._failed(lane, spec, [d], r, requeue_front=False)
+        results = await asyncio.gather(*(one(c) for c in chunks))
+        done = [(c, r) for c, r in zip(chunks, results, strict=True) if isinstance(r, Sent)]
+        if done:
+            await self._finish_many(done)
+        failed = [(c, r) for c, r in zip(chunks, results, strict=True) if not isinstance(r, Sent)]
+        for chunk, exc in reversed(failed):  # requeued in front, oldest first
+            await self._failed(lane, spec, chunk, exc, requeue_front=driver.ordered)
+        if failed and driver.ordered:
+            lane.rows = deque(sorted(lane.rows, key=lambda d: d.id))
 
     async def _send(
         self, lane: Lane, driver: ChannelDriver, spec: Spec, batch: list[Delivery]
@@ -276,6 +305,19 @@ class Dispatcher:
         for d in batch:
             d.attempts = attempts
         await self._finish(batch, FAILED, error=reason or type(exc).__name__)
+
+    async def _finish_many(self, done: list[tuple[list[Delivery], Sent]]) -> None:
+        now = self.clock.now()
+        pairs = [(d.id, sent.external_id) for chunk, sent in done for d in chunk]
+        await asyncio.to_thread(self.store.mark_sent_many, pairs, now)
+        rows = [d for chunk, _ in done for d in chunk]
+        for chunk, sent in done:
+            for d in chunk:
+                d.status, d.error, d.sent_at, d.external_id = SENT, "", now, sent.external_id
+        self.stats.sent += len(rows)
+        self.stats.messages += len(done)
+        for cb in self.on_sent:
+            cb(rows)
 
     async def _finish(
         self, batch: list[Delivery], status: str, *, error: str = "", external_id: str = ""

@@ -77,7 +77,7 @@ class Controls(_Model):
 
 
 class _ChannelBase(_Model):
-    rate_per_minute: int = Field(600, ge=1, le=100_000)
+    rate_per_minute: int = Field(600, ge=1, le=10_000_000)
     """Requests per minute this channel may make (Zulip's default limit is 200)."""
     group_window: float = Field(10.0, ge=0, le=3600)
     """Seconds over which a storm of problems is bundled into one message (0: never bundle)."""
@@ -113,8 +113,10 @@ class ZulipSpec(_ChannelBase):
     """Zulip email → Lookout user, for accounts whose email differs."""
     ca_file: str = ""
     """PEM bundle to verify the server with (default: the system's); TLS is always verified."""
-    rate_per_minute: int = Field(200, ge=1, le=100_000)
+    rate_per_minute: int = Field(200, ge=1, le=10_000_000)
     """Requests per minute (Zulip's default limit is 200 per user)."""
+    parallel: int = Field(4, ge=1, le=64)
+    """Messages in flight at once, to different topics (each topic stays in order)."""
 
 
 class EmailSpec(_ChannelBase):
@@ -146,8 +148,10 @@ class WebhookSpec(_ChannelBase):
     """Extra request headers."""
     ca_file: str = ""
     timeout: float = Field(10.0, gt=0)
-    parallel: int = Field(8, ge=1, le=256)
+    parallel: int = Field(4, ge=1, le=256)
     """Requests in flight at once (deliveries to a webhook need no order)."""
+    batch: int = Field(50, ge=1, le=1000)
+    """Most notifications in one request (the document always carries a list)."""
 
 
 class AppriseSpec(_ChannelBase):

@@ -298,6 +298,20 @@ class NotifyStore:
         with self.db.begin() as conn:
             conn.execute(d.update().where(d.c.id.in_(list(ids))).values(status=status, **values))
 
+    def mark_sent_many(self, pairs: Sequence[tuple[int, str]], at: float) -> None:
+        """Mark deliveries sent, each with its external id, in one transaction."""
+        d = t.notify_deliveries
+        by_ext: dict[str, list[int]] = {}
+        for id_, ext in pairs:
+            by_ext.setdefault(ext, []).append(id_)
+        with self.db.begin() as conn:
+            for ext, ids in by_ext.items():
+                conn.execute(
+                    d.update()
+                    .where(d.c.id.in_(ids))
+                    .values(status=SENT, sent_at=at, error="", external_id=ext)
+                )
+
     def mark_attempt(self, ids: Sequence[int]) -> None:
         d = t.notify_deliveries
         with self.db.begin() as conn:

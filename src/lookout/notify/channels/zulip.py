@@ -4,6 +4,7 @@ acknowledgement and downtime messages in the same topic; resolved (``✔ ``) on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 
@@ -86,13 +87,15 @@ def _controls_hint(spec: ZulipSpec, what: str) -> str:
 
 class ZulipChannel:
     ordered = True
-    parallel = 1
 
     def __init__(self, name: str, spec: ZulipSpec, ctx: ChannelContext) -> None:
         self.name = name
         self.spec = spec
         self.ctx = ctx
+        self.parallel = spec.parallel
         self.limiter = RateLimiter(spec.rate_per_minute, ctx.clock)
+        self._controls: asyncio.Queue[int] = asyncio.Queue()
+        self._controls_task: asyncio.Task[None] | None = None
         self.echoes: dict[tuple[str, str, str], float] = {}
         """(host, service, kind) of actions the bot took and confirmed in the topic itself."""
         self.client = ZulipClient(
@@ -105,6 +108,10 @@ class ZulipChannel:
         )
 
     async def aclose(self) -> None:
+        if self._controls_task is not None:
+            self._controls_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._controls_task
         await self.client.aclose()
 
     def expect_echo(self, host: str, service: str, kind: str) -> None:
@@ -133,10 +140,17 @@ class ZulipChannel:
                 topic,
                 self.ctx.clock.now(),
             )
-            await self._add_controls(message_id)
+            self._controls.put_nowait(message_id)
+            if self._controls_task is None:
+                self._controls_task = asyncio.create_task(self._controls_worker())
         elif n.kind == "recovery" and not msg.bundled:
             await self._resolve(n, topic)
         return Sent(external_id=str(message_id))
+
+    async def _controls_worker(self) -> None:
+        """Adds control reactions behind the messages, so the next problem is not held up."""
+        while True:
+            await self._add_controls(await self._controls.get())
 
     async def _add_controls(self, message_id: int) -> None:
         """Pre-add the control reactions; the message is out already, so a failure here is
