@@ -138,3 +138,19 @@ async def test_custom_realm_emoji_controls(harness: Harness, zulip: ZulipServer)
     )
     await until(lambda: harness.site.notifier.dispatcher.backlog == 0)
     assert len(confirmations) == 1  # the bot's confirmation, not a second notification
+
+
+async def test_direct_message_commands_are_answered_directly(harness: Harness, zulip: ZulipServer):
+    await _setup(harness, zulip)
+    await _problem(harness, zulip)
+    alice = zulip.users["alice@example.org"]
+    zulip.post(alice, "", "", "problems disk", "private", to=["bot@zulip.test"])
+    answers = await until(
+        lambda: [
+            m
+            for m in zulip.messages.values()
+            if m["type"] == "private" and m.get("to") == ["alice@example.org"]
+        ],
+        what="direct answer",
+    )
+    assert "db1/Disk /var" in answers[0]["content"]

@@ -190,7 +190,15 @@ class ZulipServer:
         return JSONResponse({"result": "success", "msg": "", **body}, headers=headers)
 
     # ------------------------------------------------------------------ messages
-    def post(self, sender: User, stream: str, topic: str, content: str, kind: str) -> int:
+    def post(
+        self,
+        sender: User,
+        stream: str,
+        topic: str,
+        content: str,
+        kind: str,
+        to: list[str] | None = None,
+    ) -> int:
         mid = next(self._ids)
         msg = {
             "id": mid,
@@ -210,7 +218,7 @@ class ZulipServer:
             if q.user is sender:
                 continue
             mentioned = f"@**{q.user.full_name}**" in content
-            if kind == "stream" or mentioned:
+            if kind == "stream" or mentioned or q.user.email in (to or []):
                 flags = ["mentioned"] if mentioned else []
                 q.push({"type": "message", "message": dict(msg), "flags": flags})
         return mid
@@ -234,8 +242,9 @@ class ZulipServer:
                 return error("Missing topic", "BAD_REQUEST")
             mid = self.post(user, to, topic, content, "stream")
         elif kind in ("private", "direct"):
-            mid = self.post(user, "", "", content, "private")
-            self.messages[mid]["to"] = json.loads(str(form.get("to", "[]")))
+            to = json.loads(str(form.get("to", "[]")))
+            mid = self.post(user, "", "", content, "private", to=to)
+            self.messages[mid]["to"] = to
         else:
             return error(f"Invalid message type '{kind}'", "BAD_REQUEST")
         return self.ok(headers, id=mid)

@@ -142,3 +142,52 @@ async def test_interrupted_send_is_not_repeated(store: NotifyStore):
     (after,) = store.deliveries()
     assert after.status == FAILED
     assert "interrupted" in after.error
+
+
+async def test_pending_deliveries_survive_a_restart(store: NotifyStore):
+    server = ZulipServer()
+    clock = FakeClock()
+    store.commit_batch(
+        0, clock.t, [row(i, kind="recovery", service=f"s{i}") for i in range(3)], [], []
+    )
+    d = dispatcher(store, server, clock, group_window=0)
+    await d.start()  # Zulip is down: nothing goes out
+    await settle()
+    await d.stop()
+    assert len(store.pending()) == 3
+    await server.start()
+    try:
+        d2 = dispatcher(store, server, clock, group_window=0)
+        await d2.start()
+        await until_sent(store, clock, 3)
+        await d2.stop()
+        assert len(server.stream_messages()) == 3
+    finally:
+        await server.stop()
+
+
+async def test_a_failing_channel_does_not_block_another(store: NotifyStore):
+    from lookout.notify.channels.webhook import WebhookChannel
+    from lookout.notify.spec import WebhookSpec
+
+    server = ZulipServer()
+    clock = FakeClock()
+    await server.start()
+    try:
+        rows = [row(i, kind="recovery", service=f"s{i}", channel="dead") for i in range(3)]
+        rows += [row(10 + i, kind="recovery", service=f"s{i}") for i in range(3)]
+        store.commit_batch(0, clock.t, rows, [], [])
+        d = dispatcher(store, server, clock, group_window=0)
+        dead = WebhookSpec(url="http://127.0.0.1:9/nothing-listens")
+        d.set_channels(
+            {**d.drivers, "dead": WebhookChannel("dead", dead, ChannelContext(store, clock))},
+            {**d.specs, "dead": dead},
+        )
+        await d.start()
+        await until_sent(store, clock, 3)
+        assert len(server.stream_messages()) == 3
+        dead_rows = store.deliveries(channel="dead")
+        assert all(r.status == "pending" and r.error for r in dead_rows)
+        await d.stop()
+    finally:
+        await server.stop()
