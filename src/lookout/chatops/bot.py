@@ -28,6 +28,8 @@ from lookout.notify.zulipapi import ZulipError
 
 log = logging.getLogger(__name__)
 
+RECONCILE_DAYS = 14
+"""Problem messages older than this are not re-read after a lost event queue."""
 DURATIONS = {"1h": 3600.0, "8h": 8 * 3600.0, "1d": 86400.0, "7d": 7 * 86400.0}
 
 
@@ -134,10 +136,21 @@ class ZulipBot:
     ) -> str:
         host, service = key
         target = Target(host=host, service=service or None)
-        a = self.actions
         echo = {"ack": "acknowledgement", "downtime": "downtime_start"}.get(verb)
         if echo is not None:
             self.channel.expect_echo(host, service, echo)
+        try:
+            return await self._apply(verb, target, author, comment, duration)
+        except LookoutError:
+            if echo is not None:
+                self.channel.echoes.pop((host, service, echo), None)
+            raise
+
+    async def _apply(
+        self, verb: str, target: Target, author: str, comment: str, duration: float
+    ) -> str:
+        a = self.actions
+        host, service = target.host or "", target.service or ""
         if verb == "ack":
             await a.acknowledge(target, author=author, comment=comment or "acknowledged in Zulip")
             return f"Acknowledged {_name(host, service)} by **{author}** ✓"
@@ -277,7 +290,8 @@ class ZulipBot:
         """Re-read the reactions of open problem messages (events may have been lost while no
         queue existed); reactions handled before are skipped by their stored claim."""
         n = 0
-        for message_id in await asyncio.to_thread(self.store.open_messages, self.name):
+        since = self.clock.now() - RECONCILE_DAYS * 86400
+        for message_id in await asyncio.to_thread(self.store.open_messages, self.name, since):
             try:
                 msg = await self.client.get_message(message_id)
             except ZulipError as exc:

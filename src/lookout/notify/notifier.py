@@ -198,7 +198,7 @@ class Notifier:
             touched: dict[tuple[str, str], ObjectState] = {}
             dropped: list[tuple[str, str]] = []
             for ev in fresh:
-                rows += await self._plan_event(ev, touched, dropped)
+                rows += await self._plan_event(ev, touched, dropped, rows)
             last = fresh[-1]
             new = await asyncio.to_thread(
                 self.store.commit_batch, last.id, self.clock.now(), rows, touched.values(), dropped
@@ -236,6 +236,7 @@ class Notifier:
         ev: Event,
         touched: dict[tuple[str, str], ObjectState],
         dropped: list[tuple[str, str]],
+        batch: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         key = (ev.host, ev.service)
         is_host = not ev.service
@@ -258,7 +259,7 @@ class Notifier:
                 note = msgspec.structs.replace(note, number=number)
                 return self._rows(f"e{ev.id}", ev.id, "problem", note, planned, ev.at)
             if ev.data.get("old_state") and ev.data.get("old_hard", True):
-                return await self._recovery(ev, note, touched, dropped)
+                return await self._recovery(ev, note, touched, dropped, batch)
             return []
         kind = SIMPLE_KINDS.get(ev.type)
         if kind is None:
@@ -274,6 +275,7 @@ class Notifier:
         note: Notification,
         touched: dict[tuple[str, str], ObjectState],
         dropped: list[tuple[str, str]],
+        batch: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         """A recovery goes to whoever got (or is about to get) the problem."""
         key = (ev.host, ev.service)
@@ -283,7 +285,12 @@ class Notifier:
             return []
         dropped.append(key)
         got = await asyncio.to_thread(self._problem_recipients, ev.host, ev.service, obj.problem_id)
-        planned = [Planned("recovery", ch, r) for ch, r in got]
+        got += [  # problems planned in this very batch (not stored yet)
+            (r["channel"], r["recipient"])
+            for r in batch
+            if r["kind"] == "problem" and (r["host"], r["service"]) == key
+        ]
+        planned = [Planned("recovery", ch, r) for ch, r in dict.fromkeys(got)]
         return self._rows(f"e{ev.id}", ev.id, "recovery", note, planned, ev.at)
 
     def _problem_recipients(self, host: str, service: str, since_id: int) -> list[tuple[str, str]]:

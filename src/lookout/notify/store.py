@@ -379,10 +379,15 @@ class NotifyStore:
             )
             return [(r.host, r.service) for r in rows]
 
-    def open_messages(self, channel: str) -> list[int]:
+    def open_messages(self, channel: str, since: float = 0.0) -> list[int]:
+        """Problem messages not recovered yet, posted after ``since``."""
         m = t.chat_messages
         with self.db.connect() as conn:
-            q = sa.select(m.c.message_id).where((m.c.channel == channel) & m.c.open).distinct()
+            q = (
+                sa.select(m.c.message_id)
+                .where((m.c.channel == channel) & m.c.open & (m.c.posted_at >= since))
+                .distinct()
+            )
             return sorted(r[0] for r in conn.execute(q))
 
     def topic_message(self, channel: str, host: str, service: str) -> tuple[int, str] | None:
