@@ -96,6 +96,9 @@ class ZulipChannel:
         self.limiter = RateLimiter(spec.rate_per_minute, ctx.clock)
         self._controls: asyncio.Queue[int] = asyncio.Queue()
         self._controls_task: asyncio.Task[None] | None = None
+        self._sending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.echoes: dict[tuple[str, str, str], float] = {}
         """(host, service, kind) of actions the bot took and confirmed in the topic itself."""
         self.client = ZulipClient(
@@ -126,6 +129,16 @@ class ZulipChannel:
         n = msg.notes[0]
         if not msg.bundled and self._is_echo(n):
             return Sent(external_id="confirmed-by-bot")
+        self._sending += 1
+        self._idle.clear()
+        try:
+            return await self._send(msg, n)
+        finally:
+            self._sending -= 1
+            if not self._sending:
+                self._idle.set()
+
+    async def _send(self, msg: Outgoing, n: Notification) -> Sent:
         topic = bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
         message_id = await self.client.send_stream(self.spec.stream, topic, content(msg, self.spec))
         store = self.ctx.store
@@ -150,7 +163,9 @@ class ZulipChannel:
     async def _controls_worker(self) -> None:
         """Adds control reactions behind the messages, so the next problem is not held up."""
         while True:
-            await self._add_controls(await self._controls.get())
+            message_id = await self._controls.get()
+            await self._idle.wait()  # messages first: reactions use the gaps between them
+            await self._add_controls(message_id)
 
     async def _add_controls(self, message_id: int) -> None:
         """Pre-add the control reactions; the message is out already, so a failure here is
