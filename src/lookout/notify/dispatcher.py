@@ -196,7 +196,8 @@ class Dispatcher:
     async def _drop_irrelevant(self, lane: Lane) -> bool:
         """Cancel a delayed problem whose object recovered or was handled meanwhile."""
         head = lane.rows[0]
-        if self.relevant is None or head.kind != "problem" or head.due_at <= head.created_at:
+        delayed = head.attempts == 0 and head.due_at > head.created_at
+        if self.relevant is None or head.kind != "problem" or not delayed:
             return False
         reason = self.relevant(head)
         if reason is None:

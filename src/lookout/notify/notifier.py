@@ -154,22 +154,20 @@ class Notifier:
         sub = self._sub
         while True:
             try:
-                timeout = max(0.0, self._next_rescan - self.clock.now())
-                try:
-                    first = await asyncio.wait_for(sub.get(), min(timeout, 1.0))
-                    events = [first]
-                    while not sub.queue.empty() and len(events) < 5000:
-                        events.append(sub.queue.get_nowait())
-                except TimeoutError:
-                    events = []
+                events: list[Event] = []
+                if sub.queue.empty():
+                    wait = min(max(0.05, self._next_rescan - self.clock.now()), 1.0)
+                    with contextlib.suppress(TimeoutError):
+                        events.append(await asyncio.wait_for(sub.get(), wait))
+                while not sub.queue.empty() and len(events) < 5000:
+                    events.append(sub.queue.get_nowait())
                 if sub.dropped != self._dropped:
                     self._dropped = sub.dropped
                     await self.catch_up()
                 elif events:
                     await self.process(events)
-                if self.clock.now() >= self._next_rescan:
+                if self.clock.now() >= self._next_rescan and await self.rescan():
                     self._next_rescan = self.clock.now() + self.options.rescan_interval
-                    await self.rescan()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -200,6 +198,7 @@ class Notifier:
             for ev in fresh:
                 rows += await self._plan_event(ev, touched, dropped, rows)
             last = fresh[-1]
+            dropped = [k for k in dropped if k not in touched]  # recovered, then a new problem
             new = await asyncio.to_thread(
                 self.store.commit_batch, last.id, self.clock.now(), rows, touched.values(), dropped
             )
@@ -366,22 +365,33 @@ class Notifier:
     def unhandled(self, st: Status) -> bool:
         return st.state != 0 and st.hard and not st.flapping and not self.engine.handled(st)
 
-    async def rescan(self) -> None:
-        """Late first notifications (held, flapping, downtime over, ack removed) and repeats."""
+    def caught_up(self) -> bool:
+        """Every event the engine produced so far has been turned into deliveries."""
+        if self._sub is not None and not self._sub.queue.empty():
+            return False
+        return all(e.id <= self.cursor for e in self.runner.recent_events())
+
+    async def rescan(self) -> bool:
+        """Late first notifications (held, flapping, downtime over, ack removed) and repeats.
+        Runs only when no event is waiting (else a problem could be notified twice: late, and
+        from its event); returns whether it ran."""
         async with self._lock:
+            if not self.caught_up():
+                return False
             now = self.clock.now()
             rows: list[dict[str, Any]] = []
             touched: dict[tuple[str, str], ObjectState] = {}
             for key, st in self.engine.status.items():
-                if not self.unhandled(st) or st.last_hard_state_change > self.cursor_at:
+                if not self.unhandled(st):
                     continue
                 rows += self._late_or_repeat(key, st, now, touched)
             if not rows and not touched:
-                return
+                return True
             new = await asyncio.to_thread(
                 self.store.commit_batch, self.cursor, now, rows, touched.values(), []
             )
         self.dispatcher.add(new)
+        return True
 
     def _late_or_repeat(
         self,

@@ -35,7 +35,7 @@ from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
-from lookout.notify.clock import CallableClock
+from lookout.notify.clock import CallableClock, FakeClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
 from lookout.storage import accounts
@@ -149,7 +149,7 @@ class Site:
             self.engine,
             self.runner,
             self.bus,
-            CallableClock(clock),
+            clock if isinstance(clock, FakeClock) else CallableClock(clock),
             NotifierOptions(
                 rescan_interval=s.notifications.rescan_interval,
                 site_name=s.site_name,
