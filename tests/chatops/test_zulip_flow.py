@@ -154,3 +154,32 @@ async def test_direct_message_commands_are_answered_directly(harness: Harness, z
         what="direct answer",
     )
     assert "db1/Disk /var" in answers[0]["content"]
+
+
+async def test_operators_act_only_on_their_contact_groups(harness: Harness, zulip: ZulipServer):
+    from lookout.domain.objects import ServiceConfig
+    from lookout.notify.spec import Contact
+
+    await _setup(harness, zulip)
+    site = harness.site
+    cfg = ServiceConfig(
+        host="db1",
+        name="Backup",
+        max_check_attempts=1,
+        stale_after=0,
+        labels={"contact_groups": "dba"},
+    )
+    await site.save_service(cfg, create=True)
+    await harness.result("db1", "Backup", 2, "failed")
+    await until(lambda: zulip.stream_messages("db1 / Backup"), what="problem posted")
+    alice = zulip.users["alice@example.org"]
+    zulip.post(alice, "monitoring", "db1 / Backup", "@**Lookout** ack", "stream")
+    refusal = await until(
+        lambda: [m for m in zulip.stream_messages() if "contact group(s) dba" in m["content"]],
+        what="refusal by contact group",
+    )
+    assert refusal
+    site.notifier.store.put_contact(Contact(user="alice", groups=["dba"]), 0.0)
+    zulip.post(alice, "monitoring", "db1 / Backup", "@**Lookout** ack", "stream")
+    st = site.engine.status[("db1", "Backup")]
+    await until(lambda: st.ack is not None, what="ack once alice is in dba")

@@ -47,6 +47,8 @@ class Person:
     user: str
     role: Role
     zulip: str
+    groups: tuple[str, ...] = ()
+    """The user's contact groups."""
 
 
 class ZulipBot:
@@ -78,7 +80,26 @@ class ZulipBot:
             )
         if name is None or name not in users:
             return None
-        return Person(name, Role(users[name][1]), email)
+        groups = next((tuple(c.groups) for c in contacts if c.user == name), ())
+        return Person(name, Role(users[name][1]), email, groups)
+
+    def object_groups(self, host: str, service: str) -> set[str]:
+        """Contact groups an object belongs to (label ``contact_groups`` on host or service)."""
+        labels = dict(self.engine.hosts[host].labels) if host in self.engine.hosts else {}
+        svc = self.engine.services.get((host, service)) if service else None
+        if svc is not None:
+            labels.update(svc.labels)
+        return {g.strip() for g in labels.get("contact_groups", "").split(",") if g.strip()}
+
+    def not_theirs(self, who: Person, host: str, service: str) -> str | None:
+        """Operators act on objects of their contact groups (or on objects without any)."""
+        groups = self.object_groups(host, service)
+        if who.role.allows(Role.ADMIN) or not groups or groups & set(who.groups):
+            return None
+        return (
+            f"Sorry @**{who.zulip}**, {_name(host, service)} belongs to contact group(s) "
+            f"{', '.join(sorted(groups))}, which you are not in."
+        )
 
     def _refusal(self, email: str, who: Person | None, what: str) -> str | None:
         if who is None:
@@ -126,6 +147,9 @@ class ZulipBot:
         refusal = self._refusal(email, who, {"ack": "acknowledge"}.get(cmd.verb, cmd.verb))
         if refusal or who is None:
             return refusal or ""
+        theirs = self.not_theirs(who, *target)
+        if theirs:
+            return theirs
         try:
             return await self._act(cmd.verb, target, who.user, cmd.comment, cmd.duration)
         except LookoutError as exc:
@@ -238,6 +262,10 @@ class ZulipBot:
         done, failed = [], []
         for key in objects:
             verb = "ack" if action == "ack" else "downtime"
+            theirs = self.not_theirs(who, *key)
+            if theirs:
+                failed.append(f"{_name(*key)}: not in your contact groups")
+                continue
             try:
                 await self._act(verb, key, who.user, "", DURATIONS.get(action, 0.0))
                 done.append(_name(*key))
