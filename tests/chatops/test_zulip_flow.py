@@ -183,3 +183,18 @@ async def test_operators_act_only_on_their_contact_groups(harness: Harness, zuli
     zulip.post(alice, "monitoring", "db1 / Backup", "@**Lookout** ack", "stream")
     st = site.engine.status[("db1", "Backup")]
     await until(lambda: st.ack is not None, what="ack once alice is in dba")
+
+
+async def test_reaction_flow_on_postgresql(tmp_path, pg_url: str, zulip: ZulipServer):  # type: ignore[no-untyped-def]
+    h = Harness(tmp_path, database_url=pg_url)
+    await h.start()
+    try:
+        await _setup(h, zulip)
+        msg = await _problem(h, zulip)
+        alice = zulip.users["alice@example.org"]
+        zulip.add_reaction(alice, msg["id"], "one", "unicode_emoji")  # type: ignore[arg-type]
+        dts = await until(lambda: list(h.site.engine.downtimes.values()), what="downtime")
+        assert dts[0].author == "alice"
+        assert dts[0].end - dts[0].start == pytest.approx(3600)
+    finally:
+        await h.stop()
