@@ -57,6 +57,15 @@ class ServiceDefaults(BaseModel):
     """Intervals without a result before the service goes UNKNOWN (0: never)."""
 
 
+class NotificationSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    enabled: bool = True
+    """Run the notifier and the Zulip chat bot in ``lookout serve``."""
+    rescan_interval: float = Field(30.0, gt=0)
+    """Seconds between scans for repeats, escalations and held problems."""
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -98,6 +107,8 @@ class Settings(BaseSettings):
     """Defaults for new services."""
     demo: bool = False
     """Feed the demo's passive service."""
+    notifications: NotificationSettings = NotificationSettings()
+    """Notifier and chat bot (rules and channels live in the database)."""
 
     @field_validator("listen")
     @classmethod

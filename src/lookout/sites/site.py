@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from lookout import auth
+from lookout.actions import Actions
+from lookout.chatops.service import ChatOps
 from lookout.checks.active.registry import validate_check_config
 from lookout.config import (
     SETTINGS_FILE,
@@ -33,6 +35,8 @@ from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
+from lookout.notify.clock import CallableClock, FakeClock
+from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
 from lookout.storage import accounts
 from lookout.storage.database import migrate, open_database
@@ -140,6 +144,19 @@ class Site:
             clock=clock,
         )
         self.engine.on_recheck = self._recheck
+        self.notifier = Notifier(
+            self.db,
+            self.engine,
+            self.runner,
+            self.bus,
+            clock if isinstance(clock, FakeClock) else CallableClock(clock),
+            NotifierOptions(
+                rescan_interval=s.notifications.rescan_interval,
+                site_name=s.site_name,
+                url=s.url,
+            ),
+        )
+        self.chatops = ChatOps(self.notifier, Actions(self.engine, self.runner, clock))
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = clock()
 
@@ -162,6 +179,9 @@ class Site:
         for svc in self.engine.services.values():
             self.schedule_service(svc)
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
+        if self.settings.notifications.enabled:
+            await self.notifier.start()
+            await self.chatops.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -175,6 +195,9 @@ class Site:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.settings.notifications.enabled:
+            await self.chatops.stop()
+            await self.notifier.stop()
         await self.check_runner.aclose()
         await self.runner.stop()
         self.db.dispose()

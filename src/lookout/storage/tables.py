@@ -232,5 +232,115 @@ tokens = sa.Table(
 
 # ------------------------------------------------ notifications (issue #5, migration 0005)
 
+notify_channels = sa.Table(
+    "notify_channels",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Where notifications go (Zulip, email, webhook, apprise); ``spec`` is the validated model."""
+
+notify_rules = sa.Table(
+    "notify_rules",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Notification rules, evaluated in ``position`` order."""
+
+notify_contacts = sa.Table(
+    "notify_contacts",
+    metadata,
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("groups", JSON, nullable=False),
+    sa.Column("zulip", sa.String(255), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Per user: contact groups and the Zulip account (email) that maps to the user."""
+
+notify_cursor = sa.Table(
+    "notify_cursor",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+"""The last event id the notifier has turned into deliveries (one row)."""
+
+notify_deliveries = sa.Table(
+    "notify_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("recipient", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("service", sa.String(255), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("due_at", sa.Float, nullable=False),
+    sa.Column("sent_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("external_id", sa.String(64), nullable=False),
+    sa.Index("ix_notify_deliveries_status_due", "status", "due_at"),
+    sa.Index("ix_notify_deliveries_object", "host", "service"),
+)
+"""The outbox: every delivery is stored here before it is attempted; ``key`` (idempotency)
+makes a replayed event produce no second row."""
+
+notify_objects = sa.Table(
+    "notify_objects",
+    metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("service", sa.String(255), primary_key=True),
+    sa.Column("problem_id", sa.BigInteger, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("last_sent_at", sa.Float, nullable=False),
+    sa.Column("recipients", JSON, nullable=False),
+)
+"""Per object in a notified problem: the problem's event id, the notification number, and who
+got it (recovery goes to them)."""
+
+chat_messages = sa.Table(
+    "chat_messages",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("service", sa.String(255), primary_key=True),
+    sa.Column("stream", sa.String(255), nullable=False),
+    sa.Column("topic", sa.String(255), nullable=False),
+    sa.Column("posted_at", sa.Float, nullable=False),
+    sa.Column("open", sa.Boolean, nullable=False),
+    sa.Index("ix_chat_messages_object", "host", "service"),
+)
+"""Problem messages the bot posted (reactions on them are actions on the object)."""
+
+chat_reactions = sa.Table(
+    "chat_reactions",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("emoji", sa.String(64), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+)
+"""Reactions already handled, so a replay (reconciliation after a lost queue) acts once."""
+
 
 # ------------------------------------------------ web UI (issue #6, migration 0006)

@@ -1,0 +1,301 @@
+"""Validated notification configuration: channels, rules, contacts (pydantic, field paths).
+
+Rules and channels live in the site database (edited through the API and CLI, later a UI setup
+page); every write goes through these models, so what is stored is always valid.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time as dtime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from lookout.domain.states import HOST_STATE_NAMES, SERVICE_STATE_NAMES
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SECRET_FIELDS = ("api_key", "password", "secret", "webhook_token")
+MASK = "********"
+
+
+class Kind(StrEnum):
+    """What a notification is about."""
+
+    PROBLEM = "problem"
+    RECOVERY = "recovery"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    ACK_REMOVED = "ack_removed"
+    DOWNTIME_START = "downtime_start"
+    DOWNTIME_END = "downtime_end"
+    DOWNTIME_CANCEL = "downtime_cancel"
+    FLAPPING_START = "flapping_start"
+    FLAPPING_STOP = "flapping_stop"
+    TEST = "test"
+
+
+DEFAULT_KINDS = tuple(k for k in Kind if k not in (Kind.ACK_REMOVED, Kind.TEST))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+# ---------------------------------------------------------------------- channels
+class Emoji(_Model):
+    """A reaction: a Unicode emoji by name (``stopwatch``) or a custom realm emoji."""
+
+    name: str = Field(min_length=1, max_length=60)
+    """Emoji name as Zulip shows it (without colons)."""
+    type: Literal["unicode_emoji", "realm_emoji", "zulip_extra_emoji"] = "unicode_emoji"
+    """``realm_emoji`` for custom emoji uploaded to the organisation."""
+
+
+class Controls(_Model):
+    """The control reactions the bot pre-adds to each problem message."""
+
+    ack: Emoji = Emoji(name="check")
+    dt_1h: Emoji = Emoji(name="one")
+    dt_8h: Emoji = Emoji(name="eight")
+    dt_1d: Emoji = Emoji(name="sunrise")
+    dt_7d: Emoji = Emoji(name="calendar")
+
+    def actions(self) -> dict[str, str]:
+        """Emoji name → action (``ack`` or a downtime duration such as ``8h``)."""
+        return {
+            self.ack.name: "ack",
+            self.dt_1h.name: "1h",
+            self.dt_8h.name: "8h",
+            self.dt_1d.name: "1d",
+            self.dt_7d.name: "7d",
+        }
+
+    def ordered(self) -> list[Emoji]:
+        return [self.dt_1h, self.dt_8h, self.dt_1d, self.dt_7d, self.ack]
+
+
+class _ChannelBase(_Model):
+    rate_per_minute: int = Field(600, ge=1, le=10_000_000)
+    """Requests per minute this channel may make (Zulip's default limit is 200)."""
+    group_window: float = Field(10.0, ge=0, le=3600)
+    """Seconds over which a storm of problems is bundled into one message (0: never bundle)."""
+    group_burst: int = Field(3, ge=1, le=1000)
+    """Problems sent one by one per group window before bundling starts."""
+    group_cap: int = Field(20, ge=1, le=1000)
+    """Most problems listed in one bundled message ("… and 287 more")."""
+    max_attempts: int = Field(30, ge=1, le=1000)
+    """Attempts before a delivery is marked failed."""
+    retry_max: float = Field(600.0, gt=0)
+    """Longest wait between two attempts, in seconds."""
+
+
+class ZulipSpec(_ChannelBase):
+    type: Literal["zulip"] = "zulip"
+    site: str = Field(pattern=r"^https?://[^\s/]+")
+    """Zulip server URL, e.g. https://chat.example.org."""
+    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+$")
+    """The bot's email address (from its zuliprc)."""
+    api_key: str = Field(min_length=1, max_length=255)
+    """The bot's API key."""
+    stream: str = Field(min_length=1, max_length=60)
+    """Channel (stream) problems are posted to; the bot must be subscribed."""
+    controls: Controls = Controls()
+    """Reactions for ack and 1h/8h/1d/7d downtimes."""
+    resolve_topics: bool = True
+    """Mark a topic resolved (``✔ `` prefix) on recovery, where the realm allows it."""
+    listen: bool = True
+    """Follow the real-time events API (reactions, mentions, direct messages)."""
+    webhook_token: str = ""
+    """Token of an outgoing-webhook bot; mentions POSTed to /api/v1/notifications/zulip/CHANNEL."""
+    user_map: dict[str, str] = {}
+    """Zulip email → Lookout user, for accounts whose email differs."""
+    ca_file: str = ""
+    """PEM bundle to verify the server with (default: the system's); TLS is always verified."""
+    rate_per_minute: int = Field(200, ge=1, le=10_000_000)
+    """Requests per minute (Zulip's default limit is 200 per user)."""
+    parallel: int = Field(4, ge=1, le=64)
+    """Messages in flight at once, to different topics (each topic stays in order)."""
+
+
+class EmailSpec(_ChannelBase):
+    type: Literal["email"] = "email"
+    host: str = Field(min_length=1, max_length=255)
+    """SMTP server."""
+    port: int = Field(587, ge=1, le=65535)
+    """SMTP port (587 STARTTLS, 465 TLS, 25 plain)."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """Transport security; ``none`` only for a local relay."""
+    username: str = ""
+    password: str = ""
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    """From address."""
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
+    """Recipients when a rule names no contacts."""
+    ca_file: str = ""
+    """PEM bundle to verify the server with (default: the system's)."""
+    timeout: float = Field(30.0, gt=0)
+
+
+class WebhookSpec(_ChannelBase):
+    type: Literal["webhook"] = "webhook"
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    """Where the JSON is POSTed."""
+    secret: str = ""
+    """Key of the ``X-Lookout-Signature: sha256=<hex>`` HMAC over the body."""
+    headers: dict[str, str] = {}
+    """Extra request headers."""
+    ca_file: str = ""
+    timeout: float = Field(10.0, gt=0)
+    parallel: int = Field(4, ge=1, le=256)
+    """Requests in flight at once (deliveries to a webhook need no order)."""
+    batch: int = Field(50, ge=1, le=1000)
+    """Most notifications in one request (the document always carries a list)."""
+
+
+class AppriseSpec(_ChannelBase):
+    type: Literal["apprise"] = "apprise"
+    urls: list[str] = Field(min_length=1)
+    """Apprise URLs (slack://…, mmost://…, msteams://…, tgram://…, ntfy://…, matrix://…)."""
+
+    @field_validator("urls")
+    @classmethod
+    def _schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^[a-z][a-z0-9+.-]*://", url):
+                raise ValueError(f"{url!r} is not an apprise URL (scheme://…)")
+        return urls
+
+
+ChannelSpec = Annotated[
+    ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec, Field(discriminator="type")
+]
+CHANNEL_ADAPTER: TypeAdapter[ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec] = TypeAdapter(
+    ChannelSpec
+)
+BROADCAST = "*"
+"""Recipient of channels that have one fixed target (a Zulip stream, a webhook, apprise URLs)."""
+
+
+class Channel(_Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    """Name rules refer to."""
+    spec: ChannelSpec
+
+
+def masked(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with secrets replaced, for reading back through the API."""
+    return {k: (MASK if k in SECRET_FIELDS and v else v) for k, v in spec.items()}
+
+
+def unmask(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """Keep stored secrets where a client sent the mask back."""
+    return {k: (old.get(k, "") if v == MASK and k in SECRET_FIELDS else v) for k, v in new.items()}
+
+
+# ---------------------------------------------------------------------- rules
+class TimePeriod(_Model):
+    """When a rule applies: weekdays and a daily window in a time zone."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    ]
+    start: dtime = dtime(0, 0)
+    """Local time the window opens (HH:MM)."""
+    end: dtime = dtime(23, 59, 59, 999999)
+    """Local time the window closes (HH:MM); before ``start`` means it spans midnight."""
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from exc
+        return value
+
+
+ALL_STATES = tuple(dict.fromkeys(SERVICE_STATE_NAMES + HOST_STATE_NAMES))
+
+
+class Rule(_Model):
+    """One notification rule. Rules are evaluated in order; each match adds deliveries, a
+    ``suppress`` rule removes what earlier rules planned for its channels/recipients."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    enabled: bool = True
+    action: Literal["notify", "suppress"] = "notify"
+    # --- what it matches
+    events: list[Kind] = list(DEFAULT_KINDS)
+    """Event kinds (problem, recovery, acknowledgement, downtime_start, …)."""
+    states: list[str] = []
+    """State names (CRIT, WARN, UNKNOWN, OK, DOWN, UP, UNREACHABLE); empty: any."""
+    state_types: list[Literal["hard", "soft"]] = ["hard"]
+    """Only hard states notify unless a rule asks for soft ones."""
+    objects: Literal["any", "hosts", "services"] = "any"
+    hosts: list[str] = []
+    """Host name patterns (shell globs: ``web-*``); empty: any."""
+    services: list[str] = []
+    """Service name patterns; empty: any."""
+    exclude_hosts: list[str] = []
+    exclude_services: list[str] = []
+    labels: dict[str, str] = {}
+    """Host or service labels that must match (value is a glob)."""
+    host_groups: list[str] = []
+    """The host must be in one of these groups."""
+    object_contact_groups: list[str] = []
+    """The object must belong to one of these contact groups (label ``contact_groups``)."""
+    time_period: TimePeriod | None = None
+    from_number: int = Field(1, ge=1)
+    """First notification number this rule applies to (escalation)."""
+    until_number: int | None = Field(None, ge=1)
+    """Last notification number this rule applies to."""
+    # --- what it does
+    channels: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = []
+    """Channels to notify (suppress rules: empty means every channel)."""
+    contacts: list[str] = []
+    """Users to notify on per-person channels (email)."""
+    contact_groups: list[str] = []
+    """Contact groups whose members are notified on per-person channels."""
+    delay: float = Field(0.0, ge=0)
+    """Seconds a problem must last before the first notification (0: at once)."""
+    repeat_every: float = Field(0.0, ge=0)
+    """Seconds between repeated problem notifications while unhandled (0: never)."""
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, values: list[str]) -> list[str]:
+        out = []
+        for v in values:
+            name = {"WARNING": "WARN", "CRITICAL": "CRIT"}.get(v.upper(), v.upper())
+            if name not in ALL_STATES:
+                raise ValueError(f"unknown state {v!r}, expected one of {', '.join(ALL_STATES)}")
+            out.append(name)
+        return out
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Rule:
+        if self.action == "notify" and not self.channels:
+            raise ValueError("a notify rule needs at least one channel (channels)")
+        if self.until_number is not None and self.until_number < self.from_number:
+            raise ValueError("until_number must not be below from_number")
+        return self
+
+
+class Contact(_Model):
+    """A Lookout user as a recipient: email from the users table, plus groups and Zulip."""
+
+    user: str = Field(min_length=1, max_length=255)
+    groups: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = []
+    """Contact groups the user belongs to."""
+    zulip: str = Field("", max_length=255)
+    """The user's Zulip email, when it differs from the Lookout email."""

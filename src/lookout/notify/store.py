@@ -1,0 +1,483 @@
+"""Database access of the notifier: configuration, the outbox, the event cursor, per-object
+notification state, and the chat bot's message map. Synchronous; callers use a thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lookout.domain.events import Event, EventType
+from lookout.errors import Conflict, NotFound
+from lookout.notify.spec import CHANNEL_ADAPTER, Channel, Contact, Rule
+from lookout.storage import tables as t
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A row of the outbox."""
+
+    id: int
+    key: str
+    event_id: int
+    kind: str
+    rule: str
+    channel: str
+    recipient: str
+    host: str
+    service: str
+    number: int
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: float
+    due_at: float
+    sent_at: float | None
+    error: str
+    external_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__slots__}
+
+
+@dataclass(slots=True)
+class ObjectState:
+    host: str
+    service: str
+    problem_id: int
+    number: int
+    last_sent_at: float
+    recipients: list[list[str]]
+    """[channel, recipient] pairs that got the problem."""
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+class NotifyStore:
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------------ configuration
+    def channels(self) -> list[Channel]:
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(t.notify_channels).order_by(t.notify_channels.c.name))
+            return [
+                Channel(name=r.name, spec=CHANNEL_ADAPTER.validate_python(r.spec)) for r in rows
+            ]
+
+    def channel_spec(self, name: str) -> dict[str, Any]:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(t.notify_channels.c.spec).where(t.notify_channels.c.name == name)
+            ).first()
+        if row is None:
+            raise NotFound(f"channel {name!r} not found")
+        spec: dict[str, Any] = row[0]
+        return spec
+
+    def put_channel(self, ch: Channel, at: float, *, create: bool) -> None:
+        spec = ch.spec.model_dump(mode="json")
+        with self.db.begin() as conn:
+            exists = conn.execute(
+                sa.select(t.notify_channels.c.name).where(t.notify_channels.c.name == ch.name)
+            ).first()
+            if create and exists:
+                raise Conflict(f"channel {ch.name!r} exists already")
+            if exists:
+                conn.execute(
+                    t.notify_channels.update()
+                    .where(t.notify_channels.c.name == ch.name)
+                    .values(type=ch.spec.type, spec=spec, updated_at=at)
+                )
+            else:
+                conn.execute(
+                    t.notify_channels.insert().values(
+                        name=ch.name, type=ch.spec.type, spec=spec, created_at=at, updated_at=at
+                    )
+                )
+
+    def delete_channel(self, name: str) -> None:
+        with self.db.begin() as conn:
+            n = conn.execute(t.notify_channels.delete().where(t.notify_channels.c.name == name))
+        if not n.rowcount:
+            raise NotFound(f"channel {name!r} not found")
+
+    def rules(self) -> list[Rule]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.notify_rules.c.spec).order_by(
+                    t.notify_rules.c.position, t.notify_rules.c.name
+                )
+            )
+            return [Rule.model_validate(r.spec) for r in rows]
+
+    def put_rule(self, rule: Rule, at: float, *, position: int | None, create: bool) -> None:
+        spec = rule.model_dump(mode="json")
+        r = t.notify_rules
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(r.c.position).where(r.c.name == rule.name)).first()
+            if create and row is not None:
+                raise Conflict(f"rule {rule.name!r} exists already")
+            if position is None:
+                if row is not None:
+                    position = row[0]
+                else:
+                    last = conn.execute(sa.select(sa.func.max(r.c.position))).scalar()
+                    position = (last or 0) + 10
+            if row is not None:
+                conn.execute(
+                    r.update()
+                    .where(r.c.name == rule.name)
+                    .values(spec=spec, position=position, updated_at=at)
+                )
+            else:
+                conn.execute(
+                    r.insert().values(
+                        name=rule.name, position=position, spec=spec, created_at=at, updated_at=at
+                    )
+                )
+
+    def delete_rule(self, name: str) -> None:
+        with self.db.begin() as conn:
+            n = conn.execute(t.notify_rules.delete().where(t.notify_rules.c.name == name))
+        if not n.rowcount:
+            raise NotFound(f"rule {name!r} not found")
+
+    def contacts(self) -> list[Contact]:
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(t.notify_contacts).order_by(t.notify_contacts.c.user))
+            return [Contact(user=r.user, groups=r.groups, zulip=r.zulip) for r in rows]
+
+    def put_contact(self, c: Contact, at: float) -> None:
+        with self.db.begin() as conn:
+            known = conn.execute(sa.select(t.users.c.name).where(t.users.c.name == c.user)).first()
+            if known is None:
+                raise NotFound(f"user {c.user!r} not found")
+            stmt = _insert(conn, t.notify_contacts).values(
+                user=c.user, groups=c.groups, zulip=c.zulip, updated_at=at
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["user"],
+                    set_={"groups": c.groups, "zulip": c.zulip, "updated_at": at},
+                )
+            )
+
+    def users(self) -> dict[str, tuple[str, str]]:
+        """User → (email, role)."""
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(t.users.c.name, t.users.c.email, t.users.c.role))
+            return {r.name: (r.email, r.role) for r in rows}
+
+    # ------------------------------------------------------------------ events and cursor
+    def cursor(self) -> int:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(t.notify_cursor.c.event_id).where(t.notify_cursor.c.id == 1)
+            ).first()
+            if row is not None:
+                return int(row[0])
+            last = conn.execute(sa.select(sa.func.max(t.events.c.id))).scalar()
+            return int(last or 0)  # a new notifier does not notify history
+
+    def events_after(self, event_id: int, limit: int = 5000) -> list[Event]:
+        e = t.events
+        q = sa.select(e).where(e.c.id > event_id).order_by(e.c.id).limit(limit)
+        with self.db.connect() as conn:
+            return [
+                Event(
+                    id=r.id,
+                    at=r.at,
+                    type=EventType(r.type),
+                    host=r.host,
+                    service=r.service,
+                    state=r.state,
+                    state_type=r.state_type,
+                    attempt=r.attempt,
+                    summary=r.summary,
+                    author=r.author,
+                    comment=r.comment,
+                    data=r.data or {},
+                )
+                for r in conn.execute(q)
+            ]
+
+    def objects(self) -> dict[tuple[str, str], ObjectState]:
+        with self.db.connect() as conn:
+            return {
+                (r.host, r.service): ObjectState(
+                    r.host, r.service, r.problem_id, r.number, r.last_sent_at, r.recipients
+                )
+                for r in conn.execute(sa.select(t.notify_objects))
+            }
+
+    def commit_batch(
+        self,
+        cursor: int,
+        at: float,
+        rows: Sequence[dict[str, Any]],
+        put_objects: Iterable[ObjectState],
+        drop_objects: Iterable[tuple[str, str]],
+    ) -> list[Delivery]:
+        """Store deliveries (ignoring keys seen before), object states and the cursor in one
+        transaction; returns the deliveries that are new."""
+        with self.db.begin() as conn:
+            new: list[Delivery] = []
+            if rows:
+                keys = [r["key"] for r in rows]
+                seen = {
+                    k
+                    for (k,) in conn.execute(
+                        sa.select(t.notify_deliveries.c.key).where(
+                            t.notify_deliveries.c.key.in_(keys)
+                        )
+                    )
+                }
+                fresh = [r for r in rows if r["key"] not in seen]
+                if fresh:
+                    conn.execute(t.notify_deliveries.insert(), fresh)
+                    q = sa.select(t.notify_deliveries).where(
+                        t.notify_deliveries.c.key.in_([r["key"] for r in fresh])
+                    )
+                    new = [_delivery(r) for r in conn.execute(q.order_by(t.notify_deliveries.c.id))]
+            for obj in put_objects:
+                values = {
+                    "problem_id": obj.problem_id,
+                    "number": obj.number,
+                    "last_sent_at": obj.last_sent_at,
+                    "recipients": obj.recipients,
+                }
+                stmt = _insert(conn, t.notify_objects).values(
+                    host=obj.host, service=obj.service, **values
+                )
+                conn.execute(
+                    stmt.on_conflict_do_update(index_elements=["host", "service"], set_=values)
+                )
+            for host, service in drop_objects:
+                conn.execute(
+                    t.notify_objects.delete().where(
+                        (t.notify_objects.c.host == host) & (t.notify_objects.c.service == service)
+                    )
+                )
+            stmt = _insert(conn, t.notify_cursor).values(id=1, event_id=cursor, at=at)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["id"], set_={"event_id": cursor, "at": at}
+                )
+            )
+            return new
+
+    # ------------------------------------------------------------------ outbox
+    def pending(self) -> list[Delivery]:
+        d = t.notify_deliveries
+        with self.db.connect() as conn:
+            q = sa.select(d).where(d.c.status == PENDING).order_by(d.c.id)
+            return [_delivery(r) for r in conn.execute(q)]
+
+    def fail_interrupted(self, at: float) -> int:
+        """Deliveries caught mid-send by a crash: their outcome is unknown, and sending again
+        could deliver twice, so they are marked failed (at most once)."""
+        d = t.notify_deliveries
+        with self.db.begin() as conn:
+            n = conn.execute(
+                d.update()
+                .where(d.c.status == SENDING)
+                .values(status=FAILED, error="interrupted while sending; not retried", sent_at=at)
+            )
+            return int(n.rowcount or 0)
+
+    def mark(self, ids: Sequence[int], status: str, **values: Any) -> None:
+        d = t.notify_deliveries
+        with self.db.begin() as conn:
+            conn.execute(d.update().where(d.c.id.in_(list(ids))).values(status=status, **values))
+
+    def mark_sent_many(self, pairs: Sequence[tuple[int, str]], at: float) -> None:
+        """Mark deliveries sent, each with its external id, in one transaction."""
+        d = t.notify_deliveries
+        by_ext: dict[str, list[int]] = {}
+        for id_, ext in pairs:
+            by_ext.setdefault(ext, []).append(id_)
+        with self.db.begin() as conn:
+            for ext, ids in by_ext.items():
+                conn.execute(
+                    d.update()
+                    .where(d.c.id.in_(ids))
+                    .values(status=SENT, sent_at=at, error="", external_id=ext)
+                )
+
+    def mark_attempt(self, ids: Sequence[int]) -> None:
+        d = t.notify_deliveries
+        with self.db.begin() as conn:
+            conn.execute(
+                d.update()
+                .where(d.c.id.in_(list(ids)))
+                .values(status=SENDING, attempts=d.c.attempts + 1)
+            )
+
+    def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        host: str | None = None,
+        service: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        d = t.notify_deliveries
+        q = sa.select(d)
+        for col, value in (
+            (d.c.status, status),
+            (d.c.channel, channel),
+            (d.c.host, host),
+            (d.c.service, service),
+        ):
+            if value is not None:
+                q = q.where(col == value)
+        with self.db.connect() as conn:
+            return [_delivery(r) for r in conn.execute(q.order_by(d.c.id.desc()).limit(limit))]
+
+    # ------------------------------------------------------------------ chat messages
+    def record_message(
+        self,
+        channel: str,
+        message_id: int,
+        objects: Sequence[tuple[str, str]],
+        stream: str,
+        topic: str,
+        at: float,
+    ) -> None:
+        rows = [
+            {
+                "channel": channel,
+                "message_id": message_id,
+                "host": h,
+                "service": s,
+                "stream": stream,
+                "topic": topic,
+                "posted_at": at,
+                "open": True,
+            }
+            for h, s in objects
+        ]
+        with self.db.begin() as conn:
+            conn.execute(_insert(conn, t.chat_messages).on_conflict_do_nothing(), rows)
+
+    def message_objects(self, channel: str, message_id: int) -> list[tuple[str, str]]:
+        m = t.chat_messages
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(m.c.host, m.c.service).where(
+                    (m.c.channel == channel) & (m.c.message_id == message_id)
+                )
+            )
+            return [(r.host, r.service) for r in rows]
+
+    def open_messages(self, channel: str, since: float = 0.0) -> list[int]:
+        """Problem messages not recovered yet, posted after ``since``."""
+        m = t.chat_messages
+        with self.db.connect() as conn:
+            q = (
+                sa.select(m.c.message_id)
+                .where((m.c.channel == channel) & m.c.open & (m.c.posted_at >= since))
+                .distinct()
+            )
+            return sorted(r[0] for r in conn.execute(q))
+
+    def topic_message(self, channel: str, host: str, service: str) -> tuple[int, str] | None:
+        """The latest problem message of an object and its topic."""
+        m = t.chat_messages
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(m.c.message_id, m.c.topic)
+                .where((m.c.channel == channel) & (m.c.host == host) & (m.c.service == service))
+                .order_by(m.c.message_id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def object_of_topic(self, channel: str, topic: str) -> tuple[str, str] | None:
+        m = t.chat_messages
+        bare = topic.removeprefix("✔ ")
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(m.c.host, m.c.service, sa.func.count())
+                .where((m.c.channel == channel) & (m.c.topic == bare))
+                .group_by(m.c.host, m.c.service)
+                .limit(2)
+            ).all()
+        return (row[0][0], row[0][1]) if len(row) == 1 else None
+
+    def close_messages(self, channel: str, host: str, service: str) -> None:
+        m = t.chat_messages
+        with self.db.begin() as conn:
+            conn.execute(
+                m.update()
+                .where((m.c.channel == channel) & (m.c.host == host) & (m.c.service == service))
+                .values(open=False)
+            )
+
+    def claim_reaction(
+        self, channel: str, message_id: int, user_id: int, emoji: str, at: float
+    ) -> bool:
+        """True the first time this reaction is seen (it is then acted on exactly once)."""
+        with self.db.begin() as conn:
+            res = conn.execute(
+                _insert(conn, t.chat_reactions)
+                .values(
+                    channel=channel,
+                    message_id=message_id,
+                    user_id=user_id,
+                    emoji=emoji,
+                    at=at,
+                    outcome="",
+                )
+                .on_conflict_do_nothing()
+                .returning(t.chat_reactions.c.at)
+            )
+            return res.first() is not None
+
+    def reaction_outcome(
+        self, channel: str, message_id: int, user_id: int, emoji: str, outcome: str
+    ) -> None:
+        r = t.chat_reactions
+        with self.db.begin() as conn:
+            conn.execute(
+                r.update()
+                .where(
+                    (r.c.channel == channel)
+                    & (r.c.message_id == message_id)
+                    & (r.c.user_id == user_id)
+                    & (r.c.emoji == emoji)
+                )
+                .values(outcome=outcome)
+            )
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        id=r.id,
+        key=r.key,
+        event_id=r.event_id,
+        kind=r.kind,
+        rule=r.rule,
+        channel=r.channel,
+        recipient=r.recipient,
+        host=r.host,
+        service=r.service,
+        number=r.number,
+        payload=r.payload,
+        status=r.status,
+        attempts=r.attempts,
+        created_at=r.created_at,
+        due_at=r.due_at,
+        sent_at=r.sent_at,
+        error=r.error,
+        external_id=r.external_id,
+    )

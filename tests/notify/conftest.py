@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from lookout.notify.store import NotifyStore
+from lookout.storage.database import migrate, open_database
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "chatops"))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[sa.Engine]:
+    engine = open_database(f"sqlite:///{tmp_path / 'n.db'}")
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def store(db: sa.Engine) -> NotifyStore:
+    return NotifyStore(db)

@@ -1,0 +1,136 @@
+"""The notifier inside a running site: defaults, recovery, held problems, repeats, replay."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "chatops"))
+from harness import Harness, until
+
+from lookout.engine.inputs import Target
+from lookout.notify.clock import FakeClock
+from lookout.notify.store import Delivery
+
+pytestmark = pytest.mark.integration
+
+HOOK = {"name": "hook", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/none"}}
+PAGER = {"name": "pager", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/pager"}}
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    clock = FakeClock(1_800_000_000.0)
+    harness = Harness(tmp_path, clock=clock)
+    await harness.start()
+    harness.clock = clock  # type: ignore[attr-defined]
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+def rows(h: Harness, **kw: str) -> list[Delivery]:
+    return sorted(h.site.notifier.store.deliveries(limit=1000, **kw), key=lambda d: d.id)
+
+
+async def settled(h: Harness) -> None:
+    n = h.site.notifier
+    await until(lambda: n.cursor >= h.site.engine.next_id - 1 or not h.site.bus.depth)
+    await until(lambda: h.site.bus.depth == 0)
+    await n.catch_up()
+
+
+async def test_soft_then_hard_then_recovery(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "all", "channels": ["hook"]}])
+    await h.service("db1", "Disk", attempts=2)
+    await h.result("db1", "Disk", 2)  # soft
+    await settled(h)
+    assert rows(h) == []
+    await h.result("db1", "Disk", 2)  # hard
+    await settled(h)
+    assert [(d.kind, d.number) for d in rows(h)] == [("problem", 1)]
+    await h.result("db1", "Disk", 0)
+    await settled(h)
+    assert [d.kind for d in rows(h)] == ["problem", "recovery"]
+
+
+async def test_acknowledged_problem_is_quiet_except_the_ack(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "all", "channels": ["hook"]}])
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 1)
+    await h.site.chatops.actions.acknowledge(
+        Target(host="db1", service="Disk"), author="ann", comment="mine"
+    )
+    await h.result("db1", "Disk", 2)  # sticky ack: WARN -> CRIT stays quiet
+    await settled(h)
+    assert [d.kind for d in rows(h)] == ["problem", "acknowledgement"]
+    assert rows(h)[1].payload["author"] == "ann"
+
+
+async def test_recovery_goes_only_to_whoever_got_the_problem(h: Harness) -> None:
+    await h.configure(
+        [HOOK, PAGER],
+        [
+            {"name": "crit", "channels": ["pager"], "states": ["CRIT"], "events": ["problem"]},
+            {"name": "all", "channels": ["hook"], "events": ["problem"], "hosts": ["nope"]},
+        ],
+    )
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 2)
+    await h.result("db1", "Disk", 0)
+    await settled(h)
+    assert [(d.kind, d.channel) for d in rows(h)] == [("problem", "pager"), ("recovery", "pager")]
+
+
+async def test_service_problem_on_down_host_is_held_then_sent(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "all", "channels": ["hook"], "events": ["problem"]}])
+    await h.service("db1", "Disk")
+    await h.result("db1", "", 1)  # host DOWN (hard at once: max 1 attempt)
+    await h.result("db1", "Disk", 2)
+    await settled(h)
+    assert [(d.host, d.service) for d in rows(h)] == [("db1", "")]
+    await h.result("db1", "", 0)
+    await settled(h)
+    h.clock.advance(60)  # type: ignore[attr-defined]
+    await h.site.notifier.rescan()
+    assert [(d.kind, d.service) for d in rows(h) if d.service] == [("problem", "Disk")]
+    await h.site.notifier.rescan()  # stable key: no second late notification
+    assert len([d for d in rows(h) if d.service]) == 1
+
+
+async def test_repeat_and_escalation_by_number(h: Harness) -> None:
+    await h.configure(
+        [HOOK, PAGER],
+        [
+            {"name": "team", "channels": ["hook"], "repeat_every": 600, "events": ["problem"]},
+            {"name": "boss", "channels": ["pager"], "from_number": 3, "events": ["problem"]},
+        ],
+    )
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 2)
+    await settled(h)
+    for _ in range(2):
+        h.clock.advance(601)  # type: ignore[attr-defined]
+        await h.site.notifier.rescan()
+    assert [(d.number, d.channel) for d in rows(h)] == [
+        (1, "hook"),
+        (2, "hook"),
+        (3, "hook"),
+        (3, "pager"),
+    ]
+
+
+async def test_replay_from_the_event_log_sends_nothing_twice(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "all", "channels": ["hook"]}])
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 2)
+    await settled(h)
+    before = len(rows(h))
+    await h.site.runner.checkpoint()  # events now in the event log
+    h.site.notifier.cursor = 0  # as if the cursor had been lost: read everything again
+    await h.site.notifier.catch_up()
+    assert len(rows(h)) == before == 1
