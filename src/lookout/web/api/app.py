@@ -14,6 +14,7 @@ from lookout.actions import Actions
 from lookout.web.api import actions, admin, history, objects, ops, problems
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
+from lookout.web.ui.app import install as install_ui
 
 RESULTS_OPENAPI: dict[str, Any] = {
     "post": {
@@ -63,6 +64,7 @@ def create_app(site: Any) -> ASGIApp:
     for router in (objects.router, actions.router, history.router, admin.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
+    install_ui(app)
     _document_results(app)
     return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
 

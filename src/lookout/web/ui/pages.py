@@ -1,0 +1,405 @@
+"""The pages people look at (GET only; forms post to :mod:`lookout.web.ui.forms`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from lookout.domain.events import Event, EventType
+from lookout.engine.status import Status
+from lookout.storage import accounts
+from lookout.web.api.views import JSON
+from lookout.web.ui import graphs, integrations, queries
+from lookout.web.ui.sessions import Session
+from lookout.web.ui.web import (
+    Missing,
+    admin_page,
+    engine_of,
+    events_of,
+    host_url,
+    render,
+    service_url,
+    site_of,
+    viewer,
+)
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Session, Depends(viewer)]
+Admin = Annotated[Session, Depends(admin_page)]
+
+
+@router.get("/")
+async def overview(request: Request, sess: Viewer) -> Response:
+    site = site_of(request)
+    engine = engine_of(request)
+    return render(
+        request,
+        sess,
+        "overview.html",
+        title="Overview",
+        ov=queries.overview(engine),
+        clusters=integrations.kube_clusters(engine),
+        notes=integrations.notification_summary(site),
+        live=True,
+    )
+
+
+@router.get("/problems")
+async def problems(request: Request, sess: Viewer) -> Response:
+    site = site_of(request)
+    f, errors = queries.parse_filter(list(request.query_params.multi_items()))
+    page = queries.problems(site.engine, f, site.settings.ui.page_size)
+    return render(
+        request,
+        sess,
+        "problems.html",
+        title="Problems",
+        f=f,
+        errors=errors,
+        page=page,
+        handled=site.engine.handled,
+        live=True,
+    )
+
+
+@router.get("/services")
+async def services(
+    request: Request,
+    sess: Viewer,
+    state: str = "",
+    host: str = "",
+    q: str = "",
+    label: str = "",
+    page: int = Query(1, ge=1),
+) -> Response:
+    """All services (OK ones too) with simple filters: what the overview's tiles open."""
+    site = site_of(request)
+    engine = site.engine
+    wanted = queries.STATE_FILTER.get(state.lower()) if state else None
+    key, _, value = label.partition("=")
+    rows = [
+        st
+        for (h, name), st in engine.status.items()
+        if name
+        and (wanted is None or (st.checked and st.state == wanted))
+        and (state != "pending" or not st.checked)
+        and (not host or host.lower() in h.lower())
+        and (not q or q.lower() in name.lower())
+        and (not key or _label(engine, st, key) == value)
+    ]
+    rows.sort(key=lambda st: (st.host, st.service))
+    return _listing(request, sess, "services.html", "Services", rows, page, state=state, q=q)
+
+
+@router.get("/hosts")
+async def hosts(
+    request: Request,
+    sess: Viewer,
+    state: str = "",
+    q: str = "",
+    label: str = "",
+    page: int = Query(1, ge=1),
+) -> Response:
+    site = site_of(request)
+    engine = site.engine
+    wanted = {"up": 0, "down": 1, "unreachable": 2}.get(state.lower()) if state else None
+    key, _, value = label.partition("=")
+    rows = [
+        engine.status[(cfg.name, "")]
+        for cfg in engine.hosts.values()
+        if (wanted is None or engine.status[(cfg.name, "")].state == wanted)
+        and (not q or q.lower() in cfg.name.lower())
+        and (not key or cfg.labels.get(key) == value)
+    ]
+    rows.sort(key=lambda st: st.host)
+    return _listing(request, sess, "hosts.html", "Hosts", rows, page, state=state, q=q)
+
+
+def _label(engine: Any, st: Status, key: str) -> str | None:
+    own = st.cfg.labels if st.cfg is not None else {}
+    value: str | None = own.get(key, engine.hosts[st.host].labels.get(key))
+    return value
+
+
+def _listing(
+    request: Request,
+    sess: Session,
+    template: str,
+    title: str,
+    rows: list[Status],
+    page: int,
+    **ctx: Any,
+) -> Response:
+    size = site_of(request).settings.ui.page_size
+    pages = max(1, -(-len(rows) // size))
+    page = min(page, pages)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return render(
+        request,
+        sess,
+        template,
+        title=title,
+        rows=rows[(page - 1) * size : page * size],
+        total=len(rows),
+        page_no=page,
+        pages=pages,
+        params=params,
+        handled=engine_of(request).handled,
+        **ctx,
+    )
+
+
+# ---------------------------------------------------------------------- host and service
+@router.get("/host")
+async def host_page(request: Request, sess: Viewer, name: str, range: str = "4h") -> Response:
+    site = site_of(request)
+    engine = site.engine
+    cfg = engine.hosts.get(name)
+    if cfg is None:
+        raise Missing(f"host {name!r} not found")
+    st = engine.status[(name, "")]
+    services = [engine.status[(name, s)] for s in sorted(engine.host_services.get(name, {}))]
+    ctx = await _object_context(request, st, range)
+    return render(
+        request,
+        sess,
+        "host.html",
+        title=name,
+        cfg=cfg,
+        st=st,
+        services=services,
+        children=sorted(h.name for h in engine.hosts.values() if name in h.parents),
+        place=integrations.kube_place(cfg),
+        agent=integrations.agent_status(site, name),
+        **ctx,
+    )
+
+
+@router.get("/service")
+async def service_page(
+    request: Request, sess: Viewer, host: str, name: str, range: str = "4h"
+) -> Response:
+    site = site_of(request)
+    engine = site.engine
+    cfg = engine.services.get((host, name))
+    if cfg is None:
+        if host not in engine.hosts:
+            raise Missing(f"host {host!r} not found")
+        raise Missing(f"service {host}/{name} not found")
+    st = engine.status[(host, name)]
+    ctx = await _object_context(request, st, range)
+    return render(
+        request,
+        sess,
+        "service.html",
+        title=f"{name} on {host}",
+        cfg=cfg,
+        host_cfg=engine.hosts[host],
+        host_st=engine.status[(host, "")],
+        st=st,
+        place=integrations.kube_place(engine.hosts[host]),
+        **ctx,
+    )
+
+
+async def _object_context(request: Request, st: Status, range_name: str) -> dict[str, Any]:
+    """Graphs, timeline, events, comments and downtimes of one host or service."""
+    site = site_of(request)
+    engine = site.engine
+    if range_name not in graphs.RANGES:
+        range_name = "4h"
+    span, step = graphs.RANGES[range_name]
+    now = site.clock()
+    start = now - span
+
+    def load() -> list[Any]:
+        with site.db.connect() as conn:
+            result: list[Any] = site.series.query(conn, st.host, st.service, None, start, now, step)
+            return result
+
+    series, events = await asyncio.gather(
+        asyncio.to_thread(load),
+        events_of(site, host=st.host, service=st.service, limit=300),
+    )
+    warn_crit = {m.name: (m.warn, m.crit) for m in st.metrics}
+    svgs = []
+    for s in series:
+        warn, crit = s.warn, s.crit
+        if s.name in warn_crit:
+            warn, crit = warn_crit[s.name]
+        svgs.append(
+            (
+                s.name,
+                s.unit,
+                graphs.graph(graphs.Series(s.name, s.unit, warn, crit, s.points), start, now),
+            )
+        )
+    changes = await events_of(
+        site, host=st.host, service=st.service, start=start, types=("state_change",), limit=5000
+    )
+    return {
+        "range": range_name,
+        "ranges": list(graphs.RANGES),
+        "graphs": svgs,
+        "timeline": graphs.timeline(_segments(st, changes, start, now), start, now),
+        "events": events[:100],
+        "comments": sorted(
+            (c for c in engine.comments.values() if (c.host, c.service) == (st.host, st.service)),
+            key=lambda c: c.at,
+            reverse=True,
+        ),
+        "downtimes": [
+            d
+            for d in engine.downtimes.values()
+            if d.host == st.host
+            and (d.service == st.service or (not d.service and st.service == ""))
+        ],
+        "handled_now": engine.handled(st),
+        "presets": [("1h", 3600), ("8h", 8 * 3600), ("1d", 86400), ("7d", 7 * 86400)],
+    }
+
+
+def _segments(st: Status, changes: list[Event], start: float, now: float) -> list[graphs.Segment]:
+    """State segments from state changes (newest first in ``changes``) up to now."""
+    ordered = sorted(changes, key=lambda e: (e.at, e.id))
+    segments: list[graphs.Segment] = []
+    names = ("UP", "DOWN", "UNREACHABLE") if st.is_host else ("OK", "WARN", "CRIT", "UNKNOWN")
+    css = ("ok", "crit", "unknown") if st.is_host else ("ok", "warn", "crit", "unknown")
+
+    def seg(t0: float, t1: float, state: int) -> None:
+        if 0 <= state < len(names):
+            segments.append(graphs.Segment(t0, t1, css[state], names[state]))
+
+    cursor = start
+    for e in ordered:
+        old = e.data.get("old_state")
+        if isinstance(old, int):
+            seg(cursor, e.at, old)
+        cursor = e.at
+    seg(cursor, now, st.state if st.checked else 0)
+    return segments
+
+
+# ---------------------------------------------------------------------- search
+@router.get("/search")
+async def search_page(request: Request, sess: Viewer, q: str = "") -> Response:
+    hits = queries.search(engine_of(request), q, limit=200)
+    return render(request, sess, "search.html", title="Search", q=q, hits=hits)
+
+
+@router.get("/ui/search.json")
+async def search_json(request: Request, _: Viewer, q: str = "") -> Response:
+    hits = queries.search(engine_of(request), q, limit=15)
+    return JSON(
+        {
+            "items": [
+                {
+                    **msgspec.to_builtins(h),
+                    "url": service_url(h.host, h.service) if h.service else host_url(h.host),
+                }
+                for h in hits
+            ]
+        }
+    )
+
+
+@router.get("/ui/live.json")
+async def live(request: Request, _: Viewer) -> Response:
+    """What the browser polls: the unhandled count (title) and a change marker."""
+    engine = engine_of(request)
+    return JSON(
+        {
+            "unhandled": queries.unhandled_count(engine),
+            "changes": engine.counters.events,
+            "objects": len(engine.status),
+        }
+    )
+
+
+# ---------------------------------------------------------------------- lists
+@router.get("/downtimes")
+async def downtimes(request: Request, sess: Viewer) -> Response:
+    engine = engine_of(request)
+    rows = sorted(engine.downtimes.values(), key=lambda d: d.start)
+    return render(request, sess, "downtimes.html", title="Downtimes", rows=rows)
+
+
+@router.get("/acks")
+async def acks(request: Request, sess: Viewer) -> Response:
+    engine = engine_of(request)
+    rows = sorted(
+        (st for st in engine.status.values() if st.ack is not None),
+        key=lambda st: st.ack.set_at if st.ack else 0,
+        reverse=True,
+    )
+    return render(request, sess, "acks.html", title="Acknowledgements", rows=rows)
+
+
+@router.get("/events")
+async def events(
+    request: Request, sess: Viewer, host: str = "", type: str = "", hours: float = 24
+) -> Response:
+    site = site_of(request)
+    types = (type,) if type in {t.value for t in EventType} else ()
+    rows = await events_of(
+        site,
+        host=host or None,
+        start=site.clock() - max(hours, 0.1) * 3600,
+        types=types,
+        limit=500,
+    )
+    return render(
+        request,
+        sess,
+        "events.html",
+        title="Events",
+        rows=rows,
+        host=host,
+        type=type,
+        hours=hours,
+        types=[t.value for t in EventType],
+    )
+
+
+@router.get("/notifications")
+async def notifications(request: Request, sess: Viewer, failed: bool = False) -> Response:
+    site = site_of(request)
+    return render(
+        request,
+        sess,
+        "notifications.html",
+        title="Notifications",
+        summary=integrations.notification_summary(site),
+        rows=integrations.notification_deliveries(site, failed_only=failed, limit=500),
+        failed=failed,
+    )
+
+
+# ---------------------------------------------------------------------- setup
+@router.get("/setup")
+async def setup(request: Request, sess: Admin, created: str = "") -> Response:
+    site = site_of(request)
+    users, tokens = await asyncio.gather(
+        asyncio.to_thread(accounts.list_users, site.db),
+        asyncio.to_thread(accounts.list_tokens, site.db),
+    )
+    new_token = request.app.state.ui_new_tokens.pop(sess.id_hash, None)
+    return render(
+        request,
+        sess,
+        "setup.html",
+        title="Setup",
+        users=users,
+        tokens=tokens,
+        new_token=new_token,
+        created=created if created in site.engine.hosts else "",
+        registration=integrations.agent_registration(site, created) if created else None,
+        hosts_total=len(site.engine.hosts),
+        clusters=integrations.kube_clusters(site.engine),
+        notes=integrations.notification_summary(site),
+        url=site.settings.url,
+    )
