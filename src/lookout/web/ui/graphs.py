@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-W, H = 720.0, 180.0
-LEFT, RIGHT, TOP, BOTTOM = 56.0, 8.0, 10.0, 22.0
+W, H = 1000.0, 200.0
+LEFT, RIGHT, TOP, BOTTOM = 64.0, 10.0, 10.0, 24.0
 
 RANGES: dict[str, tuple[float, float]] = {
     # name: (seconds shown, seconds per point)
@@ -78,7 +78,7 @@ def graph(s: Series, start: float, end: float) -> Markup:
 
     parts = [
         f'<svg class="graph" viewBox="0 0 {W:.0f} {H:.0f}" role="img" '
-        f'aria-label="{escape(s.name)} over time" preserveAspectRatio="none">',
+        f'aria-label="{escape(s.name)} over time">',
         f'<rect class="g-bg" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>',
     ]
     for i in range(5):
@@ -142,7 +142,7 @@ def timeline(segments: Sequence[Segment], start: float, end: float) -> Markup:
     """A bar of state segments over time (colour plus a text title per segment)."""
     span = max(end - start, 1.0)
     parts = [
-        f'<svg class="timeline" viewBox="0 0 {W:.0f} 28" role="img" '
+        f'<svg class="timeline" viewBox="0 0 {W:.0f} 20" role="img" '
         'aria-label="state history" preserveAspectRatio="none">'
     ]
     for seg in segments:
