@@ -102,7 +102,7 @@ def graph(s: Series, start: float, end: float) -> Markup:
                 f'y1="{y(level):.1f}" y2="{y(level):.1f}"><title>{cls[2:]} '
                 f"{escape(fmt(level, s.unit))}</title></line>"
             )
-    for run in _runs(s.points):
+    for run in _runs(s.points, bridge=span / 12):
         if len(run) == 1:
             ts, v = run[0]
             parts.append(f'<circle class="g-dot" cx="{x(ts):.1f}" cy="{y(v):.1f}" r="2"/>')
@@ -118,15 +118,18 @@ def graph(s: Series, start: float, end: float) -> Markup:
     return Markup("".join(parts))
 
 
-def _runs(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
-    """Consecutive points with values (a None is a gap in the line)."""
+def _runs(
+    points: Sequence[tuple[float, float | None]], bridge: float
+) -> list[list[tuple[float, float]]]:
+    """Lines through the points with values. Empty buckets shorter than ``bridge`` seconds are
+    bridged (data coming every 5 min into 1-min buckets is one line); longer ones are gaps."""
     runs: list[list[tuple[float, float]]] = [[]]
     for ts, v in points:
         if v is None or math.isnan(v):
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append((ts, v))
+            continue
+        if runs[-1] and ts - runs[-1][-1][0] > bridge:
+            runs.append([])
+        runs[-1].append((ts, v))
     return [r for r in runs if r]
 
 
