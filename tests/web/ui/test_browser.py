@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from showcase import seed
 from uiweb import add_user
@@ -74,7 +73,9 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def _page(chromium: Any, site: LiveSite, user: str, scheme: str = "light", width: int = 1280) -> Any:
+def _page(
+    chromium: Any, site: LiveSite, user: str, scheme: str = "light", width: int = 1280
+) -> Any:
     ctx = chromium.new_context(
         base_url=site.url, viewport={"width": width, "height": 900}, color_scheme=scheme
     )
@@ -163,8 +164,12 @@ def test_a_viewer_sees_no_action_forms_and_forged_posts_are_refused(
     csrf = page.locator("input[name=csrf]").first.input_value()
     forged = page.request.post(
         "/act",
-        form={"csrf": csrf, "action": "ack", "target": "web-02:Filesystem%20%2Fvar",
-              "comment": "viewer"},
+        form={
+            "csrf": csrf,
+            "action": "ack",
+            "target": "web-02:Filesystem%20%2Fvar",
+            "comment": "viewer",
+        },
         max_redirects=0,
     )
     assert forged.status == 403
@@ -196,9 +201,7 @@ def test_the_title_counts_unhandled_problems_live(
             json={"host": "web-02", "service": "Memory", "state": 2, "summary": "live-OOM"},
         )
         assert r.status_code == 200
-    page.wait_for_function(
-        f"document.title.startsWith('({before + 1})')", timeout=10_000
-    )
+    page.wait_for_function(f"document.title.startsWith('({before + 1})')", timeout=10_000)
     page.wait_for_selector("text=live-OOM", timeout=10_000)  # the list refreshed itself
     page.context.close()
 
@@ -238,4 +241,6 @@ def test_screenshots_in_both_themes(
     phone.goto("/problems")
     phone.screenshot(path=str(out / "problems-phone-dark.png"), full_page=True)
     phone.context.close()
-    assert all((out / f"{n}-{s}.png").stat().st_size > 10_000 for n in pages for s in ("light", "dark"))
+    assert all(
+        (out / f"{n}-{s}.png").stat().st_size > 10_000 for n in pages for s in ("light", "dark")
+    )

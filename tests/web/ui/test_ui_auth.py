@@ -61,9 +61,7 @@ def test_a_login_post_without_the_forms_token_is_refused(
     site: LiveSite, admin: httpx.Client
 ) -> None:
     user = add_user(admin, "admin")
-    r = httpx.post(
-        site.url + "/login", data={"user": user, "password": "correct horse battery"}
-    )
+    r = httpx.post(site.url + "/login", data={"user": user, "password": "correct horse battery"})
     assert r.status_code == 403
 
 

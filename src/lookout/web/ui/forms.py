@@ -25,6 +25,7 @@ from lookout.errors import LookoutError, NotFound
 from lookout.storage import accounts
 from lookout.web.ui import passwords
 from lookout.web.ui.sessions import COOKIE, LOGIN_COOKIE
+from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import (
     back,
     current,
@@ -38,7 +39,7 @@ from lookout.web.ui.web import (
 )
 from lookout.wire.api import HostIn
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 
 DURATIONS = {"1h": 3600, "8h": 8 * 3600, "1d": 86400, "7d": 7 * 86400}
 

@@ -54,27 +54,35 @@ class Crumb:
 def kube_clusters(engine: Engine) -> list[ClusterTile]:
     """Clusters known from host labels, with their objects and problems (hosts and services)."""
     tiles: dict[str, ClusterTile] = {}
+    status = engine.status
     for cfg in engine.hosts.values():
         cluster = cfg.labels.get(K_CLUSTER)
         if not cluster:
             continue
-        tile = tiles.setdefault(cluster, ClusterTile(cluster))
+        tile = tiles.get(cluster)
+        if tile is None:
+            tile = tiles[cluster] = ClusterTile(cluster)
         tile.objects += 1
         ns = cfg.labels.get(K_NAMESPACE)
         if ns:
             tile.namespaces.add(ns)
-        host_st = engine.status[(cfg.name, "")]
-        states = [host_st.state and 2] + [
-            engine.status[(cfg.name, s)].state for s in engine.host_services.get(cfg.name, {})
-        ]
-        bad = [s for s in states if s]
-        tile.problems += len(bad)
-        tile.worst = max([tile.worst, *bad], key=_severity)
-    return sorted(tiles.values(), key=lambda t: (-_severity(t.worst), t.name))
+        name = cfg.name
+        worst = tile.worst
+        if status[(name, "")].state:
+            tile.problems += 1
+            worst = 2
+        for svc in engine.host_services.get(name, ()):
+            state = status[(name, svc)].state
+            if state:
+                tile.problems += 1
+                if _RANK[state] > _RANK[worst]:
+                    worst = state
+        tile.worst = worst
+    return sorted(tiles.values(), key=lambda t: (-_RANK[t.worst], t.name))
 
 
-def _severity(state: int) -> int:
-    return {0: 0, 1: 1, 3: 2, 2: 3}.get(state, 0)
+_RANK = {0: 0, 1: 1, 3: 2, 2: 3}
+"""Badness of a state for the cluster tiles: CRIT above UNKNOWN above WARN."""
 
 
 def kube_place(cfg: HostConfig) -> list[Crumb]:

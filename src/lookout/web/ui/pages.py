@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from lookout.domain.events import Event, EventType
 from lookout.engine.status import Status
@@ -15,6 +17,7 @@ from lookout.storage import accounts
 from lookout.web.api.views import JSON
 from lookout.web.ui import graphs, integrations, queries
 from lookout.web.ui.sessions import Session
+from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import (
     Missing,
     admin_page,
@@ -27,7 +30,7 @@ from lookout.web.ui.web import (
     viewer,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 Viewer = Annotated[Session, Depends(viewer)]
 Admin = Annotated[Session, Depends(admin_page)]
 
@@ -42,7 +45,7 @@ async def overview(request: Request, sess: Viewer) -> Response:
         "overview.html",
         title="Overview",
         ov=queries.overview(engine),
-        clusters=integrations.kube_clusters(engine),
+        clusters=queries.memo(engine, "clusters", integrations.kube_clusters),
         notes=integrations.notification_summary(site),
         live=True,
     )
@@ -81,17 +84,20 @@ async def services(
     engine = site.engine
     wanted = queries.STATE_FILTER.get(state.lower()) if state else None
     key, _, value = label.partition("=")
-    rows = [
+    names = sorted(h for h in engine.host_services if not host or host.lower() in h.lower())
+    rows = (
+        engine.status[(h, name)]
+        for h in names
+        for name in sorted(engine.host_services[h])
+        if (not q or q.lower() in name.lower())
+    )
+    rows = (
         st
-        for (h, name), st in engine.status.items()
-        if name
-        and (wanted is None or (st.checked and st.state == wanted))
+        for st in rows
+        if (wanted is None or (st.checked and st.state == wanted))
         and (state != "pending" or not st.checked)
-        and (not host or host.lower() in h.lower())
-        and (not q or q.lower() in name.lower())
         and (not key or _label(engine, st, key) == value)
-    ]
-    rows.sort(key=lambda st: (st.host, st.service))
+    )
     return _listing(request, sess, "services.html", "Services", rows, page, state=state, q=q)
 
 
@@ -108,15 +114,19 @@ async def hosts(
     engine = site.engine
     wanted = {"up": 0, "down": 1, "unreachable": 2}.get(state.lower()) if state else None
     key, _, value = label.partition("=")
-    rows = [
-        engine.status[(cfg.name, "")]
-        for cfg in engine.hosts.values()
-        if (wanted is None or engine.status[(cfg.name, "")].state == wanted)
-        and (not q or q.lower() in cfg.name.lower())
-        and (not key or cfg.labels.get(key) == value)
-    ]
-    rows.sort(key=lambda st: st.host)
+    rows = (
+        engine.status[(name, "")]
+        for name in sorted(engine.hosts)
+        if (wanted is None or engine.status[(name, "")].state == wanted)
+        and (not q or q.lower() in name.lower())
+        and (not key or engine.hosts[name].labels.get(key) == value)
+    )
     return _listing(request, sess, "hosts.html", "Hosts", rows, page, state=state, q=q)
+
+
+def _page_url(request: Request, page: int) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode([*params, ('page', str(page))])}"
 
 
 def _label(engine: Any, st: Status, key: str) -> str | None:
@@ -130,21 +140,34 @@ def _listing(
     sess: Session,
     template: str,
     title: str,
-    rows: list[Status],
+    rows: Iterable[Status],
     page: int,
     **ctx: Any,
 ) -> Response:
+    """One page of ``rows`` (materialising only that page; the rest is just counted)."""
     size = site_of(request).settings.ui.page_size
-    pages = max(1, -(-len(rows) // size))
-    page = min(page, pages)
+    first = (page - 1) * size
+    shown: list[Status] = []
+    total = 0
+    for st in rows:
+        if first <= total < first + size:
+            shown.append(st)
+        total += 1
+    pages = max(1, -(-total // size))
+    if page > pages:
+        return (
+            _listing(request, sess, template, title, [], 1, **ctx)
+            if total == 0
+            else (RedirectResponse(_page_url(request, pages), status_code=303))
+        )
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return render(
         request,
         sess,
         template,
         title=title,
-        rows=rows[(page - 1) * size : page * size],
-        total=len(rows),
+        rows=shown,
+        total=total,
         page_no=page,
         pages=pages,
         params=params,

@@ -6,7 +6,11 @@ few passes over plain objects, which keeps the pages within their time budget wi
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from lookout.domain.states import state_name
@@ -41,39 +45,114 @@ class Overview:
     services: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVICE_STATES, 0))
     pending: int = 0
     unhandled: int = 0
-    unhandled_worst: int = 0
     handled: int = 0
     stale: int = 0
     host_total: int = 0
     service_total: int = 0
 
 
+MAX_AGE = 5.0
+"""Seconds the overview's counts may be reused while no event happened (see :func:`overview`)."""
+
+
 def overview(engine: Engine) -> Overview:
-    ov = Overview()
-    handled = engine.handled
-    for st in engine.status.values():
-        if st.service:
-            ov.service_total += 1
-            if not st.checked:
-                ov.pending += 1
-                continue
-            ov.services[SERVICE_STATES[st.state]] += 1
-        else:
-            ov.host_total += 1
-            ov.hosts[HOST_STATES[min(st.state, 2)]] += 1
-        if st.stale:
-            ov.stale += 1
-        if st.state:
-            if handled(st):
-                ov.handled += 1
-            else:
-                ov.unhandled += 1
+    """Counts for the overview, memoised: many browsers polling a big site cost one pass.
+
+    State, handled/unhandled and host counts only change with an event (state change, ack,
+    downtime) or an object added/removed, which invalidates the memo at once. Two counts can
+    change without an event — a first OK result (PENDING → OK) and a stale object getting a
+    result in the same state — so the memo is also dropped after :data:`MAX_AGE` seconds."""
+    key = (engine.counters.events, len(engine.status))
+    now = time.monotonic()
+    memo = _OVERVIEW.get(engine)
+    if memo is not None and memo[0] == key and now - memo[1] < MAX_AGE:
+        return memo[2]
+    ov = _count(engine)
+    _OVERVIEW[engine] = (key, now, ov)
+    _UNHANDLED[engine] = (key, ov.unhandled)
     return ov
 
 
+def _count(engine: Engine) -> Overview:
+    """One pass over every status (hot: ~100,000 objects; plain locals, no method calls)."""
+    svc = [0, 0, 0, 0]
+    hst = [0, 0, 0]
+    pending = stale = unhandled = handled = hosts = 0
+    for st in engine.status.values():
+        if st.service:
+            if not st.checked:
+                pending += 1
+                continue
+            state = st.state
+            svc[state] += 1
+        else:
+            hosts += 1
+            state = st.state
+            hst[state if state < 3 else 2] += 1
+        if st.stale:
+            stale += 1
+        if state:
+            h = st.host_status
+            if (
+                st.ack is not None
+                or st.downtime_depth > 0
+                or (h is not None and (h.downtime_depth > 0 or h.state != 0))
+            ):
+                handled += 1
+            else:
+                unhandled += 1
+    ov = Overview(
+        hosts=dict(zip(HOST_STATES, hst, strict=True)),
+        services=dict(zip(SERVICE_STATES, svc, strict=True)),
+        pending=pending,
+        unhandled=unhandled,
+        handled=handled,
+        stale=stale,
+        host_total=hosts,
+        service_total=len(engine.status) - hosts,
+    )
+    return ov
+
+
+_OVERVIEW: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], float, Overview]] = (
+    weakref.WeakKeyDictionary()
+)
+_UNHANDLED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_MEMO: weakref.WeakKeyDictionary[Engine, dict[str, tuple[tuple[int, ...], float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+T = TypeVar("T")
+
+
+def memo(engine: Engine, name: str, compute: Callable[[Engine], T]) -> T:
+    """``compute(engine)``, reused like the overview's counts (same key, same maximum age)."""
+    key = (engine.counters.events, len(engine.status), len(engine.hosts))
+    now = time.monotonic()
+    slot = _MEMO.setdefault(engine, {})
+    hit = slot.get(name)
+    if hit is not None and hit[0] == key and now - hit[1] < MAX_AGE:
+        value: T = hit[2]
+        return value
+    fresh = compute(engine)
+    slot[name] = (key, now, fresh)
+    return fresh
+
+
 def unhandled_count(engine: Engine) -> int:
+    """The headline number (page titles, the badge, live polling). It only changes with an
+    event (state change, ack, downtime) or an object added/removed, so it is memoised on those."""
+    key = (engine.counters.events, len(engine.status))
+    memo = _UNHANDLED.get(engine)
+    if memo is not None and memo[0] == key:
+        return memo[1]
     handled = engine.handled
-    return sum(1 for st in engine.status.values() if st.state and st.checked and not handled(st))
+    value = sum(1 for st in engine.status.values() if st.state and st.checked and not handled(st))
+    _UNHANDLED[engine] = (key, value)
+    return value
 
 
 # ---------------------------------------------------------------------- problems
@@ -277,7 +356,12 @@ def search(engine: Engine, text: str, limit: int = 20) -> list[Hit]:
             if len(hits) >= limit:
                 return hits
     for (host, name), scfg in engine.services.items():
-        why = _why(name, scfg.labels, needle)
+        if needle in name.lower():
+            why = "name"
+        elif scfg.labels:
+            why = _why(name, scfg.labels, needle)
+        else:
+            continue
         if why:
             st = engine.status[(host, name)]
             hits.append(Hit("service", host, name, css_state(st), label_of(st), why))
