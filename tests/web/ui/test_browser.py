@@ -230,6 +230,7 @@ def test_screenshots_in_both_themes(
         "problems": "/problems",
         "service": "/service?host=web-01&name=CPU%20load",
         "setup": "/setup",
+        "host": "/host?name=shop.checkout-7d9f-x2b",
     }
     for scheme in ("light", "dark"):
         page = _page(chromium, shop, users["admin"], scheme)
