@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from showcase import seed
-from uiweb import add_user
 
 from livesite import LiveSite, make_site
 
@@ -56,8 +55,12 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
 
 @pytest.fixture(scope="module")
 def users(shop: LiveSite) -> dict[str, str]:
+    names = {"admin": "ada", "operator": "olga", "viewer": "victor"}
     with shop.client() as c:
-        return {role: add_user(c, role, PASSWORD) for role in ("admin", "operator", "viewer")}
+        for role, name in names.items():
+            r = c.post("/api/v1/users", json={"name": name, "role": role, "password": PASSWORD})
+            assert r.status_code == 201, r.text
+    return names
 
 
 @pytest.fixture(scope="module")

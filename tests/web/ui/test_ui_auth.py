@@ -136,3 +136,26 @@ def test_a_password_change_ends_the_users_sessions(
         Browser(site, user, "another secret").close()
     finally:
         b.close()
+
+
+def test_password_guessing_is_slowed_down(site: LiveSite, admin: httpx.Client) -> None:
+    user = add_user(admin, "viewer")
+    with httpx.Client(base_url=site.url) as c:
+
+        def attempt(password: str) -> httpx.Response:
+            page = c.get("/login")
+            return c.post(
+                "/login", data={"user": user, "password": password, "csrf": csrf_of(page.text)}
+            )
+
+        assert [attempt(f"guess {i}").status_code for i in range(5)] == [401] * 5
+        refused = attempt("correct horse battery")
+        assert refused.status_code == 429
+        assert "Too many failed log-ins" in refused.text
+
+
+def test_pages_carry_security_and_timing_headers(ui_viewer: Browser) -> None:
+    r = ui_viewer.get("/problems")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["server-timing"].startswith("app;dur=")

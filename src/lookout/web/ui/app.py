@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from lookout.web.ui import forms, pages
 from lookout.web.ui.sessions import SessionStore
+from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
 
 
@@ -16,6 +17,7 @@ def install(app: FastAPI) -> None:
     site = app.state.site
     app.state.ui_sessions = SessionStore(site.db, site.settings.ui.session_hours * 3600)
     app.state.ui_new_tokens = {}
+    app.state.ui_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)
     app.include_router(forms.router)

@@ -25,6 +25,7 @@ from lookout.errors import LookoutError, NotFound
 from lookout.storage import accounts
 from lookout.web.ui import passwords
 from lookout.web.ui.sessions import COOKIE, LOGIN_COOKIE
+from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import (
     back,
@@ -92,8 +93,24 @@ async def login(request: Request) -> Response:
             why="the log-in form expired or was not sent by this site: reload it and try again",
         )
     site = site_of(request)
+    throttle: LoginThrottle = request.app.state.ui_throttle
+    keys = (f"user:{user.lower()}", f"addr:{request.client.host if request.client else ''}")
+    wait = throttle.wait(keys, site.clock())
+    if wait > 0:
+        return render(
+            request,
+            None,
+            "login.html",
+            status_code=429,
+            title="Log in",
+            login_csrf=presented,
+            next=next_url,
+            user=user,
+            error=f"Too many failed log-ins: try again in {int(wait) + 1} s.",
+        )
     role = await asyncio.to_thread(_check_password, site.db, user, password)
     if role is None:
+        throttle.failed(keys, site.clock())
         token = secrets.token_urlsafe(24)
         resp = render(
             request,
@@ -108,6 +125,7 @@ async def login(request: Request) -> Response:
         )
         _set_cookie(request, resp, LOGIN_COOKIE, token, 3600, path="/login")
         return resp
+    throttle.succeeded(keys)
     cookie, _ = await asyncio.to_thread(sessions_of(request).create, user, role, site.clock())
     done = RedirectResponse(next_url, status_code=303)
     _set_cookie(request, done, COOKIE, cookie, int(sessions_of(request).lifetime))
