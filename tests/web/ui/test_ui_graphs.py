@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from lookout.web.ui import graphs
 
 
@@ -41,3 +43,10 @@ def test_numbers_are_short() -> None:
     assert graphs.fmt(1500, "B") == "1.46 KiB"
     assert graphs.fmt(2_500_000) == "2.5M"
     assert graphs.fmt(0.0123, "s") == "0.0123 s"
+
+
+def test_axis_ticks_are_round_numbers() -> None:
+    assert graphs.nice_ticks(0, 6.4) == [0, 2, 4, 6, 8]
+    assert graphs.nice_ticks(0, 100) == [0, 25, 50, 75, 100]
+    assert graphs.nice_ticks(40, 83) == [40, 60, 80, 100]
+    assert graphs.nice_ticks(0.0, 0.012) == pytest.approx([0, 0.005, 0.01, 0.015])

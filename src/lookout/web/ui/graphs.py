@@ -49,6 +49,17 @@ def fmt(value: float, unit: str = "") -> str:
     return f"{value:.3g}{unit and ' ' + unit}"
 
 
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round axis values (steps of 1, 2, 2.5 or 5 × 10^k) from below ``lo`` to above ``hi``."""
+    raw = (hi - lo) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step) * step
+    last = math.ceil(hi / step) * step
+    n = round((last - first) / step)
+    return [first + i * step for i in range(n + 1)]
+
+
 def _time_label(ts: float, span: float) -> str:
     t = time.localtime(ts)
     if span <= 2 * 86400:
@@ -66,7 +77,8 @@ def graph(s: Series, start: float, end: float) -> Markup:
     hi = max([*values, *levels]) if values or levels else 1.0
     if hi <= lo:
         hi = lo + 1.0
-    hi += (hi - lo) * 0.05
+    ticks = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
     span = max(end - start, 1.0)
 
@@ -81,8 +93,7 @@ def graph(s: Series, start: float, end: float) -> Markup:
         f'aria-label="{escape(s.name)} over time">',
         f'<rect class="g-bg" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>',
     ]
-    for i in range(5):
-        v = lo + (hi - lo) * i / 4
+    for v in ticks:
         parts.append(
             f'<line class="g-grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
             f'<text class="g-axis" x="{LEFT - 4}" y="{y(v) + 4:.1f}" text-anchor="end">'

@@ -246,7 +246,7 @@ async def _object_context(request: Request, st: Status, range_name: str) -> dict
 
     series, events = await asyncio.gather(
         asyncio.to_thread(load),
-        events_of(site, host=st.host, service=st.service, limit=300),
+        events_of(site, host=st.host, service=st.service or None, limit=300),
     )
     warn_crit = {m.name: (m.warn, m.crit) for m in st.metrics}
     svgs = []
