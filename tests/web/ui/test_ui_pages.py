@@ -137,3 +137,13 @@ def test_admin_adds_a_host_a_user_and_a_token(api: Api, ui_admin: Browser) -> No
     r = api.c.get("/api/v1/hosts", headers={"Authorization": f"Bearer {token.group(1)}"})
     assert r.status_code == 200
     assert "new-token" not in ui_admin.get("/setup").text
+
+
+def test_a_bad_check_in_the_add_host_form_is_refused_with_its_field(
+    api: Api, ui_admin: Browser
+) -> None:
+    name = unique("tcp")
+    r = ui_admin.post("/setup/host", {"name": name, "check": "tcp", "port": "ssh"})
+    assert r.status_code == 303
+    assert "check.port" in ui_admin.get("/setup").text
+    assert api.c.get(f"/api/v1/hosts/{name}").status_code == 404

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from lookout import auth
 from lookout.actions import Actions
 from lookout.auth import Role
+from lookout.checks.active.registry import validate_check_config
 from lookout.domain.objects import HostConfig
 from lookout.engine.inputs import Target
 from lookout.errors import LookoutError, NotFound
@@ -284,6 +285,14 @@ async def add_host(request: Request) -> Response:
     if first(data, "check") == "tcp":
         port = first(data, "port")
         check = {"type": "tcp", "port": int(port) if port.isdigit() else port}
+    if check is not None:
+        try:
+            validate_check_config(check)
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in ("check", *err["loc"]))
+            sess.flash.append(("error", f"{where}: {err['msg']}"))
+            return back(data, "/setup")
     with_agent = first(data, "agent") == "on"
     if with_agent:
         labels.setdefault("lookout/agent", "push")

@@ -87,15 +87,18 @@
   });
 
   // ---- bulk selection
-  var all = document.getElementById("select-all"), counter = document.getElementById("selected-count");
+  // (delegated listeners: live updates replace the list's elements)
   function boxes() { return Array.prototype.slice.call(document.querySelectorAll("#bulk input[name=target]")); }
   function countSelected() {
+    var counter = document.getElementById("selected-count");
     if (!counter) return;
     var n = boxes().filter(function (b) { return b.checked; }).length;
     counter.textContent = n + " selected";
   }
-  if (all) all.addEventListener("change", function () { boxes().forEach(function (b) { b.checked = all.checked; }); countSelected(); });
-  document.addEventListener("change", function (ev) { if (ev.target.name === "target") countSelected(); });
+  document.addEventListener("change", function (ev) {
+    if (ev.target.id === "select-all") boxes().forEach(function (b) { b.checked = ev.target.checked; });
+    if (ev.target.id === "select-all" || ev.target.name === "target") countSelected();
+  });
 
   // ---- confirmations and copy buttons
   document.addEventListener("submit", function (ev) {
