@@ -147,3 +147,14 @@ def test_a_bad_check_in_the_add_host_form_is_refused_with_its_field(
     assert r.status_code == 303
     assert "check.port" in ui_admin.get("/setup").text
     assert api.c.get(f"/api/v1/hosts/{name}").status_code == 404
+
+
+def test_hosts_list_counts_services_by_state(api: Api, ui_viewer: Browser) -> None:
+    host = api.host()
+    for name, state in (("a", 2), ("b", 2), ("c", 0)):
+        api.service(host, name, max_check_attempts=1)
+        api.result(host, name, state, summary="x")
+    api.service(host, "d")
+    page = ui_viewer.get("/hosts", q=host).text
+    counts = re.findall(r'class="state s-(\w+)"><span aria-hidden="true">.</span> (\d+)', page)
+    assert counts == [("crit", "2"), ("ok", "1"), ("pending", "1")]

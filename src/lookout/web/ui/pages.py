@@ -121,7 +121,26 @@ async def hosts(
         and (not q or q.lower() in name.lower())
         and (not key or engine.hosts[name].labels.get(key) == value)
     )
-    return _listing(request, sess, "hosts.html", "Hosts", rows, page, state=state, q=q)
+
+    def service_counts(host: str) -> list[tuple[str, int]]:
+        counts = [0, 0, 0, 0, 0]  # ok warn crit unknown pending
+        for name in engine.host_services.get(host, ()):
+            st = engine.status[(host, name)]
+            counts[st.state if st.checked else 4] += 1
+        css = ("ok", "warn", "crit", "unknown", "pending")
+        return [(css[i], n) for i in (2, 3, 1, 0, 4) if (n := counts[i])]
+
+    return _listing(
+        request,
+        sess,
+        "hosts.html",
+        "Hosts",
+        rows,
+        page,
+        state=state,
+        q=q,
+        service_counts=service_counts,
+    )
 
 
 def _page_url(request: Request, page: int) -> str:
