@@ -72,3 +72,26 @@ def test_old_scrypt_hashes_still_verify() -> None:
     digest = hashlib.scrypt(b"pw", salt=salt, n=2**14, r=8, p=1).hex()
     assert auth.verify_password("pw", f"scrypt${salt.hex()}${digest}")
     assert not auth.verify_password("nope", f"scrypt${salt.hex()}${digest}")
+
+
+def test_cached_sessions_follow_the_database(tmp_path: Path) -> None:
+    """A running site notices a role change, a deleted user and sessions ended elsewhere
+    (``lookout user passwd`` on the same database) within REVALIDATE seconds."""
+    from lookout.web.ui.sessions import REVALIDATE
+
+    db = _db(tmp_path)
+    store = SessionStore(db, 86400)
+    cookie, _ = store.create("ann", Role.OPERATOR, 1000.0)
+    with db.begin() as conn:
+        conn.execute(sa.text("update users set role = 'viewer' where name = 'ann'"))
+    assert store.lookup(cookie, 1001.0).role == Role.OPERATOR  # type: ignore[union-attr]
+    later = 1000.0 + REVALIDATE
+    assert store.lookup(cookie, later).role == Role.VIEWER  # type: ignore[union-attr]
+    passwords.set_password(db, "ann", "a long secret")  # ends her sessions in the database
+    assert store.lookup(cookie, later + 1) is not None  # still cached …
+    assert store.lookup(cookie, later + REVALIDATE) is None  # … until checked again
+    accounts.add_user(db, "bob", "admin", 0.0)
+    bob, _ = store.create("bob", Role.ADMIN, 5000.0)
+    with db.begin() as conn:  # deleted without cascading (SQLite without foreign keys)
+        conn.execute(sa.text("delete from users where name = 'bob'"))
+    assert store.lookup(bob, 5000.0 + REVALIDATE) is None

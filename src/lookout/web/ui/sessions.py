@@ -27,6 +27,7 @@ class Session:
     role: Role
     csrf: str
     expires_at: float
+    checked_at: float = 0.0
     flash: list[tuple[str, str]] = field(default_factory=list)
 
     def can(self, needed: Role) -> bool:
@@ -38,6 +39,11 @@ class Session:
 
 def _hash(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+REVALIDATE = 30.0
+"""Seconds a cached session is trusted before it is checked against the database again (the
+user deleted, their role changed, their sessions ended by ``lookout user passwd``)."""
 
 
 class SessionStore:
@@ -58,6 +64,7 @@ class SessionStore:
             role=role,
             csrf=secrets.token_urlsafe(32),
             expires_at=now + self.lifetime,
+            checked_at=now,
         )
         with self.db.begin() as conn:
             conn.execute(
@@ -79,24 +86,38 @@ class SessionStore:
             return None
         key = _hash(cookie)
         sess = self._cache.get(key)
-        if sess is None:
-            with self.db.connect() as conn:
-                row = conn.execute(
-                    sa.select(t.ui_sessions).where(t.ui_sessions.c.id_hash == key)
-                ).first()
-            if row is None:
+        if sess is None or now - sess.checked_at >= REVALIDATE:
+            sess = self._load(key, now)
+            if sess is None:
                 return None
-            sess = Session(
-                id_hash=key,
-                user=row.user,
-                role=Role(row.role),
-                csrf=row.csrf,
-                expires_at=row.expires_at,
-            )
-            self._cache[key] = sess
         if now >= sess.expires_at:
             self.end(sess)
             return None
+        return sess
+
+    def _load(self, key: str, now: float) -> Session | None:
+        """The session row with its user's current role (None: ended, or the user is gone)."""
+        s, u = t.ui_sessions, t.users
+        query = (
+            sa.select(s.c.user, s.c.csrf, s.c.expires_at, u.c.role)
+            .join(u, u.c.name == s.c.user)
+            .where(s.c.id_hash == key)
+        )
+        with self.db.connect() as conn:
+            row = conn.execute(query).first()
+        old = self._cache.pop(key, None)
+        if row is None:
+            return None
+        sess = Session(
+            id_hash=key,
+            user=row.user,
+            role=Role(row.role),
+            csrf=row.csrf,
+            expires_at=row.expires_at,
+            checked_at=now,
+            flash=old.flash if old is not None else [],
+        )
+        self._cache[key] = sess
         return sess
 
     def end(self, sess: Session) -> None:
