@@ -16,11 +16,13 @@ and the pages show a clear empty state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lookout.domain.objects import HostConfig
 from lookout.engine.core import Engine
+from lookout.engine.status import Status
 
 K_CLUSTER, K_NAMESPACE, K_KIND, K_WORKLOAD, K_NAME = (
     "k8s/cluster",
@@ -51,10 +53,12 @@ class Crumb:
     href: str
 
 
-def kube_clusters(engine: Engine) -> list[ClusterTile]:
-    """Clusters known from host labels, with their objects and problems (hosts and services)."""
+def kube_clusters(engine: Engine, problems: Iterable[Status] | None = None) -> list[ClusterTile]:
+    """Clusters known from host labels, with their objects and problems (hosts and services).
+    ``problems``: the statuses that are not OK, when the caller has them at hand (the overview
+    collects them in its own pass); otherwise they are looked up."""
     tiles: dict[str, ClusterTile] = {}
-    status = engine.status
+    cluster_of: dict[str, ClusterTile] = {}
     for cfg in engine.hosts.values():
         cluster = cfg.labels.get(K_CLUSTER)
         if not cluster:
@@ -66,18 +70,19 @@ def kube_clusters(engine: Engine) -> list[ClusterTile]:
         ns = cfg.labels.get(K_NAMESPACE)
         if ns:
             tile.namespaces.add(ns)
-        name = cfg.name
-        worst = tile.worst
-        if status[(name, "")].state:
-            tile.problems += 1
-            worst = 2
-        for svc in engine.host_services.get(name, ()):
-            state = status[(name, svc)].state
-            if state:
-                tile.problems += 1
-                if _RANK[state] > _RANK[worst]:
-                    worst = state
-        tile.worst = worst
+        cluster_of[cfg.name] = tile
+    if not cluster_of:
+        return []
+    if problems is None:
+        problems = (st for st in engine.status.values() if st.state)
+    for st in problems:
+        tile = cluster_of.get(st.host)
+        if tile is None:
+            continue
+        tile.problems += 1
+        state = st.state if st.service else 2  # a host that is not UP counts as CRIT
+        if _RANK[state] > _RANK[tile.worst]:
+            tile.worst = state
     return sorted(tiles.values(), key=lambda t: (-_RANK[t.worst], t.name))
 
 

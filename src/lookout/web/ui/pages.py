@@ -39,13 +39,14 @@ Admin = Annotated[Session, Depends(admin_page)]
 async def overview(request: Request, sess: Viewer) -> Response:
     site = site_of(request)
     engine = engine_of(request)
+    ov = queries.overview(engine)
     return render(
         request,
         sess,
         "overview.html",
         title="Overview",
-        ov=queries.overview(engine),
-        clusters=queries.memo(engine, "clusters", integrations.kube_clusters),
+        ov=ov,
+        clusters=ov.clusters,
         notes=integrations.notification_summary(site),
         live=True,
     )

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from lookout.domain.states import state_name
 from lookout.engine.core import Engine
 from lookout.engine.status import Status
-from lookout.web.ui.integrations import K_CLUSTER, K_NAMESPACE
+from lookout.web.ui.integrations import K_CLUSTER, K_NAMESPACE, ClusterTile, kube_clusters
 
 SERVICE_STATES = ("ok", "warn", "crit", "unknown")
 HOST_STATES = ("up", "down", "unreachable")
@@ -49,6 +47,7 @@ class Overview:
     stale: int = 0
     host_total: int = 0
     service_total: int = 0
+    clusters: list[ClusterTile] = field(default_factory=list)
 
 
 MAX_AGE = 5.0
@@ -78,6 +77,7 @@ def _count(engine: Engine) -> Overview:
     svc = [0, 0, 0, 0]
     hst = [0, 0, 0]
     pending = stale = unhandled = handled = hosts = 0
+    problems: list[Status] = []
     for st in engine.status.values():
         if st.service:
             if not st.checked:
@@ -92,6 +92,7 @@ def _count(engine: Engine) -> Overview:
         if st.stale:
             stale += 1
         if state:
+            problems.append(st)
             h = st.host_status
             if (
                 st.ack is not None
@@ -110,6 +111,7 @@ def _count(engine: Engine) -> Overview:
         stale=stale,
         host_total=hosts,
         service_total=len(engine.status) - hosts,
+        clusters=kube_clusters(engine, problems),
     )
     return ov
 
@@ -120,26 +122,6 @@ _OVERVIEW: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], float, Overv
 _UNHANDLED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], int]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-_MEMO: weakref.WeakKeyDictionary[Engine, dict[str, tuple[tuple[int, ...], float, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-T = TypeVar("T")
-
-
-def memo(engine: Engine, name: str, compute: Callable[[Engine], T]) -> T:
-    """``compute(engine)``, reused like the overview's counts (same key, same maximum age)."""
-    key = (engine.counters.events, len(engine.status), len(engine.hosts))
-    now = time.monotonic()
-    slot = _MEMO.setdefault(engine, {})
-    hit = slot.get(name)
-    if hit is not None and hit[0] == key and now - hit[1] < MAX_AGE:
-        value: T = hit[2]
-        return value
-    fresh = compute(engine)
-    slot[name] = (key, now, fresh)
-    return fresh
 
 
 def unhandled_count(engine: Engine) -> int:
