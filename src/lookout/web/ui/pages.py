@@ -1,4 +1,4 @@
-"""The pages people look at (GET only; forms post to :mod:`lookout.web.ui.forms`)."""
+"""The pages people look at (GET only; forms post to ``login``, ``act`` and ``setup_forms``)."""
 
 from __future__ import annotations
 
