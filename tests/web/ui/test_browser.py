@@ -269,3 +269,15 @@ def test_theme_toggle_sticks_across_pages(
     page.goto("/problems")
     assert page.get_attribute("html", "data-theme") == "dark"
     page.context.close()
+
+
+def test_lists_work_from_the_keyboard(chromium: Any, shop: LiveSite, users: dict[str, str]) -> None:
+    page = _page(chromium, shop, users["operator"])
+    page.goto("/problems?host=shop.checkout-7d9f-x2b")
+    page.keyboard.press("j")
+    assert page.locator("tr.kb-focus").count() == 1
+    page.keyboard.press("x")  # select it
+    assert page.inner_text("#selected-count") == "1 selected"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/service\?host=shop.checkout-7d9f-x2b&name=Pod"))
+    page.context.close()
