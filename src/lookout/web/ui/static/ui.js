@@ -117,9 +117,12 @@
   var baseTitle = document.body.getAttribute("data-page-title") || document.title;
   var badge = document.getElementById("unhandled-badge"), main = document.getElementById("main");
   var last = null;
-  function busy() {
+  function busy() {  // never swap the page under someone who is selecting or typing
     var el = document.activeElement;
-    return boxes().some(function (b) { return b.checked; }) ||
+    var typed = Array.prototype.slice.call(main.querySelectorAll("input, textarea")).some(function (i) {
+      return (i.type === "text" || i.type === "number" || i.tagName === "TEXTAREA") && i.value !== i.defaultValue;
+    });
+    return typed || boxes().some(function (b) { return b.checked; }) ||
       (el && main.contains(el) && /input|select|textarea/i.test(el.tagName));
   }
   function refreshMain() {
