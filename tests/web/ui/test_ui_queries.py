@@ -161,3 +161,13 @@ def test_feature_hooks_say_nothing_yet_without_the_feature() -> None:
                 return {"failing": 2, "sent_24h": 9}
 
     assert integrations.notification_summary(WithNotifier()).failing == 2
+
+
+def test_kubernetes_links_encode_label_values() -> None:
+    cfg = HostConfig(name="p", labels={"k8s/cluster": "a&b c", "k8s/namespace": "n#1"})
+    hrefs = [c.href for c in integrations.kube_place(cfg)]
+    assert hrefs == [
+        "/problems?cluster=a%26b+c",
+        "/problems?cluster=a%26b+c&namespace=n%231",
+        "/host?name=p",
+    ]

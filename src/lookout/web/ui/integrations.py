@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from lookout.domain.objects import HostConfig
 from lookout.engine.core import Engine
@@ -96,15 +97,23 @@ def kube_place(cfg: HostConfig) -> list[Crumb]:
     cluster = labels.get(K_CLUSTER)
     if not cluster:
         return []
-    crumbs = [Crumb("cluster", cluster, f"/problems?cluster={cluster}&handled=all")]
+    crumbs = [Crumb("cluster", cluster, "/problems?" + urlencode({"cluster": cluster}))]
     ns = labels.get(K_NAMESPACE)
     if ns:
-        crumbs.append(Crumb("namespace", ns, f"/problems?cluster={cluster}&namespace={ns}"))
+        crumbs.append(
+            Crumb("namespace", ns, "/problems?" + urlencode({"cluster": cluster, "namespace": ns}))
+        )
     workload = labels.get(K_WORKLOAD)
     if workload:
-        crumbs.append(Crumb("workload", workload, f"/hosts?label={K_WORKLOAD}={workload}"))
+        crumbs.append(
+            Crumb(
+                "workload", workload, "/hosts?" + urlencode({"label": f"{K_WORKLOAD}={workload}"})
+            )
+        )
     kind = labels.get(K_KIND, "object")
-    crumbs.append(Crumb(kind, labels.get(K_NAME, cfg.name), f"/host/{cfg.name}"))
+    crumbs.append(
+        Crumb(kind, labels.get(K_NAME, cfg.name), "/host?" + urlencode({"name": cfg.name}))
+    )
     return crumbs
 
 
