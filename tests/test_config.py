@@ -330,7 +330,11 @@ def test_init_json_prints_url_and_token_and_refuses_an_existing_site(tmp_path: P
     code, out, err = finish(lookout("init", str(site), "--json", "--listen", "127.0.0.1:4999"))
     assert code == 0, err
     printed = json.loads(out)
-    assert printed == {"url": "http://127.0.0.1:4999", "token": printed["token"]}
+    assert printed == {
+        "url": "http://127.0.0.1:4999",
+        "token": printed["token"],
+        "password": printed["password"],  # the admin's web UI log-in (issue #6)
+    }
     assert printed["token"].startswith("lk_")
     assert load_settings(site).listen == "127.0.0.1:4999"
     settings = (site / SETTINGS_FILE).read_text()

@@ -1,7 +1,8 @@
 """API tokens and users: roles, hashing, and the in-memory token registry.
 
 Tokens are 256-bit random strings, so a plain SHA-256 is the right hash at rest (a slow password
-hash would only slow every request). User passwords use scrypt.
+hash would only slow every request). User passwords use argon2id (scrypt hashes from before
+are still verified).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 
 class Role(StrEnum):
@@ -44,13 +48,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_argon2 = PasswordHasher()
+
+
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    """An argon2id hash (argon2-cffi's defaults, tuned to OWASP's recommendation)."""
+    return _argon2.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """Check ``password`` against an argon2 hash, or a scrypt one from before argon2."""
+    if stored.startswith("$argon2"):
+        try:
+            return _argon2.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
     try:
         scheme, salt, digest = stored.split("$")
     except ValueError:

@@ -66,6 +66,19 @@ class NotificationSettings(BaseModel):
     """Seconds between scans for repeats, escalations and held problems."""
 
 
+class UiSettings(BaseModel):
+    """The web UI (issue #6)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    session_hours: float = Field(12.0, gt=0)
+    """Hours a web UI log-in lasts."""
+    page_size: int = Field(100, ge=10, le=1000)
+    """Rows per page in the problem and object lists."""
+    refresh_seconds: float = Field(5.0, ge=1)
+    """Seconds between the browser's polls for changes (live updates)."""
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -109,6 +122,8 @@ class Settings(BaseSettings):
     """Feed the demo's passive service."""
     notifications: NotificationSettings = NotificationSettings()
     """Notifier and chat bot (rules and channels live in the database)."""
+    ui: UiSettings = UiSettings()
+    """The web UI: session length, page size, live-update interval."""
 
     @field_validator("listen")
     @classmethod

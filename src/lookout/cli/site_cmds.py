@@ -40,12 +40,14 @@ def init(
         created = init_site(site_dir, listen=listen, database_url=database_url)
     except ConfigError as exc:
         raise config_error(exc) from exc
+    password = _admin_password(site_dir)
     if as_json:
-        print(json.dumps({"url": created.url, "token": created.token}))
+        print(json.dumps({"url": created.url, "token": created.token, "password": password}))
         return
     out.print(f"[green]✓[/] Site created in [bold]{site_dir}[/]")
     out.print(f"  URL:         {created.url}")
     out.print(f"  Admin token: [bold]{created.token}[/]  (shown once; stored hashed)")
+    out.print(f"  Web log-in:  admin / [bold]{password}[/]  (shown once; lookout user passwd)")
     out.print(f"  Start it:    lookout serve {site_dir}")
 
 
@@ -123,11 +125,41 @@ def demo(
         expires_at=time.time() + 7 * 86400,
     )
     db.dispose()
+    password = _demo_password(site_dir)
     out.print(f"[green]✓[/] Demo site in [bold]{site_dir}[/]")
     out.print(f"  URL:         {settings.url}   (API docs: {settings.url}/api/v1/docs)")
+    out.print(f"  Web log-in:  admin / [bold]{password}[/]  (open {settings.url}/)")
     out.print(f"  Admin token: [bold]{token}[/]  (valid 7 days)")
     out.print(f"  Try:         LOOKOUT_URL={settings.url} LOOKOUT_TOKEN={token} lookout problems")
     serve(site_dir, listen=listen, log_level="warning")
+
+
+def _admin_password(site_dir: Path) -> str:
+    """Give the new site's admin a random web UI password (printed once)."""
+    from lookout.cli.user_cmds import set_site_password
+    from lookout.web.ui.passwords import new_password
+
+    password = new_password()
+    set_site_password(site_dir, "admin", password)
+    return password
+
+
+def _demo_password(site_dir: Path) -> str:
+    """The demo's admin password: made once, kept in the demo directory (mode 0600) so that
+    every start prints the same log-in."""
+    import os
+
+    from lookout.cli.user_cmds import set_site_password
+    from lookout.web.ui.passwords import new_password
+
+    path = site_dir / "demo-login.txt"
+    password = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+    if not password:
+        password = new_password()
+        path.write_text(password + "\n", encoding="utf-8")
+        os.chmod(path, 0o600)
+    set_site_password(site_dir, "admin", password)
+    return password
 
 
 def register(app: typer.Typer) -> None:

@@ -344,3 +344,18 @@ chat_reactions = sa.Table(
 
 
 # ------------------------------------------------ web UI (issue #6, migration 0006)
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_ui_sessions_user", "user"),
+)
+"""Web UI log-ins: the SHA-256 of the session cookie (never the cookie itself), the user's role
+at log-in, the per-session CSRF token, and when the session ends."""

@@ -15,6 +15,7 @@ from lookout.web.api import actions, admin, history, notifications, objects, ops
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
+from lookout.web.ui.app import install as install_ui
 
 RESULTS_OPENAPI: dict[str, Any] = {
     "post": {
@@ -65,6 +66,7 @@ def create_app(site: Any) -> ASGIApp:
         app.include_router(router, prefix="/api/v1")
     app.include_router(notifications.router, prefix="/api/v1")
     app.include_router(ops.router)
+    install_ui(app)
     _document_results(app)
     return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
 

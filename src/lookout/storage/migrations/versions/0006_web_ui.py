@@ -4,11 +4,13 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23 18:00:00.000000
 
-Reserved in the migration chain so that the features of issues #3-#6 can be built in parallel;
-it creates nothing until issue #6 fills it in.
+Creates ``ui_sessions``: server-side web UI sessions (cookie hash, user, role, CSRF token).
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -17,8 +19,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "ui_sessions",
+        sa.Column("id_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "user",
+            sa.String(255),
+            sa.ForeignKey("users.name", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("csrf", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_ui_sessions_user", "ui_sessions", ["user"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_ui_sessions_user", table_name="ui_sessions")
+    op.drop_table("ui_sessions")

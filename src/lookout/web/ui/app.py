@@ -1,0 +1,43 @@
+"""Mounts the web UI on the site's FastAPI app, next to ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from lookout.web.ui import act, login, object_pages, pages, setup_forms
+from lookout.web.ui.sessions import SessionStore
+from lookout.web.ui.throttle import LoginThrottle
+from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
+
+
+def install(app: FastAPI) -> None:
+    """Add the UI's routes, static files, session store and error pages to ``app``."""
+    site = app.state.site
+    app.state.ui_sessions = SessionStore(site.db, site.settings.ui.session_hours * 3600)
+    app.state.ui_new_tokens = {}
+    app.state.ui_throttle = LoginThrottle()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.include_router(pages.router)
+    app.include_router(object_pages.router)
+    for router in (login.router, act.router, setup_forms.router):
+        app.include_router(router)
+
+    async def on_login_required(request: Request, _: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    async def on_forbidden(request: Request, exc: Exception) -> Response:
+        why = exc.why if isinstance(exc, Forbidden) else "refused"
+        return render(request, current(request), "error.html", 403, title="Refused", why=why)
+
+    async def on_missing(request: Request, exc: Exception) -> Response:
+        why = exc.why if isinstance(exc, Missing) else "not found"
+        return render(request, current(request), "error.html", 404, title="Not found", why=why)
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(Forbidden, on_forbidden)
+    app.add_exception_handler(Missing, on_missing)

@@ -1,0 +1,173 @@
+"""Metric graphs and state timelines as inline SVG, drawn on the server.
+
+No charting library in the browser: the page stays light, works without JavaScript, and the
+graphs look the same in screenshots. The SVG uses CSS classes (``g-line``, ``g-warn``,
+``g-crit``…) so the light and dark themes colour them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+W, H = 1000.0, 200.0
+LEFT, RIGHT, TOP, BOTTOM = 64.0, 10.0, 10.0, 24.0
+
+RANGES: dict[str, tuple[float, float]] = {
+    # name: (seconds shown, seconds per point)
+    "4h": (4 * 3600, 60),
+    "25h": (25 * 3600, 300),
+    "8d": (8 * 86400, 3600),
+    "1y": (365 * 86400, 86400),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    unit: str
+    warn: float | None
+    crit: float | None
+    points: Sequence[tuple[float, float | None]]
+
+
+def fmt(value: float, unit: str = "") -> str:
+    """A short human number: 1.2k, 3.4M, 0.012; bytes get binary prefixes."""
+    if unit == "B":
+        for prefix in ("", "Ki", "Mi", "Gi", "Ti"):
+            if abs(value) < 1024:
+                return f"{value:.3g} {prefix}B"
+            value /= 1024
+        return f"{value:.3g} PiB"
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}{unit and ' ' + unit}"
+    return f"{value:.3g}{unit and ' ' + unit}"
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round axis values (steps of 1, 2, 2.5 or 5 × 10^k) from below ``lo`` to above ``hi``."""
+    raw = (hi - lo) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step) * step
+    last = math.ceil(hi / step) * step
+    n = round((last - first) / step)
+    return [first + i * step for i in range(n + 1)]
+
+
+def _time_label(ts: float, span: float) -> str:
+    t = time.localtime(ts)
+    if span <= 2 * 86400:
+        return time.strftime("%H:%M", t)
+    if span <= 40 * 86400:
+        return time.strftime("%a %d", t)
+    return time.strftime("%b %Y", t)
+
+
+def graph(s: Series, start: float, end: float) -> Markup:
+    """One metric as a line with its warn/crit levels; gaps where no data came."""
+    values = [v for _, v in s.points if v is not None]
+    levels = [x for x in (s.warn, s.crit) if x is not None]
+    lo = min([*values, *levels, 0.0]) if values else 0.0
+    hi = max([*values, *levels]) if values or levels else 1.0
+    if hi <= lo:
+        hi = lo + 1.0
+    ticks = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+    span = max(end - start, 1.0)
+
+    def x(ts: float) -> float:
+        return LEFT + (ts - start) / span * pw
+
+    def y(v: float) -> float:
+        return TOP + ph - (v - lo) / (hi - lo) * ph
+
+    parts = [
+        f'<svg class="graph" viewBox="0 0 {W:.0f} {H:.0f}" role="img" '
+        f'aria-label="{escape(s.name)} over time">',
+        f'<rect class="g-bg" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>',
+    ]
+    for v in ticks:
+        parts.append(
+            f'<line class="g-grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<text class="g-axis" x="{LEFT - 4}" y="{y(v) + 4:.1f}" text-anchor="end">'
+            f"{escape(fmt(v, s.unit))}</text>"
+        )
+    for i in range(5):
+        ts = start + span * i / 4
+        parts.append(
+            f'<text class="g-axis" x="{x(ts):.1f}" y="{H - 6}" '
+            f'text-anchor="{"start" if i == 0 else "end" if i == 4 else "middle"}">'
+            f"{escape(_time_label(ts, span))}</text>"
+        )
+    for cls, level in (("g-warn", s.warn), ("g-crit", s.crit)):
+        if level is not None and lo <= level <= hi:
+            parts.append(
+                f'<line class="{cls}" x1="{LEFT}" x2="{W - RIGHT}" '
+                f'y1="{y(level):.1f}" y2="{y(level):.1f}"><title>{cls[2:]} '
+                f"{escape(fmt(level, s.unit))}</title></line>"
+            )
+    for run in _runs(s.points, bridge=span / 12):
+        if len(run) == 1:
+            ts, v = run[0]
+            parts.append(f'<circle class="g-dot" cx="{x(ts):.1f}" cy="{y(v):.1f}" r="2"/>')
+        else:
+            pts = " ".join(f"{x(ts):.1f},{y(v):.1f}" for ts, v in run)
+            parts.append(f'<polyline class="g-line" points="{pts}"/>')
+    if not values:
+        parts.append(
+            f'<text class="g-empty" x="{W / 2}" y="{H / 2}" text-anchor="middle">'
+            "no data in this range</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _runs(
+    points: Sequence[tuple[float, float | None]], bridge: float
+) -> list[list[tuple[float, float]]]:
+    """Lines through the points with values. Empty buckets shorter than ``bridge`` seconds are
+    bridged (data coming every 5 min into 1-min buckets is one line); longer ones are gaps."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for ts, v in points:
+        if v is None or math.isnan(v):
+            continue
+        if runs[-1] and ts - runs[-1][-1][0] > bridge:
+            runs.append([])
+        runs[-1].append((ts, v))
+    return [r for r in runs if r]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: float
+    end: float
+    css: str
+    label: str
+
+
+def timeline(segments: Sequence[Segment], start: float, end: float) -> Markup:
+    """A bar of state segments over time (colour plus a text title per segment)."""
+    span = max(end - start, 1.0)
+    parts = [
+        f'<svg class="timeline" viewBox="0 0 {W:.0f} 20" role="img" '
+        'aria-label="state history" preserveAspectRatio="none">'
+    ]
+    for seg in segments:
+        x0 = (max(seg.start, start) - start) / span * W
+        x1 = (min(seg.end, end) - start) / span * W
+        if x1 <= x0:
+            continue
+        parts.append(
+            f'<rect class="t-{seg.css}" x="{x0:.1f}" y="0" width="{max(x1 - x0, 1):.1f}" '
+            f'height="20"><title>{escape(seg.label)} from '
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(seg.start))}</title></rect>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,166 @@
+"""Where the UI meets features built elsewhere (push agent #3, Kubernetes #4, notifications #5).
+
+Each function here is the one place a page asks for that feature's data, so connecting a feature
+is a change to one function, not to templates. Until a feature lands they answer "nothing yet"
+and the pages show a clear empty state.
+
+- Kubernetes objects are recognised by host labels alone: ``k8s/cluster``, ``k8s/namespace``,
+  ``k8s/kind`` (``cluster``, ``node``, ``namespace``, ``deployment``, ``statefulset``,
+  ``daemonset``, ``job``, ``cronjob``, ``pod``), ``k8s/workload`` (a pod's owner) and
+  ``k8s/name``. Any source that sets these labels gets the cluster tiles and breadcrumbs.
+- Agent status: ``site.agents.status(host)`` if the site has an ``agents`` attribute
+  (issue #3), returning a mapping shown as a panel.
+- Notifications: ``site.notifier.summary()`` and ``site.notifier.deliveries(limit=…)``
+  if the site has a ``notifier`` attribute (issue #5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from lookout.domain.objects import HostConfig
+from lookout.engine.core import Engine
+from lookout.engine.status import Status
+
+K_CLUSTER, K_NAMESPACE, K_KIND, K_WORKLOAD, K_NAME = (
+    "k8s/cluster",
+    "k8s/namespace",
+    "k8s/kind",
+    "k8s/workload",
+    "k8s/name",
+)
+
+
+@dataclass(slots=True)
+class ClusterTile:
+    """One Kubernetes cluster on the overview: its objects and how many are in trouble."""
+
+    name: str
+    objects: int = 0
+    problems: int = 0
+    worst: int = 0
+    namespaces: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Crumb:
+    """One step of a Kubernetes object's place: its kind, name, and a link to a filtered list."""
+
+    kind: str
+    name: str
+    href: str
+
+
+def kube_clusters(engine: Engine, problems: Iterable[Status] | None = None) -> list[ClusterTile]:
+    """Clusters known from host labels, with their objects and problems (hosts and services).
+    ``problems``: the statuses that are not OK, when the caller has them at hand (the overview
+    collects them in its own pass); otherwise they are looked up."""
+    tiles: dict[str, ClusterTile] = {}
+    cluster_of: dict[str, ClusterTile] = {}
+    for cfg in engine.hosts.values():
+        cluster = cfg.labels.get(K_CLUSTER)
+        if not cluster:
+            continue
+        tile = tiles.get(cluster)
+        if tile is None:
+            tile = tiles[cluster] = ClusterTile(cluster)
+        tile.objects += 1
+        ns = cfg.labels.get(K_NAMESPACE)
+        if ns:
+            tile.namespaces.add(ns)
+        cluster_of[cfg.name] = tile
+    if not cluster_of:
+        return []
+    if problems is None:
+        problems = (st for st in engine.status.values() if st.state)
+    for st in problems:
+        tile = cluster_of.get(st.host)
+        if tile is None:
+            continue
+        tile.problems += 1
+        state = st.state if st.service else 2  # a host that is not UP counts as CRIT
+        if _RANK[state] > _RANK[tile.worst]:
+            tile.worst = state
+    return sorted(tiles.values(), key=lambda t: (-_RANK[t.worst], t.name))
+
+
+_RANK = {0: 0, 1: 1, 3: 2, 2: 3}
+"""Badness of a state for the cluster tiles: CRIT above UNKNOWN above WARN."""
+
+
+def kube_place(cfg: HostConfig) -> list[Crumb]:
+    """Cluster → namespace → workload → object for a Kubernetes host; empty otherwise."""
+    labels = cfg.labels
+    cluster = labels.get(K_CLUSTER)
+    if not cluster:
+        return []
+    crumbs = [Crumb("cluster", cluster, "/problems?" + urlencode({"cluster": cluster}))]
+    ns = labels.get(K_NAMESPACE)
+    if ns:
+        crumbs.append(
+            Crumb("namespace", ns, "/problems?" + urlencode({"cluster": cluster, "namespace": ns}))
+        )
+    workload = labels.get(K_WORKLOAD)
+    if workload:
+        crumbs.append(
+            Crumb(
+                "workload", workload, "/hosts?" + urlencode({"label": f"{K_WORKLOAD}={workload}"})
+            )
+        )
+    kind = labels.get(K_KIND, "object")
+    crumbs.append(
+        Crumb(kind, labels.get(K_NAME, cfg.name), "/host?" + urlencode({"name": cfg.name}))
+    )
+    return crumbs
+
+
+def agent_status(site: Any, host: str) -> dict[str, Any] | None:
+    """The push agent's status for ``host`` (last contact, version, certificate expiry), or
+    None when the host has no agent or the site has no agent receiver yet."""
+    agents = getattr(site, "agents", None)
+    if agents is None or not hasattr(agents, "status"):
+        return None
+    info: dict[str, Any] | None = agents.status(host)
+    return info
+
+
+def agent_registration(site: Any, host: str) -> dict[str, str] | None:
+    """How to register an agent for ``host``: ``{"command": ..., "ca_fingerprint": ...}``,
+    or None until the agent receiver (issue #3) provides ``site.agents.registration(host)``."""
+    agents = getattr(site, "agents", None)
+    if agents is None or not hasattr(agents, "registration"):
+        return None
+    reg: dict[str, str] = agents.registration(host)
+    return reg
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSummary:
+    available: bool
+    failing: int = 0
+    sent_24h: int = 0
+
+
+def notification_summary(site: Any) -> NotificationSummary:
+    """Failing deliveries for the overview; ``available=False`` without a notifier."""
+    notifier = getattr(site, "notifier", None)
+    if notifier is None or not hasattr(notifier, "summary"):
+        return NotificationSummary(available=False)
+    data: dict[str, int] = notifier.summary()
+    return NotificationSummary(
+        available=True, failing=data.get("failing", 0), sent_24h=data.get("sent_24h", 0)
+    )
+
+
+def notification_deliveries(site: Any, *, failed_only: bool, limit: int) -> list[dict[str, Any]]:
+    """Recent deliveries, newest first: dicts with ``at``, ``host``, ``service``, ``channel``,
+    ``recipient``, ``status`` (``sent``/``failed``/``pending``), ``error``. Empty without a
+    notifier."""
+    notifier = getattr(site, "notifier", None)
+    if notifier is None or not hasattr(notifier, "deliveries"):
+        return []
+    rows: list[dict[str, Any]] = notifier.deliveries(failed_only=failed_only, limit=limit)
+    return rows

@@ -1,0 +1,136 @@
+"""Log-in and log-out. The log-in form has its own double-submit CSRF token (a cookie scoped to
+``/login``) since there is no session yet; a GET never logs out."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from lookout import auth
+from lookout.auth import Role
+from lookout.errors import NotFound
+from lookout.storage import accounts
+from lookout.web.ui.sessions import COOKIE, LOGIN_COOKIE
+from lookout.web.ui.throttle import LoginThrottle
+from lookout.web.ui.timing import TimedRoute
+from lookout.web.ui.web import current, form_of, render, safe_next, sessions_of, site_of
+
+router = APIRouter(include_in_schema=False, route_class=TimedRoute)
+
+
+def _secure(request: Request) -> bool:
+    """Secure cookies when the browser talks TLS to us or the public URL is https."""
+    return request.url.scheme == "https" or site_of(request).settings.url.startswith("https:")
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    resp = render(
+        request, None, "login.html", title="Log in", login_csrf=token, next=safe_next(next)
+    )
+    _set_cookie(request, resp, LOGIN_COOKIE, token, 3600, path="/login")
+    return resp
+
+
+def _set_cookie(
+    request: Request, resp: Response, name: str, value: str, max_age: int, path: str = "/"
+) -> None:
+    resp.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    user = str(form.get("user", "")).strip()
+    password = str(form.get("password", ""))
+    presented = str(form.get("csrf", ""))
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    next_url = safe_next(str(form.get("next", "/")))
+    if not expected or not hmac.compare_digest(presented, expected):
+        return render(
+            request,
+            None,
+            "error.html",
+            status_code=403,
+            title="Refused",
+            why="the log-in form expired or was not sent by this site: reload it and try again",
+        )
+    site = site_of(request)
+    throttle: LoginThrottle = request.app.state.ui_throttle
+    keys = (f"user:{user.lower()}", f"addr:{request.client.host if request.client else ''}")
+    wait = throttle.wait(keys, site.clock())
+    if wait > 0:
+        return render(
+            request,
+            None,
+            "login.html",
+            status_code=429,
+            title="Log in",
+            login_csrf=presented,
+            next=next_url,
+            user=user,
+            error=f"Too many failed log-ins: try again in {int(wait) + 1} s.",
+        )
+    role = await asyncio.to_thread(_check_password, site.db, user, password)
+    if role is None:
+        throttle.failed(keys, site.clock())
+        token = secrets.token_urlsafe(24)
+        resp = render(
+            request,
+            None,
+            "login.html",
+            status_code=401,
+            title="Log in",
+            login_csrf=token,
+            next=next_url,
+            user=user,
+            error="Wrong user name or password.",
+        )
+        _set_cookie(request, resp, LOGIN_COOKIE, token, 3600, path="/login")
+        return resp
+    throttle.succeeded(keys)
+    cookie, _ = await asyncio.to_thread(sessions_of(request).create, user, role, site.clock())
+    done = RedirectResponse(next_url, status_code=303)
+    _set_cookie(request, done, COOKIE, cookie, int(sessions_of(request).lifetime))
+    done.delete_cookie(LOGIN_COOKIE, path="/login")
+    return done
+
+
+def _check_password(db: Any, user: str, password: str) -> Role | None:
+    try:
+        row = accounts.get_user(db, user)
+    except NotFound:
+        auth.hash_password(password)  # same time as a wrong password: no user enumeration
+        return None
+    if not row.password_hash or not auth.verify_password(password, row.password_hash):
+        return None
+    return Role(row.role)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    sess, _ = await form_of(request, Role.VIEWER)
+    await asyncio.to_thread(sessions_of(request).end, sess)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+@router.get("/logout")
+async def logout_get(request: Request) -> Response:
+    """A GET never logs out (a link on another site could): show the button instead."""
+    return render(request, current(request), "logout.html", title="Log out")
