@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 import sqlalchemy as sa
@@ -145,8 +146,9 @@ class Notifier:
     def url_of(self, host: str, service: str) -> str:
         if not self.options.url:
             return ""
-        base = f"{self.options.url}/ui/hosts/{host}"
-        return f"{base}/services/{service}" if service else base
+        if service:
+            return f"{self.options.url}/service?{urlencode({'host': host, 'name': service})}"
+        return f"{self.options.url}/host?{urlencode({'name': host})}"
 
     # ------------------------------------------------------------------ intake
     async def _loop(self) -> None:

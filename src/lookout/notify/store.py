@@ -321,6 +321,17 @@ class NotifyStore:
                 .values(status=SENDING, attempts=d.c.attempts + 1)
             )
 
+    def counts_since(self, since: float) -> dict[str, int]:
+        """Deliveries created since ``since``, by status (for the overview's health line)."""
+        d = t.notify_deliveries
+        q = (
+            sa.select(d.c.status, sa.func.count())
+            .where(d.c.created_at >= since)
+            .group_by(d.c.status)
+        )
+        with self.db.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(q)}
+
     def deliveries(
         self,
         *,

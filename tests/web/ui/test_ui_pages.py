@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import time
 
+import httpx
 import pytest
 from uiweb import Browser
-from webapi import Api, unique
+from webapi import Api, unique, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,7 @@ def test_overview_headline_counts_unhandled_problems(api: Api, ui_viewer: Browse
     assert live["unhandled"] >= 1
     assert re.search(r'<span class="num">(\d+)</span>', page)
     assert 'href="/problems?handled=no"' in page
-    assert "No notification engine yet" in page
+    assert "sent in 24 h" in page
     assert f"<title>({live['unhandled']}) Overview" in page or "<title>(" in page
 
 
@@ -109,7 +110,37 @@ def test_lists_show_downtimes_acks_and_events(api: Api, ui_operator: Browser) ->
     assert "ack-for-list" in ui_operator.get("/acks").text
     assert "dt-for-list" in ui_operator.get("/downtimes").text
     assert "ack set" in ui_operator.get("/events", host=host).text
-    assert "No notification engine yet" in ui_operator.get("/notifications").text
+    assert "<th>Channel</th>" in ui_operator.get("/notifications").text
+
+
+def test_failed_deliveries_show_on_overview_notifications_and_setup(
+    api: Api, admin: httpx.Client, ui_admin: Browser
+) -> None:
+    channel, rule = unique("hook"), unique("rule")
+    spec = {"type": "webhook", "url": "http://127.0.0.1:9/nobody-listens", "max_attempts": 1}
+    r = admin.post("/api/v1/notifications/channels", json={"name": channel, "spec": spec})
+    assert r.status_code == 200, r.text
+    host, svc = api.host_with_service()
+    r = admin.post(
+        "/api/v1/notifications/rules", json={"name": rule, "channels": [channel], "hosts": [host]}
+    )
+    assert r.status_code == 200, r.text
+    try:
+        api.result(host, svc, 2, summary="disk on fire")
+        wait_for(
+            lambda: admin.get(
+                "/api/v1/notifications/deliveries", params={"host": host, "status": "failed"}
+            ).json()["items"]
+        )
+        page = ui_admin.get("/notifications", failed="1").text
+        assert host in page
+        assert channel in page
+        assert "webhook" in page  # the channel's error is shown
+        setup = ui_admin.get("/setup").text
+        assert rule in setup
+        assert channel in setup
+    finally:
+        admin.delete(f"/api/v1/notifications/rules/{rule}")
 
 
 def test_admin_adds_a_host_a_user_and_a_token(api: Api, ui_admin: Browser) -> None:

@@ -10,12 +10,13 @@ and the pages show a clear empty state.
   ``k8s/name``. Any source that sets these labels gets the cluster tiles and breadcrumbs.
 - Agent status: ``site.agents.status(host)`` if the site has an ``agents`` attribute
   (issue #3), returning a mapping shown as a panel.
-- Notifications: ``site.notifier.summary()`` and ``site.notifier.deliveries(limit=…)``
-  if the site has a ``notifier`` attribute (issue #5).
+- Notifications: the outbox of ``site.notifier`` (issue #5), read in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from urllib.parse import urlencode
 from lookout.domain.objects import HostConfig
 from lookout.engine.core import Engine
 from lookout.engine.status import Status
+from lookout.notify.spec import Channel, Rule
+from lookout.notify.store import FAILED, PENDING, SENDING, SENT, Delivery
 
 K_CLUSTER, K_NAMESPACE, K_KIND, K_WORKLOAD, K_NAME = (
     "k8s/cluster",
@@ -142,25 +145,70 @@ class NotificationSummary:
     available: bool
     failing: int = 0
     sent_24h: int = 0
+    pending: int = 0
 
 
-def notification_summary(site: Any) -> NotificationSummary:
-    """Failing deliveries for the overview; ``available=False`` without a notifier."""
+_SUMMARY_TTL = 5.0
+"""Seconds the overview reuses the outbox counts (one grouped count per TTL, not per view)."""
+_summary_cache: dict[int, tuple[float, NotificationSummary]] = {}
+
+
+async def notification_summary(site: Any) -> NotificationSummary:
+    """Deliveries of the last 24 hours for the overview: failed, sent, waiting;
+    ``available=False`` when the site runs no notifier."""
     notifier = getattr(site, "notifier", None)
-    if notifier is None or not hasattr(notifier, "summary"):
+    if notifier is None or not site.settings.notifications.enabled:
         return NotificationSummary(available=False)
-    data: dict[str, int] = notifier.summary()
-    return NotificationSummary(
-        available=True, failing=data.get("failing", 0), sent_24h=data.get("sent_24h", 0)
+    now = time.monotonic()
+    cached = _summary_cache.get(id(site))
+    if cached is not None and now - cached[0] < _SUMMARY_TTL:
+        return cached[1]
+    counts = await asyncio.to_thread(notifier.store.counts_since, site.clock() - 86400)
+    summary = NotificationSummary(
+        available=True,
+        failing=counts.get(FAILED, 0),
+        sent_24h=counts.get(SENT, 0),
+        pending=counts.get(PENDING, 0) + counts.get(SENDING, 0),
     )
+    _summary_cache[id(site)] = (now, summary)
+    return summary
 
 
-def notification_deliveries(site: Any, *, failed_only: bool, limit: int) -> list[dict[str, Any]]:
+async def notification_deliveries(
+    site: Any, *, failed_only: bool, limit: int
+) -> list[dict[str, Any]]:
     """Recent deliveries, newest first: dicts with ``at``, ``host``, ``service``, ``channel``,
-    ``recipient``, ``status`` (``sent``/``failed``/``pending``), ``error``. Empty without a
-    notifier."""
+    ``recipient``, ``status`` (``sent``/``failed``/``pending``…), ``error``, ``attempts``,
+    ``rule``, ``kind``. Empty without a notifier."""
     notifier = getattr(site, "notifier", None)
-    if notifier is None or not hasattr(notifier, "deliveries"):
+    if notifier is None:
         return []
-    rows: list[dict[str, Any]] = notifier.deliveries(failed_only=failed_only, limit=limit)
-    return rows
+    rows: list[Delivery] = await asyncio.to_thread(
+        notifier.store.deliveries, status=FAILED if failed_only else None, limit=limit
+    )
+    return [
+        {
+            "at": d.sent_at or d.created_at,
+            "host": d.host,
+            "service": d.service,
+            "channel": d.channel,
+            "recipient": d.recipient,
+            "status": d.status,
+            "error": d.error,
+            "attempts": d.attempts,
+            "rule": d.rule,
+            "kind": d.kind,
+        }
+        for d in rows
+    ]
+
+
+async def notification_setup(site: Any) -> tuple[list[Rule], list[Channel]]:
+    """The notification rules (in order) and channels, for the setup page."""
+    notifier = getattr(site, "notifier", None)
+    if notifier is None:
+        return [], []
+    rules, channels = await asyncio.gather(
+        asyncio.to_thread(notifier.store.rules), asyncio.to_thread(notifier.store.channels)
+    )
+    return rules, channels

@@ -46,7 +46,7 @@ async def overview(request: Request, sess: Viewer) -> Response:
         title="Overview",
         ov=ov,
         clusters=ov.clusters,
-        notes=integrations.notification_summary(site),
+        notes=await integrations.notification_summary(site),
         live=True,
     )
 
@@ -284,8 +284,8 @@ async def notifications(request: Request, sess: Viewer, failed: bool = False) ->
         sess,
         "notifications.html",
         title="Notifications",
-        summary=integrations.notification_summary(site),
-        rows=integrations.notification_deliveries(site, failed_only=failed, limit=500),
+        summary=await integrations.notification_summary(site),
+        rows=await integrations.notification_deliveries(site, failed_only=failed, limit=500),
         failed=failed,
     )
 
@@ -298,6 +298,7 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         asyncio.to_thread(accounts.list_users, site.db),
         asyncio.to_thread(accounts.list_tokens, site.db),
     )
+    rules, channels = await integrations.notification_setup(site)
     new_token = request.app.state.ui_new_tokens.pop(sess.id_hash, None)
     return render(
         request,
@@ -311,6 +312,8 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         registration=integrations.agent_registration(site, created) if created else None,
         hosts_total=len(site.engine.hosts),
         clusters=integrations.kube_clusters(site.engine),
-        notes=integrations.notification_summary(site),
+        notes=await integrations.notification_summary(site),
+        rules=rules,
+        channels=channels,
         url=site.settings.url,
     )
