@@ -1,0 +1,270 @@
+"""One cluster, watched: list every resource once, then watch (relisting on 410 Gone), and
+every interval evaluate the objects and hand the result to the site.
+
+The monitor never crashes on what the cluster says: an unreachable server, a 401, a denied
+resource, a bad answer become states and texts on the cluster host's services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lookout.checks.kube.evaluate import ClusterInput, Evaluation, evaluate
+from lookout.checks.kube.memory import Memory
+from lookout.checks.kube.sections import Event, Pod
+from lookout.checks.kube.view import Objects, Usage, key
+from lookout.sources.kube import usage as kubelet_usage
+from lookout.sources.kube.client import KubeClient, Timeouts, WatchEvent
+from lookout.sources.kube.credentials import Credentials
+from lookout.sources.kube.errors import Forbidden, Gone, KubeError, Unauthorized
+from lookout.sources.kube.resources import RESOURCES, Resource
+
+log = logging.getLogger(__name__)
+
+EVENT_LOOKUPS = 20
+"""Problem pods per evaluation whose events are read (to name e.g. FailedMount)."""
+EVENT_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    creds: Credentials
+    interval: float = 60.0
+    """Seconds between evaluations."""
+    usage: str = "kubelet"
+    """Where usage comes from: kubelet, prometheus, none."""
+    prometheus_url: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    pod_hosts: dict[str, str] | None = None
+    timeouts: Timeouts = Timeouts()
+    watch_timeout: int = 300
+
+
+Publish = Callable[[str, Evaluation], Awaitable[None]]
+UsageReader = Callable[[Objects], Awaitable[Usage]]
+
+
+class ClusterMonitor:
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        publish: Publish | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        client: KubeClient | None = None,
+        usage_reader: UsageReader | None = None,
+    ) -> None:
+        self.spec = spec
+        self.publish = publish
+        self.clock = clock
+        self.client = client or KubeClient(spec.creds, timeouts=spec.timeouts)
+        self.usage_reader = usage_reader
+        self.objects = Objects()
+        self.memory = Memory()
+        self.versions: dict[str, str] = {}
+        self.denied: dict[str, str] = {}
+        self.connected = False
+        self.synced = False
+        self.error = ""
+        self.server_version = ""
+        self.relists = 0
+        self.changes = 0
+        self.last_event_at: float | None = None
+        self.events: dict[str, tuple[float, Event | None]] = {}
+        self.last: Evaluation | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    async def run(self) -> None:
+        """Forever: connect, list, watch and evaluate; on failure report and retry."""
+        backoff = 1.0
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except KubeError as exc:
+                self._fail(str(exc))
+            except Exception as exc:  # a bug must not end monitoring of the cluster
+                log.exception("cluster %s: monitor failed", self.spec.name)
+                self._fail(f"internal error: {type(exc).__name__}: {exc}")
+            await self._publish_safely(await self.evaluate_once())
+            await asyncio.sleep(min(backoff, self.spec.interval))
+            backoff = min(backoff * 2, 60.0)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _fail(self, message: str) -> None:
+        self.connected = False
+        self.synced = False
+        self.error = message
+        log.warning("cluster %s: %s", self.spec.name, message)
+
+    async def _session(self) -> None:
+        await self.sync()
+        watchers = [
+            asyncio.create_task(self._watch_loop(r), name=f"kube-watch-{self.spec.name}-{r.name}")
+            for r in RESOURCES
+            if r.name in self.versions
+        ]
+        try:
+            while True:
+                await self._publish_safely(await self.evaluate_once())
+                await asyncio.sleep(self.spec.interval)
+                for w in watchers:
+                    if w.done() and w.exception() is not None:
+                        raise w.exception()  # type: ignore[misc]
+        finally:
+            for w in watchers:
+                w.cancel()
+            for w in watchers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await w
+
+    async def _publish_safely(self, ev: Evaluation) -> None:
+        if self.publish is None:
+            return
+        try:
+            await self.publish(self.spec.name, ev)
+        except Exception:
+            log.exception("cluster %s: publishing the evaluation failed", self.spec.name)
+
+    # ------------------------------------------------------------------ list and watch
+    async def sync(self) -> None:
+        """Connect and list every resource (concurrently). A 403 on one resource is noted
+        (its services say so); a 401 or no answer fails the whole sync."""
+        self.server_version = await self.client.version()
+        self.denied = {}
+        results = await asyncio.gather(*(self._list(r) for r in RESOURCES), return_exceptions=True)
+        for r, res in zip(RESOURCES, results, strict=True):
+            if isinstance(res, Forbidden):
+                self.denied[r.name] = str(res)
+            elif isinstance(res, BaseException):
+                raise res
+        self.connected = True
+        self.synced = True
+        self.error = ""
+
+    async def _list(self, res: Resource) -> None:
+        items, version = await self.client.list_all(res)
+        table: dict[str, Any] = {}
+        for obj in items:
+            m = obj.metadata
+            table[key(m.namespace, m.name)] = obj
+        setattr(self.objects, res.name, table)
+        self.versions[res.name] = version
+
+    async def _watch_loop(self, res: Resource) -> None:
+        failures = 0
+        while True:
+            try:
+                async for ev in self.client.watch(
+                    res, self.versions[res.name], timeout_seconds=self.spec.watch_timeout
+                ):
+                    self.apply_event(res, ev)
+                    failures = 0
+            except Gone:
+                self.relists += 1
+                await self._list(res)
+            except Unauthorized:
+                raise
+            except KubeError as exc:
+                failures += 1
+                self.error = str(exc)
+                await asyncio.sleep(min(2.0**failures, 30.0))
+                if failures >= 5:
+                    self.relists += 1
+                    await self._list(res)
+
+    def apply_event(self, res: Resource, ev: WatchEvent[Any]) -> None:
+        """Apply one watch event to the objects (BOOKMARK only moves the version)."""
+        if ev.resource_version:
+            self.versions[res.name] = ev.resource_version
+        if ev.object is None:
+            return
+        table: dict[str, Any] = getattr(self.objects, res.name)
+        m = ev.object.metadata
+        k = key(m.namespace, m.name)
+        if ev.type == "DELETED":
+            table.pop(k, None)
+        else:
+            table[k] = ev.object
+        self.changes += 1
+        self.last_event_at = self.clock()
+
+    # ------------------------------------------------------------------ evaluation
+    async def evaluate_once(self) -> Evaluation:
+        now = self.clock()
+        health: dict[str, tuple[int | None, str]] = {}
+        usage = Usage()
+        if self.connected:
+            for path in ("/readyz", "/livez"):
+                health[path] = await self.client.health(path)
+            usage = await self._usage()
+            await self._read_events(now)
+        else:
+            health = {"/readyz": (None, self.error)}
+        snapshot = Objects(**{k: dict(v) for k, v in vars(self.objects).items()})
+        inp = ClusterInput(
+            name=self.spec.name,
+            objects=snapshot,
+            now=now,
+            usage=usage,
+            server_version=self.server_version,
+            health=health,
+            connected=self.connected,
+            error=self.error,
+            denied=dict(self.denied),
+            last_event_age=None if self.last_event_at is None else now - self.last_event_at,
+            relists=self.relists,
+            params=self.spec.params,
+            rules=self.spec.rules,
+            pod_hosts=self.spec.pod_hosts,
+            events={k: ev for k, (_, ev) in self.events.items() if ev is not None},
+        )
+        ev = await asyncio.to_thread(evaluate, inp, self.memory)
+        ev.partial = not self.synced
+        self.last = ev
+        return ev
+
+    async def _usage(self) -> Usage:
+        if self.spec.usage == "none":
+            return Usage()
+        try:
+            if self.usage_reader is not None:
+                return await self.usage_reader(self.objects)
+            if self.spec.usage == "kubelet" and "nodes" not in self.denied:
+                return await kubelet_usage.from_kubelets(self.client, list(self.objects.nodes))
+        except KubeError as exc:
+            return Usage(source=self.spec.usage, error=str(exc))
+        return Usage()
+
+    async def _read_events(self, now: float) -> None:
+        """Read the Warning events of a few stuck pods (Pending, not unschedulable)."""
+        wanted = [k for k, p in self.objects.pods.items() if _stuck(p)]
+        self.events = {k: v for k, v in self.events.items() if k in set(wanted)}
+        todo = [k for k in wanted if now - self.events.get(k, (-1e18, None))[0] > EVENT_TTL]
+        for k in todo[:EVENT_LOOKUPS]:
+            ns, _, name = k.partition("/")
+            try:
+                found = await self.client.events_for(ns, name)
+            except KubeError:
+                found = []
+            self.events[k] = (now, found[-1] if found else None)
+
+
+def _stuck(pod: Pod) -> bool:
+    if pod.status.phase != "Pending":
+        return False
+    for c in pod.status.conditions or ():
+        if c.type == "PodScheduled" and c.status == "False":
+            return False
+    return True

@@ -1,0 +1,88 @@
+"""The local Kubernetes API server, fed with the recorded fixtures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubeapi import ALL, FIXTURES, KubeApi, Running, load_items, serve
+
+from lookout.sources.kube.credentials import Credentials
+
+TOKEN = "t0k3n-for-tests"
+NRI = FIXTURES / "nri-kubernetes"
+TROUBLESHOOT = FIXTURES / "troubleshoot" / "analyze-files"
+
+
+def need_fixtures() -> None:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"recorded fixtures not found at {FIXTURES} (../shared is absent)")
+
+
+def feed_nri(api: KubeApi, version: str = "1_35") -> None:
+    """A real minikube cluster recorded by nri-kubernetes: nodes, namespaces, pods, stats."""
+    base = NRI / version
+    for name in ("nodes.yaml", "namespaces.yaml", "pods.yaml"):
+        api.add_many(load_items(base / name))
+    summary = json.loads((base / "kubelet" / "stats" / "summary").read_text())
+    api.stats[summary["node"]["nodeName"]] = summary
+    api.version = f"v1.{version.split('_')[1]}.0"
+
+
+FAILURE_CASES = (
+    "message-oomkill-pod",
+    "message-image-pull-fail",
+    "message-pod-crashloop-backoff",
+    "message-pod-init-crashloop-backoff",
+    "message-pending-pod-resources",
+    "message-pending-node-affinity",
+    "message-container-creating-failed-mount",
+)
+
+
+def feed_troubleshoot(api: KubeApi) -> None:
+    """Real failure states from support bundles (troubleshoot), with their events."""
+    for case in FAILURE_CASES:
+        api.add_many(load_items(TROUBLESHOOT / "pods" / f"{case}.json"))
+    for f in sorted((TROUBLESHOOT / "events").glob("*.json")):
+        items = load_items(f)
+        for (
+            item
+        ) in items:  # the recorded events sit in "default"; the pods in their case's namespace
+            obj = item.get("involvedObject", {})
+            for case in FAILURE_CASES:
+                if obj.get("name", "").startswith(
+                    ("troubleshoot-copyfromhost", "no-image", "init-demo2")
+                ):
+                    item["metadata"]["namespace"] = _ns_of(obj["name"])
+        api.add_many(items)
+    for sub in ("deployments", "statefulsets", "replicasets", "jobs"):
+        for f in sorted((TROUBLESHOOT / sub).glob("*.json")):
+            api.add_many(load_items(f))
+    api.add_many(load_items(TROUBLESHOOT / "support-bundle/cluster-resources/pvcs/default.json"))
+    api.add_many(load_items(TROUBLESHOOT / "nodes.json"))
+
+
+def _ns_of(pod_name: str) -> str:
+    if pod_name.startswith("troubleshoot-copyfromhost"):
+        return "message-container-creating-failed-mount"
+    if pod_name.startswith("no-image"):
+        return "message-image-pull-fail"
+    return "message-pod-init-crashloop-backoff"
+
+
+@pytest.fixture
+def api() -> KubeApi:
+    return KubeApi(tokens={TOKEN: {ALL}})
+
+
+@pytest.fixture
+def server(api: KubeApi, tmp_path: Path) -> Iterator[Running]:
+    yield from serve(api, tmp_path)
+
+
+@pytest.fixture
+def creds(server: Running) -> Credentials:
+    return Credentials(server=server.url, token=TOKEN, ca_data=server.pki.ca_pem)
