@@ -42,7 +42,9 @@ class Cluster:
 
 
 class KubeManager:
-    def __init__(self, site: Any, settings: KubernetesSettings, site_dir: Path, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, site: Any, settings: KubernetesSettings, site_dir: Path, clock: Callable[[], float]
+    ) -> None:
         self.site = site
         self.settings = settings
         self.vault = Vault(site_dir)
@@ -95,7 +97,9 @@ class KubeManager:
             token = self.vault.open(row["token_encrypted"])
         elif row.get("token_file"):
             token = read_token_file(Path(row["token_file"]))
-        key = self.vault.open(row["client_key_encrypted"]) if row.get("client_key_encrypted") else ""
+        key = (
+            self.vault.open(row["client_key_encrypted"]) if row.get("client_key_encrypted") else ""
+        )
         creds = Credentials(
             server=row["server"],
             token=token,
@@ -172,8 +176,12 @@ class KubeManager:
             engine = self.site.engine
             plan = c.mapper.plan(ev, engine.hosts, engine.host_services, now)
             if plan.changes():
-                await self.site.apply_batch(plan.hosts, plan.services, plan.remove_services, plan.remove_hosts)
+                await self.site.apply_batch(
+                    plan.hosts, plan.services, plan.remove_services, plan.remove_hosts
+                )
             for i in range(0, len(plan.results), RESULT_CHUNK):
-                await self.site.runner.apply(Results(at=self.clock(), results=plan.results[i : i + RESULT_CHUNK]))
+                await self.site.runner.apply(
+                    Results(at=self.clock(), results=plan.results[i : i + RESULT_CHUNK])
+                )
             c.last_publish = now
             c.last_changes = plan.changes()

@@ -250,7 +250,8 @@ class SiteStore:
             if remove_services:
                 conn.execute(
                     sa.delete(t.services).where(
-                        t.services.c.host == sa.bindparam("h"), t.services.c.name == sa.bindparam("s")
+                        t.services.c.host == sa.bindparam("h"),
+                        t.services.c.name == sa.bindparam("s"),
                     ),
                     [{"h": h, "s": s} for h, s in remove_services],
                 )

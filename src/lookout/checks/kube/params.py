@@ -33,8 +33,9 @@ class KubeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """Seconds since the last successful run for WARN, CRIT (None: not checked)."""
     cpu_request_levels: Levels = None
     """CPU usage in % of requests (None: shown, no levels)."""
-    cpu_limit_levels: Levels = (90.0, 100.0)
-    """CPU usage in % of limits for WARN, CRIT."""
+    cpu_limit_levels: Levels = (95.0, 10_000.0)
+    """CPU usage in % of limits for WARN, CRIT. At its limit a container is throttled, not
+    killed (mixin CPUThrottlingHigh is only info): WARN, no CRIT by default."""
     memory_request_levels: Levels = None
     memory_limit_levels: Levels = (90.0, 95.0)
     """Memory working set in % of limits for WARN, CRIT (the OOM killer acts at 100 %)."""

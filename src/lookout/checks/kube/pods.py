@@ -90,6 +90,16 @@ def _broken(pod: Pod) -> tuple[str, str] | None:
     return None
 
 
+def _terminated(pod: Pod) -> str:
+    """``container X OOMKilled (exit 137)`` for the first container that ended badly."""
+    for c in _all_statuses(pod):
+        for cs in (c.state, c.last_state):
+            term = cs.terminated if cs is not None else None
+            if term is not None and (term.exit_code or term.reason not in ("", "Completed")):
+                return f"container {c.name} {term.reason or 'exited'} (exit {term.exit_code})"
+    return ""
+
+
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -132,8 +142,9 @@ def assess(
         text = f"Failed{': ' + status.reason if status.reason else ''}"
         if status.message:
             text += f" ({_short(status.message)})"
-        if oom:
-            text += f" (container {oom} OOMKilled)"
+        term = _terminated(pod)
+        if term:
+            text += f" ({term})"
         return verdict(WARN if in_job else CRIT, problem=text)
     if phase not in KNOWN_PHASES:
         return verdict(WARN, f"unknown phase {phase!r}")

@@ -36,7 +36,12 @@ class Plan:
     results: list[CheckResult] = field(default_factory=list)
 
     def changes(self) -> int:
-        return len(self.hosts) + len(self.services) + len(self.remove_services) + len(self.remove_hosts)
+        return (
+            len(self.hosts)
+            + len(self.services)
+            + len(self.remove_services)
+            + len(self.remove_hosts)
+        )
 
 
 class Mapper:
@@ -140,4 +145,8 @@ def _host_state(kind: str, name: str, states: dict[tuple[str, str], int]) -> int
 
 def all_hosts_of(cluster: str, hosts: Mapping[str, HostConfig]) -> list[str]:
     """Host names that belong to ``cluster`` (for removing a cluster)."""
-    return [n for n, h in hosts.items() if h.labels.get(CLUSTER_LABEL) == cluster or n == cluster_host(cluster)]
+    return [
+        n
+        for n, h in hosts.items()
+        if h.labels.get(CLUSTER_LABEL) == cluster or n == cluster_host(cluster)
+    ]

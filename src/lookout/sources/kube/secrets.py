@@ -26,7 +26,9 @@ class Vault:
                     fh.write(Fernet.generate_key())
             mode = self.path.stat().st_mode & 0o077
             if mode:
-                raise ConfigError(f"{self.path} is readable by others (mode {oct(mode)}); chmod 600 it")
+                raise ConfigError(
+                    f"{self.path} is readable by others (mode {oct(mode)}); chmod 600 it"
+                )
             self._fernet = Fernet(self.path.read_bytes().strip())
         return self._fernet
 

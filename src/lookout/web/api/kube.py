@@ -44,9 +44,15 @@ class ClusterIn(BaseModel):
 
     @model_validator(mode="after")
     def _one_credential(self) -> ClusterIn:
-        given = [bool(self.token), bool(self.token_file), bool(self.client_cert and self.client_key)]
+        given = [
+            bool(self.token),
+            bool(self.token_file),
+            bool(self.client_cert and self.client_key),
+        ]
         if sum(given) != 1:
-            raise ValueError("give exactly one of token, token_file, or client_cert with client_key")
+            raise ValueError(
+                "give exactly one of token, token_file, or client_cert with client_key"
+            )
         if self.ca_data and "BEGIN CERTIFICATE" not in self.ca_data:
             raise ValueError("ca_data must be PEM (-----BEGIN CERTIFICATE-----)")
         if self.usage == "prometheus" and not self.prometheus_url:
@@ -80,7 +86,7 @@ async def add_cluster(body: ClusterIn, request: Request, _: Admin) -> Response:
         raise ValidationError(f"params/rules: {exc}", ("params",)) from exc
     now = site.clock()
     kube = site.kube
-    options = {
+    options: dict[str, Any] = {
         "usage": body.usage,
         "prometheus_url": body.prometheus_url,
         "params": body.params,
