@@ -23,6 +23,7 @@ from lookout.sources.kube import usage as kubelet_usage
 from lookout.sources.kube.client import KubeClient, Timeouts, WatchEvent
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import Forbidden, Gone, KubeError, Unauthorized
+from lookout.sources.kube.prometheus import PrometheusUsage
 from lookout.sources.kube.resources import RESOURCES, Resource
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,10 @@ class ClusterMonitor:
         self.publish = publish
         self.clock = clock
         self.client = client or KubeClient(spec.creds, timeouts=spec.timeouts)
+        self.prometheus: PrometheusUsage | None = None
+        if usage_reader is None and spec.usage == "prometheus" and spec.prometheus_url:
+            self.prometheus = PrometheusUsage(spec.prometheus_url, timeout=spec.timeouts.read)
+            usage_reader = self.prometheus.read
         self.usage_reader = usage_reader
         self.objects = Objects()
         self.memory = Memory()
@@ -101,6 +106,8 @@ class ClusterMonitor:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self.prometheus is not None:
+            await self.prometheus.aclose()
 
     def _fail(self, message: str) -> None:
         self.connected = False
