@@ -17,7 +17,7 @@ STATE_MARK = ("", " (!)", " (!!)", " (?)")
 """Appended to a detail line that caused a state (Checkmk's convention)."""
 
 
-class Outcome(msgspec.Struct, frozen=True):
+class Outcome(msgspec.Struct, frozen=True, gc=False):
     """State 0..3, a one-line summary, detail lines and metrics of one service."""
 
     state: int

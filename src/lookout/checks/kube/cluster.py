@@ -9,7 +9,7 @@ from lookout.checks.kube.api import CRIT, OK, UNKNOWN, WARN, Outcome, cores, hum
 from lookout.checks.kube.api import percent, worst
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.pods import condition
-from lookout.checks.kube.quantity import get, quantity
+from lookout.checks.kube.quantity import get
 from lookout.checks.kube.sections import Node, Pod
 from lookout.checks.kube.view import Objects
 
@@ -92,46 +92,17 @@ def node_count(nodes: list[Node]) -> Outcome:
     return Outcome(state, summary, details, metrics)
 
 
-def pod_requests(pod: Pod, resource: str) -> float:
-    """Effective request of a pod: sum of its containers, or the largest init container if
-    that is more (what the scheduler reserves)."""
-    spec = pod.spec
-    total = sum(
-        get(c.resources.requests if c.resources else None, resource) for c in spec.containers or ()
-    )
-    init = max(
-        (
-            get(c.resources.requests if c.resources else None, resource)
-            for c in spec.init_containers or ()
-        ),
-        default=0.0,
-    )
-    return max(total, init)
-
-
-def pod_limits(pod: Pod, resource: str) -> float | None:
-    """Sum of container limits; None when any container has no limit (unbounded)."""
-    total = 0.0
-    for c in pod.spec.containers or ():
-        lim = c.resources.limits if c.resources else None
-        if not lim or resource not in lim:
-            return None
-        total += quantity(lim[resource])
-    return total
-
-
 def scheduled_pods(pods: list[Pod]) -> list[Pod]:
     return [p for p in pods if p.status.phase in ("Pending", "Running") and p.spec.node_name]
 
 
-def overcommit(resource: str, objs: Objects, params: KubeParams) -> Outcome:
+def overcommit(resource: str, objs: Objects, params: KubeParams, requested: float) -> Outcome:
     """Requests of scheduled pods vs allocatable of schedulable, ready nodes. CRIT when the
     requests exceed allocatable; WARN when the cluster could not take the load of its largest
     node (mixin KubeCPUOvercommit / KubeMemoryOvercommit)."""
     nodes = [n for n in objs.nodes.values() if is_ready(n) and not n.spec.unschedulable]
     alloc = [get(n.status.allocatable, resource) for n in nodes]
     total = sum(alloc)
-    requested = sum(pod_requests(p, resource) for p in scheduled_pods(list(objs.pods.values())))
     fmt = cores if resource == "cpu" else human_bytes
     unit = "" if resource == "cpu" else "B"
     enabled = params.overcommit_cpu if resource == "cpu" else params.overcommit_memory

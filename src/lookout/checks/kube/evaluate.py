@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from lookout.checks.kube import cluster as c
+from lookout.checks.kube.cluster import scheduled_pods
 from lookout.checks.kube import namespace as ns_checks
 from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
@@ -23,11 +24,12 @@ from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.naming import cluster_host, labels, namespace_host, node_host, object_host
 from lookout.checks.kube.params import KubeParams, resolve
 from lookout.checks.kube.pods import PodHealth, assess
+from lookout.checks.kube.requests import Cache, Totals, totals
 from lookout.checks.kube.sections import DaemonSet, Deployment, Pod, StatefulSet
 from lookout.checks.kube.view import Index, Objects, Usage, WorkloadKey, build_index, key, workloads
 
 
-class HostSpec(msgspec.Struct, frozen=True):
+class HostSpec(msgspec.Struct, frozen=True, gc=False):
     name: str
     kind: str
     labels: dict[str, str]
@@ -92,27 +94,29 @@ def evaluate(inp: ClusterInput, memory: Memory) -> Evaluation:
     objs, now = inp.objects, inp.now
     params = _Params(inp.params, inp.rules)
     idx = build_index(objs, inp.events)
+    cache = Cache()
     ch = cluster_host(inp.name)
     cl_labels = labels(inp.name, "cluster")
     ev.hosts.append(HostSpec(ch, "cluster", cl_labels))
-    _cluster(inp, ev, ch, params(cl_labels))
+    scheduled = totals(scheduled_pods(list(objs.pods.values())), cache)
+    _cluster(inp, ev, ch, params(cl_labels), scheduled)
     health = _pod_health(inp, idx, params)
-    _nodes(inp, idx, ev, ch, params, memory)
+    _nodes(inp, idx, ev, ch, params, memory, cache)
     pvc_owner = _pvc_owners(inp, idx)
     _namespaces(inp, idx, ev, ch, params, health, pvc_owner, memory)
-    _workloads(inp, idx, ev, params, health, pvc_owner, memory)
+    _workloads(inp, idx, ev, params, health, pvc_owner, memory, cache)
     if inp.pod_hosts is not None:
-        _pods(inp, idx, ev, params, health, memory)
+        _pods(inp, idx, ev, params, health, memory, cache)
     return ev
 
 
-def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams) -> None:
+def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Totals) -> None:
     nodes = list(inp.objects.nodes.values())
     ev.add(host, "Kubernetes API", c.api_health(inp.health))
     ev.add(host, "Kubernetes version", c.version(inp.server_version, nodes))
     ev.add(host, "Nodes", c.node_count(nodes))
-    ev.add(host, "CPU requests", c.overcommit("cpu", inp.objects, p))
-    ev.add(host, "Memory requests", c.overcommit("memory", inp.objects, p))
+    ev.add(host, "CPU requests", c.overcommit("cpu", inp.objects, p, t.cpu_requests))
+    ev.add(host, "Memory requests", c.overcommit("memory", inp.objects, p, t.memory_requests))
     ev.add(host, "Pods", c.pods(list(inp.objects.pods.values())))
     ev.add(
         host,
@@ -151,7 +155,13 @@ def _pod_health(inp: ClusterInput, idx: Index, params: _Params) -> dict[str, Pod
 
 
 def _nodes(
-    inp: ClusterInput, idx: Index, ev: Evaluation, parent: str, params: _Params, memory: Memory
+    inp: ClusterInput,
+    idx: Index,
+    ev: Evaluation,
+    parent: str,
+    params: _Params,
+    memory: Memory,
+    cache: Cache,
 ) -> None:
     usage = inp.usage
     for name, node in inp.objects.nodes.items():
@@ -161,10 +171,11 @@ def _nodes(
         p = params(hl)
         pods = idx.by_node.get(name, [])
         nu = usage.nodes.get(name)
+        requested = totals(scheduled_pods(pods), cache)
         ev.add(host, "Condition", n.conditions(node, p, memory, inp.now))
         ev.add(host, "Kubelet", n.kubelet(node, usage.node_errors.get(name), nu is not None))
-        ev.add(host, "CPU", n.cpu(node, pods, nu, p))
-        ev.add(host, "Memory", n.memory_usage(node, pods, nu, p))
+        ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
+        ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))
         if usage.source == "kubelet":
             ev.add(host, "Filesystem", n.filesystem(nu, p))
         ev.add(host, "Pods", n.pod_capacity(node, pods, p))
@@ -235,6 +246,7 @@ def _workloads(
     health: dict[str, PodHealth],
     pvc_owner: dict[str, WorkloadKey],
     memory: Memory,
+    cache: Cache,
 ) -> None:
     pvcs_of: dict[WorkloadKey, list[str]] = defaultdict(list)
     for pk, owner in pvc_owner.items():
@@ -267,8 +279,9 @@ def _workloads(
             ev.add(host, "Job", w.job(obj, inp.now, p))  # type: ignore[arg-type]
         ev.add(host, "Pods", w.pods(kind, pods, ph))
         ev.add(host, "Restarts", w.restarts(pods, ph, mkey, memory, inp.now, p))
-        ev.add(host, "CPU", w.resource("cpu", pods, inp.usage.pods, have_usage, p))
-        ev.add(host, "Memory", w.resource("memory", pods, inp.usage.pods, have_usage, p))
+        t = totals((x for x in pods if x.status.phase == "Running"), cache, inp.usage.pods)
+        ev.add(host, "CPU", w.resource("cpu", t, have_usage, p))
+        ev.add(host, "Memory", w.resource("memory", t, have_usage, p))
         for pk in pvcs_of.get(wk, []):
             pvc = inp.objects.persistentvolumeclaims.get(pk)
             if pvc is not None:
@@ -291,6 +304,7 @@ def _pods(
     params: _Params,
     health: dict[str, PodHealth],
     memory: Memory,
+    cache: Cache,
 ) -> None:
     selector = inp.pod_hosts or {}
     have_usage = bool(inp.usage.source) and not inp.usage.error
@@ -309,5 +323,6 @@ def _pods(
         h = health[k]
         ev.add(host, "Status", Outcome(h.state, h.problem or f"{h.phase}", ""))
         ev.add(host, "Restarts", w.restarts([pod], [h], f"pod/{k}", memory, inp.now, p))
-        ev.add(host, "CPU", w.resource("cpu", [pod], inp.usage.pods, have_usage, p))
-        ev.add(host, "Memory", w.resource("memory", [pod], inp.usage.pods, have_usage, p))
+        t = totals([pod] if pod.status.phase == "Running" else [], cache, inp.usage.pods)
+        ev.add(host, "CPU", w.resource("cpu", t, have_usage, p))
+        ev.add(host, "Memory", w.resource("memory", t, have_usage, p))

@@ -16,7 +16,8 @@ from lookout.checks.kube.api import (
     upper,
     worst,
 )
-from lookout.checks.kube.cluster import is_ready, pod_requests, scheduled_pods
+from lookout.checks.kube.cluster import is_ready
+
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.quantity import get
@@ -118,11 +119,12 @@ def _usage(
     return Outcome(state, summary, details, metrics)
 
 
-def cpu(node: Node, pods: list[Pod], usage: NodeUsage | None, params: KubeParams) -> Outcome:
+def cpu(node: Node, requested: float, usage: NodeUsage | None, params: KubeParams) -> Outcome:
+    """CPU usage (and requests of the scheduled pods, ``requested``) vs allocatable."""
     return _usage(
         "usage",
         usage.cpu if usage else None,
-        sum(pod_requests(p, "cpu") for p in scheduled_pods(pods)),
+        requested,
         get(node.status.allocatable, "cpu"),
         get(node.status.capacity, "cpu"),
         params.node_cpu_levels,
@@ -133,12 +135,12 @@ def cpu(node: Node, pods: list[Pod], usage: NodeUsage | None, params: KubeParams
 
 
 def memory_usage(
-    node: Node, pods: list[Pod], usage: NodeUsage | None, params: KubeParams
+    node: Node, requested: float, usage: NodeUsage | None, params: KubeParams
 ) -> Outcome:
     return _usage(
         "working set",
         usage.memory if usage else None,
-        sum(pod_requests(p, "memory") for p in scheduled_pods(pods)),
+        requested,
         get(node.status.allocatable, "memory"),
         get(node.status.capacity, "memory"),
         params.node_memory_levels,

@@ -30,7 +30,7 @@ BROKEN_WAITING = frozenset(
 KNOWN_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Unknown"})
 
 
-class PodHealth(msgspec.Struct, frozen=True):
+class PodHealth(msgspec.Struct, frozen=True, gc=False):
     """One pod's verdict. ``problem`` is empty for a healthy pod."""
 
     name: str

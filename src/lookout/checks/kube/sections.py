@@ -16,7 +16,7 @@ Quantities = dict[str, Any]
 """Resource name → quantity (``"100m"``, ``"1Gi"``, sometimes a bare number)."""
 
 
-class _S(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+class _S(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True, gc=False):
     """Base: camelCase on the wire, snake_case here."""
 
 

@@ -19,10 +19,10 @@ from lookout.checks.kube.api import (
     upper,
     worst,
 )
-from lookout.checks.kube.cluster import pod_limits, pod_requests
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.namespace import MAX_NAMED
 from lookout.checks.kube.params import KubeParams
+from lookout.checks.kube.requests import Totals
 from lookout.checks.kube.pods import PodHealth, condition
 from lookout.checks.kube.sections import CronJob, DaemonSet, Deployment, Job, Pod, StatefulSet
 from lookout.checks.kube.view import key
@@ -151,46 +151,28 @@ def restarts(
     return Outcome(state, summary, "", metrics)
 
 
-def resource(
-    resource_name: str,
-    items: list[Pod],
-    usage: dict[str, tuple[float | None, float | None]],
-    have_usage: bool,
-    params: KubeParams,
-) -> Outcome:
+def resource(resource_name: str, t: Totals, have_usage: bool, params: KubeParams) -> Outcome:
     """CPU (cores) or memory (working set) of the running pods vs their requests and limits."""
     cpu = resource_name == "cpu"
-    running = [p for p in items if p.status.phase == "Running"]
-    requests = sum(pod_requests(p, resource_name) for p in running)
-    limits_each = [pod_limits(p, resource_name) for p in running]
-    limits = (
-        sum(v for v in limits_each if v is not None)
-        if running and all(v is not None for v in limits_each)
-        else None
-    )
+    requests = t.cpu_requests if cpu else t.memory_requests
+    limits = t.cpu_limits if cpu else t.memory_limits
+    used = t.cpu_used if cpu else t.memory_used
     fmt = cores if cpu else human_bytes
     unit = "" if cpu else "B"
     name = "kube_cpu" if cpu else "kube_memory"
-    lines = [
-        f"Requests: {fmt(requests)}",
-        f"Limits: {fmt(limits) if limits is not None else 'unlimited'}",
-    ]
+    lim_text = fmt(limits) if limits is not None else "unlimited"
+    details = f"Requests: {fmt(requests)}\nLimits: {lim_text}\nRunning pods: {t.pods}"
     metrics = [metric(f"{name}_requests", requests, unit, lo=0)]
     if limits is not None:
         metrics.append(metric(f"{name}_limits", limits, unit, lo=0))
-    used_values = [
-        usage.get(key(p.metadata.namespace, p.metadata.name), (None, None))[0 if cpu else 1]
-        for p in running
-    ]
-    known = [v for v in used_values if v is not None]
-    if not have_usage or (running and not known):
+    if not have_usage or (t.pods and used is None):
         return Outcome(
             OK,
-            f"requests {fmt(requests)}, limits {fmt(limits) if limits is not None else 'unlimited'} (no usage data)",
-            "\n".join(lines),
+            f"requests {fmt(requests)}, limits {lim_text} (no usage data)",
+            details,
             tuple(metrics),
         )
-    used = sum(known)
+    used = used or 0.0
     metrics.insert(0, metric(name, used, unit, lo=0))
     state = OK
     parts = [f"usage {fmt(used)}"]
@@ -208,7 +190,7 @@ def resource(
         state = worst(state, s)
         parts.append(f"{pct:.1f}% of limits{mark(s)}")
         metrics.append(metric(f"{name}_limit_util", pct, "%", lim_levels, lo=0))
-    return Outcome(state, ", ".join(parts), "\n".join(lines), tuple(metrics))
+    return Outcome(state, ", ".join(parts), details, tuple(metrics))
 
 
 def job(obj: Job, now: float, params: KubeParams) -> Outcome:
