@@ -147,7 +147,8 @@ def connect(
     if creds.insecure:
         out.print(
             Text(
-                "WARNING: TLS verification is OFF for this cluster. Anyone on the path can read the token and fake the cluster's answers.",
+                "WARNING: TLS verification is OFF for this cluster. Anyone on the path can "
+                "read the token and fake the cluster's answers.",
                 style="bold red",
             )
         )
@@ -166,7 +167,8 @@ def connect(
     out.print(_report(v))
     if v.missing:
         print_error(
-            f"{len(v.missing)} permission(s) missing (apply: lookout kube rbac | kubectl apply -f -):",
+            f"{len(v.missing)} permission(s) missing "
+            "(apply: lookout kube rbac | kubectl apply -f -):",
             [str(p) for p in v.missing],
         )
         if not force:
@@ -187,7 +189,8 @@ def connect(
         body["pod_hosts"] = dict(p.split("=", 1) for p in pod_hosts if "=" in p)
     api.post("/kube/clusters", body)
     print_done(
-        f"cluster {name} added; its hosts appear within a minute: lookout host list --label k8s/cluster={name}"
+        f"cluster {name} added; its hosts appear within a minute: "
+        f"lookout host list --label k8s/cluster={name}"
     )
 
 

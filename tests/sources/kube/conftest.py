@@ -48,15 +48,11 @@ def feed_troubleshoot(api: KubeApi) -> None:
         api.add_many(load_items(TROUBLESHOOT / "pods" / f"{case}.json"))
     for f in sorted((TROUBLESHOOT / "events").glob("*.json")):
         items = load_items(f)
-        for (
-            item
-        ) in items:  # the recorded events sit in "default"; the pods in their case's namespace
-            obj = item.get("involvedObject", {})
-            for case in FAILURE_CASES:
-                if obj.get("name", "").startswith(
-                    ("troubleshoot-copyfromhost", "no-image", "init-demo2")
-                ):
-                    item["metadata"]["namespace"] = _ns_of(obj["name"])
+        # the recorded events sit in "default"; the pods each in their case's namespace
+        for item in items:
+            name = item.get("involvedObject", {}).get("name", "")
+            if name.startswith(("troubleshoot-copyfromhost", "no-image", "init-demo2")):
+                item["metadata"]["namespace"] = _ns_of(name)
         api.add_many(items)
     for sub in ("deployments", "statefulsets", "replicasets", "jobs"):
         for f in sorted((TROUBLESHOOT / sub).glob("*.json")):

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import TOKEN, feed_nri, need_fixtures
-from kubeapi import KubeApi, Running
+from kubeapi import KubeApi
 
+from conftest import TOKEN, feed_nri, need_fixtures
 from lookout.sources.kube.client import KubeClient, Timeouts
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import Forbidden, Gone, ServerError, Unauthorized, Unreachable
@@ -58,7 +58,8 @@ async def test_list_pages_with_continue(api: KubeApi, creds: Credentials) -> Non
     finally:
         await client.aclose()
     pages = [r for r in api.requests if r.startswith("GET /api/v1/pods")]
-    assert len(pods) == 25 and len(pages) == 5
+    assert len(pods) == 25
+    assert len(pages) == 5
     assert "continue=" in pages[1]
     assert version == str(api.rv)
     names = {p.metadata.name for p in pods}
@@ -114,7 +115,8 @@ async def test_watch_streams_changes_bookmarks_and_deletes(
     finally:
         await client.aclose()
     assert seen[:3] == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
-    assert seen[3][0] == "BOOKMARK" and int(seen[3][1]) >= api.rv
+    assert seen[3][0] == "BOOKMARK"
+    assert int(seen[3][1]) >= api.rv
 
 
 @pytest.mark.parametrize("as_event", [True, False])
@@ -143,13 +145,15 @@ async def test_node_stats_and_access_review(api: KubeApi, creds: Credentials) ->
     try:
         stats = await client.node_stats("datagen-1-35")
         assert stats.node.node_name == "datagen-1-35"
-        assert stats.node.memory is not None and stats.node.memory.working_set_bytes
+        assert stats.node.memory is not None
+        assert stats.node.memory.working_set_bytes
         assert len(stats.pods or []) == 17
         from lookout.sources.kube.resources import Permission
 
         assert (await limited.can(Permission("list", "pods")))[0] is True
         allowed, reason = await limited.can(Permission("get", "nodes", "", "proxy"))
-        assert not allowed and "RBAC" in reason
+        assert not allowed
+        assert "RBAC" in reason
     finally:
         await client.aclose()
         await limited.aclose()

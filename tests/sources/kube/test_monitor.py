@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import TOKEN, feed_nri, feed_troubleshoot, need_fixtures
-from kubeapi import KubeApi, Running
+from kubeapi import KubeApi
 
+from conftest import feed_nri, feed_troubleshoot, need_fixtures
 from lookout.checks.kube.api import CRIT, OK, UNKNOWN, WARN, Outcome
 from lookout.checks.kube.evaluate import Evaluation
 from lookout.sources.kube.client import Timeouts
@@ -68,17 +68,21 @@ async def test_recorded_minikube_cluster(api: KubeApi, creds: Credentials) -> No
     )
     assert outcome(ev, node, "Kubelet").summary == "kubelet v1.35.0, stats read"
     pods = outcome(ev, node, "Pods")
-    assert pods.state == OK and pods.summary.startswith("18 of 110 pods")
+    assert pods.state == OK
+    assert pods.summary.startswith("18 of 110 pods")
     mem = outcome(ev, node, "Memory")
-    assert mem.state == OK and "working set" in mem.summary
+    assert mem.state == OK
+    assert "working set" in mem.summary
     assert {m.name for m in mem.metrics} >= {"kube_node_memory", "kube_node_memory_percent"}
     # the unschedulable pod and the failing job's pods, named on namespace and workload
     problems = outcome(ev, "k8s:lab:ns:scraper", "Problem pods")
     assert "e2e-container-pending: Unschedulable: 0/1 nodes are available" in problems.summary
     failjob = outcome(ev, "k8s:lab:job:scraper:e2e-failjob", "Pods")
-    assert failjob.state == WARN and "e2e-failjob-28dqq: Failed" in failjob.summary
+    assert failjob.state == WARN
+    assert "e2e-failjob-28dqq: Failed" in failjob.summary
     cpu = outcome(ev, "k8s:lab:deployment:kube-system:coredns", "CPU")
-    assert cpu.state == OK and "of requests" in cpu.summary
+    assert cpu.state == OK
+    assert "of requests" in cpu.summary
 
 
 @pytest.mark.parametrize(
@@ -92,12 +96,14 @@ async def test_recorded_minikube_cluster(api: KubeApi, creds: Credentials) -> No
         (
             "message-image-pull-fail",
             CRIT,
-            "no-image-deployment-849c4c4958-rxqmt: ErrImagePull (container demo-deployment-container",
+            "no-image-deployment-849c4c4958-rxqmt: ErrImagePull "
+            "(container demo-deployment-container",
         ),
         (
             "message-pod-crashloop-backoff",
             CRIT,
-            "init-demo: CrashLoopBackOff (container nginx, 4 restarts, last exit 127 ContainerCannotRun)",
+            "init-demo: CrashLoopBackOff "
+            "(container nginx, 4 restarts, last exit 127 ContainerCannotRun)",
         ),
         (
             "message-pod-init-crashloop-backoff",
@@ -133,9 +139,11 @@ async def test_failure_named_on_workload(api: KubeApi, creds: Credentials) -> No
     feed_troubleshoot(api)
     _, ev = await evaluate(creds)
     pull = outcome(ev, "k8s:lab:deployment:message-image-pull-fail:no-image-deployment", "Pods")
-    assert pull.state == CRIT and "ErrImagePull" in pull.summary
+    assert pull.state == CRIT
+    assert "ErrImagePull" in pull.summary
     job = outcome(ev, "k8s:lab:job:test:post-install-job", "Job")
-    assert job.state == CRIT and job.summary.startswith("failed: BackoffLimitExceeded")
+    assert job.state == CRIT
+    assert job.summary.startswith("failed: BackoffLimitExceeded")
     sts = outcome(ev, "k8s:lab:statefulset:default:kotsadm-postgres", "Replicas")
     assert sts.summary.startswith("1/1 ready")
 
@@ -204,7 +212,8 @@ async def test_unreachable_api_is_crit_with_reason(
     ev = await _run_until(m, seen, lambda e: True)
     assert ev.partial  # nothing gets deleted while we cannot see the cluster
     beat = outcome(ev, "k8s:lab", "Kubernetes monitor")
-    assert beat.state == CRIT and expected in beat.summary
+    assert beat.state == CRIT
+    assert expected in beat.summary
     assert outcome(ev, "k8s:lab", "Kubernetes API").state == CRIT
 
 
@@ -279,7 +288,8 @@ async def test_watch_applies_changes_deletes_and_relists_after_410(
                 if s == "Problem pods"
             )
         )
-        assert m.connected and not seen[-1].partial
+        assert m.connected
+        assert not seen[-1].partial
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -329,7 +339,8 @@ async def test_missing_fields_and_unknown_owners_do_not_crash(
     assert "bare: Unknown, not ready" not in problems.summary or problems.state in (WARN, CRIT)
     assert outcome(ev, "k8s:lab:node:n", "Condition").state == UNKNOWN
     quota = outcome(ev, "k8s:lab:ns:odd", "Resource quota")
-    assert quota.state == CRIT and "q pods exceeded (150%)" in quota.summary
+    assert quota.state == CRIT
+    assert "q pods exceeded (150%)" in quota.summary
     replicas = outcome(ev, "k8s:lab:deployment:odd:d", "Replicas")
     assert replicas.summary.startswith("0/1 ready")
 

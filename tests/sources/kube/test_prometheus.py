@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import NRI, need_fixtures
 
+from conftest import NRI, need_fixtures
 from livesite import free_port
 from lookout.checks.kube.evaluate import ClusterInput, evaluate
 from lookout.checks.kube.memory import Memory
@@ -35,7 +35,7 @@ def exporter() -> Iterator[int]:
     }
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path = files.get(self.path)
             if path is None:
                 self.send_error(404)
@@ -126,17 +126,17 @@ async def test_usage_from_prometheus(prometheus: str) -> None:
     assert cpu == 0.0  # the recording does not change between scrapes: no CPU seconds added
     assert mem == pytest.approx(16_203_776, rel=0.2)
     node = usage.nodes["datagen-1-35"]
-    assert node.memory is not None and node.memory > mem
+    assert node.memory is not None
+    assert node.memory > mem
     assert len(usage.pods) >= 15
 
 
 async def test_prometheus_usage_in_the_evaluation(prometheus: str) -> None:
+    import msgspec
     from kubeapi import load_items
 
     from lookout.checks.kube.sections import Node, Pod
     from lookout.checks.kube.view import Objects, key
-
-    import msgspec
 
     objs = Objects()
     for raw in load_items(NRI / "1_35" / "pods.yaml"):
@@ -153,7 +153,8 @@ async def test_prometheus_usage_in_the_evaluation(prometheus: str) -> None:
     ev = evaluate(ClusterInput("lab", objs, time.time(), usage=usage), Memory())
     got = {(h, s): o for h, s, o in ev.outcomes}
     mem = got[("k8s:lab:deployment:kube-system:coredns", "Memory")]
-    assert "usage 15." in mem.summary and "of limits" in mem.summary
+    assert "usage 15." in mem.summary
+    assert "of limits" in mem.summary
     assert got[("k8s:lab", "Usage source")].summary.startswith("prometheus:")
     assert "working set" in got[("k8s:lab:node:datagen-1-35", "Memory")].summary
 

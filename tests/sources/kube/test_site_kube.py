@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from conftest import TOKEN, feed_nri, need_fixtures
 from kubeapi import KubeApi, Running
 from typer.testing import CliRunner
 
+from conftest import TOKEN, feed_nri, need_fixtures
 from livesite import LiveSite, make_site
 from lookout.cli.main import app
 from lookout.sources.kube.rbac import manifest
@@ -90,7 +90,8 @@ def test_connect_monitor_and_remove(
         str(ca_file),
     )
     assert out.exit_code == 0, out.output
-    assert "API server v1.35.0" in out.stdout and "cluster lab added" in out.stdout
+    assert "API server v1.35.0" in out.stdout
+    assert "cluster lab added" in out.stdout
     assert "✗" not in out.stdout
 
     with site.client() as http:
@@ -129,7 +130,8 @@ def test_connect_monitor_and_remove(
         assert listed.status_code == 200
         assert TOKEN not in listed.text
         [cluster] = listed.json()["items"]
-        assert cluster["auth"] == "token (encrypted)" and cluster["status"]["connected"] is True
+        assert cluster["auth"] == "token (encrypted)"
+        assert cluster["status"]["connected"] is True
 
     db = sa.create_engine(f"sqlite:///{site.dir / 'lookout.db'}")
     with db.connect() as conn:
@@ -139,9 +141,11 @@ def test_connect_monitor_and_remove(
     assert (site.dir / "kube.key").stat().st_mode & 0o777 == 0o600
 
     status = _cli(site, "kube", "status", "lab")
-    assert status.exit_code == 0 and "connected        yes" in status.stdout
+    assert status.exit_code == 0
+    assert "connected        yes" in status.stdout
     listing = _cli(site, "kube", "list")
-    assert "lab" in listing.stdout and "v1.35.0" in listing.stdout
+    assert "lab" in listing.stdout
+    assert "v1.35.0" in listing.stdout
 
     removed = _cli(site, "kube", "remove", "lab")
     assert removed.exit_code == 0
@@ -171,7 +175,8 @@ def test_connect_reports_missing_permissions_by_name(
     assert out.exit_code == 1
     assert "permission(s) missing" in out.stderr
     missing = [line.strip(" •") for line in out.stderr.splitlines()[1:]]
-    assert "get nodes/proxy" in missing and "list cronjobs (batch)" in missing
+    assert "get nodes/proxy" in missing
+    assert "list cronjobs (batch)" in missing
     assert "list pods" not in missing
     with site.client() as http:
         assert http.get("/api/v1/kube/clusters").json()["items"] == []
@@ -194,7 +199,8 @@ def test_connect_refuses_unverified_tls_unless_asked(
         )
     )
     out = _cli(site, "kube", "connect", "lab", "--kubeconfig", str(kubeconfig))
-    assert out.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in out.stderr
+    assert out.exit_code == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in out.stderr
     out = _cli(
         site,
         "kube",
@@ -217,12 +223,14 @@ def test_api_validates_and_never_echoes_the_token(site: LiveSite) -> None:
         assert bad.status_code == 422
         assert "s3cr3t" not in bad.text
         locs = {tuple(e["loc"]) for e in bad.json()["errors"]}
-        assert ("name",) in locs and ("server",) in locs
+        assert ("name",) in locs
+        assert ("server",) in locs
         both = http.post(
             "/api/v1/kube/clusters",
             json={"name": "a", "server": "https://x", "token": "t", "token_file": "/f"},
         )
-        assert both.status_code == 422 and "exactly one of" in both.text
+        assert both.status_code == 422
+        assert "exactly one of" in both.text
         params = http.post(
             "/api/v1/kube/clusters",
             json={
@@ -232,7 +240,8 @@ def test_api_validates_and_never_echoes_the_token(site: LiveSite) -> None:
                 "params": {"pending_levels": "soon"},
             },
         )
-        assert params.status_code == 422 and "pending_levels" in params.text
+        assert params.status_code == 422
+        assert "pending_levels" in params.text
         ok = http.post(
             "/api/v1/kube/clusters",
             json={"name": "a", "server": "https://127.0.0.1:1", "token": "s3cr3t"},

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from lookout.checks.kube.api import CRIT, OK, UNKNOWN, WARN, Outcome, cores, human_bytes, metric
-from lookout.checks.kube.api import percent, worst
+from lookout.checks.kube.api import (
+    CRIT,
+    OK,
+    UNKNOWN,
+    WARN,
+    Outcome,
+    cores,
+    human_bytes,
+    metric,
+    percent,
+    worst,
+)
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.pods import condition
 from lookout.checks.kube.quantity import get

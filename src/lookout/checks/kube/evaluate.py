@@ -14,12 +14,12 @@ from typing import Any
 import msgspec
 
 from lookout.checks.kube import cluster as c
-from lookout.checks.kube.cluster import scheduled_pods
 from lookout.checks.kube import namespace as ns_checks
 from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
 from lookout.checks.kube import workload as w
 from lookout.checks.kube.api import Outcome
+from lookout.checks.kube.cluster import scheduled_pods
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.naming import cluster_host, labels, namespace_host, node_host, object_host
 from lookout.checks.kube.params import KubeParams, resolve
@@ -91,7 +91,7 @@ class _Params:
 
 def evaluate(inp: ClusterInput, memory: Memory) -> Evaluation:
     ev = Evaluation()
-    objs, now = inp.objects, inp.now
+    objs = inp.objects
     params = _Params(inp.params, inp.rules)
     idx = build_index(objs, inp.events)
     cache = Cache()

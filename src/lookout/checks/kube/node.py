@@ -17,7 +17,6 @@ from lookout.checks.kube.api import (
     worst,
 )
 from lookout.checks.kube.cluster import is_ready
-
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.quantity import get
@@ -155,7 +154,8 @@ def filesystem(usage: NodeUsage | None, params: KubeParams) -> Outcome:
         return Outcome(UNKNOWN, "no filesystem data (kubelet stats not read)")
     pct = percent(usage.fs_used, usage.fs_capacity)
     state = upper(pct, params.node_fs_levels)
-    summary = f"used {human_bytes(usage.fs_used)} of {human_bytes(usage.fs_capacity)} ({pct:.1f}%){mark(state)}"
+    used, cap = human_bytes(usage.fs_used), human_bytes(usage.fs_capacity)
+    summary = f"used {used} of {cap} ({pct:.1f}%){mark(state)}"
     metrics = (
         metric("fs_used", usage.fs_used, "B", lo=0, hi=usage.fs_capacity),
         metric("fs_used_percent", pct, "%", params.node_fs_levels, lo=0, hi=100),

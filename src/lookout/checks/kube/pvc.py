@@ -12,8 +12,10 @@ from lookout.checks.kube.api import (
     mark,
     metric,
     percent,
+    seconds_since,
+    upper,
+    worst,
 )
-from lookout.checks.kube.api import seconds_since, upper, worst
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.quantity import get
@@ -47,7 +49,8 @@ def check(
     pct = percent(usage.used, usage.capacity)
     state = upper(pct, params.pvc_used_levels)
     parts = [
-        f"used {human_bytes(usage.used)} of {human_bytes(usage.capacity)} ({pct:.1f}%){mark(state)}",
+        f"used {human_bytes(usage.used)} of {human_bytes(usage.capacity)} "
+        f"({pct:.1f}%){mark(state)}",
         f"{human_bytes(usage.available)} free",
     ]
     metrics = [

@@ -105,7 +105,7 @@ def _replicaset_owner(pod: Pod, rs_name: str, objs: Objects) -> WorkloadKey | No
     if rs is not None:
         up = rs.metadata.controller()
         return ("Deployment", ns, up.name) if up is not None and up.kind == "Deployment" else None
-    # ReplicaSet not (yet) seen: a Deployment names its ReplicaSets <deployment>-<pod-template-hash>.
+    # ReplicaSet not (yet) seen: Deployments name their ReplicaSets <deployment>-<template hash>.
     digest = (pod.metadata.labels or {}).get("pod-template-hash", "")
     if digest and rs_name.endswith("-" + digest):
         return ("Deployment", ns, rs_name[: -len(digest) - 1])

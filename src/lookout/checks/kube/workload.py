@@ -22,10 +22,9 @@ from lookout.checks.kube.api import (
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.namespace import MAX_NAMED
 from lookout.checks.kube.params import KubeParams
-from lookout.checks.kube.requests import Totals
 from lookout.checks.kube.pods import PodHealth, condition
+from lookout.checks.kube.requests import Totals
 from lookout.checks.kube.sections import CronJob, DaemonSet, Deployment, Job, Pod, StatefulSet
-from lookout.checks.kube.view import key
 
 HOUR = 3600.0
 
@@ -90,7 +89,8 @@ def rollout(obj: Deployment | StatefulSet | DaemonSet) -> Outcome:
             notes.append(
                 (
                     WARN,
-                    f"update {st.update_revision} not rolled out ({st.updated_replicas}/{desired} updated)",
+                    f"update {st.update_revision} not rolled out "
+                    f"({st.updated_replicas}/{desired} updated)",
                 )
             )
     else:

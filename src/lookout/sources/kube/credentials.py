@@ -101,16 +101,12 @@ def from_kubeconfig(path: Path, context: str | None = None) -> tuple[str, Creden
     token = user.get("token", "")
     if not token and user.get("tokenFile"):
         token = read_token_file(Path(user["tokenFile"]))
-    if "exec" in user or "auth-provider" in user:
-        if (
-            not token
-            and not user.get("client-certificate-data")
-            and not user.get("client-certificate")
-        ):
-            raise ConfigError(
-                f"{path}: user {ctx.get('user')!r} authenticates with an exec/auth-provider plugin; "
-                "Lookout needs a ServiceAccount token (see `lookout kube rbac`)"
-            )
+    has_cert = user.get("client-certificate-data") or user.get("client-certificate")
+    if ("exec" in user or "auth-provider" in user) and not token and not has_cert:
+        raise ConfigError(
+            f"{path}: user {ctx.get('user')!r} authenticates with an exec/auth-provider "
+            "plugin; Lookout needs a ServiceAccount token (see `lookout kube rbac`)"
+        )
     creds = Credentials(
         server=str(server).rstrip("/"),
         token=token,

@@ -128,7 +128,10 @@ class Mapper:
                 plan.remove_hosts.append(name)
                 del self.vanished[name]
                 continue
-            text = f"the object is gone from the cluster since {now - since:.0f}s; host removed after {self.settings.grace:.0f}s"
+            text = (
+                f"the object is gone from the cluster since {now - since:.0f}s; "
+                f"host removed after {self.settings.grace:.0f}s"
+            )
             for svc in services.get(name, {}):
                 plan.results.append(CheckResult(name, svc, UNKNOWN, text, "", (), now))
 

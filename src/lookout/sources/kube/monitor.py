@@ -46,7 +46,7 @@ class ClusterSpec:
     params: dict[str, Any] = field(default_factory=dict)
     rules: list[dict[str, Any]] = field(default_factory=list)
     pod_hosts: dict[str, str] | None = None
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = field(default_factory=Timeouts)
     watch_timeout: int = 300
 
 
@@ -151,7 +151,15 @@ class ClusterMonitor:
         (its services say so); a 401 or no answer fails the whole sync."""
         self.server_version = await self.client.version()
         self.denied = {}
-        results = await asyncio.gather(*(self._list(r) for r in RESOURCES), return_exceptions=True)
+        was_on = gc.isenabled()
+        gc.disable()  # a bulk load of acyclic objects, as at site start-up
+        try:
+            results = await asyncio.gather(
+                *(self._list(r) for r in RESOURCES), return_exceptions=True
+            )
+        finally:
+            if was_on:
+                gc.enable()
         for r, res in zip(RESOURCES, results, strict=True):
             if isinstance(res, Forbidden):
                 self.denied[r.name] = str(res)

@@ -17,17 +17,14 @@ from lookout.checks.kube.view import NodeUsage, Usage, key
 from lookout.sources.kube.errors import BadAnswer, KubeError, Unreachable, for_status
 
 CONTAINERS = 'container!="", container!="POD"'
+CPU = f"rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m])"
+MEMORY = f"container_memory_working_set_bytes{{{CONTAINERS}}}"
+ON_NODE = " * on (namespace, pod) group_left (node) max by (namespace, pod, node) (kube_pod_info)"
 QUERIES = {
-    "pod_cpu": f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m]))",
-    "pod_memory": f"sum by (namespace, pod) (container_memory_working_set_bytes{{{CONTAINERS}}})",
-    "node_cpu": (
-        f"sum by (node) (sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m]))"
-        " * on (namespace, pod) group_left (node) max by (namespace, pod, node) (kube_pod_info))"
-    ),
-    "node_memory": (
-        f"sum by (node) (sum by (namespace, pod) (container_memory_working_set_bytes{{{CONTAINERS}}})"
-        " * on (namespace, pod) group_left (node) max by (namespace, pod, node) (kube_pod_info))"
-    ),
+    "pod_cpu": f"sum by (namespace, pod) ({CPU})",
+    "pod_memory": f"sum by (namespace, pod) ({MEMORY})",
+    "node_cpu": f"sum by (node) (sum by (namespace, pod) ({CPU}){ON_NODE})",
+    "node_memory": f"sum by (node) (sum by (namespace, pod) ({MEMORY}){ON_NODE})",
 }
 
 
@@ -37,7 +34,7 @@ class _Sample(msgspec.Struct):
 
 
 class _Data(msgspec.Struct):
-    resultType: str  # noqa: N815 (the API's name)
+    resultType: str
     result: list[_Sample]
 
 
@@ -45,7 +42,7 @@ class _Answer(msgspec.Struct):
     status: str
     data: _Data | None = None
     error: str = ""
-    errorType: str = ""  # noqa: N815
+    errorType: str = ""
 
 
 class PrometheusUsage:

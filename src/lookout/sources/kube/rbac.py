@@ -64,7 +64,8 @@ def manifest(namespace: str = NAMESPACE) -> str:
     head = (
         "# Lookout: read-only access for Kubernetes monitoring.\n"
         "# Apply: lookout kube rbac | kubectl apply -f -\n"
-        f"# Token: kubectl -n {namespace} get secret {SECRET} -o jsonpath='{{.data.token}}' | base64 -d\n"
+        f"# Token: kubectl -n {namespace} get secret {SECRET}"
+        " -o jsonpath='{.data.token}' | base64 -d\n"
     )
     docs = [yaml.safe_dump(o, sort_keys=False) for o in manifest_objects(namespace)]
     return head + "---\n" + "---\n".join(docs)
