@@ -441,7 +441,7 @@ def serve(api: KubeApi, tmp: Path) -> Iterator[Running]:
         port=port,
         ssl_certfile=str(pki.cert_file),
         ssl_keyfile=str(pki.key_file),
-        log_level="warning",
+        log_level="critical",  # open watch streams are cancelled at shutdown: not an error
         lifespan="off",
         timeout_graceful_shutdown=1,
     )

@@ -46,9 +46,12 @@ def test_rbac_manifest_is_shipped_and_grants_exactly_what_is_used() -> None:
     assert docs[4]["type"] == "kubernetes.io/service-account-token"
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Any:
-    s = make_site(tmp_path / "site", tick_interval=0.2, kubernetes={"interval": 0.5})
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One site for these tests (each uses its own cluster name)."""
+    s = make_site(
+        tmp_path_factory.mktemp("kube") / "site", tick_interval=0.2, kubernetes={"interval": 0.5}
+    )
     s.start()
     try:
         yield s
@@ -129,7 +132,7 @@ def test_connect_monitor_and_remove(
         listed = http.get("/api/v1/kube/clusters")
         assert listed.status_code == 200
         assert TOKEN not in listed.text
-        [cluster] = listed.json()["items"]
+        [cluster] = [c for c in listed.json()["items"] if c["name"] == "lab"]
         assert cluster["auth"] == "token (encrypted)"
         assert cluster["status"]["connected"] is True
 
@@ -164,7 +167,7 @@ def test_connect_reports_missing_permissions_by_name(
         site,
         "kube",
         "connect",
-        "lab",
+        "partial",
         "--server",
         server.url,
         "--token-file",
@@ -179,7 +182,8 @@ def test_connect_reports_missing_permissions_by_name(
     assert "list cronjobs (batch)" in missing
     assert "list pods" not in missing
     with site.client() as http:
-        assert http.get("/api/v1/kube/clusters").json()["items"] == []
+        names = [c["name"] for c in http.get("/api/v1/kube/clusters").json()["items"]]
+        assert "partial" not in names
 
 
 def test_connect_refuses_unverified_tls_unless_asked(
@@ -198,20 +202,22 @@ def test_connect_refuses_unverified_tls_unless_asked(
             }
         )
     )
-    out = _cli(site, "kube", "connect", "lab", "--kubeconfig", str(kubeconfig))
+    out = _cli(site, "kube", "connect", "insecure", "--kubeconfig", str(kubeconfig))
     assert out.exit_code == 1
     assert "CERTIFICATE_VERIFY_FAILED" in out.stderr
     out = _cli(
         site,
         "kube",
         "connect",
-        "lab",
+        "insecure",
         "--kubeconfig",
         str(kubeconfig),
         "--insecure-skip-tls-verify",
     )
     assert out.exit_code == 0, out.output
     assert "TLS verification is OFF" in out.stdout
+    removed = _cli(site, "kube", "remove", "insecure")
+    assert removed.exit_code == 0, removed.output
 
 
 def test_api_validates_and_never_echoes_the_token(site: LiveSite) -> None:
@@ -252,3 +258,6 @@ def test_api_validates_and_never_echoes_the_token(site: LiveSite) -> None:
     with site.client(viewer) as http:
         assert http.get("/api/v1/kube/clusters").status_code == 200
         assert http.delete("/api/v1/kube/clusters/a").status_code == 403
+    with site.client() as http:
+        assert http.delete("/api/v1/kube/clusters/a").status_code == 200
+        assert http.delete("/api/v1/kube/clusters/a").status_code == 404
