@@ -152,7 +152,7 @@ def connect(
                 style="bold red",
             )
         )
-    if not creds.token:
+    if not creds.token and not (creds.client_cert and creds.client_key):
         print_error(
             f"{source}: no bearer token; create one with `lookout kube rbac | kubectl apply -f -`"
         )
@@ -185,6 +185,9 @@ def connect(
         body["token_file"] = str(token_file.resolve())
     elif creds.token:
         body["token"] = creds.token
+    else:  # a client certificate from the kubeconfig (the key is stored encrypted)
+        body["client_cert"] = creds.client_cert
+        body["client_key"] = creds.client_key
     if pod_hosts:
         body["pod_hosts"] = dict(p.split("=", 1) for p in pod_hosts if "=" in p)
     api.post("/kube/clusters", body)

@@ -98,7 +98,7 @@ class Mapper:
             )
         # host results first: services of a host that is down are flagged as such
         plan.results[:0] = [
-            CheckResult(spec.name, "", _host_state(spec.kind, spec.name, states), "", "", (), now)
+            CheckResult(spec.name, "", *_host_state(spec.kind, spec.name, states), "", (), now)
             for spec in ev.hosts
         ]
         self._retire(ev, hosts, services, wanted, now, plan)
@@ -136,14 +136,14 @@ class Mapper:
                 plan.results.append(CheckResult(name, svc, UNKNOWN, text, "", (), now))
 
 
-def _host_state(kind: str, name: str, states: dict[tuple[str, str], int]) -> int:
+def _host_state(kind: str, name: str, states: dict[tuple[str, str], int]) -> tuple[int, str]:
     """Nodes are DOWN when their Condition is CRIT (not ready, unreachable); the cluster host
     when its API is not healthy. Everything else that exists is UP."""
-    if kind == "node":
-        return 1 if states.get((name, "Condition")) == CRIT else 0
-    if kind == "cluster":
-        return 1 if states.get((name, "Kubernetes API")) == CRIT else 0
-    return 0
+    if kind == "node" and states.get((name, "Condition")) == CRIT:
+        return 1, "node not ready or unreachable (see Condition)"
+    if kind == "cluster" and states.get((name, "Kubernetes API")) == CRIT:
+        return 1, "API server not healthy (see Kubernetes API)"
+    return 0, f"{kind} present in the cluster"
 
 
 def all_hosts_of(cluster: str, hosts: Mapping[str, HostConfig]) -> list[str]:
