@@ -66,7 +66,7 @@ def _data_or_file(section: dict[str, Any], key: str, source: Path) -> str:
     data = section.get(f"{key}-data")
     if data:
         try:
-            return base64.b64decode(data).decode()
+            return base64.b64decode(data, validate=True).decode()
         except ValueError as exc:
             raise ConfigError(f"{source}: {key}-data is not valid base64: {exc}") from exc
     path = section.get(key)
