@@ -143,9 +143,14 @@ def test_connect_monitor_and_remove(
     assert TOKEN not in row[0]
     assert (site.dir / "kube.key").stat().st_mode & 0o777 == 0o600
 
-    status = _cli(site, "kube", "status", "lab")
-    assert status.exit_code == 0
-    assert "connected        yes" in status.stdout
+    site.stop()  # a restart reconnects the stored cluster (the token opens with kube.key)
+    site.start()
+
+    def connected() -> bool:
+        status = _cli(site, "kube", "status", "lab")
+        return status.exit_code == 0 and "connected        yes" in status.stdout
+
+    _wait(connected, "the cluster to be connected again after a restart")
     listing = _cli(site, "kube", "list")
     assert "lab" in listing.stdout
     assert "v1.35.0" in listing.stdout
