@@ -110,6 +110,17 @@ def evaluate(inp: ClusterInput, memory: Memory) -> Evaluation:
     return ev
 
 
+def offline(cluster: str, error: str) -> Evaluation:
+    """What can be said without the API: it is not reachable, and why. Only the cluster host's
+    services get results; the others go stale (UNKNOWN) instead of repeating old news."""
+    ev = Evaluation(partial=True)
+    host = cluster_host(cluster)
+    ev.hosts.append(HostSpec(host, "cluster", labels(cluster, "cluster")))
+    ev.add(host, "Kubernetes API", c.api_health({"/readyz": (None, error)}))
+    ev.add(host, "Kubernetes monitor", c.heartbeat(False, error, 0, None, 0))
+    return ev
+
+
 def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Totals) -> None:
     nodes = list(inp.objects.nodes.values())
     ev.add(host, "Kubernetes API", c.api_health(inp.health))

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lookout.checks.kube.evaluate import ClusterInput, Evaluation, evaluate
+from lookout.checks.kube.evaluate import ClusterInput, Evaluation, evaluate, offline
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.sections import Event, Pod
 from lookout.checks.kube.view import Objects, Usage, key
@@ -222,15 +222,14 @@ class ClusterMonitor:
     # ------------------------------------------------------------------ evaluation
     async def evaluate_once(self) -> Evaluation:
         now = self.clock()
+        if not self.connected:
+            self.last = offline(self.spec.name, self.error or "not connected yet")
+            return self.last
         health: dict[str, tuple[int | None, str]] = {}
-        usage = Usage()
-        if self.connected:
-            for path in ("/readyz", "/livez"):
-                health[path] = await self.client.health(path)
-            usage = await self._usage()
-            await self._read_events(now)
-        else:
-            health = {"/readyz": (None, self.error)}
+        for path in ("/readyz", "/livez"):
+            health[path] = await self.client.health(path)
+        usage = await self._usage()
+        await self._read_events(now)
         snapshot = Objects(**{k: dict(v) for k, v in vars(self.objects).items()})
         inp = ClusterInput(
             name=self.spec.name,
@@ -269,7 +268,8 @@ class ClusterMonitor:
     async def _read_events(self, now: float) -> None:
         """Read the Warning events of a few stuck pods (Pending, not unschedulable)."""
         wanted = [k for k, p in self.objects.pods.items() if _stuck(p)]
-        self.events = {k: v for k, v in self.events.items() if k in set(wanted)}
+        keep = set(wanted)
+        self.events = {k: v for k, v in self.events.items() if k in keep}
         todo = [k for k in wanted if now - self.events.get(k, (-1e18, None))[0] > EVENT_TTL]
         for k in todo[:EVENT_LOOKUPS]:
             ns, _, name = k.partition("/")
