@@ -353,3 +353,20 @@ async def test_pod_hosts_by_label_selector(api: KubeApi, creds: Credentials) -> 
     assert [h.name for h in pod_hosts] == ["k8s:lab:pod:kube-system:coredns-7d764666f9-qdcxt"]
     assert pod_hosts[0].parents == ("k8s:lab:deployment:kube-system:coredns",)
     assert outcome(ev, pod_hosts[0].name, "Status").summary == "Running"
+
+
+async def test_recorded_1_31_cluster(api: KubeApi, creds: Credentials) -> None:
+    need_fixtures()
+    feed_nri(api, "1_31")
+    recorded = dt.datetime(2025, 11, 4, 12, 0, tzinfo=dt.UTC).timestamp()
+    _, ev = await evaluate(creds, now=recorded)
+    node = "k8s:lab:node:datagen-1-31"
+    assert outcome(ev, "k8s:lab", "Kubernetes version").summary == "API server v1.31.0"
+    assert outcome(ev, node, "Condition").state == OK
+    info = outcome(ev, node, "Info")
+    assert "Ubuntu 22.04" in info.summary
+    assert "containerd://1.7.27" in info.summary
+    assert outcome(ev, node, "Kubelet").summary == "kubelet v1.31.0, stats read"
+    problems = outcome(ev, "k8s:lab:ns:scraper", "Problem pods")
+    assert problems.state in (WARN, CRIT)
+    assert "Unschedulable" in problems.summary
