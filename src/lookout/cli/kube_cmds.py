@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.table import Table
 from rich.text import Text
 
@@ -74,6 +75,19 @@ def _fields(c: Credentials) -> dict[str, Any]:
     }
 
 
+def _thresholds(path: Path) -> dict[str, Any]:
+    """``params`` and ``rules`` from a YAML (or JSON) file; the site validates them."""
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        print_error(f"cannot read --thresholds {path}: {exc}")
+        raise typer.Exit(2) from exc
+    if not isinstance(doc, dict) or set(doc) - {"params", "rules"}:
+        print_error(f"--thresholds {path}: expected a mapping with `params:` and/or `rules:`")
+        raise typer.Exit(2)
+    return {k: doc[k] for k in ("params", "rules") if k in doc}
+
+
 def _report(v: Verification) -> Table:
     table = Table(title="Permissions", title_justify="left")
     table.add_column("")
@@ -131,6 +145,13 @@ def connect(
         list[str] | None,
         typer.Option(help="Pods with this label (KEY=VALUE, repeatable) get their own host"),
     ] = None,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(
+            "--thresholds",
+            help="YAML/JSON file with `params:` (overrides) and `rules:` (match labels → params)",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Store the cluster even when permissions are missing")
     ] = False,
@@ -143,6 +164,7 @@ def connect(
     except ConfigError as exc:
         print_error(str(exc))
         raise typer.Exit(2) from exc
+    extra = _thresholds(thresholds) if thresholds is not None else {}
     out = stdout()
     if creds.insecure:
         out.print(
@@ -188,6 +210,7 @@ def connect(
     else:  # a client certificate from the kubeconfig (the key is stored encrypted)
         body["client_cert"] = creds.client_cert
         body["client_key"] = creds.client_key
+    body.update(extra)
     if pod_hosts:
         body["pod_hosts"] = dict(p.split("=", 1) for p in pod_hosts if "=" in p)
     api.post("/kube/clusters", body)

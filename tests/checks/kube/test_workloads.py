@@ -287,3 +287,32 @@ def test_pvc_phases_and_trend() -> None:
 def test_version_skew(server: str, kubelets: list[str], state: int) -> None:
     nodes = [conv(Node, {"status": {"nodeInfo": {"kubeletVersion": v}}}) for v in kubelets]
     assert cluster.version(server, nodes).state == state
+
+
+def test_rules_reach_pods_by_namespace_and_labels() -> None:
+    from lookout.checks.kube.evaluate import ClusterInput, evaluate
+
+    pending = conv(
+        Pod,
+        {
+            "metadata": {
+                "name": "p",
+                "namespace": "batch",
+                "labels": {"tier": "low"},
+                "creationTimestamp": "1970-01-01T00:00:00Z",
+            },
+            "status": {"phase": "Pending"},
+        },
+    )
+    objs = Objects(pods={"batch/p": pending})
+    rules = [
+        {
+            "match": {"k8s/namespace": "batch", "k8s/label/tier": "low"},
+            "params": {"pending_levels": [7200, 86400]},
+        }
+    ]
+    plain = evaluate(ClusterInput("c", objs, 3600.0), Memory())
+    ruled = evaluate(ClusterInput("c", objs, 3600.0, rules=rules), Memory())
+    pick = lambda ev: next(o for h, s, o in ev.outcomes if s == "Problem pods")  # noqa: E731
+    assert pick(plain).state == CRIT
+    assert pick(ruled).state == OK

@@ -80,11 +80,18 @@ def test_connect_monitor_and_remove(
     token_file, ca_file = tmp_path / "token", tmp_path / "ca.crt"
     token_file.write_text(TOKEN + "\n")
     ca_file.write_text(server.pki.ca_pem)
+    rules = tmp_path / "thresholds.yaml"
+    rules.write_text(
+        "params:\n  restarts_levels: [5, 20]\n"
+        "rules:\n  - match: {k8s/namespace: kube-system}\n    params: {pending_levels: [60, 120]}\n"
+    )
     out = _cli(
         site,
         "kube",
         "connect",
         "lab",
+        "--thresholds",
+        str(rules),
         "--server",
         server.url,
         "--token-file",
@@ -133,6 +140,8 @@ def test_connect_monitor_and_remove(
         assert listed.status_code == 200
         assert TOKEN not in listed.text
         [cluster] = [c for c in listed.json()["items"] if c["name"] == "lab"]
+        assert cluster["options"]["params"] == {"restarts_levels": [5, 20]}
+        assert cluster["options"]["rules"][0]["match"] == {"k8s/namespace": "kube-system"}
         assert cluster["auth"] == "token (encrypted)"
         assert cluster["status"]["connected"] is True
 

@@ -151,10 +151,15 @@ def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Tot
 
 
 def _pod_health(inp: ClusterInput, idx: Index, params: _Params) -> dict[str, PodHealth]:
+    """Every pod's verdict, with the thresholds of rules matching the pod's labels (namespace,
+    its own labels as ``k8s/label/...``)."""
     p = params(labels(inp.name, "pod"))
     out = {}
     for k, pod in inp.objects.pods.items():
         owner = idx.workload_of_pod.get(k)
+        if inp.rules:
+            m = pod.metadata
+            p = params(labels(inp.name, "pod", m.namespace, m.labels))
         out[k] = assess(
             pod,
             inp.now,
