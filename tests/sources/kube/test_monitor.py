@@ -370,3 +370,63 @@ async def test_recorded_1_31_cluster(api: KubeApi, creds: Credentials) -> None:
     problems = outcome(ev, "k8s:lab:ns:scraper", "Problem pods")
     assert problems.state in (WARN, CRIT)
     assert "Unschedulable" in problems.summary
+
+
+async def test_an_unreadable_object_is_skipped_and_named(api: KubeApi, creds: Credentials) -> None:
+    api.add(
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "good", "namespace": "odd"},
+            "spec": {"replicas": 1},
+        }
+    )
+    api.add(
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "broken", "namespace": "odd"},
+            "spec": {"replicas": "three"},
+        }
+    )
+    m, ev = await evaluate(creds, usage="none")
+    assert list(m.objects.deployments) == ["odd/good"]
+    beat = outcome(ev, "k8s:lab", "Kubernetes monitor")
+    assert beat.state == WARN
+    assert beat.summary == "1 object(s) not understood, skipped: deployments odd/broken"
+    assert "Expected `int | null`, got `str` - at `$.spec.replicas`" in beat.details
+    assert outcome(ev, "k8s:lab:deployment:odd:good", "Replicas").state == OK
+
+
+async def test_an_unreadable_watch_event_is_skipped(api: KubeApi, creds: Credentials) -> None:
+    api.add(_pod("db-0"))
+    seen: list[Evaluation] = []
+    spec = ClusterSpec("lab", creds, interval=0.05, usage="none", watch_timeout=5)
+    m = ClusterMonitor(spec, _publisher(seen))
+
+    def broken_then_fixed() -> bool:
+        return "shop/db-9" in m.objects.pods and not m.client.rejected.get("pods")
+
+    task = asyncio.create_task(m.run())
+    try:
+        for _ in range(400):
+            if m.synced:
+                break
+            await asyncio.sleep(0.025)
+        bad = _pod("db-9")
+        bad["status"]["containerStatuses"] = [{"name": "x", "restartCount": "many"}]
+        api.change(bad)
+        for _ in range(400):
+            if m.client.rejected.get("pods"):
+                break
+            await asyncio.sleep(0.025)
+        assert list(m.client.rejected["pods"]) == ["shop/db-9"]
+        api.change(_pod("db-9"))
+        for _ in range(400):
+            if broken_then_fixed():
+                break
+            await asyncio.sleep(0.025)
+        assert broken_then_fixed()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await m.aclose()

@@ -50,6 +50,8 @@ class ClusterInput:
     error: str = ""
     denied: dict[str, str] = field(default_factory=dict)
     """Resource → why it may not be listed (RBAC)."""
+    rejected: dict[str, str] = field(default_factory=dict)
+    """``resource ns/name`` → why the object could not be read (skipped)."""
     last_event_age: float | None = None
     relists: int = 0
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -139,6 +141,7 @@ def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Tot
             inp.last_event_age,
             inp.relists,
             inp.denied,
+            inp.rejected,
         ),
     )
     if inp.usage.source or inp.usage.error:

@@ -51,6 +51,15 @@ class Bookmark(msgspec.Struct, kw_only=True):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+class _Meta(msgspec.Struct):
+    name: str = ""
+    namespace: str = ""
+
+
+class _Named(msgspec.Struct):
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
+
+
 class WatchEvent(msgspec.Struct, Generic[T]):
     type: str
     """ADDED, MODIFIED, DELETED, BOOKMARK."""
@@ -90,6 +99,8 @@ class KubeClient:
             trust_env=False,
         )
         self._decoders: dict[type[Any], Any] = {}
+        self.rejected: dict[str, dict[str, str]] = {}
+        """Resource → object → why it could not be read (skipped, the rest is monitored)."""
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -143,6 +154,7 @@ class KubeClient:
         raise Gone(f"list {res.name}: continue token expired three times", 410)
 
     async def _list_once(self, res: Resource, page: int) -> tuple[list[Any], str]:
+        self.rejected.pop(res.name, None)
         items: list[Any] = []
         token = ""
         dec = self._decoder(res.model)
@@ -153,12 +165,35 @@ class KubeClient:
             body = await self.get_bytes(res.path, params)
             try:
                 answer = dec.decode(body)
-            except msgspec.DecodeError as exc:
-                raise BadAnswer(f"list {res.name}: {exc}") from exc
+            except msgspec.DecodeError:
+                answer = self._decode_one_by_one(res, body)
             items.extend(answer.items or ())
             token = answer.metadata.continue_
             if not token:
                 return items, answer.metadata.resource_version
+
+    def _decode_one_by_one(self, res: Resource, body: bytes) -> ListAnswer[Any]:
+        """A page with an object we cannot read (a field of the wrong type): keep the others,
+        note the bad one in ``rejected`` (one bad object must not blind us to a cluster)."""
+        try:
+            raw = msgspec.json.decode(body, type=ListAnswer[msgspec.Raw])
+        except msgspec.DecodeError as exc:
+            raise BadAnswer(f"list {res.name}: {exc}") from exc
+        good = []
+        for item in raw.items or ():
+            try:
+                good.append(msgspec.json.decode(item, type=res.model))
+            except msgspec.DecodeError as exc:
+                self._reject(res, item, exc)
+        return ListAnswer(metadata=raw.metadata, items=good)
+
+    def _reject(self, res: Resource, item: msgspec.Raw, exc: Exception) -> None:
+        try:
+            meta = msgspec.json.decode(item, type=_Named).metadata
+            where = f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
+        except msgspec.DecodeError:
+            where = "?"
+        self.rejected.setdefault(res.name, {})[where] = str(exc)
 
     async def watch(
         self, res: Resource, resource_version: str, *, timeout_seconds: int = 300
@@ -182,7 +217,7 @@ class KubeClient:
                     raise for_status(r.status_code, f"watch {res.name}: {_status_text(r)}")
                 async for line in r.aiter_lines():
                     if line.strip():
-                        yield _watch_event(res, line, ev_dec, obj_dec)
+                        yield self._watch_event(res, line, ev_dec, obj_dec)
         except httpx.TimeoutException as exc:
             raise Unreachable(f"watch {res.name}: timed out") from exc
         except httpx.HTTPError as exc:
@@ -237,24 +272,27 @@ class KubeClient:
             status.get("reason") or status.get("evaluationError") or ""
         )
 
-
-def _watch_event(res: Resource, line: str, ev_dec: Any, obj_dec: Any) -> WatchEvent[Any]:
-    try:
-        raw = ev_dec.decode(line)
-    except msgspec.DecodeError as exc:
-        raise BadAnswer(f"watch {res.name}: bad event line {line[:200]!r}: {exc}") from exc
-    if raw.type == "ERROR":
-        st = msgspec.json.decode(raw.object, type=ApiStatusBody)
-        err = for_status(st.code or 500, f"watch {res.name}: {st.reason} {st.message}".strip())
-        raise err
-    if raw.type == "BOOKMARK":
-        bm = msgspec.json.decode(raw.object, type=Bookmark)
-        return WatchEvent("BOOKMARK", None, bm.metadata.resource_version)
-    try:
-        obj = obj_dec.decode(raw.object)
-    except msgspec.DecodeError as exc:
-        raise BadAnswer(f"watch {res.name}: bad object: {exc}") from exc
-    return WatchEvent(raw.type, obj, obj.metadata.resource_version)
+    def _watch_event(self, res: Resource, line: str, ev_dec: Any, obj_dec: Any) -> WatchEvent[Any]:
+        try:
+            raw = ev_dec.decode(line)
+        except msgspec.DecodeError as exc:
+            raise BadAnswer(f"watch {res.name}: bad event line {line[:200]!r}: {exc}") from exc
+        if raw.type == "ERROR":
+            st = msgspec.json.decode(raw.object, type=ApiStatusBody)
+            raise for_status(st.code or 500, f"watch {res.name}: {st.reason} {st.message}".strip())
+        if raw.type == "BOOKMARK":
+            bm = msgspec.json.decode(raw.object, type=Bookmark)
+            return WatchEvent("BOOKMARK", None, bm.metadata.resource_version)
+        try:
+            obj = obj_dec.decode(raw.object)
+        except msgspec.DecodeError as exc:
+            self._reject(res, raw.object, exc)
+            return WatchEvent("REJECTED", None, "")
+        bad = self.rejected.get(res.name)
+        if bad:  # a readable version replaces (or deletes) a rejected one
+            m = obj.metadata
+            bad.pop(f"{m.namespace}/{m.name}" if m.namespace else m.name, None)
+        return WatchEvent(raw.type, obj, obj.metadata.resource_version)
 
 
 def _status_text(r: httpx.Response) -> str:

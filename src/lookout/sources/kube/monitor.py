@@ -241,6 +241,11 @@ class ClusterMonitor:
             connected=self.connected,
             error=self.error,
             denied=dict(self.denied),
+            rejected={
+                f"{r} {k}": why
+                for r, objs in self.client.rejected.items()
+                for k, why in objs.items()
+            },
             last_event_age=None if self.last_event_at is None else now - self.last_event_at,
             relists=self.relists,
             params=self.spec.params,
