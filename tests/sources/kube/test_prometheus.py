@@ -33,14 +33,20 @@ def exporter() -> Iterator[int]:
         "/cadvisor": NRI / "1_35" / "kubelet" / "metrics" / "cadvisor",
         "/ksm": NRI / "1_35" / "ksm" / "metrics",
     }
+    # the recording has no kubelet volume stats; three lines in the kubelet's format
+    labels = '{namespace="scraper",persistentvolumeclaim="data"}'
+    volume_stats = "".join(
+        f"kubelet_volume_stats_{what}_bytes{labels} {v}\n"
+        for what, v in (("used", 8e9), ("capacity", 10e9), ("available", 2e9))
+    ).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = files.get(self.path)
-            if path is None:
+            if path is None and self.path != "/kubelet":
                 self.send_error(404)
                 return
-            body = path.read_bytes()
+            body = path.read_bytes() if path is not None else volume_stats
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
@@ -73,7 +79,7 @@ def prometheus(exporter: int, tmp_path_factory: pytest.TempPathFactory) -> Itera
             f"    metrics_path: /{job}\n"
             "    honor_timestamps: false\n"  # the recording's own timestamps are months old
             f"    static_configs: [{{targets: ['127.0.0.1:{exporter}']}}]\n"
-            for job in ("cadvisor", "ksm")
+            for job in ("cadvisor", "ksm", "kubelet")
         )
     )
     port = free_port()
@@ -101,13 +107,13 @@ def prometheus(exporter: int, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def _wait_scraped(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Until both targets were scraped at least twice (rate() needs two samples)."""
     deadline = time.monotonic() + 60
-    query = 'count_over_time(up{job=~"cadvisor|ksm"}[1m]) >= 3'
+    query = 'count_over_time(up{job=~"cadvisor|ksm|kubelet"}[1m]) >= 3'
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
         try:
             r = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=2)
-            if r.status_code == 200 and len(r.json()["data"]["result"]) == 2:
+            if r.status_code == 200 and len(r.json()["data"]["result"]) == 3:
                 return
         except httpx.HTTPError:
             pass
@@ -129,6 +135,8 @@ async def test_usage_from_prometheus(prometheus: str) -> None:
     assert node.memory is not None
     assert node.memory > mem
     assert len(usage.pods) >= 15
+    data = usage.volumes["scraper/data"]
+    assert (data.used, data.capacity, data.available) == (8e9, 10e9, 2e9)
 
 
 async def test_prometheus_usage_in_the_evaluation(prometheus: str) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import msgspec
 
-from lookout.checks.kube.view import NodeUsage, Usage, key
+from lookout.checks.kube.view import NodeUsage, Usage, VolumeUsage, key
 from lookout.sources.kube.errors import BadAnswer, KubeError, Unreachable, for_status
 
 CONTAINERS = 'container!="", container!="POD"'
 CPU = f"rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m])"
+PVC = "namespace, persistentvolumeclaim"
 MEMORY = f"container_memory_working_set_bytes{{{CONTAINERS}}}"
 ON_NODE = " * on (namespace, pod) group_left (node) max by (namespace, pod, node) (kube_pod_info)"
 QUERIES = {
@@ -25,6 +26,12 @@ QUERIES = {
     "pod_memory": f"sum by (namespace, pod) ({MEMORY})",
     "node_cpu": f"sum by (node) (sum by (namespace, pod) ({CPU}){ON_NODE})",
     "node_memory": f"sum by (node) (sum by (namespace, pod) ({MEMORY}){ON_NODE})",
+    # kubelet volume stats (scraped from the kubelets' /metrics): PVC usage, as the mixin's
+    # KubePersistentVolumeFillingUp reads it
+    **{
+        f"pvc_{what}": f"max by ({PVC}) (kubelet_volume_stats_{what}_bytes)"
+        for what in ("used", "capacity", "available")
+    },
 }
 
 
@@ -46,7 +53,7 @@ class _Answer(msgspec.Struct):
 
 
 class PrometheusUsage:
-    """Reads usage with four instant queries per evaluation."""
+    """Reads usage with a few instant queries per evaluation."""
 
     def __init__(
         self, url: str, *, timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None
@@ -95,11 +102,25 @@ class PrometheusUsage:
             for s in found[name]:
                 nodes.setdefault(s.metric.get("node", ""), [None, None])[i] = float(s.value[1])
         usage.nodes = {n: NodeUsage(cpu=v[0], memory=v[1]) for n, v in nodes.items() if n}
+        usage.volumes = _volumes(found)
         if not usage.pods:
             raise BadAnswer(
                 "Prometheus has no cAdvisor container series (is it scraping the kubelets?)"
             )
         return usage
+
+
+def _volumes(found: dict[str, list[_Sample]]) -> dict[str, VolumeUsage]:
+    by_pvc: dict[str, dict[str, float]] = {}
+    for name in ("pvc_used", "pvc_capacity", "pvc_available"):
+        for s in found[name]:
+            k = key(s.metric.get("namespace", ""), s.metric.get("persistentvolumeclaim", ""))
+            by_pvc.setdefault(k, {})[name] = float(s.value[1])
+    return {
+        k: VolumeUsage(v["pvc_used"], v["pvc_capacity"], v["pvc_available"])
+        for k, v in by_pvc.items()
+        if len(v) == 3
+    }
 
 
 __all__ = ["QUERIES", "KubeError", "PrometheusUsage"]
