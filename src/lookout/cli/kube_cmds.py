@@ -165,6 +165,10 @@ def connect(
         print_error(str(exc))
         raise typer.Exit(2) from exc
     extra = _thresholds(thresholds) if thresholds is not None else {}
+    bad = [p for p in pod_hosts or [] if "=" not in p]
+    if bad:
+        print_error(f"--pod-hosts expects KEY=VALUE, got {', '.join(map(repr, bad))}")
+        raise typer.Exit(2)
     out = stdout()
     if creds.insecure:
         out.print(

@@ -49,6 +49,7 @@ async def test_recorded_minikube_cluster(api: KubeApi, creds: Credentials) -> No
     feed_nri(api)
     _, ev = await evaluate(creds, now=RECORDED_1_35)
     hosts = {h.name: h for h in ev.hosts}
+    assert [p for h in ev.hosts for p in h.parents if p not in hosts] == []
     node = "k8s:lab:node:datagen-1-35"
     assert {"k8s:lab", node, "k8s:lab:ns:scraper", "k8s:lab:deployment:kube-system:coredns"} <= set(
         hosts
@@ -144,6 +145,11 @@ async def test_failure_named_on_workload(api: KubeApi, creds: Credentials) -> No
     job = outcome(ev, "k8s:lab:job:test:post-install-job", "Job")
     assert job.state == CRIT
     assert job.summary.startswith("failed: BackoffLimitExceeded")
+    names = {h.name for h in ev.hosts}
+    assert [p for h in ev.hosts for p in h.parents if p not in names] == []  # parents exist
+    pvc = outcome(ev, "k8s:lab:ns:default", "PVC data-postgresql-0")
+    assert pvc.state == OK
+    assert pvc.summary.startswith("Bound to pvc-b733694c-a969-4763-9960-d3465c9fccd5, 8.0 GiB")
     sts = outcome(ev, "k8s:lab:statefulset:default:kotsadm-postgres", "Replicas")
     assert sts.summary.startswith("1/1 ready")
 

@@ -233,7 +233,9 @@ def _namespaces(
     for k, pvc in inp.objects.persistentvolumeclaims.items():
         if k not in pvc_owner:
             pvcs[pvc.metadata.namespace].append(pvc)
-    names = set(inp.objects.namespaces) | set(idx.by_namespace)
+    # every namespace that holds something gets a host, listed or not (RBAC may hide the list)
+    names = set(inp.objects.namespaces) | set(idx.by_namespace) | set(quotas) | set(pvcs)
+    names |= {ns for _, ns, _ in workloads(inp.objects)} | {ns for _, ns, _ in idx.by_workload}
     for name in names:
         ns_obj = inp.objects.namespaces.get(name)
         host = namespace_host(inp.name, name)
