@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from kubeapi import KubeApi
+from kubedata import TOKEN, feed_nri, need_fixtures
 
-from conftest import TOKEN, feed_nri, need_fixtures
 from lookout.sources.kube.client import KubeClient, Timeouts
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import Forbidden, Gone, ServerError, Unauthorized, Unreachable

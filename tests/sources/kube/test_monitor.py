@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from kubeapi import KubeApi
+from kubedata import feed_nri, feed_troubleshoot, need_fixtures
 
-from conftest import feed_nri, feed_troubleshoot, need_fixtures
 from lookout.checks.kube.api import CRIT, OK, UNKNOWN, WARN, Outcome
 from lookout.checks.kube.evaluate import Evaluation
 from lookout.sources.kube.client import Timeouts

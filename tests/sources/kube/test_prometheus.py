@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kubedata import NRI, need_fixtures
 
-from conftest import NRI, need_fixtures
 from livesite import free_port
 from lookout.checks.kube.evaluate import ClusterInput, evaluate
 from lookout.checks.kube.memory import Memory

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from kubeapi import KubeApi, Running
+from kubedata import TOKEN, feed_nri, need_fixtures
 from typer.testing import CliRunner
 
-from conftest import TOKEN, feed_nri, need_fixtures
 from livesite import LiveSite, make_site
 from lookout.cli.main import app
 from lookout.sources.kube.rbac import manifest
