@@ -443,7 +443,7 @@ def serve(api: KubeApi, tmp: Path) -> Iterator[Running]:
         ssl_keyfile=str(pki.key_file),
         log_level="critical",  # open watch streams are cancelled at shutdown: not an error
         lifespan="off",
-        timeout_graceful_shutdown=1,
+        timeout_graceful_shutdown=0,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
