@@ -436,3 +436,14 @@ async def test_an_unreadable_watch_event_is_skipped(api: KubeApi, creds: Credent
         with pytest.raises(asyncio.CancelledError):
             await task
         await m.aclose()
+
+
+async def test_a_resource_the_server_does_not_serve(api: KubeApi, creds: Credentials) -> None:
+    api.fail["/apis/batch/v1/cronjobs"] = 404
+    api.add(_pod("db-0"))
+    m, ev = await evaluate(creds, usage="none")
+    beat = outcome(ev, "k8s:lab", "Kubernetes monitor")
+    assert beat.state == WARN
+    assert beat.summary == "not served by this API server: cronjobs"
+    assert "shop/db-0" in m.objects.pods
+    assert "cronjobs" not in m.versions  # nothing to watch

@@ -160,6 +160,7 @@ def heartbeat(
     relists: int,
     denied: dict[str, str] | None = None,
     rejected: dict[str, str] | None = None,
+    unserved: dict[str, str] | None = None,
 ) -> Outcome:
     """Proves the pipeline runs: the monitor is connected and watching. Resources RBAC does
     not let us list are named (CRIT: their objects are not monitored)."""
@@ -173,6 +174,11 @@ def heartbeat(
         names = ", ".join(sorted(rejected)[:5]) + (" …" if len(rejected) > 5 else "")
         details = "\n".join(f"{k}: {v}" for k, v in sorted(rejected.items()))
         return Outcome(WARN, f"{len(rejected)} object(s) not understood, skipped: {names}", details)
+    if unserved:
+        details = "\n".join(f"{k}: {v}" for k, v in sorted(unserved.items()))
+        return Outcome(
+            WARN, f"not served by this API server: {', '.join(sorted(unserved))}", details
+        )
     age = "no events yet" if last_event_age is None else f"last change {last_event_age:.0f}s ago"
     summary = f"watching {objects} objects, {age}"
     details = f"Relists since start: {relists}" + (f"\nLast error: {error}" if error else "")

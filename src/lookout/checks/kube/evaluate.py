@@ -50,6 +50,8 @@ class ClusterInput:
     error: str = ""
     denied: dict[str, str] = field(default_factory=dict)
     """Resource → why it may not be listed (RBAC)."""
+    unserved: dict[str, str] = field(default_factory=dict)
+    """Resource → the API server does not serve it (404)."""
     rejected: dict[str, str] = field(default_factory=dict)
     """``resource ns/name`` → why the object could not be read (skipped)."""
     last_event_age: float | None = None
@@ -142,6 +144,7 @@ def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Tot
             inp.relists,
             inp.denied,
             inp.rejected,
+            inp.unserved,
         ),
     )
     if inp.usage.source or inp.usage.error:

@@ -23,7 +23,7 @@ from lookout.checks.kube.view import Objects, Usage, key
 from lookout.sources.kube import usage as kubelet_usage
 from lookout.sources.kube.client import KubeClient, Timeouts, WatchEvent
 from lookout.sources.kube.credentials import Credentials
-from lookout.sources.kube.errors import Forbidden, Gone, KubeError, Unauthorized
+from lookout.sources.kube.errors import ApiStatus, Forbidden, Gone, KubeError, Unauthorized
 from lookout.sources.kube.prometheus import PrometheusUsage
 from lookout.sources.kube.resources import RESOURCES, Resource
 
@@ -77,6 +77,8 @@ class ClusterMonitor:
         self.memory = Memory()
         self.versions: dict[str, str] = {}
         self.denied: dict[str, str] = {}
+        self.unserved: dict[str, str] = {}
+        """Resources the API server does not serve (404): noted, not fatal."""
         self.connected = False
         self.synced = False
         self.error = ""
@@ -151,6 +153,7 @@ class ClusterMonitor:
         (its services say so); a 401 or no answer fails the whole sync."""
         self.server_version = await self.client.version()
         self.denied = {}
+        self.unserved = {}
         was_on = gc.isenabled()
         gc.disable()  # a bulk load of acyclic objects, as at site start-up
         try:
@@ -163,6 +166,10 @@ class ClusterMonitor:
         for r, res in zip(RESOURCES, results, strict=True):
             if isinstance(res, Forbidden):
                 self.denied[r.name] = str(res)
+                self.versions.pop(r.name, None)  # nothing to watch
+            elif isinstance(res, ApiStatus) and res.status == 404:
+                self.unserved[r.name] = str(res)  # e.g. batch/v1 CronJobs before 1.21
+                self.versions.pop(r.name, None)
             elif isinstance(res, BaseException):
                 raise res
         self.connected = True
@@ -241,6 +248,7 @@ class ClusterMonitor:
             connected=self.connected,
             error=self.error,
             denied=dict(self.denied),
+            unserved=dict(self.unserved),
             rejected={
                 f"{r} {k}": why
                 for r, objs in self.client.rejected.items()
