@@ -316,3 +316,37 @@ def test_rules_reach_pods_by_namespace_and_labels() -> None:
     pick = lambda ev: next(o for h, s, o in ev.outcomes if s == "Problem pods")  # noqa: E731
     assert pick(plain).state == CRIT
     assert pick(ruled).state == OK
+
+
+@pytest.mark.parametrize(
+    ("health", "stats_error", "state", "summary"),
+    [
+        ((200, "ok"), None, OK, "kubelet v1.35.0 healthy, stats read"),
+        (
+            (503, "503 ServiceUnavailable: no route"),
+            None,
+            CRIT,
+            "kubelet v1.35.0 /healthz: 503 503 ServiceUnavailable: no route",
+        ),
+        ((None, "timed out"), None, CRIT, "kubelet v1.35.0 /healthz: no answer timed out"),
+        (
+            (200, "ok"),
+            "403 Forbidden",
+            WARN,
+            "kubelet v1.35.0 healthy, stats not readable: 403 Forbidden",
+        ),
+        (None, "timed out", CRIT, "kubelet v1.35.0 did not answer: timed out"),
+    ],
+)
+def test_kubelet(health: Any, stats_error: str | None, state: int, summary: str) -> None:
+    n = conv(
+        Node,
+        {
+            "status": {
+                "nodeInfo": {"kubeletVersion": "v1.35.0"},
+                "conditions": [{"type": "Ready", "status": "True"}],
+            }
+        },
+    )
+    out = node.kubelet(n, health, stats_error, stats_error is None)
+    assert (out.state, out.summary) == (state, summary)

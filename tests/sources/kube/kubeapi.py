@@ -211,6 +211,7 @@ class KubeApi:
             Route("/readyz", self._health),
             Route("/livez", self._health),
             Route("/api/v1/nodes/{node}/proxy/stats/summary", self._stats),
+            Route("/api/v1/nodes/{node}/proxy/healthz", self._kubelet_health),
             Route("/api/v1/namespaces/{ns}/events", self._events),
             Route(
                 "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
@@ -263,6 +264,15 @@ class KubeApi:
         if node not in self.stats:
             return _status(503, "ServiceUnavailable", f"no route to kubelet of node {node}")
         return JSONResponse(self.stats[node])
+
+    async def _kubelet_health(self, request: Request) -> Response:
+        node = request.path_params["node"]
+        denied = await self._gate(request, "get", "nodes/proxy")
+        if denied is not None:
+            return denied
+        if node not in self.stats:  # a kubelet we have no recording of: unreachable
+            return _status(503, "ServiceUnavailable", f"no route to kubelet of node {node}")
+        return Response("ok")
 
     async def _events(self, request: Request) -> Response:
         denied = await self._gate(request, "list", "events")

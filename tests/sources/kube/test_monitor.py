@@ -67,7 +67,7 @@ async def test_recorded_minikube_cluster(api: KubeApi, creds: Credentials) -> No
         outcome(ev, node, "Condition").details,
         outcome(ev, node, "Condition").metrics,
     )
-    assert outcome(ev, node, "Kubelet").summary == "kubelet v1.35.0, stats read"
+    assert outcome(ev, node, "Kubelet").summary == "kubelet v1.35.0 healthy, stats read"
     pods = outcome(ev, node, "Pods")
     assert pods.state == OK
     assert pods.summary.startswith("18 of 110 pods")
@@ -372,7 +372,7 @@ async def test_recorded_1_31_cluster(api: KubeApi, creds: Credentials) -> None:
     info = outcome(ev, node, "Info")
     assert "Ubuntu 22.04" in info.summary
     assert "containerd://1.7.27" in info.summary
-    assert outcome(ev, node, "Kubelet").summary == "kubelet v1.31.0, stats read"
+    assert outcome(ev, node, "Kubelet").summary == "kubelet v1.31.0 healthy, stats read"
     problems = outcome(ev, "k8s:lab:ns:scraper", "Problem pods")
     assert problems.state in (WARN, CRIT)
     assert "Unschedulable" in problems.summary
@@ -447,3 +447,14 @@ async def test_a_resource_the_server_does_not_serve(api: KubeApi, creds: Credent
     assert beat.summary == "not served by this API server: cronjobs"
     assert "shop/db-0" in m.objects.pods
     assert "cronjobs" not in m.versions  # nothing to watch
+
+
+async def test_unreachable_kubelets_are_crit(api: KubeApi, creds: Credentials) -> None:
+    need_fixtures()
+    feed_troubleshoot(api)  # nodes without a recorded kubelet: the node proxy answers 503
+    _, ev = await evaluate(creds)
+    out = outcome(ev, "k8s:lab:node:repldev-marc", "Kubelet")
+    assert out.state == CRIT
+    assert out.summary.startswith(
+        "kubelet v1.16.2 /healthz: 503 ServiceUnavailable: no route to kubelet"
+    )

@@ -46,6 +46,8 @@ class ClusterInput:
     usage: Usage = field(default_factory=Usage)
     server_version: str = ""
     health: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    kubelets: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    """Node → (status, text) of its kubelet's /healthz (through the node proxy)."""
     connected: bool = True
     error: str = ""
     denied: dict[str, str] = field(default_factory=dict)
@@ -195,7 +197,10 @@ def _nodes(
         nu = usage.nodes.get(name)
         requested = totals(scheduled_pods(pods), cache)
         ev.add(host, "Condition", n.conditions(node, p, memory, inp.now))
-        ev.add(host, "Kubelet", n.kubelet(node, usage.node_errors.get(name), nu is not None))
+        kubelet = n.kubelet(
+            node, inp.kubelets.get(name), usage.node_errors.get(name), nu is not None
+        )
+        ev.add(host, "Kubelet", kubelet)
         ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
         ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))
         if usage.source == "kubelet":

@@ -70,16 +70,28 @@ def conditions(node: Node, params: KubeParams, memory: Memory, now: float) -> Ou
     )
 
 
-def kubelet(node: Node, usage_error: str | None, stats_read: bool) -> Outcome:
-    """Kubelet health: it answered the stats request through the API server's node proxy."""
+def kubelet(
+    node: Node,
+    health: tuple[int | None, str] | None,
+    stats_error: str | None,
+    stats_read: bool,
+) -> Outcome:
+    """Kubelet health: ``/healthz`` through the API server's node proxy (CRIT unless 200), and
+    whether its stats could be read (WARN if not, while healthy)."""
     info = node.status.node_info
     version = info.kubelet_version if info else "unknown"
-    if usage_error:
-        return Outcome(CRIT, f"kubelet {version} did not answer: {usage_error}")
+    if health is not None and health[0] != 200:
+        code = health[0] if health[0] is not None else "no answer"
+        return Outcome(CRIT, f"kubelet {version} /healthz: {code} {health[1]}".rstrip())
+    if health is None and stats_error:
+        return Outcome(CRIT, f"kubelet {version} did not answer: {stats_error}")
+    healthy = "healthy" if health is not None else "health not checked"
+    if stats_error:
+        return Outcome(WARN, f"kubelet {version} {healthy}, stats not readable: {stats_error}")
     if not is_ready(node):
-        return Outcome(WARN, f"kubelet {version}, node not ready")
+        return Outcome(WARN, f"kubelet {version} {healthy}, node not ready")
     suffix = ", stats read" if stats_read else ""
-    return Outcome(OK, f"kubelet {version}{suffix}")
+    return Outcome(OK, f"kubelet {version} {healthy}{suffix}")
 
 
 def _usage(

@@ -22,6 +22,8 @@ from lookout.sources.kube.resources import Permission, Resource
 
 T = TypeVar("T")
 USER_AGENT = "lookout-kube/0.1"
+KUBELET_TIMEOUT = 5.0
+"""Seconds a kubelet may take to answer /healthz through the node proxy."""
 PAGE = 500
 """Objects per list page (``limit``)."""
 
@@ -230,6 +232,18 @@ class KubeClient:
             return msgspec.json.decode(body, type=StatsSummary)
         except msgspec.DecodeError as exc:
             raise BadAnswer(f"stats/summary of node {node}: {exc}") from exc
+
+    async def node_health(self, node: str) -> tuple[int | None, str]:
+        """(HTTP status, body) of the kubelet's ``/healthz`` through the node proxy (5 s: a
+        dead kubelet must not hold up the evaluation)."""
+        path = f"/api/v1/nodes/{quote(node, safe='')}/proxy/healthz"
+        try:
+            r = await self.http.get(path, timeout=KUBELET_TIMEOUT)
+        except httpx.HTTPError as exc:
+            return None, _describe(exc) or type(exc).__name__
+        if r.status_code == 200:
+            return 200, r.text[:300]
+        return r.status_code, _status_text(r).removeprefix(f"{r.status_code} ")
 
     async def events_for(self, namespace: str, pod: str) -> list[Event]:
         """Warning events of one pod, newest last."""

@@ -236,6 +236,9 @@ class ClusterMonitor:
         for path in ("/readyz", "/livez"):
             health[path] = await self.client.health(path)
         usage = await self._usage()
+        kubelets: dict[str, tuple[int | None, str]] = {}
+        if "nodes" not in self.denied:
+            kubelets = await kubelet_usage.kubelet_health(self.client, list(self.objects.nodes))
         await self._read_events(now)
         snapshot = Objects(**{k: dict(v) for k, v in vars(self.objects).items()})
         inp = ClusterInput(
@@ -245,6 +248,7 @@ class ClusterMonitor:
             usage=usage,
             server_version=self.server_version,
             health=health,
+            kubelets=kubelets,
             connected=self.connected,
             error=self.error,
             denied=dict(self.denied),

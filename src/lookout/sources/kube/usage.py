@@ -46,6 +46,21 @@ def add_summary(usage: Usage, node: str, summary: StatsSummary) -> None:
             )
 
 
+async def kubelet_health(
+    client: KubeClient, nodes: Iterable[str]
+) -> dict[str, tuple[int | None, str]]:
+    """``/healthz`` of every kubelet through the API server's node proxy."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+    names = list(nodes)
+
+    async def one(node: str) -> tuple[int | None, str]:
+        async with gate:
+            return await client.node_health(node)
+
+    answers = await asyncio.gather(*(one(n) for n in names))
+    return dict(zip(names, answers, strict=True))
+
+
 async def from_kubelets(client: KubeClient, nodes: Iterable[str]) -> Usage:
     usage = Usage(source="kubelet")
     gate = asyncio.Semaphore(CONCURRENCY)
