@@ -323,10 +323,10 @@ def test_rules_reach_pods_by_namespace_and_labels() -> None:
     [
         ((200, "ok"), None, OK, "kubelet v1.35.0 healthy, stats read"),
         (
-            (503, "503 ServiceUnavailable: no route"),
+            (503, "ServiceUnavailable: no route"),
             None,
             CRIT,
-            "kubelet v1.35.0 /healthz: 503 503 ServiceUnavailable: no route",
+            "kubelet v1.35.0 /healthz: 503 ServiceUnavailable: no route",
         ),
         ((None, "timed out"), None, CRIT, "kubelet v1.35.0 /healthz: no answer timed out"),
         (

@@ -287,13 +287,14 @@ async def test_watch_applies_changes_deletes_and_relists_after_410(
         api.compact()  # history gone: the watch gets 410 and the monitor relists
         api.add(_pod("db-2"))  # only visible through the relist
         await wait(lambda: m.relists >= 1 and "shop/db-2" in m.objects.pods)
-        await wait(
-            lambda: any(
-                "db-0: Unschedulable" in o.summary
-                for h, s, o in seen[-1].outcomes
-                if s == "Problem pods"
+
+        def published() -> bool:
+            last = seen[-1].outcomes if seen else []
+            return any(
+                "db-0: Unschedulable" in o.summary for _, s, o in last if s == "Problem pods"
             )
-        )
+
+        await wait(published)
         assert m.connected
         assert not seen[-1].partial
     finally:
