@@ -39,6 +39,7 @@ async def evaluate(
     m = ClusterMonitor(ClusterSpec("lab", creds, **spec), clock=clock)
     try:
         await m.sync()
+        await m.collect()  # usage, kubelet health, events (a background loop when running)
         return m, await m.evaluate_once()
     finally:
         await m.aclose()

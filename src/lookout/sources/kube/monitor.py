@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 EVENT_LOOKUPS = 20
 """Problem pods per evaluation whose events are read (to name e.g. FailedMount)."""
 EVENT_TTL = 300.0
+FIRST_COLLECT_WAIT = 10.0
+"""Seconds the first evaluation of a session waits for usage and kubelet health."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class ClusterMonitor:
         self.last_event_at: float | None = None
         self.events: dict[str, tuple[float, Event | None]] = {}
         self.last: Evaluation | None = None
+        self.usage = Usage()
+        self.kubelets: dict[str, tuple[int | None, str]] = {}
 
     # ------------------------------------------------------------------ life cycle
     async def run(self) -> None:
@@ -125,6 +129,15 @@ class ClusterMonitor:
             for r in RESOURCES
             if r.name in self.versions
         ]
+        collected = asyncio.Event()
+        watchers.append(
+            asyncio.create_task(
+                self._collect_loop(collected), name=f"kube-collect-{self.spec.name}"
+            )
+        )
+        # the first evaluation waits a little for usage and kubelet health, never long
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(collected.wait(), FIRST_COLLECT_WAIT)
         try:
             while True:
                 await self._publish_safely(await self.evaluate_once())
@@ -235,20 +248,15 @@ class ClusterMonitor:
         health: dict[str, tuple[int | None, str]] = {}
         for path in ("/readyz", "/livez"):
             health[path] = await self.client.health(path)
-        usage = await self._usage()
-        kubelets: dict[str, tuple[int | None, str]] = {}
-        if "nodes" not in self.denied:
-            kubelets = await kubelet_usage.kubelet_health(self.client, list(self.objects.nodes))
-        await self._read_events(now)
         snapshot = Objects(**{k: dict(v) for k, v in vars(self.objects).items()})
         inp = ClusterInput(
             name=self.spec.name,
             objects=snapshot,
             now=now,
-            usage=usage,
+            usage=self.usage,
             server_version=self.server_version,
             health=health,
-            kubelets=kubelets,
+            kubelets=dict(self.kubelets),
             connected=self.connected,
             error=self.error,
             denied=dict(self.denied),
@@ -269,6 +277,27 @@ class ClusterMonitor:
         ev.partial = not self.synced
         self.last = ev
         return ev
+
+    async def collect(self) -> None:
+        """One round of the slow reads, apart from evaluations: usage (kubelet stats or
+        Prometheus) and kubelet health of every node, events of stuck pods. Evaluations use
+        the latest round, so a slow kubelet never holds up the cluster's services."""
+        usage = await self._usage()
+        kubelets: dict[str, tuple[int | None, str]] = {}
+        if "nodes" not in self.denied:
+            kubelets = await kubelet_usage.kubelet_health(self.client, list(self.objects.nodes))
+        await self._read_events(self.clock())
+        self.usage, self.kubelets = usage, kubelets
+
+    async def _collect_loop(self, collected: asyncio.Event) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self.collect()
+            except KubeError as exc:
+                self.usage = Usage(source=self.spec.usage, error=str(exc))
+            collected.set()
+            await asyncio.sleep(max(0.0, self.spec.interval - (time.monotonic() - started)))
 
     async def _usage(self) -> Usage:
         if self.spec.usage == "none":
