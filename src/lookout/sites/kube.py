@@ -27,6 +27,8 @@ from lookout.storage import kube as store
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT = 5.0
+"""Seconds to wait for a stopped cluster's connections to close."""
 RESULT_CHUNK = 20_000
 """Results per journaled input (bounds one journal row)."""
 
@@ -88,7 +90,14 @@ class KubeManager:
             c.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await c.task
-        await c.monitor.aclose()
+        # closing TLS connections waits for the peer; an unresponsive API server must not
+        # hold up removing its cluster or stopping the site
+        try:
+            await asyncio.wait_for(c.monitor.aclose(), STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "cluster %s: connections not closed within %ss", c.row["name"], STOP_TIMEOUT
+            )
 
     def spec_of(self, row: dict[str, Any]) -> ClusterSpec:
         opts = row.get("options") or {}
