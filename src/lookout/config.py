@@ -79,6 +79,23 @@ class UiSettings(BaseModel):
     """Seconds between the browser's polls for changes (live updates)."""
 
 
+class KubernetesSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    interval: float = Field(60.0, gt=0)
+    """Seconds between evaluations of a cluster (lists happen once; watches keep it current)."""
+    max_check_attempts: int = Field(3, ge=1, le=100)
+    """Problem evaluations in a row before a Kubernetes service's state is hard."""
+    grace: float = Field(600.0, ge=0)
+    """Seconds a host of a deleted object is kept (services UNKNOWN) before it is removed."""
+    connect_timeout: float = Field(10.0, gt=0)
+    """Seconds to connect to an API server."""
+    read_timeout: float = Field(30.0, gt=0)
+    """Seconds an API request may wait for an answer (watches excepted)."""
+    enabled: bool = True
+    """Monitor the connected clusters (false: keep them configured, do not connect)."""
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -124,6 +141,8 @@ class Settings(BaseSettings):
     """Notifier and chat bot (rules and channels live in the database)."""
     ui: UiSettings = UiSettings()
     """The web UI: session length, page size, live-update interval."""
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    """Kubernetes monitoring (clusters are added with `lookout kube connect`)."""
 
     @field_validator("listen")
     @classmethod

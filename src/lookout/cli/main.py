@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from lookout.cli import admin_cmds, handling_cmds, notify_cmds, objects_cmds, site_cmds, user_cmds
+from lookout.cli import (
+    admin_cmds,
+    handling_cmds,
+    kube_cmds,
+    notify_cmds,
+    objects_cmds,
+    site_cmds,
+    user_cmds,
+)
 
 app = typer.Typer(
     name="lookout",
@@ -20,6 +28,7 @@ handling_cmds.register(app)
 admin_cmds.register(app)
 notify_cmds.register(app)
 user_cmds.register(app)
+kube_cmds.register(app)
 
 if __name__ == "__main__":
     app()

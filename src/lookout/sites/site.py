@@ -37,6 +37,7 @@ from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
 from lookout.notify.clock import CallableClock, FakeClock
 from lookout.notify.notifier import Notifier, NotifierOptions
+from lookout.sites.kube import KubeManager
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
 from lookout.storage import accounts
 from lookout.storage.database import migrate, open_database
@@ -157,6 +158,7 @@ class Site:
             ),
         )
         self.chatops = ChatOps(self.notifier, Actions(self.engine, self.runner, clock))
+        self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = clock()
 
@@ -182,6 +184,7 @@ class Site:
         if self.settings.notifications.enabled:
             await self.notifier.start()
             await self.chatops.start()
+        await self.kube.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -189,6 +192,7 @@ class Site:
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
 
     async def stop(self) -> None:
+        await self.kube.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -234,6 +238,36 @@ class Site:
         await asyncio.to_thread(self.store.save_service, cfg, now, create=create)
         self.engine.put_service(cfg, now)
         self.schedule_service(cfg)
+
+    async def apply_batch(
+        self,
+        hosts: list[HostConfig],
+        services: list[ServiceConfig],
+        remove_services: list[tuple[str, str]],
+        remove_hosts: list[str],
+    ) -> None:
+        """Create/update/remove many hosts and services in one transaction, then in the
+        engine (data sources that discover objects: Kubernetes)."""
+        now = self.clock()
+        await asyncio.to_thread(
+            self.store.sync_objects, hosts, services, remove_services, remove_hosts, now
+        )
+        for h in hosts:
+            self.engine.put_host(h, now)
+            if h.check is not None:
+                self.schedule_host(h)
+        for svc in services:
+            self.engine.put_service(svc, now)
+            if svc.check is not None:
+                self.schedule_service(svc)
+        for host, name in remove_services:
+            self.scheduler.unschedule(host, name)
+            self.engine.remove_service(host, name)
+        for name in remove_hosts:
+            for svc_name in list(self.engine.host_services.get(name, {})):
+                self.scheduler.unschedule(name, svc_name)
+            self.scheduler.unschedule(name, "")
+            self.engine.remove_host(name)
 
     async def delete_service(self, host: str, name: str) -> None:
         await asyncio.to_thread(self.store.delete_service, host, name)

@@ -226,6 +226,45 @@ class SiteStore:
             if services:
                 conn.execute(t.services.insert(), [service_row(s, at) for s in services])
 
+    def sync_objects(
+        self,
+        hosts: Sequence[HostConfig],
+        services: Sequence[ServiceConfig],
+        remove_services: Sequence[tuple[str, str]],
+        remove_hosts: Sequence[str],
+        at: float,
+    ) -> None:
+        """Create or update many hosts and services and remove others, in one transaction
+        (data sources that discover objects, e.g. Kubernetes). Removal keeps the history:
+        events and metric series stay."""
+        with self.db.begin() as conn:
+            for table, rows, keys in (
+                (t.hosts, [host_row(h, at) for h in hosts], ["name"]),
+                (t.services, [service_row(s, at) for s in services], ["host", "name"]),
+            ):
+                if not rows:
+                    continue
+                stmt = _upsert(conn, table)
+                update = {c: stmt.excluded[c] for c in rows[0] if c not in (*keys, "created_at")}
+                conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
+            if remove_services:
+                conn.execute(
+                    sa.delete(t.services).where(
+                        t.services.c.host == sa.bindparam("h"),
+                        t.services.c.name == sa.bindparam("s"),
+                    ),
+                    [{"h": h, "s": s} for h, s in remove_services],
+                )
+            if remove_hosts:
+                conn.execute(
+                    sa.delete(t.services).where(t.services.c.host == sa.bindparam("h")),
+                    [{"h": h} for h in remove_hosts],
+                )
+                conn.execute(
+                    sa.delete(t.hosts).where(t.hosts.c.name == sa.bindparam("h")),
+                    [{"h": h} for h in remove_hosts],
+                )
+
     def delete_host(self, name: str) -> None:
         with self.db.begin() as conn:
             conn.execute(sa.delete(t.services).where(t.services.c.host == name))

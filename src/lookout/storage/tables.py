@@ -228,6 +228,23 @@ tokens = sa.Table(
 
 
 # ------------------------------------------------ kubernetes (issue #4, migration 0004)
+kube_clusters = sa.Table(
+    "kube_clusters",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("server", sa.String(1024), nullable=False),
+    sa.Column("ca_data", sa.Text, nullable=False, server_default=""),
+    sa.Column("token_encrypted", sa.Text, nullable=True),
+    sa.Column("token_file", sa.String(1024), nullable=True),
+    sa.Column("client_cert", sa.Text, nullable=False, server_default=""),
+    sa.Column("client_key_encrypted", sa.Text, nullable=True),
+    sa.Column("insecure", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("options", JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Connected clusters. The token (and a client key) are Fernet-encrypted with the site's
+``kube.key``, or ``token_file`` names a file read at each connect; never stored in clear."""
 
 
 # ------------------------------------------------ notifications (issue #5, migration 0005)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
 from lookout.actions import Actions
-from lookout.web.api import actions, admin, history, notifications, objects, ops, problems
+from lookout.web.api import actions, admin, history, kube, notifications, objects, ops, problems
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
@@ -65,6 +65,7 @@ def create_app(site: Any) -> ASGIApp:
     for router in (objects.router, actions.router, history.router, admin.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(notifications.router, prefix="/api/v1")
+    app.include_router(kube.router, prefix="/api/v1")
     app.include_router(ops.router)
     install_ui(app)
     _document_results(app)

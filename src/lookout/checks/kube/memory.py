@@ -1,0 +1,75 @@
+"""Values a check remembers between evaluations (the "value store"): since when a condition
+holds, counters over a window, transitions, trends. Owned by the data source, passed in; it
+lives in memory, so after a restart durations and rates start again (documented)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Memory:
+    since: dict[str, float] = field(default_factory=dict)
+    samples: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, deque[float]] = field(default_factory=dict)
+
+    def held_for(self, key: str, holds: bool, now: float) -> float | None:
+        """Seconds ``holds`` has been true at every evaluation up to ``now`` (None: false)."""
+        if not holds:
+            self.since.pop(key, None)
+            return None
+        return now - self.since.setdefault(key, now)
+
+    def increase(self, key: str, value: float, now: float, window: float) -> float:
+        """How much a counter grew within the last ``window`` seconds (a reset counts the
+        new value)."""
+        series = self._series(key, value, now, window)
+        first = series[0][1]
+        return value - first if value >= first else value
+
+    def slope(self, key: str, value: float, now: float, window: float) -> float | None:
+        """Least-squares change per second over ``window`` (None with < 2 samples or < 60 s)."""
+        series = self._series(key, value, now, window)
+        if len(series) < 2 or series[-1][0] - series[0][0] < 60:
+            return None
+        n = len(series)
+        mt = sum(t for t, _ in series) / n
+        mv = sum(v for _, v in series) / n
+        var = sum((t - mt) ** 2 for t, _ in series)
+        if var == 0:
+            return None
+        return sum((t - mt) * (v - mv) for t, v in series) / var
+
+    def transitions(self, key: str, value: str, now: float, window: float) -> int:
+        """How often ``value`` changed within the last ``window`` seconds."""
+        times = self.changes.setdefault(key, deque())
+        before = self.last.get(key)
+        if before is not None and before != value:
+            times.append(now)
+        self.last[key] = value
+        while times and times[0] < now - window:
+            times.popleft()
+        return len(times)
+
+    def _series(
+        self, key: str, value: float, now: float, window: float
+    ) -> deque[tuple[float, float]]:
+        series = self.samples.setdefault(key, deque())
+        if not series or now > series[-1][0]:
+            series.append((now, value))
+        # keep one sample at or before the window start, so "within the window" is covered
+        while len(series) > 2 and series[1][0] <= now - window:
+            series.popleft()
+        if len(series) > 500:  # bound memory: thin out to every other sample
+            thinned = list(series)[::2]
+            series.clear()
+            series.extend(thinned)
+        return series
+
+    def forget(self, prefix: str) -> None:
+        """Drop everything remembered about keys starting with ``prefix`` (a deleted object)."""
+        for table in (self.since, self.samples, self.last, self.changes):
+            for k in [k for k in table if k.startswith(prefix)]:
+                del table[k]

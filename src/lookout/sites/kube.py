@@ -1,0 +1,196 @@
+"""The site's Kubernetes part: the connected clusters, one monitor task each, and the path
+from a monitor's evaluation to hosts, services and results (one transaction per change set).
+
+Sources may not import the engine; this module wires them: a monitor calls ``publish``, which
+plans against the engine's objects and applies through the site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lookout.checks.kube.evaluate import Evaluation
+from lookout.config import KubernetesSettings
+from lookout.engine.inputs import Results
+from lookout.sources.kube.client import Timeouts
+from lookout.sources.kube.credentials import Credentials, read_token_file
+from lookout.sources.kube.mapping import Mapper, MappingSettings, all_hosts_of
+from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
+from lookout.sources.kube.secrets import Vault
+from lookout.storage import kube as store
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+"""Seconds to wait for a stopped cluster's connections to close."""
+RESULT_CHUNK = 20_000
+"""Results per journaled input (bounds one journal row)."""
+
+
+@dataclass
+class Cluster:
+    row: dict[str, Any]
+    monitor: ClusterMonitor
+    mapper: Mapper
+    task: asyncio.Task[None] | None = None
+    last_publish: float | None = None
+    last_changes: int = 0
+
+
+class KubeManager:
+    def __init__(
+        self, site: Any, settings: KubernetesSettings, site_dir: Path, clock: Callable[[], float]
+    ) -> None:
+        self.site = site
+        self.settings = settings
+        self.vault = Vault(site_dir)
+        self.clock = clock
+        self.clusters: dict[str, Cluster] = {}
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        if not self.settings.enabled:
+            return
+        for row in await asyncio.to_thread(store.list_clusters, self.site.db):
+            try:
+                self._start(row)
+            except Exception as exc:  # a broken row must not stop the site
+                log.error("cluster %s: cannot start monitoring: %s", row["name"], exc)
+
+    async def stop(self) -> None:
+        for c in list(self.clusters.values()):
+            await self._stop(c)
+        self.clusters.clear()
+
+    def _start(self, row: dict[str, Any]) -> None:
+        spec = self.spec_of(row)
+        mapper = Mapper(
+            spec.name,
+            MappingSettings(
+                interval=spec.interval,
+                max_check_attempts=self.settings.max_check_attempts,
+                stale_after=self.site.settings.services.stale_after,
+                grace=self.settings.grace,
+            ),
+        )
+        monitor = ClusterMonitor(spec, self.publish, clock=self.clock)
+        cluster = Cluster(row, monitor, mapper)
+        cluster.task = asyncio.create_task(monitor.run(), name=f"kube-{spec.name}")
+        self.clusters[spec.name] = cluster
+
+    async def _stop(self, c: Cluster) -> None:
+        if c.task is not None:
+            c.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await c.task
+        # closing TLS connections waits for the peer; an unresponsive API server must not
+        # hold up removing its cluster or stopping the site
+        try:
+            await asyncio.wait_for(c.monitor.aclose(), STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "cluster %s: connections not closed within %ss", c.row["name"], STOP_TIMEOUT
+            )
+
+    def spec_of(self, row: dict[str, Any]) -> ClusterSpec:
+        opts = row.get("options") or {}
+        token = ""
+        if row.get("token_encrypted"):
+            token = self.vault.open(row["token_encrypted"])
+        elif row.get("token_file"):
+            token = read_token_file(Path(row["token_file"]))
+        key = (
+            self.vault.open(row["client_key_encrypted"]) if row.get("client_key_encrypted") else ""
+        )
+        creds = Credentials(
+            server=row["server"],
+            token=token,
+            ca_data=row.get("ca_data") or "",
+            client_cert=row.get("client_cert") or "",
+            client_key=key,
+            insecure=bool(row.get("insecure")),
+        )
+        return ClusterSpec(
+            name=row["name"],
+            creds=creds,
+            interval=float(opts.get("interval") or self.settings.interval),
+            usage=opts.get("usage", "kubelet"),
+            prometheus_url=opts.get("prometheus_url", ""),
+            params=opts.get("params", {}),
+            rules=opts.get("rules", []),
+            pod_hosts=opts.get("pod_hosts"),
+            timeouts=Timeouts(self.settings.connect_timeout, self.settings.read_timeout),
+        )
+
+    # ------------------------------------------------------------------ clusters
+    def seal(self, secret: str) -> str:
+        return self.vault.seal(secret)
+
+    async def add(self, row: dict[str, Any]) -> None:
+        self.spec_of(row)  # the stored secrets must open before we keep the row
+        await asyncio.to_thread(store.add_cluster, self.site.db, row)
+        if self.settings.enabled:
+            self._start(row)
+
+    async def remove(self, name: str) -> int:
+        """Stop monitoring ``name`` and remove its hosts (their history stays). Returns how
+        many hosts were removed."""
+        await asyncio.to_thread(store.delete_cluster, self.site.db, name)
+        c = self.clusters.pop(name, None)
+        if c is not None:
+            await self._stop(c)
+        async with self._lock:
+            gone = all_hosts_of(name, self.site.engine.hosts)
+            await self.site.apply_batch([], [], [], gone)
+        return len(gone)
+
+    async def rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await asyncio.to_thread(store.list_clusters, self.site.db)
+        return rows
+
+    def status(self, name: str) -> dict[str, Any]:
+        c = self.clusters.get(name)
+        if c is None:
+            return {"monitoring": False}
+        m = c.monitor
+        hosts = all_hosts_of(name, self.site.engine.hosts)
+        return {
+            "monitoring": True,
+            "connected": m.connected,
+            "error": m.error,
+            "server_version": m.server_version,
+            "objects": m.objects.count(),
+            "denied": sorted(m.denied),
+            "relists": m.relists,
+            "watch_changes": m.changes,
+            "hosts": len(hosts),
+            "last_evaluation": c.last_publish,
+            "last_config_changes": c.last_changes,
+        }
+
+    # ------------------------------------------------------------------ evaluation → site
+    async def publish(self, cluster: str, ev: Evaluation) -> None:
+        c = self.clusters.get(cluster)
+        if c is None:
+            return
+        async with self._lock:
+            now = self.clock()
+            engine = self.site.engine
+            plan = c.mapper.plan(ev, engine.hosts, engine.host_services, now)
+            if plan.changes():
+                await self.site.apply_batch(
+                    plan.hosts, plan.services, plan.remove_services, plan.remove_hosts
+                )
+            for i in range(0, len(plan.results), RESULT_CHUNK):
+                await self.site.runner.apply(
+                    Results(at=self.clock(), results=plan.results[i : i + RESULT_CHUNK])
+                )
+            c.last_publish = now
+            c.last_changes = plan.changes()

@@ -1,0 +1,128 @@
+"""How to reach a cluster: server URL, bearer token, CA, client certificate; from a
+kubeconfig (contexts, token, tokenFile, certificate-authority[-data], client certs) or flags."""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lookout.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    server: str
+    token: str = ""
+    ca_data: str = ""
+    """PEM of the CA that signed the API server's certificate ('' = system trust store)."""
+    client_cert: str = ""
+    client_key: str = ""
+    insecure: bool = False
+    """Skip TLS verification (only when the user asked for it, loudly)."""
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Credentials(server={self.server!r}, token={'***' if self.token else ''!r})"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cadata=self.ca_data or None)
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.client_cert and self.client_key:
+            _load_client_cert(ctx, self.client_cert, self.client_key)
+        return ctx
+
+
+def _load_client_cert(ctx: ssl.SSLContext, cert: str, key: str) -> None:
+    """``load_cert_chain`` only reads files: write both to a private temp dir, load, remove."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_path, key_path = Path(tmp, "cert.pem"), Path(tmp, "key.pem")
+        for path, text in ((cert_path, cert), (key_path, key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+        ctx.load_cert_chain(cert_path, key_path)
+
+
+def _pick(items: list[Any], name: str, what: str, source: Path) -> dict[str, Any]:
+    for item in items or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            value = item.get(what)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {what} {name!r} has no {what} section")
+            return value
+    raise ConfigError(f"{source}: no {what} named {name!r}")
+
+
+def _data_or_file(section: dict[str, Any], key: str, source: Path) -> str:
+    """``<key>-data`` (base64) or ``<key>`` (a path, relative to the kubeconfig)."""
+    data = section.get(f"{key}-data")
+    if data:
+        try:
+            return base64.b64decode(data, validate=True).decode()
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key}-data is not valid base64: {exc}") from exc
+    path = section.get(key)
+    if path:
+        p = Path(path) if Path(path).is_absolute() else source.parent / path
+        try:
+            return p.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{source}: {key} {p}: {exc.strerror}") from exc
+    return ""
+
+
+def from_kubeconfig(path: Path, context: str | None = None) -> tuple[str, Credentials]:
+    """(context name, credentials) of ``context`` (default: current-context) in ``path``."""
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"kubeconfig {path} is not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"kubeconfig {path} is not a mapping")
+    name = context or doc.get("current-context")
+    if not name:
+        raise ConfigError(f"{path}: no current-context; name one with --context")
+    ctx = _pick(doc.get("contexts", []), name, "context", path)
+    cluster = _pick(doc.get("clusters", []), ctx.get("cluster", ""), "cluster", path)
+    user = _pick(doc.get("users", []), ctx.get("user", ""), "user", path) if ctx.get("user") else {}
+    server = cluster.get("server")
+    if not server:
+        raise ConfigError(f"{path}: cluster {ctx.get('cluster')!r} has no server")
+    token = user.get("token", "")
+    if not token and user.get("tokenFile"):
+        token = read_token_file(Path(user["tokenFile"]))
+    has_cert = user.get("client-certificate-data") or user.get("client-certificate")
+    if ("exec" in user or "auth-provider" in user) and not token and not has_cert:
+        raise ConfigError(
+            f"{path}: user {ctx.get('user')!r} authenticates with an exec/auth-provider "
+            "plugin; Lookout needs a ServiceAccount token (see `lookout kube rbac`)"
+        )
+    creds = Credentials(
+        server=str(server).rstrip("/"),
+        token=token,
+        ca_data=_data_or_file(cluster, "certificate-authority", path),
+        client_cert=_data_or_file(user, "client-certificate", path),
+        client_key=_data_or_file(user, "client-key", path),
+        insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+    )
+    return name, creds
+
+
+def read_token_file(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read token file {path}: {exc.strerror}") from exc
+    if not token:
+        raise ConfigError(f"token file {path} is empty")
+    return token
