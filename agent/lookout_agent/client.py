@@ -1,0 +1,149 @@
+"""Talk to the receiver over HTTPS (stdlib ``http.client``): register, renew, push, deregister."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from lookout_agent import __version__, tls
+from lookout_agent import wire as w
+from lookout_agent.state import AgentState, StateDir
+
+
+class AgentError(Exception):
+    """Something the user must read: a refusal, a trust problem, an unreachable server."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def _split(server: str) -> tuple[str, int]:
+    parts = urlsplit(server if "://" in server else f"https://{server}")
+    if parts.scheme != "https":
+        raise AgentError(f"--server must be an https:// URL, got {server!r}")
+    if not parts.hostname:
+        raise AgentError(f"--server has no host name: {server!r}")
+    return parts.hostname, parts.port or 8443
+
+
+def request(
+    server: str, ctx: ssl.SSLContext, method: str, path: str, body: bytes | None = None,
+    timeout: float = 30.0,
+) -> Answer:  # fmt: skip
+    host, port = _split(server)
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=timeout)
+    try:
+        headers = {"User-Agent": f"lookout-agent/{__version__}", "Connection": "close"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+    except ssl.SSLError as exc:
+        raise AgentError(tls.explain(exc)) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise AgentError(f"cannot reach {server}: {exc}") from exc
+    finally:
+        conn.close()
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = {"detail": raw[:200].decode(errors="replace")}
+    return Answer(resp.status, data if isinstance(data, dict) else {}, dict(resp.getheaders()))
+
+
+def refusal(ans: Answer) -> AgentError:
+    detail = ans.body.get("detail") or ans.body.get("title") or "no detail"
+    retry = ans.headers.get("Retry-After")
+    more = f" (retry after {retry} s)" if retry else ""
+    return AgentError(f"server refused ({ans.status}): {detail}{more}")
+
+
+def fetch_ca(server: str, timeout: float = 30.0) -> str:
+    """The site CA as the server offers it; NOT trusted until checked against a pin."""
+    ans = request(server, tls.fetch_context(), "GET", "/ca.pem", timeout=timeout)
+    pem = ans.body.get("ca")
+    if ans.status != 200 or not isinstance(pem, str):
+        raise AgentError(f"{server} did not offer a CA certificate (status {ans.status})")
+    return pem
+
+
+def register(
+    sd: StateDir, server: str, token: str, ca_pem: str, interval: float = 60.0
+) -> AgentState:
+    """Make a key and CSR, have the receiver sign it, store everything (key 0600)."""
+    key = tls.new_key()
+    agent_uuid = tls.new_uuid()
+    import socket
+
+    req = w.RegisterRequest(token=token, csr=tls.csr_pem(key, agent_uuid), hostname=socket.gethostname())
+    ans = request(server, tls.client_context(ca_pem), "POST", "/register", w.to_json(req))
+    if ans.status != 200:
+        raise refusal(ans)
+    cert = _certificate(ans.body)
+    tls.check_pinned(cert.ca, tls.fingerprint(ca_pem))  # the answer names the same CA
+    sd.store_identity(tls.key_pem(key), cert.certificate, ca_pem)
+    state = AgentState(
+        server=server, host=cert.host, uuid=agent_uuid, site=cert.site,
+        not_after=cert.not_after, registered_at=time.time(), interval=interval,
+    )  # fmt: skip
+    sd.save(state)
+    return state
+
+
+def _certificate(body: dict[str, Any]) -> w.Certificate:
+    try:
+        return w.Certificate(**body)
+    except TypeError as exc:
+        raise AgentError(f"unexpected answer from the server: {exc}") from exc
+
+
+def mtls(sd: StateDir) -> ssl.SSLContext:
+    return tls.client_context(sd.ca.read_text(), sd.cert, sd.key)
+
+
+def push(sd: StateDir, state: AgentState, payload: w.Push) -> w.PushAnswer:
+    ans = request(state.server, mtls(sd), "POST", "/push", w.to_json(payload))
+    if ans.status != 200:
+        raise refusal(ans)
+    b = ans.body
+    return w.PushAnswer(
+        accepted=int(b.get("accepted", 0)),
+        discovered=int(b.get("discovered", 0)),
+        renew=bool(b.get("renew", False)),
+    )
+
+
+def renew(sd: StateDir, state: AgentState) -> AgentState:
+    """A new key and certificate over the current mTLS identity (same UUID)."""
+    key = tls.new_key()
+    req = w.RenewRequest(csr=tls.csr_pem(key, state.uuid))
+    ans = request(state.server, mtls(sd), "POST", "/renew", w.to_json(req))
+    if ans.status != 200:
+        raise refusal(ans)
+    cert = _certificate(ans.body)
+    sd.store_identity(tls.key_pem(key), cert.certificate, sd.ca.read_text())
+    state.not_after = cert.not_after
+    sd.save(state)
+    return state
+
+
+def deregister(sd: StateDir, state: AgentState) -> None:
+    ans = request(state.server, mtls(sd), "POST", "/deregister", b"{}")
+    if ans.status not in (200, 403):  # 403: the server forgot us already
+        raise refusal(ans)
+
+
+def needs_renewal(sd: StateDir, now: float) -> bool:
+    """Past two thirds of the certificate's life."""
+    start, end = tls.cert_times(sd.cert.read_bytes())
+    return now >= start + (end - start) * 2 / 3
