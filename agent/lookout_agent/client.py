@@ -70,7 +70,7 @@ def refusal(ans: Answer) -> AgentError:
 
 def fetch_ca(server: str, timeout: float = 30.0) -> str:
     """The site CA as the server offers it; NOT trusted until checked against a pin."""
-    ans = request(server, tls.fetch_context(), "GET", "/ca.pem", timeout=timeout)
+    ans = request(server, tls.fetch_context(), "GET", "/ca", timeout=timeout)
     pem = ans.body.get("ca")
     if ans.status != 200 or not isinstance(pem, str):
         raise AgentError(f"{server} did not offer a CA certificate (status {ans.status})")
@@ -85,7 +85,9 @@ def register(
     agent_uuid = tls.new_uuid()
     import socket
 
-    req = w.RegisterRequest(token=token, csr=tls.csr_pem(key, agent_uuid), hostname=socket.gethostname())
+    req = w.RegisterRequest(
+        token=token, csr=tls.csr_pem(key, agent_uuid), hostname=socket.gethostname()
+    )
     ans = request(server, tls.client_context(ca_pem), "POST", "/register", w.to_json(req))
     if ans.status != 200:
         raise refusal(ans)

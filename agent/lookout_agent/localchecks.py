@@ -36,7 +36,9 @@ def run(directory: Path | None, timeout: float = 10.0) -> w.LocalSection | None:
             continue
         if proc.returncode != 0 and not proc.stdout.strip():
             err = proc.stderr.decode(errors="replace").strip().splitlines()
-            errors.append(f"{path.name}: exit code {proc.returncode}" + (f": {err[-1]}" if err else ""))
+            errors.append(
+                f"{path.name}: exit code {proc.returncode}" + (f": {err[-1]}" if err else "")
+            )
             continue
         for raw in proc.stdout.decode(errors="replace").splitlines():
             if raw.strip() and len(lines) < MAX_LINES:

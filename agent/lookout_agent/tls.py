@@ -79,7 +79,9 @@ def check_pinned(ca_pem: str, expected: str) -> None:
         raise TrustError("the pinned certificate is not a CA certificate")
 
 
-def client_context(ca_pem: str, cert_file: Path | None = None, key_file: Path | None = None) -> ssl.SSLContext:
+def client_context(
+    ca_pem: str, cert_file: Path | None = None, key_file: Path | None = None
+) -> ssl.SSLContext:
     """Verify the server against the site CA only (not the system store); present our
     certificate when we have one."""
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca_pem)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from lookout.cli import admin_cmds, handling_cmds, objects_cmds, site_cmds
+from lookout.cli import admin_cmds, agent_cmds, handling_cmds, objects_cmds, site_cmds
 
 app = typer.Typer(
     name="lookout",
@@ -18,6 +18,7 @@ site_cmds.register(app)
 objects_cmds.register(app)
 handling_cmds.register(app)
 admin_cmds.register(app)
+agent_cmds.register(app)
 
 if __name__ == "__main__":
     app()

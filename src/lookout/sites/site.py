@@ -33,7 +33,9 @@ from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
+from lookout.sites.agents import make_receiver
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
+from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.storage import accounts
 from lookout.storage.database import migrate, open_database
 from lookout.storage.series import SeriesStore
@@ -95,6 +97,7 @@ def init_site(
     finally:
         db.dispose()
     settings_path.write_text(render_settings(stored), encoding="utf-8")
+    SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
     creds = site_dir / CLI_CREDENTIALS
     creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), encoding="utf-8")
     os.chmod(creds, 0o600)
@@ -140,6 +143,7 @@ class Site:
             clock=clock,
         )
         self.engine.on_recheck = self._recheck
+        self.agents = make_receiver(self)
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = clock()
 
@@ -162,6 +166,8 @@ class Site:
         for svc in self.engine.services.values():
             self.schedule_service(svc)
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
+        if self.agents is not None:
+            await self.agents.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -175,6 +181,8 @@ class Site:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.agents is not None:
+            await self.agents.stop()
         await self.check_runner.aclose()
         await self.runner.stop()
         self.db.dispose()

@@ -81,7 +81,5 @@ def check_load(ctx: Context, p: LoadParams, s: Sections) -> Outcome:
     )
 
 
-utilization = CheckPlugin(
-    "cpu_util", "CPU utilization", UtilParams, discover_util, check_util
-)
+utilization = CheckPlugin("cpu_util", "CPU utilization", UtilParams, discover_util, check_util)
 load = CheckPlugin("cpu_load", "CPU load", LoadParams, discover_load, check_load)

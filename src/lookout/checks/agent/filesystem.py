@@ -59,7 +59,7 @@ def _trend(ctx: Context, fs: Filesystem) -> float | None:
     last = ctx.values.remember(f"fs.{fs.mountpoint}.used", ctx.now, float(fs.used))
     avg = ctx.values.data.get(f"fs.{fs.mountpoint}.growth")
     if last is None or ctx.now <= last[0]:
-        return avg[1] if avg else None
+        return float(avg[1]) if avg else None
     rate = (fs.used - last[1]) / (ctx.now - last[0])
     alpha = min(1.0, (ctx.now - last[0]) / TREND_HORIZON)
     smooth = rate if avg is None else avg[1] + alpha * (rate - avg[1])
@@ -80,7 +80,9 @@ def check(ctx: Context, p: FsParams, s: Sections) -> Outcome:
         + (f" (levels {warn:.1f}/{crit:.1f}%)" if st else "")
     ]
     metrics = [
-        Metric("fs_used", float(fs.used), "B", warn * size / 100, crit * size / 100, 0, float(size)),
+        Metric(
+            "fs_used", float(fs.used), "B", warn * size / 100, crit * size / 100, 0, float(size)
+        ),
         Metric("fs_used_percent", round(pct, 3), "%", round(warn, 3), round(crit, 3), 0, 100),
     ]
     states = [st]

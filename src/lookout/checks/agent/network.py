@@ -40,9 +40,8 @@ def check(ctx: Context, p: NicParams, s: Sections) -> Outcome:
     pk_out = ctx.values.rate(key + "pout", ctx.now, nic.packets_out)
     e_in = ctx.values.rate(key + "ein", ctx.now, nic.errors_in)
     e_out = ctx.values.rate(key + "eout", ctx.now, nic.errors_out)
-    if None in (r_in, r_out, pk_in, pk_out, e_in, e_out):
+    if r_in is None or r_out is None or None in (pk_in, pk_out, e_in, e_out):
         return Outcome(st_link, summary + ", waiting for a second sample for the rates")
-    assert r_in is not None and r_out is not None  # for mypy; checked above
     packets = (pk_in or 0) + (pk_out or 0)
     errors = (e_in or 0) + (e_out or 0)
     err_pct = errors / packets * 100 if packets else 0.0

@@ -70,8 +70,10 @@ class SiteCA:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
         self.cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
-        self.key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
-        assert isinstance(self.key, ec.EllipticCurvePrivateKey)  # we made it
+        key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{directory / 'ca.key'}: expected an EC private key")
+        self.key: ec.EllipticCurvePrivateKey = key
         self.pem = (directory / "ca.pem").read_text()
 
     @property
@@ -104,12 +106,18 @@ class SiteCA:
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                 .add_extension(
                     x509.KeyUsage(
-                        digital_signature=True, key_cert_sign=True, crl_sign=True,
-                        content_commitment=False, key_encipherment=False, data_encipherment=False,
-                        key_agreement=False, encipher_only=False, decipher_only=False,
+                        digital_signature=True,
+                        key_cert_sign=True,
+                        crl_sign=True,
+                        content_commitment=False,
+                        key_encipherment=False,
+                        data_encipherment=False,
+                        key_agreement=False,
+                        encipher_only=False,
+                        decipher_only=False,
                     ),
                     critical=True,
-                )  # fmt: skip
+                )
                 .add_extension(
                     x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
                 )
@@ -120,7 +128,9 @@ class SiteCA:
         return cls(directory)
 
     # ------------------------------------------------------------------ issuing
-    def _builder(self, subject: x509.Name, public_key: ec.EllipticCurvePublicKey, days: float) -> x509.CertificateBuilder:
+    def _builder(
+        self, subject: x509.Name, public_key: ec.EllipticCurvePublicKey, days: float
+    ) -> x509.CertificateBuilder:
         now = dt.datetime.now(dt.UTC)
         return (
             x509.CertificateBuilder()
@@ -132,7 +142,7 @@ class SiteCA:
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[union-attr]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
         )
@@ -165,13 +175,15 @@ class SiteCA:
             self._builder(subject, key.public_key(), SERVER_LIFETIME_DAYS)
             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(self.key, hashes.SHA256())  # type: ignore[arg-type]
+            .sign(self.key, hashes.SHA256())
         )
         _write(key_path, _key_pem(key), 0o600)
         _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         return cert_path, key_path
 
-    def sign_agent(self, csr_pem: str, lifetime_days: float, expect_uuid: str | None = None) -> Issued:
+    def sign_agent(
+        self, csr_pem: str, lifetime_days: float, expect_uuid: str | None = None
+    ) -> Issued:
         """Sign an agent's CSR: subject CN must be a UUID (and ``expect_uuid`` on renewal)."""
         try:
             csr = x509.load_pem_x509_csr(csr_pem.encode())
@@ -194,7 +206,7 @@ class SiteCA:
         cert = (
             self._builder(subject, public, lifetime_days)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(self.key, hashes.SHA256())  # type: ignore[arg-type]
+            .sign(self.key, hashes.SHA256())
         )
         der = cert.public_bytes(serialization.Encoding.DER)
         return Issued(

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
 from lookout.actions import Actions
-from lookout.web.api import actions, admin, history, objects, ops, problems
+from lookout.web.api import actions, admin, agents, history, objects, ops, problems
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 
@@ -63,6 +63,7 @@ def create_app(site: Any) -> ASGIApp:
     for router in (objects.router, actions.router, history.router, admin.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
+    app.include_router(agents.router, prefix="/api/v1")
     _document_results(app)
     return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
 
