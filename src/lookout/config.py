@@ -69,8 +69,7 @@ class AgentReceiverSettings(BaseModel):
     public_url: str = ""
     """URL agents use (default: https://<first hostname>:<port>)."""
     hostnames: list[str] = Field(default_factory=list)
-    """Extra DNS names / IPs in the receiver's certificate (localhost, 127.0.0.1 and this
-    machine's host name are always included)."""
+    """More names or IPs for the receiver certificate (localhost, 127.0.0.1, hostname: always)."""
     cert_lifetime_days: float = Field(365.0, gt=0)
     """Days an agent certificate is valid (renewed automatically after two thirds)."""
     token_lifetime: float = Field(3600.0, gt=0)

@@ -23,10 +23,12 @@ class ValueStore:
     def __init__(self, data: dict[str, tuple[float, float]] | None = None) -> None:
         self.data: dict[str, tuple[float, float]] = data if data is not None else {}
 
-    def rate(self, key: str, now: float, value: float) -> float | None:
-        """Per-second rate since the last value (None the first time or after a counter
-        reset / wrap, which read as a drop)."""
+    def rate(self, key: str, now: float, value: float, since: float | None = None) -> float | None:
+        """Per-second rate since the last value; the first time, the average since ``since``
+        (the boot time: counters start at zero) or None; None after a counter reset."""
         last = self.data.get(key)
+        if last is None and since is not None:
+            last = (since, 0.0)
         self.data[key] = (now, value)
         if last is None or now <= last[0] or value < last[1]:
             return None

@@ -36,8 +36,13 @@ def check_util(ctx: Context, p: UtilParams, s: Sections) -> Outcome:
     last_total = ctx.values.remember("cpu.total", ctx.now, total)
     last_busy = ctx.values.remember("cpu.busy", ctx.now, busy)
     last_wait = ctx.values.remember("cpu.iowait", ctx.now, times.get("iowait", 0.0))
+    since = ""
     if last_total is None or last_busy is None or last_wait is None or total <= last_total[1]:
-        return Outcome(OK, "waiting for the second sample to compute the utilisation")
+        # The first sample: CPU times count from boot, so this is the average since boot.
+        last_total = last_busy = last_wait = (0.0, 0.0)
+        since = " (average since boot)"
+        if total <= 0:
+            return Outcome(OK, "waiting for the second sample to compute the utilisation")
     span = total - last_total[1]
     util = max(0.0, min(100.0, (busy - last_busy[1]) / span * 100))
     wait = max(0.0, min(100.0, (times.get("iowait", 0.0) - last_wait[1]) / span * 100))
@@ -47,7 +52,7 @@ def check_util(ctx: Context, p: UtilParams, s: Sections) -> Outcome:
     return Outcome(
         state,
         f"Total CPU: {util:.1f}%{mark(st_u)}, IO wait: {wait:.1f}%{mark(st_w)}, "
-        f"{s.cpu.cores} cores",
+        f"{s.cpu.cores} cores{since}",
         metrics=(
             Metric("cpu_util", round(util, 2), "%", w_, c_, 0, 100),
             Metric("cpu_iowait", round(wait, 2), "%", min=0, max=100),

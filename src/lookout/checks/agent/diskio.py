@@ -36,8 +36,9 @@ def check(ctx: Context, p: DiskParams, s: Sections) -> Outcome:
     if d is None:
         return Outcome(3, f"disk {ctx.item} not found in the agent's data")
     k = f"disk.{d.name}."
+    boot = s.uptime.boot_time if s.uptime else None
     rates = [
-        ctx.values.rate(k + f, ctx.now, v)
+        ctx.values.rate(k + f, ctx.now, v, boot)
         for f, v in (
             ("rb", d.read_bytes), ("wb", d.write_bytes), ("r", d.reads), ("w", d.writes),
             ("busy", d.busy_ms),

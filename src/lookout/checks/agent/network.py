@@ -34,12 +34,13 @@ def check(ctx: Context, p: NicParams, s: Sections) -> Outcome:
     speed = f", speed {nic.speed_mbps} Mbit/s" if nic.speed_mbps else ""
     summary = f"{'up' if nic.up else 'DOWN'}{mark(st_link)}{speed}"
     key = f"if.{nic.name}."
-    r_in = ctx.values.rate(key + "in", ctx.now, nic.bytes_in)
-    r_out = ctx.values.rate(key + "out", ctx.now, nic.bytes_out)
-    pk_in = ctx.values.rate(key + "pin", ctx.now, nic.packets_in)
-    pk_out = ctx.values.rate(key + "pout", ctx.now, nic.packets_out)
-    e_in = ctx.values.rate(key + "ein", ctx.now, nic.errors_in)
-    e_out = ctx.values.rate(key + "eout", ctx.now, nic.errors_out)
+    boot = s.uptime.boot_time if s.uptime else None
+    r_in = ctx.values.rate(key + "in", ctx.now, nic.bytes_in, boot)
+    r_out = ctx.values.rate(key + "out", ctx.now, nic.bytes_out, boot)
+    pk_in = ctx.values.rate(key + "pin", ctx.now, nic.packets_in, boot)
+    pk_out = ctx.values.rate(key + "pout", ctx.now, nic.packets_out, boot)
+    e_in = ctx.values.rate(key + "ein", ctx.now, nic.errors_in, boot)
+    e_out = ctx.values.rate(key + "eout", ctx.now, nic.errors_out, boot)
     if r_in is None or r_out is None or None in (pk_in, pk_out, e_in, e_out):
         return Outcome(st_link, summary + ", waiting for a second sample for the rates")
     packets = (pk_in or 0) + (pk_out or 0)
