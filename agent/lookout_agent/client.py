@@ -16,7 +16,12 @@ from lookout_agent.state import AgentState, StateDir
 
 
 class AgentError(Exception):
-    """Something the user must read: a refusal, a trust problem, an unreachable server."""
+    """Something the user must read: a refusal, a trust problem, an unreachable server.
+    ``tls_refused``: the connection died in or right after the TLS handshake."""
+
+    def __init__(self, message: str, tls_refused: bool = False) -> None:
+        super().__init__(message)
+        self.tls_refused = tls_refused
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,9 @@ def request(
         resp = conn.getresponse()
         raw = resp.read()
     except ssl.SSLError as exc:
-        raise AgentError(tls.explain(exc)) from exc
+        raise AgentError(tls.explain(exc), tls_refused=True) from exc
+    except (http.client.RemoteDisconnected, ConnectionResetError) as exc:
+        raise AgentError(f"{server} closed the connection: {exc}", tls_refused=True) from exc
     except (OSError, http.client.HTTPException) as exc:
         raise AgentError(f"cannot reach {server}: {exc}") from exc
     finally:
@@ -113,8 +120,35 @@ def mtls(sd: StateDir) -> ssl.SSLContext:
     return tls.client_context(sd.ca.read_text(), sd.cert, sd.key)
 
 
+def mtls_request(sd: StateDir, server: str, method: str, path: str, body: bytes) -> Answer:
+    """A request with our certificate. A TLS server cannot explain why it drops a handshake
+    (asyncio sends no alert), so when it does, ask the receiver's ``/diagnose`` what is wrong
+    with our (public) certificate and report that."""
+    try:
+        return request(server, mtls(sd), method, path, body)
+    except AgentError as exc:
+        if not exc.tls_refused:
+            raise
+        why = diagnose(sd, server)
+        if why is None:
+            raise
+        raise AgentError(f"the server refused our certificate: {why}") from exc
+
+
+def diagnose(sd: StateDir, server: str) -> str | None:
+    body = json.dumps({"certificate": sd.cert.read_text()}).encode()
+    try:
+        ans = request(server, tls.client_context(sd.ca.read_text()), "POST", "/diagnose", body)
+    except AgentError:
+        return None
+    if ans.status == 200:
+        return None
+    detail = ans.body.get("detail")
+    return str(detail) if detail else None
+
+
 def push(sd: StateDir, state: AgentState, payload: w.Push) -> w.PushAnswer:
-    ans = request(state.server, mtls(sd), "POST", "/push", w.to_json(payload))
+    ans = mtls_request(sd, state.server, "POST", "/push", w.to_json(payload))
     if ans.status != 200:
         raise refusal(ans)
     b = ans.body
@@ -129,7 +163,7 @@ def renew(sd: StateDir, state: AgentState) -> AgentState:
     """A new key and certificate over the current mTLS identity (same UUID)."""
     key = tls.new_key()
     req = w.RenewRequest(csr=tls.csr_pem(key, state.uuid))
-    ans = request(state.server, mtls(sd), "POST", "/renew", w.to_json(req))
+    ans = mtls_request(sd, state.server, "POST", "/renew", w.to_json(req))
     if ans.status != 200:
         raise refusal(ans)
     cert = _certificate(ans.body)
@@ -140,7 +174,7 @@ def renew(sd: StateDir, state: AgentState) -> AgentState:
 
 
 def deregister(sd: StateDir, state: AgentState) -> None:
-    ans = request(state.server, mtls(sd), "POST", "/deregister", b"{}")
+    ans = mtls_request(sd, state.server, "POST", "/deregister", b"{}")
     if ans.status not in (200, 403):  # 403: the server forgot us already
         raise refusal(ans)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -42,6 +43,10 @@ class Issued:
     """SHA-256 hex of the DER."""
     uuid: str
     not_after: float
+
+
+def pem_to_der(pem: str) -> bytes:
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
 
 
 def der_fingerprint(der: bytes) -> str:
@@ -138,7 +143,7 @@ class SiteCA:
             .issuer_name(self.cert.subject)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_before(now - min(dt.timedelta(minutes=5), dt.timedelta(days=days) / 10))
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
@@ -216,6 +221,23 @@ class SiteCA:
             uuid=agent_uuid,
             not_after=cert.not_valid_after_utc.timestamp(),
         )
+
+    def foreign(self, pem: str) -> str | None:
+        """Why ``pem`` is not a certificate issued by this CA (None when it is)."""
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as exc:
+            return f"not a PEM certificate ({exc})"
+        issuer = cert.issuer.rfc4514_string()
+        mine = self.cert.subject.rfc4514_string()
+        try:
+            cert.verify_directly_issued_by(self.cert)
+        except (ValueError, TypeError, InvalidSignature):
+            return (
+                f"certificate issued by {issuer!r}, not by this site's CA {mine!r} "
+                "(a certificate of another site?): register again with a token of this site"
+            )
+        return None
 
     # ------------------------------------------------------------------ TLS
     def server_context(self, hostnames: list[str]) -> ssl.SSLContext:

@@ -127,6 +127,7 @@ class AgentReceiver:
             ("POST", "/renew"): self.renew,
             ("POST", "/deregister"): self.deregister_self,
             ("GET", "/ca"): self.get_ca,
+            ("POST", "/diagnose"): self.diagnose,
         }
 
     # ------------------------------------------------------------------ life cycle
@@ -470,6 +471,25 @@ class AgentReceiver:
     async def get_ca(self, req: Request) -> Response:
         ca = self.load_ca()
         return ok({"ca": ca.pem, "fingerprint": ca.fingerprint})
+
+    async def diagnose(self, req: Request) -> Response:
+        """Why would this (public) certificate be refused? The TLS layer drops a handshake
+        with a certificate of another CA without a word; the agent asks here and shows the
+        answer. Says nothing about certificates the caller does not already hold."""
+        try:
+            pem = msgspec.json.decode(req.body, type=dict[str, str])["certificate"]
+        except (msgspec.DecodeError, msgspec.ValidationError, KeyError) as exc:
+            return problem(422, f'expected {{"certificate": "<PEM>"}}: {exc}')
+        why = self.load_ca().foreign(pem)
+        if why is not None:
+            return problem(403, why)
+        from lookout.sources.agent_receiver.ca import pem_to_der
+
+        fake = Request(req.method, req.path, req.headers, b"", pem_to_der(pem), req.peer)
+        rec = self.identify(fake, self.clock())
+        if isinstance(rec, Response):
+            return rec
+        return ok({"ok": True, "host": rec.host})
 
     # ------------------------------------------------------------------ background
     async def _watchdog(self) -> None:
