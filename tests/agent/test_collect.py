@@ -15,13 +15,16 @@ from lookout_agent.state import AgentState, StateDir
 def test_collect_this_machine() -> None:
     sections, ms = collect.collect(None)
     assert ms > 0
-    assert sections.cpu is not None and sections.cpu.cores >= 1
-    assert sections.memory is not None and sections.memory.total > 0
-    assert sections.filesystems and all(
-        fs.fstype not in collect.PSEUDO_FS for fs in sections.filesystems
-    )
-    assert sections.uptime is not None and sections.os is not None
-    assert sections.interfaces and any(n.name == "lo" for n in sections.interfaces)
+    assert sections.cpu is not None
+    assert sections.cpu.cores >= 1
+    assert sections.memory is not None
+    assert sections.memory.total > 0
+    assert sections.filesystems
+    assert all(fs.fstype not in collect.PSEUDO_FS for fs in sections.filesystems)
+    assert sections.uptime is not None
+    assert sections.os is not None
+    assert sections.interfaces
+    assert any(n.name == "lo" for n in sections.interfaces)
 
 
 def script(directory: Path, name: str, body: str, mode: int = 0o755) -> None:
@@ -54,9 +57,11 @@ def test_state_dir_modes(tmp_path: Path) -> None:
     sd.save(AgentState("https://x:8443", "web01", "u", "s", 1.0, 0.0))
     assert stat.S_IMODE(sd.key.stat().st_mode) == 0o600
     assert stat.S_IMODE(sd.path.stat().st_mode) == 0o700
-    assert sd.registered() and sd.load().host == "web01"
+    assert sd.registered()
+    assert sd.load().host == "web01"
     sd.forget()
-    assert not sd.registered() and not sd.key.exists()
+    assert not sd.registered()
+    assert not sd.key.exists()
 
 
 def test_register_needs_a_trust_anchor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,7 +92,8 @@ def test_status_when_not_registered(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_dump_prints_sections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--state-dir", str(tmp_path), "dump"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["wire_version"] == 1 and data["sections"]["memory"]["total"] > 0
+    assert data["wire_version"] == 1
+    assert data["sections"]["memory"]["total"] > 0
 
 
 def test_run_without_registration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,9 +39,11 @@ def test_lenient_variants(raw: str, name: str, state: int, summary: str) -> None
 
 def test_computed_state_from_metric_levels() -> None:
     line = local.parse_line("P Queue depth=12;10;20 growing")
-    assert isinstance(line, local.LocalLine) and line.state == 1
+    assert isinstance(line, local.LocalLine)
+    assert line.state == 1
     line = local.parse_line("P Queue depth=25;10;20")
-    assert isinstance(line, local.LocalLine) and line.state == 2
+    assert isinstance(line, local.LocalLine)
+    assert line.state == 2
 
 
 def test_bad_metric_is_dropped_with_a_note() -> None:
@@ -74,19 +76,22 @@ def test_malformed_lines_make_local_checks_unknown_quoting_the_line() -> None:
     assert local.discover_lines(s) == ["good"]
     out = local.check_summary(Context("", 0, ValueStore()), local.NoParams(), s)
     assert out.state == 3
-    assert "what is this" in out.summary and "timed out" in out.details
+    assert "what is this" in out.summary
+    assert "timed out" in out.details
 
 
 def test_duplicate_names_are_reported() -> None:
     good, bad = local.parse(["0 a - one", "1 a - two"])
-    assert list(good) == ["a"] and "twice" in bad[0].reason
+    assert list(good) == ["a"]
+    assert "twice" in bad[0].reason
 
 
 @given(st.text(max_size=300))
 def test_any_line_parses_or_is_reported(raw: str) -> None:
     parsed = local.parse_line(raw)
     if isinstance(parsed, local.LocalLine):
-        assert parsed.name and parsed.state in (0, 1, 2, 3)
+        assert parsed.name
+        assert parsed.state in (0, 1, 2, 3)
     else:
         assert parsed.reason
 

@@ -30,7 +30,8 @@ def run(
 def test_discovery_on_this_machine(push1: w.Push) -> None:
     names = {p.service(i) for p in PLUGINS for i in p.discover(push1.sections)}
     assert {"CPU utilization", "CPU load", "Memory", "Filesystem /", "Uptime", "OS"} <= names
-    assert "My service" in names and "Local checks" in names
+    assert "My service" in names
+    assert "Local checks" in names
     assert not any(n.startswith("Interface lo") for n in names)
     assert all(not n.startswith("Filesystem /proc") for n in names)
 
@@ -60,7 +61,8 @@ def test_cpu_utilisation_from_counters() -> None:
 
     values = ValueStore()
     first = run(cpu.utilization, sec(10, 90), now=0, values=values)
-    assert "average since boot" in first.summary and "10.0%" in first.summary
+    assert "average since boot" in first.summary
+    assert "10.0%" in first.summary
     out = run(cpu.utilization, sec(105, 95), now=60, values=values)
     assert out.state == 2  # 95 of 100 seconds busy
     assert out.metrics[0].value == 95.0
@@ -131,7 +133,8 @@ def test_interface_rates_and_link_down() -> None:
     values = ValueStore()
     run(network.plugin, nic(True, 0), "eth0", now=0, values=values)
     out = run(network.plugin, nic(True, 125_000_000), "eth0", now=10, values=values)
-    assert out.state == 0 and "in: 100.00 Mbit/s" in out.summary
+    assert out.state == 0
+    assert "in: 100.00 Mbit/s" in out.summary
     assert run(network.plugin, nic(False, 0), "eth0").state == 2
 
 
@@ -139,7 +142,8 @@ def test_interface_errors() -> None:
     values = ValueStore()
     run(network.plugin, nic(True, 0, 0), "eth0", now=0, values=values)
     out = run(network.plugin, nic(True, 1000, 100), "eth0", now=10, values=values)
-    assert out.state == 2 and "errors" in out.summary
+    assert out.state == 2
+    assert "errors" in out.summary
 
 
 def test_counter_reset_gives_no_rate() -> None:
@@ -159,7 +163,8 @@ def test_uptime_detects_reboot() -> None:
     values = ValueStore()
     run(system.uptime, w.Sections(uptime=w.UptimeSection(1000.0)), now=5000, values=values)
     out = run(system.uptime, w.Sections(uptime=w.UptimeSection(6000.0)), now=6100, values=values)
-    assert out.state == 1 and "rebooted" in out.summary
+    assert out.state == 1
+    assert "rebooted" in out.summary
     later = run(system.uptime, w.Sections(uptime=w.UptimeSection(6000.0)), now=9000, values=values)
     assert later.state == 0
 
@@ -171,13 +176,15 @@ def test_process_groups(push1: w.Push) -> None:
     ok = run(system.processes, s, groups=[{"name": present, "min": 1}])
     assert ok.state == 0
     missing = run(system.processes, s, groups=[{"name": "no-such-daemon", "min": 1}])
-    assert missing.state == 2 and "no-such-daemon: 0" in missing.summary
+    assert missing.state == 2
+    assert "no-such-daemon: 0" in missing.summary
 
 
 def test_systemd_failed_units() -> None:
     s = w.Sections(systemd=w.SystemdSection(units=120, failed=["backup.service"]))
     out = run(system.systemd, s)
-    assert out.state == 2 and "backup.service" in out.summary
+    assert out.state == 2
+    assert "backup.service" in out.summary
     assert run(system.systemd, s, ignore=["backup.*"]).state == 0
 
 

@@ -51,7 +51,8 @@ def test_onboarding_story(
 
     assert cli.main(["--state-dir", state, "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["host"] == "web01" and status["last_error"] is None
+    assert status["host"] == "web01"
+    assert status["last_error"] is None
     assert status["ca_fingerprint"] == answer["agent"]["ca_fingerprint"]
 
     listed = json.loads(lookout(agent_site, "agent", "list", "--json"))
@@ -117,6 +118,7 @@ def test_restart_keeps_identities_and_counters(tmp_path: Path) -> None:
         assert push(sd).status == 200  # certificate still known after the restart
         nic = next(n for n in site.services("web02") if n.startswith("Interface "))
         summary = site.services("web02")[nic]["summary"]
-        assert "Mbit/s" in summary and "since boot" not in summary
+        assert "Mbit/s" in summary
+        assert "since boot" not in summary
     finally:
         site.site.stop()
