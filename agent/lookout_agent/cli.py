@@ -41,8 +41,11 @@ def parser() -> argparse.ArgumentParser:
         help=f"key, certificate and state (default {DEFAULT_DIR})",
     )  # fmt: skip
     sub = p.add_subparsers(required=True, metavar="COMMAND")
+    # --state-dir is accepted after the command too (lookout-agent run --state-dir DIR)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    r = sub.add_parser("register", help="register with a site (once)")
+    r = sub.add_parser("register", help="register with a site (once)", parents=[common])
     r.add_argument("--server", required=True, help="https://HOST:PORT of the agent receiver")
     r.add_argument("--token", required=True, help="one-time registration token")
     trust = r.add_mutually_exclusive_group(required=True)
@@ -51,21 +54,24 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing registration")
     r.set_defaults(func=cmd_register)
 
-    s = sub.add_parser("status", help="show the registration and the last push")
+    s = sub.add_parser("status", help="show the registration and the last push", parents=[common])
     s.add_argument("--json", action="store_true")
+    s.add_argument("--offline", action="store_true", help="do not contact the server")
     s.set_defaults(func=cmd_status)
 
-    run = sub.add_parser("run", help="collect and push every interval")
+    run = sub.add_parser("run", help="collect and push every interval", parents=[common])
     run.add_argument("--once", action="store_true", help="push once and exit")
     run.add_argument("--interval", type=float, default=60.0, help="seconds (default 60)")
     run.add_argument("--local-dir", type=Path, help="local checks (default STATE_DIR/local.d)")
     run.set_defaults(func=cmd_run)
 
-    d = sub.add_parser("deregister", help="tell the site and remove the local trust")
+    d = sub.add_parser(
+        "deregister", help="tell the site and remove the local trust", parents=[common]
+    )
     d.add_argument("--local-only", action="store_true", help="do not contact the server")
     d.set_defaults(func=cmd_deregister)
 
-    dump = sub.add_parser("dump", help="print the collected sections as JSON")
+    dump = sub.add_parser("dump", help="print the collected sections as JSON", parents=[common])
     dump.add_argument("--local-dir", type=Path)
     dump.set_defaults(func=cmd_dump)
     return p
@@ -117,17 +123,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     info = {"registered": True, "state_dir": str(sd.path), **asdict(st)}
     info["ca_fingerprint"] = tls.fingerprint(sd.ca.read_text())
     info["last_push_age"] = time.time() - st.last_push_at if st.last_push_at else None
+    problem = None if args.offline else client.check_connection(sd, st)
+    info["connection"] = "not checked" if args.offline else problem or "ok"
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"host {st.host} of site {st.site or '?'} at {st.server}")
+    print(f"  connection:     {info['connection']}")
     print(f"  agent id:       {st.uuid}")
     print(f"  site CA:        {info['ca_fingerprint']}")
     print(f"  certificate:    valid until {_when(st.not_after)}")
     age = info["last_push_age"]
     print(f"  last push:      {'never' if age is None else f'{age:.0f} s ago'}")
     print(f"  last error:     {st.last_error or 'none'}")
-    return 0
+    return 0 if problem is None else 1
 
 
 def collect_push(local_dir: Path | None, interval: float) -> w.Push:

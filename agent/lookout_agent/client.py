@@ -179,6 +179,18 @@ def deregister(sd: StateDir, state: AgentState) -> None:
         raise refusal(ans)
 
 
+def check_connection(sd: StateDir, state: AgentState) -> str | None:
+    """None when the receiver accepts our certificate over mTLS; otherwise why not."""
+    body = json.dumps({"certificate": sd.cert.read_text()}).encode()
+    try:
+        ans = mtls_request(sd, state.server, "POST", "/diagnose", body)
+    except AgentError as exc:
+        return str(exc)
+    if ans.status != 200:
+        return str(refusal(ans))
+    return None
+
+
 def needs_renewal(sd: StateDir, now: float) -> bool:
     """Past two thirds of the certificate's life."""
     start, end = tls.cert_times(sd.cert.read_bytes())

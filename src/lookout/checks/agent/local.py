@@ -9,6 +9,7 @@ not parse is dropped with a note. A line that cannot be parsed becomes part of t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -110,6 +111,12 @@ def parse_line(raw: str) -> LocalLine | Malformed:
 
 
 def parse(lines: list[str]) -> tuple[dict[str, LocalLine], list[Malformed]]:
+    """All lines, parsed once per push (every local service's check asks for them)."""
+    return _parse(tuple(lines))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(lines: tuple[str, ...]) -> tuple[dict[str, LocalLine], list[Malformed]]:
     good: dict[str, LocalLine] = {}
     bad: list[Malformed] = []
     for raw in lines:
