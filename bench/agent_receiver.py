@@ -16,9 +16,7 @@ collection+push (as % of one core at a 60 s interval), and one collection's dura
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
-import os
 import socket
 import ssl
 import subprocess
@@ -34,10 +32,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from livesite import free_port, make_site
 from lookout_agent import client, collect, tls
 from lookout_agent import wire as w
 from lookout_agent.state import StateDir
+
+from livesite import free_port, make_site
 
 TARGETS = {"handshake": 500.0, "keepalive": 1500.0, "rss_mib": 40.0, "cpu_pct": 0.5, "ms": 200.0}
 
@@ -46,7 +45,8 @@ def line(name: str, value: float, unit: str, target: float, higher_is_better: bo
     ok = value >= target if higher_is_better else value <= target
     cmp = "≥" if higher_is_better else "≤"
     print(
-        f"[{'ok ' if ok else 'MISS'}] {name:<52} {value:>10,.2f} {unit:<8} (target {cmp} {target:,})",
+        f"[{'ok ' if ok else 'MISS'}] {name:<52} {value:>10,.2f} {unit:<8} "
+        f"(target {cmp} {target:,})",
         flush=True,
     )
 
@@ -198,7 +198,7 @@ def main() -> None:
         api = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
         ca_pem = client.fetch_ca(receiver)
         dirs = []
-        secs, n_services = sections_40()
+        secs, _ = sections_40()
         for h in range(opts.hosts):
             name = f"bench{h:05d}"
             api.post("/api/v1/hosts", json={"name": name}).raise_for_status()
