@@ -7,7 +7,7 @@ import json
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from lookout_agent import __version__, tls
@@ -40,18 +40,48 @@ def _split(server: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 8443
 
 
+class _Connection(http.client.HTTPSConnection):
+    """An HTTPS connection that can resume the TLS session of the previous one to the same
+    server and identity (a push every 60 s then costs the server no certificate verification
+    or signature; the receiver still checks the identity on every request)."""
+
+    sessions: ClassVar[dict[tuple[str, int, ssl.SSLContext], ssl.SSLSession]] = {}
+    resume = False
+    tls_sock: ssl.SSLSocket | None = None
+
+    def _key(self) -> tuple[str, int, ssl.SSLContext]:
+        return (self.host, self.port, self._context)  # type: ignore[attr-defined]
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        session = self.sessions.get(self._key()) if self.resume else None
+        ctx: ssl.SSLContext = self._context  # type: ignore[attr-defined]
+        self.sock = self.tls_sock = ctx.wrap_socket(
+            self.sock, server_hostname=self.host, session=session
+        )
+
+    def remember_session(self) -> None:
+        """Call after the response head (TLS 1.3 tickets follow the handshake) and before the
+        body is read to the end (http.client then closes the socket)."""
+        sock = self.tls_sock
+        if self.resume and sock is not None and sock.session is not None:
+            self.sessions[self._key()] = sock.session
+
+
 def request(
     server: str, ctx: ssl.SSLContext, method: str, path: str, body: bytes | None = None,
-    timeout: float = 30.0,
+    timeout: float = 30.0, resume: bool = False,
 ) -> Answer:  # fmt: skip
     host, port = _split(server)
-    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=timeout)
+    conn = _Connection(host, port, context=ctx, timeout=timeout)
+    conn.resume = resume
     try:
         headers = {"User-Agent": f"lookout-agent/{__version__}", "Connection": "close"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
+        conn.remember_session()
         raw = resp.read()
     except ssl.SSLError as exc:
         raise AgentError(tls.explain(exc), tls_refused=True) from exc
@@ -116,8 +146,17 @@ def _certificate(body: dict[str, Any]) -> w.Certificate:
         raise AgentError(f"unexpected answer from the server: {exc}") from exc
 
 
+_contexts: dict[tuple[str, int], ssl.SSLContext] = {}
+
+
 def mtls(sd: StateDir) -> ssl.SSLContext:
-    return tls.client_context(sd.ca.read_text(), sd.cert, sd.key)
+    """The mTLS context of the current identity (kept while the certificate is unchanged, so
+    TLS sessions can be resumed across pushes)."""
+    key = (str(sd.cert.resolve()), sd.cert.stat().st_mtime_ns)
+    ctx = _contexts.get(key)
+    if ctx is None:
+        ctx = _contexts[key] = tls.client_context(sd.ca.read_text(), sd.cert, sd.key)
+    return ctx
 
 
 def mtls_request(sd: StateDir, server: str, method: str, path: str, body: bytes) -> Answer:
@@ -125,7 +164,7 @@ def mtls_request(sd: StateDir, server: str, method: str, path: str, body: bytes)
     (asyncio sends no alert), so when it does, ask the receiver's ``/diagnose`` what is wrong
     with our (public) certificate and report that."""
     try:
-        return request(server, mtls(sd), method, path, body)
+        return request(server, mtls(sd), method, path, body, resume=True)
     except AgentError as exc:
         if not exc.tls_refused:
             raise

@@ -213,6 +213,8 @@ class Site:
             self.scheduler.unschedule(name, svc)
         self.scheduler.unschedule(name, "")
         self.engine.remove_host(name)
+        if self.agents is not None:
+            await self.agents.deregister_host(name, "", f"host {name} was removed")
 
     async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
         now = self.clock()

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentsite import payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lookout_agent import tls
 from lookout_agent import wire as w
 
-from conftest import payload
 from lookout.config import AgentReceiverSettings
 from lookout.domain.objects import ServiceConfig
 from lookout.domain.results import CheckResult

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from agentsite import AgentSite, payload, post, problem, push, start_agent_site, wait_for
 from lookout_agent import client, tls
 from lookout_agent import wire as w
 from lookout_agent.client import AgentError
 from lookout_agent.state import StateDir
 
-from conftest import AgentSite, payload, post, problem, push, start_agent_site, wait_for
 from lookout.sources.agent_receiver.ca import SiteCA
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,10 @@ def test_removed_host(agent_site: AgentSite, tmp_path: Path) -> None:
         api.delete("/api/v1/hosts/gone").raise_for_status()
     ans = push(sd)
     assert ans.status == 403
-    assert "no longer exists" in problem(ans)
+    assert "host gone was removed" in problem(ans)
+    with agent_site.api() as api:  # a new host of that name does not inherit the agent
+        api.post("/api/v1/hosts", json={"name": "gone"}).raise_for_status()
+    assert push(sd).status == 403
 
 
 def test_payload_too_large(agent_site: AgentSite, tmp_path: Path) -> None:

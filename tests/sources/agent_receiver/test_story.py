@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from agentsite import AgentSite, push, start_agent_site, wait_for
 from lookout_agent import cli
-
-from conftest import AgentSite, push, start_agent_site, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +121,25 @@ def test_restart_keeps_identities_and_counters(tmp_path: Path) -> None:
         assert "since boot" not in summary
     finally:
         site.site.stop()
+
+
+def test_pushes_resume_the_tls_session(agent_site: AgentSite, tmp_path: Path) -> None:
+    """The agent resumes its TLS session on the next push; the receiver still knows who it is."""
+    from urllib.parse import urlsplit
+
+    from agentsite import payload
+    from lookout_agent import client
+    from lookout_agent import wire as w
+
+    sd = agent_site.register("resumer", tmp_path)
+    assert client.push(sd, sd.load(), payload()).accepted  # full handshake, session kept
+    port = urlsplit(agent_site.receiver).port
+    conn = client._Connection("127.0.0.1", port, context=client.mtls(sd), timeout=10)
+    conn.resume = True
+    try:
+        conn.request("POST", "/push", body=w.to_json(payload()))
+        status = conn.getresponse().status
+        assert conn.sock.session_reused
+    finally:
+        conn.close()
+    assert status == 200

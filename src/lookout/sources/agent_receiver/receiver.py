@@ -199,10 +199,11 @@ class AgentReceiver:
         await asyncio.to_thread(repo.add_token, self.db, hash_token(token), host, by, now, expires)
         return token, expires
 
-    async def deregister_host(self, host: str, by: str) -> int:
-        """Revoke every certificate of ``host`` at once and drop its unused tokens."""
+    async def deregister_host(self, host: str, by: str, reason: str = "") -> int:
+        """Revoke every certificate of ``host`` at once and drop its unused tokens (also when
+        the host is removed, so that a new host of that name does not inherit its agent)."""
         now = self.clock()
-        reason = f"host {host} deregistered by {by}"
+        reason = reason or f"host {host} deregistered by {by}"
         count = await asyncio.to_thread(repo.revoke, self.db, now, reason, host=host)
         await asyncio.to_thread(repo.drop_unused_tokens, self.db, host)
         self._revoke_memory(lambda r: r.host == host, now, reason)
