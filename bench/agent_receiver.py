@@ -90,20 +90,21 @@ def read_response(sock: ssl.SSLSocket, buf: bytearray) -> int:
     return status
 
 
-def worker(args: tuple[list[str], int, str, float, bool, Any, int]) -> tuple[int, int]:
+def worker(args: tuple[list[str], int, str, float, str, Any, int]) -> tuple[int, int]:
     """One client process: ``threads`` threads, each pushing for its share of the agents."""
     from concurrent.futures import ThreadPoolExecutor
 
-    dirs, port, ca_pem, seconds, keepalive, start, threads = args
+    dirs, port, ca_pem, seconds, mode, start, threads = args
     parts = [dirs[i::threads] for i in range(threads) if dirs[i::threads]]
     with ThreadPoolExecutor(len(parts)) as pool:
-        out = list(pool.map(lambda p: pusher(p, port, ca_pem, seconds, keepalive, start), parts))
+        out = list(pool.map(lambda p: pusher(p, port, ca_pem, seconds, mode, start), parts))
     return sum(o for o, _ in out), sum(b for _, b in out)
 
 
 def pusher(
-    dirs: list[str], port: int, ca_pem: str, seconds: float, keepalive: bool, start: Any
+    dirs: list[str], port: int, ca_pem: str, seconds: float, mode: str, start: Any
 ) -> tuple[int, int]:
+    keepalive, resume = mode == "keepalive", mode == "resume"
     ctxs = []
     for d in dirs:
         sd = StateDir(Path(d))
@@ -115,6 +116,7 @@ def pusher(
     ok = bad = 0
     deadline = time.monotonic() + seconds
     conns: list[ssl.SSLSocket | None] = [None] * len(ctxs)
+    sessions: list[ssl.SSLSession | None] = [None] * len(ctxs)
     bufs = [bytearray() for _ in ctxs]
     i = 0
     while time.monotonic() < deadline:
@@ -123,7 +125,9 @@ def pusher(
         if sock is None:
             raw = socket.create_connection(("127.0.0.1", port))
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = ctxs[i].wrap_socket(raw, server_hostname="127.0.0.1")
+            sock = ctxs[i].wrap_socket(
+                raw, server_hostname="127.0.0.1", session=sessions[i] if resume else None
+            )
         try:
             sock.sendall(req)
             status = read_response(sock, bufs[i])
@@ -133,6 +137,8 @@ def pusher(
             bufs[i] = bytearray()
             bad += 1
             continue
+        if resume:
+            sessions[i] = sock.session
         if status == 200:
             ok += 1
         else:
@@ -154,7 +160,7 @@ def drive(
     ca_pem: str,
     seconds: float,
     clients: int,
-    keepalive: bool,
+    mode: str,
     threads: int = 8,
 ) -> tuple[float, int]:
     ctx = mp.get_context("fork")
@@ -162,7 +168,7 @@ def drive(
     parts = [dirs[i::clients] for i in range(clients)]
     with ctx.Pool(clients) as pool:
         res = pool.map_async(
-            worker, [(p, port, ca_pem, seconds, keepalive, start, threads) for p in parts]
+            worker, [(p, port, ca_pem, seconds, mode, start, threads) for p in parts]
         )
         time.sleep(1.0)  # let the workers load their certificates
         t0 = time.monotonic()
@@ -211,17 +217,21 @@ def main() -> None:
         print(f"{opts.hosts} hosts, {services} services each (results + host result per push)")
 
         server = psutil.Process(site.proc.pid)
-        server.cpu_percent()
-        rate, bad = drive(dirs, port, ca_pem, opts.seconds, opts.clients, False, opts.threads)
-        line("pushes/s, new TLS handshake each", rate, "1/s", TARGETS["handshake"])
-        print(f"       (site process: {server.cpu_percent():.0f}% of one core)")
-        if bad:
-            print(f"       ({bad} failed)")
-        rate, bad = drive(dirs, port, ca_pem, opts.seconds, opts.clients, True, opts.threads)
-        line("pushes/s, kept-alive connections", rate, "1/s", TARGETS["keepalive"])
-        print(f"       (site process: {server.cpu_percent():.0f}% of one core)")
-        if bad:
-            print(f"       ({bad} failed)")
+        runs = (
+            ("new TLS handshake each", "full", TARGETS["handshake"]),
+            ("new connection, TLS session resumed", "resume", TARGETS["handshake"]),
+            ("kept-alive connections", "keepalive", TARGETS["keepalive"]),
+        )
+        for label, mode, target in runs:
+            server.cpu_percent()
+            rate, bad = drive(dirs, port, ca_pem, opts.seconds, opts.clients, mode, opts.threads)
+            cpu = server.cpu_percent()
+            line(f"pushes/s, {label}", rate, "1/s", target)
+            print(
+                f"       (site process {cpu:.0f}% of a core: {cpu / 100 / rate * 1000:.2f} ms "
+                f"CPU per push{f'; {bad} failed' if bad else ''})",
+                flush=True,
+            )
         print(f"       = {rate * 60:,.0f} hosts at a 60 s interval", flush=True)
 
         agent_figures(site, api, receiver, tmp, opts.agent_cycles)

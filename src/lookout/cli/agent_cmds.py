@@ -33,7 +33,7 @@ def print_token(answer: dict[str, Any]) -> None:
         f"{left / 60:.0f} min). Run this on the host:\n"
     )
     out.print(f"  {answer['command']}\n", soft_wrap=True, highlight=False)
-    out.print(f"  Site CA: {answer['ca_fingerprint']}")
+    out.print(f"  Site CA: {answer['ca_fingerprint']}", soft_wrap=True, highlight=False)
     if not answer.get("receiver_listening", True):
         out.print(
             "[yellow]warning:[/] the agent receiver is not listening: "
