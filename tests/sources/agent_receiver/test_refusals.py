@@ -3,6 +3,7 @@ problem+json that says what is wrong (or, for a foreign CA, the TLS alert the ag
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,13 @@ def test_expired_certificate_and_renewal(tmp_path: Path) -> None:
         assert "certificate expired" in problem(ans)
     finally:
         site.site.stop()
+
+
+def test_bad_csr_keeps_the_token(agent_site: AgentSite, tmp_path: Path) -> None:
+    token = agent_site.add_host("csrtypo")["token"]
+    ctx = tls.client_context(client.fetch_ca(agent_site.receiver))
+    body = json.dumps({"token": token, "csr": "not a CSR"}).encode()
+    ans = client.request(agent_site.receiver, ctx, "POST", "/register", body)
+    assert ans.status == 422
+    assert "csr: not a PEM certificate signing request" in problem(ans)
+    agent_site.register_with(token, tmp_path)  # the token was not used up

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEAD = 16 * 1024
 IDLE_TIMEOUT = 75.0
+BODY_TIMEOUT = 30.0
 PROBLEM = b"application/problem+json"
 
 
@@ -148,7 +149,12 @@ class Server:
                 problem(413, f"body of {length} bytes is over the limit of {self.max_body} bytes"),
                 False,
             )
-        body = await reader.readexactly(length) if length else b""
+        try:
+            body = (
+                await asyncio.wait_for(reader.readexactly(length), BODY_TIMEOUT) if length else b""
+            )
+        except TimeoutError:
+            return problem(408, f"body not received within {BODY_TIMEOUT:g} s"), False
         req = Request(method, path.split("?", 1)[0], headers, body, peer_cert, peer)
         try:
             return await self.handler(req), keep

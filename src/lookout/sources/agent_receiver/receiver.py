@@ -407,19 +407,23 @@ class AgentReceiver:
             return problem(422, f"invalid registration: {exc}")
         except msgspec.DecodeError as exc:
             return problem(400, f"registration is not valid JSON: {exc}")
+        now = self.clock()
+        digest = hash_token(body.token)
+        host, why = await asyncio.to_thread(repo.check_token, self.db, digest, now)
+        if host is None:  # before any signing work: no token, no CPU spent
+            return problem(403, why)
+        if not self.hooks.host_exists(host):
+            return problem(409, f"host {host} no longer exists on this site")
         ca = self.load_ca()
         try:
             issued = await asyncio.to_thread(
                 ca.sign_agent, body.csr, self.settings.cert_lifetime_days
             )
         except CsrError as exc:
-            return problem(422, str(exc))
-        now = self.clock()
-        host, why = await asyncio.to_thread(repo.use_token, self.db, hash_token(body.token), now)
-        if host is None:
+            return problem(422, str(exc))  # the token stays usable
+        host, why = await asyncio.to_thread(repo.use_token, self.db, digest, now)
+        if host is None:  # another registration used it meanwhile
             return problem(403, why)
-        if not self.hooks.host_exists(host):
-            return problem(409, f"host {host} no longer exists on this site")
         rec = CertRecord(issued.serial, issued.fingerprint, issued.uuid, host, issued.not_after)
         await asyncio.to_thread(repo.add_cert, self.db, rec, now)
         self.certs[rec.fingerprint] = rec

@@ -32,6 +32,21 @@ def add_token(
         )
 
 
+def check_token(db: sa.Engine, token_hash: str, at: float) -> tuple[str | None, str]:
+    """Like :func:`use_token` without using it up (checked before any signing work)."""
+    with db.connect() as conn:
+        row = conn.execute(
+            sa.select(t.agent_tokens).where(t.agent_tokens.c.hash == token_hash)
+        ).first()
+    if row is None:
+        return None, "unknown registration token"
+    if row.used_at is not None:
+        return None, "registration token already used (tokens are single-use)"
+    if row.expires_at <= at:
+        return None, "registration token expired: create a new one with lookout host add"
+    return str(row.host), ""
+
+
 def use_token(db: sa.Engine, token_hash: str, at: float) -> tuple[str | None, str]:
     """Mark the token used; (host, "") on success, (None, why) otherwise. Atomic: of two
     registrations racing with the same token, one wins."""
