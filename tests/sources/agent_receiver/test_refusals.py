@@ -191,3 +191,13 @@ def test_bad_csr_keeps_the_token(agent_site: AgentSite, tmp_path: Path) -> None:
     assert ans.status == 422
     assert "csr: not a PEM certificate signing request" in problem(ans)
     agent_site.register_with(token, tmp_path)  # the token was not used up
+
+
+def test_registering_again_retires_the_old_identity(agent_site: AgentSite, tmp_path: Path) -> None:
+    old = agent_site.register("reinstalled", tmp_path / "old")
+    assert push(old).status == 200
+    new = agent_site.register("reinstalled", tmp_path / "new", add=False)
+    assert push(new).status == 200
+    ans = push(old)
+    assert ans.status == 403
+    assert "replaced by agent" in problem(ans)

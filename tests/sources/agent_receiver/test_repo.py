@@ -47,3 +47,11 @@ def test_value_store_round_trip(db) -> None:  # type: ignore[no-untyped-def]
     repo.save_values(db, {"web01": b"\x01", "web02": b"\x02"}, 1.0)
     repo.save_values(db, {"web01": b"\x03"}, 2.0)
     assert repo.load_values(db) == {"web01": b"\x03", "web02": b"\x02"}
+
+
+def test_revoke_keeps_the_new_identity(db) -> None:  # type: ignore[no-untyped-def]
+    repo.add_cert(db, CertRecord("0a", "a" * 64, "old", "web01", 1000.0), 1.0)
+    repo.add_cert(db, CertRecord("0b", "b" * 64, "new", "web01", 1000.0), 2.0)
+    assert repo.revoke(db, 3.0, "replaced", host="web01", keep_uuid="new") == 1
+    alive = [r.uuid for r in repo.load_certs(db) if r.revoked_at is None]
+    assert alive == ["new"]

@@ -426,6 +426,10 @@ class AgentReceiver:
             return problem(403, why)
         rec = CertRecord(issued.serial, issued.fingerprint, issued.uuid, host, issued.not_after)
         await asyncio.to_thread(repo.add_cert, self.db, rec, now)
+        # One agent per host: a new registration (a reinstall) retires the previous identity.
+        reason = f"replaced by agent {rec.uuid} (registered again)"
+        await asyncio.to_thread(repo.revoke, self.db, now, reason, host=host, keep_uuid=rec.uuid)
+        self._revoke_memory(lambda r: r.host == host and r.uuid != rec.uuid, now, reason)
         self.certs[rec.fingerprint] = rec
         info = self.agents.setdefault(host, AgentInfo(uuid=rec.uuid))
         info.uuid, info.not_after, info.last_push, info.stale = rec.uuid, rec.not_after, now, False

@@ -81,13 +81,23 @@ def add_cert(db: sa.Engine, rec: CertRecord, at: float) -> None:
 
 
 def revoke(
-    db: sa.Engine, at: float, reason: str, *, host: str | None = None, uuid: str | None = None
+    db: sa.Engine,
+    at: float,
+    reason: str,
+    *,
+    host: str | None = None,
+    uuid: str | None = None,
+    keep_uuid: str | None = None,
 ) -> int:
-    cond = t.agent_certs.c.host == host if host is not None else t.agent_certs.c.uuid == uuid
+    """Revoke the certificates of ``host`` (but not those of ``keep_uuid``) or of ``uuid``."""
+    c = t.agent_certs.c
+    cond = c.host == host if host is not None else c.uuid == uuid
+    if keep_uuid is not None:
+        cond = sa.and_(cond, c.uuid != keep_uuid)
     with db.begin() as conn:
         res = conn.execute(
             sa.update(t.agent_certs)
-            .where(cond, t.agent_certs.c.revoked_at.is_(None))
+            .where(cond, c.revoked_at.is_(None))
             .values(revoked_at=at, revoked_reason=reason)
         )
         return int(res.rowcount)
