@@ -9,6 +9,8 @@ services each (this machine's sections plus local checks) from several client pr
 1. a new TLS connection (full handshake, client certificate) for every push;
 2. kept-alive connections (one per agent identity, many pushes each).
 
+The clients run on the same 2 cores; the site's CPU per push is printed too, since with the
+site below 100 % of a core the figure is the clients' limit, not the receiver's.
 Then measures the real agent (``lookout-agent run``) pushing to that site: RSS, CPU per
 collection+push (as % of one core at a 60 s interval), and one collection's duration.
 """
@@ -227,9 +229,10 @@ def main() -> None:
             rate, bad = drive(dirs, port, ca_pem, opts.seconds, opts.clients, mode, opts.threads)
             cpu = server.cpu_percent()
             line(f"pushes/s, {label}", rate, "1/s", target)
+            ms = cpu / 100 / rate * 1000
             print(
-                f"       (site process {cpu:.0f}% of a core: {cpu / 100 / rate * 1000:.2f} ms "
-                f"CPU per push{f'; {bad} failed' if bad else ''})",
+                f"       (site process {cpu:.0f}% of a core: {ms:.2f} ms CPU per push, i.e. "
+                f"{1000 / ms:,.0f} pushes per CPU-second{f'; {bad} failed' if bad else ''})",
                 flush=True,
             )
         print(f"       = {rate * 60:,.0f} hosts at a 60 s interval", flush=True)
