@@ -143,3 +143,21 @@ def test_pushes_resume_the_tls_session(agent_site: AgentSite, tmp_path: Path) ->
     finally:
         conn.close()
     assert status == 200
+
+
+def test_service_params_change_the_thresholds(agent_site: AgentSite, tmp_path: Path) -> None:
+    sd = agent_site.register("tuned", tmp_path)
+    assert push(sd).status == 200
+    with agent_site.api() as api:
+        r = api.patch(
+            "/api/v1/hosts/tuned/services/CPU load",
+            json={"params": {"levels_per_core": [0.0, 0.0]}},
+        )
+        r.raise_for_status()
+        r = api.patch("/api/v1/hosts/tuned/services/Memory", json={"params": {"levels": "high"}})
+        r.raise_for_status()
+    assert push(sd).status == 200
+    services = agent_site.services("tuned")
+    assert services["CPU load"]["state"] in ("CRIT", 2), services["CPU load"]
+    assert services["Memory"]["state"] in ("UNKNOWN", 3)
+    assert "invalid parameters for memory" in services["Memory"]["summary"]
