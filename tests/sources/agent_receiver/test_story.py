@@ -54,6 +54,8 @@ def test_onboarding_story(
     assert status["last_error"] is None
     assert status["ca_fingerprint"] == answer["agent"]["ca_fingerprint"]
 
+    text = lookout(agent_site, "agent", "list")
+    assert "Receiver https://" in text and "web01" in text
     listed = json.loads(lookout(agent_site, "agent", "list", "--json"))
     assert [a["host"] for a in listed["items"]] == ["web01"] or "web01" in {
         a["host"] for a in listed["items"]
