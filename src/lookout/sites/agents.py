@@ -36,6 +36,11 @@ class AgentHooks:
         for cfg in fresh:
             site.engine.put_service(cfg, now)
 
+    async def update_services(self, services: list[ServiceConfig]) -> None:
+        for cfg in services:
+            if (cfg.host, cfg.name) in self.site.engine.services:
+                await self.site.save_service(cfg, create=False)
+
     async def submit(self, results: list[CheckResult]) -> None:
         live = [r for r in results if r.host in self.site.engine.hosts]
         if live:

@@ -47,6 +47,10 @@ class MemoryHooks:
         for s in services:
             self.services[s.host][s.name] = s
 
+    async def update_services(self, services: list[ServiceConfig]) -> None:
+        for s in services:
+            self.services[s.host][s.name] = s
+
     async def submit(self, results: list[CheckResult]) -> None:
         self.results.extend(results)
 

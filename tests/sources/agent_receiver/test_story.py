@@ -55,11 +55,12 @@ def test_onboarding_story(
     assert status["ca_fingerprint"] == answer["agent"]["ca_fingerprint"]
 
     text = lookout(agent_site, "agent", "list")
-    assert "Receiver https://" in text and "web01" in text
+    assert "Receiver https://" in text
+    assert "web01" in text
     listed = json.loads(lookout(agent_site, "agent", "list", "--json"))
-    assert [a["host"] for a in listed["items"]] == ["web01"] or "web01" in {
-        a["host"] for a in listed["items"]
-    }
+    web01 = next(a for a in listed["items"] if a["host"] == "web01")
+    assert web01["version"] == "0.1.0"
+    assert web01["stale"] is False
 
 
 def test_token_is_single_use(agent_site: AgentSite, tmp_path: Path) -> None:
@@ -163,3 +164,11 @@ def test_service_params_change_the_thresholds(agent_site: AgentSite, tmp_path: P
     assert services["CPU load"]["state"] in ("CRIT", 2), services["CPU load"]
     assert services["Memory"]["state"] in ("UNKNOWN", 3)
     assert "invalid parameters for memory" in services["Memory"]["summary"]
+
+
+def test_services_follow_the_agents_interval(agent_site: AgentSite, tmp_path: Path) -> None:
+    sd = agent_site.register("pace", tmp_path)
+    assert push(sd, interval=60.0).status == 200
+    assert push(sd, interval=20.0).status == 200
+    services = agent_site.services("pace")
+    assert {s["check_interval"] for s in services.values()} == {20.0}, services

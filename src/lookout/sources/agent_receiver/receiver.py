@@ -55,6 +55,8 @@ class SiteHooks(Protocol):
 
     async def add_services(self, services: list[ServiceConfig]) -> None: ...
 
+    async def update_services(self, services: list[ServiceConfig]) -> None: ...
+
     async def submit(self, results: list[CheckResult]) -> None: ...
 
 
@@ -349,6 +351,7 @@ class AgentReceiver:
                 new.append(self._agent_service_config(host, data.interval))
             if new:
                 await self.hooks.add_services(new)
+            await self._follow_interval(services, data.interval)
             results = outcome.results
             results.append(self._agent_result(host, info, data, now))
             results.append(CheckResult(host, "", 0, f"agent pushing every {data.interval:g} s"))
@@ -359,6 +362,17 @@ class AgentReceiver:
         renew = now >= rec.not_after - (self.settings.cert_lifetime_days * 86400) / 3
         body = {"accepted": len(results), "discovered": len(new), "renew": renew}
         return ok(body)
+
+    async def _follow_interval(self, services: dict[str, ServiceConfig], interval: float) -> None:
+        """The agent's interval changed (``run --interval``): its services expect results at
+        the new pace, so staleness and the silence watchdog keep meaning what they say."""
+        changed = [
+            msgspec.structs.replace(cfg, check_interval=interval, retry_interval=interval)
+            for cfg in services.values()
+            if cfg.labels.get("source") == "agent" and cfg.check_interval != interval
+        ]
+        if changed:
+            await self.hooks.update_services(changed)
 
     def _agent_service_config(self, host: str, interval: float) -> ServiceConfig:
         return ServiceConfig(
