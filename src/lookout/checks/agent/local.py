@@ -111,8 +111,16 @@ def parse_line(raw: str) -> LocalLine | Malformed:
 
 
 def parse(lines: list[str]) -> tuple[dict[str, LocalLine], list[Malformed]]:
-    """All lines, parsed once per push (every local service's check asks for them)."""
-    return _parse(tuple(lines))
+    """All lines, parsed once per push (every local service's check asks for them): the same
+    list object as last time is answered at once, equal lines from the cache."""
+    if _last and _last[0][0] is lines:
+        return _last[0][1]
+    parsed = _parse(tuple(lines))
+    _last[:] = [(lines, parsed)]
+    return parsed
+
+
+_last: list[tuple[list[str], tuple[dict[str, LocalLine], list[Malformed]]]] = []
 
 
 @functools.lru_cache(maxsize=256)

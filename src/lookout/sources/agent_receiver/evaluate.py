@@ -43,12 +43,30 @@ def discovered(sections: Sections) -> dict[str, tuple[CheckPlugin[Any], str]]:
     return found
 
 
+_typed: dict[tuple[str, int], tuple[dict[str, Any], Any]] = {}
+"""Typed params by (plugin, id of the stored params dict); the dict is kept alongside, so its
+id stays its own. Bounded: cleared when it grows past ``MAX_TYPED``."""
+MAX_TYPED = 100_000
+
+
+def typed_params(plugin: CheckPlugin[Any], params: dict[str, Any]) -> Any:
+    key = (plugin.name, id(params))
+    hit = _typed.get(key)
+    if hit is not None and hit[0] is params:
+        return hit[1]
+    typed = plugin.parse_params(params)
+    if len(_typed) >= MAX_TYPED:
+        _typed.clear()
+    _typed[key] = (params, typed)
+    return typed
+
+
 def _run(
     plugin: CheckPlugin[Any], item: str, params: dict[str, Any], sections: Sections,
     values: ValueStore, now: float,
 ) -> tuple[int, str, str, tuple[Any, ...]]:  # fmt: skip
     try:
-        typed = plugin.parse_params(params)
+        typed = typed_params(plugin, params)
     except (msgspec.ValidationError, TypeError) as exc:
         return UNKNOWN, f"invalid parameters for {plugin.name}: {exc}", "", ()
     try:
