@@ -83,7 +83,10 @@ def make_site(site_dir: Path, database_url: str = "", **extra: object) -> LiveSi
     from lookout.sites.site import init_site
 
     port = free_port()
+    extra = dict(extra)
+    # the agent receiver on a free port too, so that test sites never fight over 8443
+    extra.setdefault("agent_receiver", {"listen": f"127.0.0.1:{free_port()}"})
     created = init_site(
-        site_dir, listen=f"127.0.0.1:{port}", database_url=database_url, extra=dict(extra)
+        site_dir, listen=f"127.0.0.1:{port}", database_url=database_url, extra=extra
     )
     return LiveSite(dir=site_dir, url=created.url, token=created.token)

@@ -96,6 +96,39 @@ class KubernetesSettings(BaseModel):
     """Monitor the connected clusters (false: keep them configured, do not connect)."""
 
 
+class AgentReceiverSettings(BaseModel):
+    """The push agents' TLS listener (issue #3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    enabled: bool = True
+    """Run the agent receiver in ``lookout serve``."""
+    listen: str = "127.0.0.1:8443"
+    """HOST:PORT of the receiver (0.0.0.0:8443 to accept agents from other machines)."""
+    public_url: str = ""
+    """URL agents use (default: https://<first hostname>:<port>)."""
+    hostnames: list[str] = Field(default_factory=list)
+    """More names or IPs for the receiver certificate (localhost, 127.0.0.1, hostname: always)."""
+    cert_lifetime_days: float = Field(365.0, gt=0)
+    """Days an agent certificate is valid (renewed automatically after two thirds)."""
+    token_lifetime: float = Field(3600.0, gt=0)
+    """Seconds a registration token stays valid."""
+    max_push_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    """Largest accepted push in bytes (413 above)."""
+    max_pushes_per_minute: int = Field(30, ge=1)
+    """Pushes one agent may make per minute (429 above)."""
+    max_clock_skew: float = Field(300.0, gt=0)
+    """Seconds an agent's clock may differ from the site's before its pushes are refused."""
+    missed_intervals: float = Field(3.0, gt=0)
+    """Push intervals without data before "Lookout Agent" goes CRIT and the host DOWN."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -143,6 +176,8 @@ class Settings(BaseSettings):
     """The web UI: session length, page size, live-update interval."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Kubernetes monitoring (clusters are added with `lookout kube connect`)."""
+    agent_receiver: AgentReceiverSettings = AgentReceiverSettings()
+    """The push agents' receiver (TLS, client certificates)."""
 
     @field_validator("listen")
     @classmethod
@@ -266,6 +301,8 @@ def render_settings(settings: Settings) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):  # a TOML basic string: JSON's escapes, and DEL escaped too
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     return repr(value)

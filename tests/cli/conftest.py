@@ -55,7 +55,11 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSite]:
     base = tmp_path_factory.mktemp("cli-site")
     site_dir = base / "site"
-    init_site(site_dir, listen=f"127.0.0.1:{_free_port()}")
+    init_site(
+        site_dir,
+        listen=f"127.0.0.1:{_free_port()}",
+        extra={"agent_receiver": {"listen": f"127.0.0.1:{_free_port()}"}},
+    )
     creds = json.loads((site_dir / "cli.json").read_text())
     log = base / "serve.log"
     with log.open("wb") as out:

@@ -7,6 +7,7 @@ import typer
 
 from lookout.cli import (
     admin_cmds,
+    agent_cmds,
     handling_cmds,
     kube_cmds,
     notify_cmds,
@@ -29,6 +30,7 @@ admin_cmds.register(app)
 notify_cmds.register(app)
 user_cmds.register(app)
 kube_cmds.register(app)
+agent_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -53,9 +53,12 @@ def host_add(
     group: Annotated[
         list[str] | None, typer.Option(help="Host group, repeatable", show_default=False)
     ] = None,
+    agent: Annotated[
+        bool, typer.Option("--agent", help="Monitor it with the push agent: print its token")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a host."""
+    """Add a host (``--agent``: with a one-time registration token for its push agent)."""
     created = api.post(
         "/hosts",
         {
@@ -66,6 +69,16 @@ def host_add(
             "groups": group or [],
         },
     )
+    if agent:
+        from lookout.cli.agent_cmds import print_token, request_token
+
+        token = request_token(api, name)
+        if as_json:
+            print_json({**created, "agent": token})
+            return
+        print_done(f"host {name} added")
+        print_token(token)
+        return
     if as_json:
         print_json(created)
         return

@@ -37,8 +37,10 @@ from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
 from lookout.notify.clock import CallableClock, FakeClock
 from lookout.notify.notifier import Notifier, NotifierOptions
+from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
+from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.storage import accounts
 from lookout.storage.database import migrate, open_database
 from lookout.storage.series import SeriesStore
@@ -100,6 +102,7 @@ def init_site(
     finally:
         db.dispose()
     settings_path.write_text(render_settings(stored), encoding="utf-8")
+    SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
     creds = site_dir / CLI_CREDENTIALS
     creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), encoding="utf-8")
     os.chmod(creds, 0o600)
@@ -159,6 +162,7 @@ class Site:
         )
         self.chatops = ChatOps(self.notifier, Actions(self.engine, self.runner, clock))
         self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
+        self.agents = make_receiver(self)
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = clock()
 
@@ -185,6 +189,8 @@ class Site:
             await self.notifier.start()
             await self.chatops.start()
         await self.kube.start()
+        if self.agents is not None:
+            await self.agents.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -202,6 +208,8 @@ class Site:
         if self.settings.notifications.enabled:
             await self.chatops.stop()
             await self.notifier.stop()
+        if self.agents is not None:
+            await self.agents.stop()
         await self.check_runner.aclose()
         await self.runner.stop()
         self.db.dispose()
@@ -232,6 +240,8 @@ class Site:
             self.scheduler.unschedule(name, svc)
         self.scheduler.unschedule(name, "")
         self.engine.remove_host(name)
+        if self.agents is not None:
+            await self.agents.deregister_host(name, "", f"host {name} was removed")
 
     async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
         now = self.clock()

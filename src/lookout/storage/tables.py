@@ -226,6 +226,41 @@ tokens = sa.Table(
 
 # ------------------------------------------------ agents (issue #3, migration 0003)
 
+agent_tokens = sa.Table(
+    "agent_tokens",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False, index=True),
+    sa.Column("created_by", sa.String(255), nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float, nullable=True),
+)
+"""One-time registration tokens (SHA-256 of the token), bound to a host."""
+
+agent_certs = sa.Table(
+    "agent_certs",
+    metadata,
+    sa.Column("serial", sa.String(40), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("uuid", sa.String(36), nullable=False, index=True),
+    sa.Column("host", sa.String(255), nullable=False, index=True),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("not_after", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+    sa.Column("revoked_reason", sa.String(255), nullable=False, server_default=""),
+)
+"""Agent certificates issued by the site CA: serial, SHA-256 of the DER, agent UUID, host."""
+
+agent_values = sa.Table(
+    "agent_values",
+    metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Per-host value store of the agent check plugins (last counter values, for rates)."""
+
 
 # ------------------------------------------------ kubernetes (issue #4, migration 0004)
 kube_clusters = sa.Table(

@@ -190,7 +190,7 @@ def _nodes(
     usage = inp.usage
     for name, node in inp.objects.nodes.items():
         host = node_host(inp.name, name)
-        hl = labels(inp.name, "node", own=node.metadata.labels, node=name)
+        hl = labels(inp.name, "node", own=node.metadata.labels, node=name, name=name)
         ev.hosts.append(HostSpec(host, "node", hl, (parent,)))
         p = params(hl)
         pods = idx.by_node.get(name, [])
@@ -247,7 +247,9 @@ def _namespaces(
     for name in names:
         ns_obj = inp.objects.namespaces.get(name)
         host = namespace_host(inp.name, name)
-        hl = labels(inp.name, "namespace", name, ns_obj.metadata.labels if ns_obj else None)
+        hl = labels(
+            inp.name, "namespace", name, ns_obj.metadata.labels if ns_obj else None, name=name
+        )
         ev.hosts.append(HostSpec(host, "namespace", hl, (parent,)))
         p = params(hl)
         pods = idx.by_namespace.get(name, [])
@@ -291,7 +293,7 @@ def _workloads(
         kind, ns, name = wk
         host = object_host(inp.name, kind, ns, name)
         own = obj.metadata.labels if obj is not None else None  # type: ignore[attr-defined]
-        hl = labels(inp.name, kind.lower(), ns, own)
+        hl = labels(inp.name, kind.lower(), ns, own, name=name, workload=name)
         ev.hosts.append(HostSpec(host, kind.lower(), hl, (namespace_host(inp.name, ns),)))
         p = params(hl)
         mkey = f"{kind}/{ns}/{name}"
@@ -347,6 +349,9 @@ def _pods(
         )
         host = object_host(inp.name, "pod", meta.namespace, meta.name)
         hl = labels(inp.name, "pod", meta.namespace, meta.labels, node=pod.spec.node_name)
+        hl["k8s/name"] = meta.name
+        if owner:
+            hl["k8s/workload"] = owner[2]
         ev.hosts.append(HostSpec(host, "pod", hl, (parent,)))
         p = params(hl)
         h = health[k]

@@ -41,8 +41,9 @@ def object_host(cluster: str, kind: str, namespace: str, name: str) -> str:
 def labels(
     cluster: str, kind: str, namespace: str = "", own: Mapping[str, str] | None = None, **extra: str
 ) -> dict[str, str]:
-    """Host labels: cluster, object kind, namespace, extras (e.g. node), and the object's own
-    labels under ``k8s/label/``."""
+    """Host labels: cluster, object kind, namespace, extras (``node``, ``name``, ``workload``:
+    the web UI draws an object's place in the cluster from them), and the object's own labels
+    under ``k8s/label/``."""
     out = {"k8s/cluster": cluster, "k8s/kind": kind}
     if namespace:
         out["k8s/namespace"] = namespace

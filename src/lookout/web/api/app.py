@@ -11,7 +11,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
 from lookout.actions import Actions
-from lookout.web.api import actions, admin, history, kube, notifications, objects, ops, problems
+from lookout.web.api import (
+    actions,
+    admin,
+    agents,
+    history,
+    kube,
+    notifications,
+    objects,
+    ops,
+    problems,
+)
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
@@ -68,6 +78,7 @@ def create_app(site: Any) -> ASGIApp:
     app.include_router(kube.router, prefix="/api/v1")
     app.include_router(ops.router)
     install_ui(app)
+    app.include_router(agents.router, prefix="/api/v1")
     _document_results(app)
     return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
 

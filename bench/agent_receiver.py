@@ -1,0 +1,292 @@
+"""Agent receiver and agent benchmark.
+
+    .venv/bin/python bench/agent_receiver.py [--hosts 200] [--seconds 10] [--clients 3]
+
+Starts a throwaway SQLite site (``lookout serve``, durable: every answered push is journaled),
+registers ``--hosts`` agents through the real registration path, then drives pushes of ~40
+services each (this machine's sections plus local checks) from several client processes:
+
+1. a new TLS connection (full handshake, client certificate) for every push;
+2. kept-alive connections (one per agent identity, many pushes each).
+
+The clients run on the same 2 cores; the site's CPU per push is printed too, since with the
+site below 100 % of a core the figure is the clients' limit, not the receiver's.
+Then measures the real agent (``lookout-agent run``) pushing to that site: RSS, CPU per
+collection+push (as % of one core at a 60 s interval), and one collection's duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from lookout_agent import client, collect, tls
+from lookout_agent import wire as w
+from lookout_agent.state import StateDir
+
+from livesite import free_port, make_site
+
+TARGETS = {"handshake": 500.0, "keepalive": 1500.0, "rss_mib": 40.0, "cpu_pct": 0.5, "ms": 200.0}
+
+
+def line(name: str, value: float, unit: str, target: float, higher_is_better: bool = True) -> None:
+    ok = value >= target if higher_is_better else value <= target
+    cmp = "≥" if higher_is_better else "≤"
+    print(
+        f"[{'ok ' if ok else 'MISS'}] {name:<52} {value:>10,.2f} {unit:<8} "
+        f"(target {cmp} {target:,})",
+        flush=True,
+    )
+
+
+def sections_40() -> tuple[w.Sections, int]:
+    """This machine's sections plus local checks: about 40 services per push."""
+    base, _ = collect.collect(None)
+    names = sum(1 for _ in (base.filesystems or ())) + 9
+    lines = [f'0 "App check {i}" value={i};80;90 fine' for i in range(max(0, 39 - names))]
+    return replace(base, local=w.LocalSection(lines)), names + len(lines) + 1
+
+
+def http_request(body: bytes) -> bytes:
+    head = (
+        "POST /push HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def read_response(sock: ssl.SSLSocket, buf: bytearray) -> int:
+    """Read one response; return its status."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for h in head.split(b"\r\n")[1:]:
+        k, _, v = h.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        rest += chunk
+    buf[:] = rest[length:]
+    return status
+
+
+def worker(args: tuple[list[str], int, str, float, str, Any, int]) -> tuple[int, int]:
+    """One client process: ``threads`` threads, each pushing for its share of the agents."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dirs, port, ca_pem, seconds, mode, start, threads = args
+    parts = [dirs[i::threads] for i in range(threads) if dirs[i::threads]]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        out = list(pool.map(lambda p: pusher(p, port, ca_pem, seconds, mode, start), parts))
+    return sum(o for o, _ in out), sum(b for _, b in out)
+
+
+def pusher(
+    dirs: list[str], port: int, ca_pem: str, seconds: float, mode: str, start: Any
+) -> tuple[int, int]:
+    keepalive, resume = mode == "keepalive", mode == "resume"
+    ctxs = []
+    for d in dirs:
+        sd = StateDir(Path(d))
+        ctxs.append(tls.client_context(ca_pem, sd.cert, sd.key))
+    secs, _ = sections_40()
+    body = w.to_json(w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
+    req = http_request(body)
+    start.wait()
+    ok = bad = 0
+    deadline = time.monotonic() + seconds
+    conns: list[ssl.SSLSocket | None] = [None] * len(ctxs)
+    sessions: list[ssl.SSLSession | None] = [None] * len(ctxs)
+    bufs = [bytearray() for _ in ctxs]
+    i = 0
+    while time.monotonic() < deadline:
+        i = (i + 1) % len(ctxs)
+        sock = conns[i]
+        if sock is None:
+            raw = socket.create_connection(("127.0.0.1", port))
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = ctxs[i].wrap_socket(
+                raw, server_hostname="127.0.0.1", session=sessions[i] if resume else None
+            )
+        try:
+            sock.sendall(req)
+            status = read_response(sock, bufs[i])
+        except (OSError, ConnectionError):
+            sock.close()
+            conns[i] = None
+            bufs[i] = bytearray()
+            bad += 1
+            continue
+        if resume:
+            sessions[i] = sock.session
+        if status == 200:
+            ok += 1
+        else:
+            bad += 1
+        if keepalive:
+            conns[i] = sock
+        else:
+            sock.close()
+            bufs[i] = bytearray()
+    for c in conns:
+        if c is not None:
+            c.close()
+    return ok, bad
+
+
+def drive(
+    dirs: list[str],
+    port: int,
+    ca_pem: str,
+    seconds: float,
+    clients: int,
+    mode: str,
+    threads: int = 8,
+) -> tuple[float, int]:
+    ctx = mp.get_context("fork")
+    start = ctx.Manager().Event()
+    parts = [dirs[i::clients] for i in range(clients)]
+    with ctx.Pool(clients) as pool:
+        res = pool.map_async(
+            worker, [(p, port, ca_pem, seconds, mode, start, threads) for p in parts]
+        )
+        time.sleep(1.0)  # let the workers load their certificates
+        t0 = time.monotonic()
+        start.set()
+        out = res.get()
+        elapsed = time.monotonic() - t0
+    ok = sum(o for o, _ in out)
+    bad = sum(b for _, b in out)
+    return ok / min(elapsed, seconds + 0.5), bad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--clients", type=int, default=3, help="client processes")
+    ap.add_argument("--threads", type=int, default=8, help="connections at a time per client")
+    ap.add_argument("--agent-cycles", type=int, default=10)
+    opts = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="lookout-bench-agent-"))
+    port = free_port()
+    site = make_site(
+        tmp / "site",
+        agent_receiver={"listen": f"127.0.0.1:{port}", "max_pushes_per_minute": 1_000_000},
+    )
+    site.start()
+    receiver = f"https://127.0.0.1:{port}"
+    try:
+        print(
+            f"site {site.url}, receiver {receiver}; registering {opts.hosts} agents …", flush=True
+        )
+        api = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
+        ca_pem = client.fetch_ca(receiver)
+        dirs = []
+        secs, _ = sections_40()
+        for h in range(opts.hosts):
+            name = f"bench{h:05d}"
+            api.post("/api/v1/hosts", json={"name": name}).raise_for_status()
+            token = api.post(f"/api/v1/hosts/{name}/agent-token").json()["token"]
+            sd = StateDir(tmp / "agents" / name)
+            st = client.register(sd, receiver, token, ca_pem)
+            client.push(sd, st, w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
+            dirs.append(str(sd.path))
+        services = len(api.get(f"/api/v1/hosts/{name}/services").json()["items"])
+        print(f"{opts.hosts} hosts, {services} services each (results + host result per push)")
+
+        server = psutil.Process(site.proc.pid)
+        runs = (
+            ("new TLS handshake each", "full", TARGETS["handshake"]),
+            ("new connection, TLS session resumed", "resume", TARGETS["handshake"]),
+            ("kept-alive connections", "keepalive", TARGETS["keepalive"]),
+        )
+        for label, mode, target in runs:
+            server.cpu_percent()
+            rate, bad = drive(dirs, port, ca_pem, opts.seconds, opts.clients, mode, opts.threads)
+            cpu = server.cpu_percent()
+            line(f"pushes/s, {label}", rate, "1/s", target)
+            ms = cpu / 100 / rate * 1000
+            print(
+                f"       (site process {cpu:.0f}% of a core: {ms:.2f} ms CPU per push, i.e. "
+                f"{1000 / ms:,.0f} pushes per CPU-second{f'; {bad} failed' if bad else ''})",
+                flush=True,
+            )
+        print(f"       = {rate * 60:,.0f} hosts at a 60 s interval", flush=True)
+
+        agent_figures(site, api, receiver, tmp, opts.agent_cycles)
+        api.close()
+    finally:
+        site.stop()
+
+
+def agent_figures(site: Any, api: httpx.Client, receiver: str, tmp: Path, cycles: int) -> None:
+    """The real agent process: RSS and CPU per cycle (collection + TLS push)."""
+    token = (
+        api.post("/api/v1/hosts", json={"name": "agentself"})
+        and api.post("/api/v1/hosts/agentself/agent-token").json()
+    )
+    state = tmp / "agentself"
+    fp = token["ca_fingerprint"]
+    subprocess.run(
+        [sys.executable, "-m", "lookout_agent.cli", "--state-dir", str(state), "register",
+         "--server", receiver, "--token", token["token"], "--ca-fingerprint", fp],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    interval = 1.0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lookout_agent.cli", "--state-dir", str(state), "run",
+         "--interval", str(interval)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        p = psutil.Process(proc.pid)
+        time.sleep(2.5)  # imports done, first pushes made
+        c0 = p.cpu_times()
+        t0 = time.monotonic()
+        time.sleep(cycles * interval)
+        c1 = p.cpu_times()
+        elapsed = time.monotonic() - t0
+        rss = p.memory_info().rss / 2**20
+    finally:
+        proc.terminate()
+        proc.wait()
+    cpu_per_cycle = ((c1.user + c1.system) - (c0.user + c0.system)) / (elapsed / interval)
+    ms = [collect.collect(None)[1] for _ in range(5)]
+    line("agent RSS", rss, "MiB", TARGETS["rss_mib"], higher_is_better=False)
+    line(
+        "agent CPU at a 60 s interval (% of one core)",
+        cpu_per_cycle / 60 * 100,
+        "%",
+        TARGETS["cpu_pct"],
+        higher_is_better=False,
+    )
+    print(f"       (CPU per collection + push: {cpu_per_cycle * 1000:.1f} ms)")
+    line("one collection (median of 5)", sorted(ms)[2], "ms", TARGETS["ms"], higher_is_better=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Wires the agent receiver (a data source) to the site: it may create passive services and
+submit results, but it does not import the engine."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from lookout.domain.objects import ServiceConfig
+from lookout.domain.results import CheckResult
+from lookout.engine.inputs import Results
+from lookout.sources.agent_receiver.receiver import AgentReceiver
+
+if TYPE_CHECKING:
+    from lookout.sites.site import Site
+
+
+class AgentHooks:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def host_exists(self, host: str) -> bool:
+        return host in self.site.engine.hosts
+
+    def services_of(self, host: str) -> dict[str, ServiceConfig]:
+        return self.site.engine.host_services.get(host, {})
+
+    async def add_services(self, services: list[ServiceConfig]) -> None:
+        """Store the discovered services in one transaction, then hand them to the engine."""
+        site = self.site
+        now = site.clock()
+        fresh = [s for s in services if (s.host, s.name) not in site.engine.services]
+        if not fresh:
+            return
+        await asyncio.to_thread(site.store.save_many, [], fresh, now)
+        for cfg in fresh:
+            site.engine.put_service(cfg, now)
+
+    async def update_services(self, services: list[ServiceConfig]) -> None:
+        for cfg in services:
+            if (cfg.host, cfg.name) in self.site.engine.services:
+                await self.site.save_service(cfg, create=False)
+
+    async def submit(self, results: list[CheckResult]) -> None:
+        live = [r for r in results if r.host in self.site.engine.hosts]
+        if live:
+            await self.site.runner.apply(Results(at=self.site.clock(), results=live))
+
+
+def make_receiver(site: Site) -> AgentReceiver | None:
+    s = site.settings.agent_receiver
+    if not s.enabled:
+        return None
+    return AgentReceiver(
+        s, site.dir, site.settings.site_name, site.db, AgentHooks(site), site.clock
+    )

@@ -1,0 +1,120 @@
+"""Turn one push into check results: run discovery, then every agent service's check.
+
+Pure apart from the per-host value store it is handed; a plugin that raises makes only its
+own service UNKNOWN (with the exception), never the push.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from lookout_agent.wire import Sections
+
+from lookout.checks.agent.api import UNKNOWN, CheckPlugin, Context, ValueStore
+from lookout.checks.agent.registry import BY_NAME, PLUGINS
+from lookout.domain.objects import ServiceConfig
+from lookout.domain.results import CheckResult
+
+PLUGIN_LABEL = "agent.plugin"
+ITEM_LABEL = "agent.item"
+BAD_NAME = re.compile(r"[\x00-\x1f\x7f]")
+MAX_SUMMARY = 1000
+MAX_DETAILS = 8000
+
+
+@dataclass(slots=True)
+class Evaluation:
+    results: list[CheckResult]
+    new: dict[str, tuple[CheckPlugin[Any], str]]
+    """Services discovered now that do not exist yet: name → (plugin, item)."""
+
+
+def discovered(sections: Sections) -> dict[str, tuple[CheckPlugin[Any], str]]:
+    found: dict[str, tuple[CheckPlugin[Any], str]] = {}
+    for plugin in PLUGINS:
+        for item in plugin.discover(sections):
+            name = plugin.service(item)
+            if 0 < len(name) <= 255 and not BAD_NAME.search(name):
+                found.setdefault(name, (plugin, item))
+    return found
+
+
+_typed: dict[tuple[str, int], tuple[dict[str, Any], Any]] = {}
+"""Typed params by (plugin, id of the stored params dict); the dict is kept alongside, so its
+id stays its own. Bounded: cleared when it grows past ``MAX_TYPED``."""
+MAX_TYPED = 100_000
+
+
+def typed_params(plugin: CheckPlugin[Any], params: dict[str, Any]) -> Any:
+    key = (plugin.name, id(params))
+    hit = _typed.get(key)
+    if hit is not None and hit[0] is params:
+        return hit[1]
+    typed = plugin.parse_params(params)
+    if len(_typed) >= MAX_TYPED:
+        _typed.clear()
+    _typed[key] = (params, typed)
+    return typed
+
+
+def _run(
+    plugin: CheckPlugin[Any], item: str, params: dict[str, Any], sections: Sections,
+    values: ValueStore, now: float,
+) -> tuple[int, str, str, tuple[Any, ...]]:  # fmt: skip
+    try:
+        typed = typed_params(plugin, params)
+    except (msgspec.ValidationError, TypeError) as exc:
+        return UNKNOWN, f"invalid parameters for {plugin.name}: {exc}", "", ()
+    try:
+        out = plugin.check(Context(item, now, values), typed, sections)
+    except Exception as exc:
+        return UNKNOWN, f"check plugin {plugin.name} crashed: {exc!r}", traceback.format_exc(), ()
+    return out.state, out.summary, out.details, out.metrics
+
+
+def evaluate(
+    host: str,
+    sections: Sections,
+    services: dict[str, ServiceConfig],
+    values: ValueStore,
+    now: float,
+) -> Evaluation:
+    found = discovered(sections)
+    todo: dict[str, tuple[CheckPlugin[Any], str, dict[str, Any]]] = {}
+    for name, cfg in services.items():
+        plugin = BY_NAME.get(cfg.labels.get(PLUGIN_LABEL, ""))
+        if plugin is not None:
+            todo[name] = (plugin, cfg.labels.get(ITEM_LABEL, ""), cfg.params)
+    new = {name: pi for name, pi in found.items() if name not in services}
+    for name, (plugin, item) in new.items():
+        todo[name] = (plugin, item, {})
+    results = []
+    for name, (plugin, item, params) in todo.items():
+        state, summary, details, metrics = _run(plugin, item, params, sections, values, now)
+        results.append(
+            CheckResult(
+                host, name, state, summary[:MAX_SUMMARY], details[:MAX_DETAILS], tuple(metrics)
+            )
+        )
+    return Evaluation(results, new)
+
+
+def service_config(
+    host: str, name: str, plugin: CheckPlugin[Any], item: str, interval: float, settings: Any
+) -> ServiceConfig:
+    """A passive service for a discovered item: expects a result every push interval, goes
+    UNKNOWN (stale) one interval after the agent is reported silent."""
+    return ServiceConfig(
+        host=host,
+        name=name,
+        check=None,
+        check_interval=interval,
+        retry_interval=interval,
+        max_check_attempts=3,
+        stale_after=float(settings.missed_intervals) + 1,
+        labels={"source": "agent", PLUGIN_LABEL: plugin.name, ITEM_LABEL: item},
+    )

@@ -1,0 +1,66 @@
+"""Push agents: registration tokens, deregistration, the receiver's status (issue #3)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from lookout.auth import Principal, Role
+from lookout.errors import Conflict, NotFound
+from lookout.web.api.deps import require
+
+router = APIRouter(tags=["agents"])
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+def _receiver(request: Request) -> Any:
+    agents = request.app.state.site.agents
+    if agents is None:
+        raise Conflict("the agent receiver is disabled (agent_receiver.enabled = false)")
+    return agents
+
+
+def _host(request: Request, host: str) -> None:
+    if host not in request.app.state.site.engine.hosts:
+        raise NotFound(f"host {host!r} not found")
+
+
+@router.post("/hosts/{host}/agent-token", status_code=201)
+async def create_agent_token(host: str, request: Request, who: Admin) -> dict[str, Any]:
+    """A one-time registration token for the host's agent, and the command to run there."""
+    _host(request, host)
+    rec = _receiver(request)
+    token, expires_at = await rec.create_token(host, who.user)
+    fp = rec.load_ca().fingerprint
+    command = (
+        f"lookout-agent register --server {shlex.quote(rec.url)} --token {token} "
+        f"--ca-fingerprint {fp}"
+    )
+    return {
+        "host": host,
+        "token": token,
+        "expires_at": expires_at,
+        "server_url": rec.url,
+        "ca_fingerprint": fp,
+        "command": command,
+        "receiver_listening": rec.server is not None,
+        "receiver_error": rec.error,
+    }
+
+
+@router.post("/hosts/{host}/agent-deregister")
+async def deregister_agent(host: str, request: Request, who: Admin) -> dict[str, Any]:
+    """Revoke the host's agent certificates at once (its pushes are refused from now on)."""
+    _host(request, host)
+    revoked = await _receiver(request).deregister_host(host, who.user)
+    return {"host": host, "revoked": revoked}
+
+
+@router.get("/agents")
+async def list_agents(request: Request, _: Viewer) -> dict[str, Any]:
+    """The receiver's status and the agents it knows."""
+    rec = _receiver(request)
+    return {"receiver": rec.status(), "items": rec.agent_list()}
