@@ -8,7 +8,6 @@ plans against the engine's objects and applies through the site.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,8 +87,9 @@ class KubeManager:
     async def _stop(self, c: Cluster) -> None:
         if c.task is not None:
             c.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await c.task
+            # bounded: a task that is closing TLS streams to a silent server must not hold up
+            # removing its cluster or stopping the site
+            await asyncio.wait([c.task], timeout=STOP_TIMEOUT)
         # closing TLS connections waits for the peer; an unresponsive API server must not
         # hold up removing its cluster or stopping the site
         try:

@@ -34,6 +34,8 @@ EVENT_LOOKUPS = 20
 EVENT_TTL = 300.0
 FIRST_COLLECT_WAIT = 10.0
 """Seconds the first evaluation of a session waits for usage and kubelet health."""
+WATCHER_STOP_TIMEOUT = 5.0
+"""Seconds a stopping session waits for its watch tasks to end."""
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,9 @@ class ClusterMonitor:
         finally:
             for w in watchers:
                 w.cancel()
-            for w in watchers:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await w
+            # A cancelled watch closes its TLS stream, which can wait for a peer that never
+            # answers: give them a bounded time, then let them finish in the background.
+            await asyncio.wait(watchers, timeout=WATCHER_STOP_TIMEOUT)
 
     async def _publish_safely(self, ev: Evaluation) -> None:
         if self.publish is None:
