@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
+import shlex
 import time
+from pathlib import Path
 
 import httpx
 import pytest
+from lookout_agent import cli as agent_cli
 from uiweb import Browser
 from webapi import Api, unique, wait_for
 
@@ -151,10 +155,6 @@ def test_admin_adds_a_host_a_user_and_a_token(api: Api, ui_admin: Browser) -> No
     )
     assert r.status_code == 303
     assert api.get_host(name)["labels"] == {"env": "prod", "role": "web"}
-    agent = unique("agent")
-    r = ui_admin.post("/setup/host", {"name": agent, "agent": "on"})
-    assert r.headers["location"].startswith(f"/setup?created={agent}")
-    assert "no registration command" in ui_admin.get(r.headers["location"]).text
     bad = ui_admin.post("/setup/host", {"name": name, "labels": "novalue"})
     assert bad.status_code == 303
     assert "is not key=value" in ui_admin.get("/setup").text
@@ -189,3 +189,29 @@ def test_hosts_list_counts_services_by_state(api: Api, ui_viewer: Browser) -> No
     page = ui_viewer.get("/hosts", q=host).text
     counts = re.findall(r'class="state s-(\w+)"><span aria-hidden="true">.</span> (\d+)', page)
     assert counts == [("crit", "2"), ("ok", "1"), ("pending", "1")]
+
+
+def test_admin_adds_an_agent_host_whose_agent_registers_and_pushes(
+    api: Api, ui_admin: Browser, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = unique("agent")
+    r = ui_admin.post("/setup/host", {"name": agent, "agent": "on"})
+    assert r.headers["location"].startswith(f"/setup?created={agent}")
+    page = ui_admin.get(r.headers["location"]).text
+    shown = re.search(r'<pre id="reg-cmd">([^<]+)</pre>', page)
+    assert shown, "the registration command is shown"
+    command = html.unescape(shown.group(1))
+    assert command.startswith("lookout-agent register --server https://")
+    assert "--ca-fingerprint SHA256:" in command
+    assert "reg-cmd" not in ui_admin.get(r.headers["location"]).text, "shown once"
+    assert "Agent" not in ui_admin.get("/host", name=agent).text.split("<main", 1)[1][:3000]
+
+    state = str(tmp_path / "agent-state")
+    assert agent_cli.main(["--state-dir", state, *shlex.split(command)[1:]]) == 0
+    assert agent_cli.main(["--state-dir", state, "run", "--once"]) == 0
+    capsys.readouterr()
+    host_page = ui_admin.get("/host", name=agent).text
+    assert "agent version" in host_page
+    assert "pushing" in host_page
+    assert "certificate expires" in host_page
+    assert "Lookout Agent" in host_page

@@ -150,7 +150,7 @@ async def test_feature_hooks_say_nothing_yet_without_the_feature() -> None:
         pass
 
     assert integrations.agent_status(Bare(), "web") is None
-    assert integrations.agent_registration(Bare(), "web") is None
+    assert await integrations.agent_registration(Bare(), "web", "admin") is None
     assert (await integrations.notification_summary(Bare())).available is False
     assert await integrations.notification_deliveries(Bare(), failed_only=False, limit=5) == []
 

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,6 +201,39 @@ class AgentReceiver:
         expires = now + self.settings.token_lifetime
         await asyncio.to_thread(repo.add_token, self.db, hash_token(token), host, by, now, expires)
         return token, expires
+
+    async def registration(self, host: str, by: str) -> dict[str, Any]:
+        """A new one-time token for ``host`` and the exact command to run on it (API, CLI, UI)."""
+        token, expires_at = await self.create_token(host, by)
+        fp = self.load_ca().fingerprint
+        command = (
+            f"lookout-agent register --server {shlex.quote(self.url)} --token {token} "
+            f"--ca-fingerprint {fp}"
+        )
+        return {
+            "host": host,
+            "token": token,
+            "expires_at": expires_at,
+            "server_url": self.url,
+            "ca_fingerprint": fp,
+            "command": command,
+            "receiver_listening": self.server is not None,
+            "receiver_error": self.error,
+        }
+
+    def host_status(self, host: str) -> dict[str, Any] | None:
+        """What the receiver knows of ``host``'s agent, or None when it has none."""
+        a = self.agents.get(host)
+        if a is None:
+            return None
+        return {
+            "uuid": a.uuid,
+            "version": a.version,
+            "interval": a.interval,
+            "last_push": a.last_push or None,
+            "cert_not_after": a.not_after or None,
+            "stale": a.stale,
+        }
 
     async def deregister_host(self, host: str, by: str, reason: str = "") -> int:
         """Revoke every certificate of ``host`` at once and drop its unused tokens (also when

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -32,23 +31,8 @@ def _host(request: Request, host: str) -> None:
 async def create_agent_token(host: str, request: Request, who: Admin) -> dict[str, Any]:
     """A one-time registration token for the host's agent, and the command to run there."""
     _host(request, host)
-    rec = _receiver(request)
-    token, expires_at = await rec.create_token(host, who.user)
-    fp = rec.load_ca().fingerprint
-    command = (
-        f"lookout-agent register --server {shlex.quote(rec.url)} --token {token} "
-        f"--ca-fingerprint {fp}"
-    )
-    return {
-        "host": host,
-        "token": token,
-        "expires_at": expires_at,
-        "server_url": rec.url,
-        "ca_fingerprint": fp,
-        "command": command,
-        "receiver_listening": rec.server is not None,
-        "receiver_error": rec.error,
-    }
+    reg: dict[str, Any] = await _receiver(request).registration(host, who.user)
+    return reg
 
 
 @router.post("/hosts/{host}/agent-deregister")

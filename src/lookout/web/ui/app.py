@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
     site = app.state.site
     app.state.ui_sessions = SessionStore(site.db, site.settings.ui.session_hours * 3600)
     app.state.ui_new_tokens = {}
+    app.state.ui_registrations = {}
     app.state.ui_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)

@@ -8,8 +8,8 @@ and the pages show a clear empty state.
   ``k8s/kind`` (``cluster``, ``node``, ``namespace``, ``deployment``, ``statefulset``,
   ``daemonset``, ``job``, ``cronjob``, ``pod``), ``k8s/workload`` (a pod's owner) and
   ``k8s/name``. Any source that sets these labels gets the cluster tiles and breadcrumbs.
-- Agent status: ``site.agents.status(host)`` if the site has an ``agents`` attribute
-  (issue #3), returning a mapping shown as a panel.
+- Agent: ``site.agents`` (the agent receiver, issue #3, None when switched off) gives a
+  host's agent status and one-time registration commands.
 - Notifications: the outbox of ``site.notifier`` (issue #5), read in a thread.
 """
 
@@ -121,22 +121,32 @@ def kube_place(cfg: HostConfig) -> list[Crumb]:
 
 
 def agent_status(site: Any, host: str) -> dict[str, Any] | None:
-    """The push agent's status for ``host`` (last contact, version, certificate expiry), or
-    None when the host has no agent or the site has no agent receiver yet."""
-    agents = getattr(site, "agents", None)
-    if agents is None or not hasattr(agents, "status"):
+    """The push agent panel of ``host`` (version, interval, last push, certificate expiry), or
+    None when the host has no agent or the site runs no agent receiver."""
+    receiver = getattr(site, "agents", None)
+    if receiver is None:
         return None
-    info: dict[str, Any] | None = agents.status(host)
-    return info
+    info: dict[str, Any] | None = receiver.host_status(host)
+    if info is None:
+        return None
+    return {
+        "agent_version": info["version"] or "?",
+        "push_interval": f"{info['interval']:g} s",
+        "last_push_at": info["last_push"],
+        "certificate_expires": info["cert_not_after"],
+        "state": "silent (missed pushes)" if info["stale"] else "pushing",
+        "agent_id": info["uuid"],
+    }
 
 
-def agent_registration(site: Any, host: str) -> dict[str, str] | None:
-    """How to register an agent for ``host``: ``{"command": ..., "ca_fingerprint": ...}``,
-    or None until the agent receiver (issue #3) provides ``site.agents.registration(host)``."""
-    agents = getattr(site, "agents", None)
-    if agents is None or not hasattr(agents, "registration"):
+async def agent_registration(site: Any, host: str, by: str) -> dict[str, Any] | None:
+    """A one-time registration token for ``host`` with the command to run there
+    (``command``, ``ca_fingerprint``, ``expires_at``, ``receiver_listening``), or None when the
+    site runs no agent receiver."""
+    receiver = getattr(site, "agents", None)
+    if receiver is None:
         return None
-    reg: dict[str, str] = agents.registration(host)
+    reg: dict[str, Any] = await receiver.registration(host, by)
     return reg
 
 

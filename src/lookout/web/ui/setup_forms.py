@@ -16,7 +16,7 @@ from lookout.checks.active.registry import validate_check_config
 from lookout.domain.objects import HostConfig
 from lookout.errors import LookoutError
 from lookout.storage import accounts
-from lookout.web.ui import passwords
+from lookout.web.ui import integrations, passwords
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import back, first, form_of, sessions_of, site_of
 from lookout.wire.api import HostIn
@@ -88,6 +88,10 @@ async def add_host(request: Request) -> Response:
         sess.flash.append(("error", str(exc)))
         return back(data, "/setup")
     sess.flash.append(("ok", f"host {cfg.name} added"))
+    if with_agent:
+        reg = await integrations.agent_registration(site, cfg.name, sess.user)
+        if reg is not None:  # shown once, like a new API token
+            request.app.state.ui_registrations[sess.id_hash] = reg
     target = f"/setup?created={cfg.name}#agent" if with_agent else f"/host?name={cfg.name}"
     return RedirectResponse(target, status_code=303)
 
