@@ -19,6 +19,7 @@ from livesite import LiveSite, make_site
 from lookout.cli.main import app
 from lookout.sources.kube.rbac import manifest
 from lookout.sources.kube.resources import required_permissions
+from web.ui.uiweb import Browser, add_user
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -144,6 +145,19 @@ def test_connect_monitor_and_remove(
         assert cluster["options"]["rules"][0]["match"] == {"k8s/namespace": "kube-system"}
         assert cluster["auth"] == "token (encrypted)"
         assert cluster["status"]["connected"] is True
+
+        # the web UI shows the cluster: setup lists the connection, a pod's workload host
+        # sits in its place (cluster → namespace → workload)
+        ui = Browser(site, add_user(http, "admin"))
+        setup = ui.get("/setup").text
+        assert "<code>" + server.url + "</code>" in setup
+        assert "connected" in setup
+        assert "v1.35.0" in setup
+        place = ui.get("/host", name="k8s:lab:deployment:kube-system:coredns").text
+        assert 'href="/problems?cluster=lab"' in place
+        assert "kube-system" in place
+        assert "coredns" in place
+        ui.close()
 
     db = sa.create_engine(f"sqlite:///{site.dir / 'lookout.db'}")
     with db.connect() as conn:

@@ -222,3 +222,40 @@ async def notification_setup(site: Any) -> tuple[list[Rule], list[Channel]]:
         asyncio.to_thread(notifier.store.rules), asyncio.to_thread(notifier.store.channels)
     )
     return rules, channels
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConnection:
+    """A connected Kubernetes cluster as the setup page shows it."""
+
+    name: str
+    server: str
+    monitoring: bool
+    connected: bool
+    error: str
+    version: str
+    hosts: int
+    denied: list[str]
+
+
+async def kube_connections(site: Any) -> list[ClusterConnection]:
+    """The clusters connected with ``lookout kube connect`` and how their monitors are doing."""
+    kube = getattr(site, "kube", None)
+    if kube is None:
+        return []
+    out = []
+    for row in await kube.rows():
+        st = kube.status(row["name"])
+        out.append(
+            ClusterConnection(
+                name=row["name"],
+                server=row["server"],
+                monitoring=bool(st.get("monitoring")),
+                connected=bool(st.get("connected")),
+                error=str(st.get("error") or ""),
+                version=str(st.get("server_version") or ""),
+                hosts=int(st.get("hosts") or 0),
+                denied=list(st.get("denied") or []),
+            )
+        )
+    return out

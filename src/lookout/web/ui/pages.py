@@ -313,6 +313,7 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         receiver=site.agents is not None,
         hosts_total=len(site.engine.hosts),
         clusters=integrations.kube_clusters(site.engine),
+        connections=await integrations.kube_connections(site),
         notes=await integrations.notification_summary(site),
         rules=rules,
         channels=channels,
