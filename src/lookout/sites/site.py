@@ -160,7 +160,9 @@ class Site:
                 url=s.url,
             ),
         )
-        self.chatops = ChatOps(self.notifier, Actions(self.engine, self.runner, clock))
+        self.actions = Actions(self.engine, self.runner, clock)
+        """The one actions module of the site: REST API, web UI and chat-ops act through it."""
+        self.chatops = ChatOps(self.notifier, self.actions)
         self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
         self.agents = make_receiver(self)
         self._tasks: list[asyncio.Task[None]] = []

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
-from lookout.actions import Actions
 from lookout.web.api import (
     actions,
     admin,
@@ -70,7 +69,7 @@ def create_app(site: Any) -> ASGIApp:
         lifespan=lifespan,
     )
     app.state.site = site
-    app.state.actions = Actions(site.engine, site.runner, site.clock)
+    app.state.actions = site.actions
     problems.install(app)
     for router in (objects.router, actions.router, history.router, admin.router):
         app.include_router(router, prefix="/api/v1")
