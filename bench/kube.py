@@ -399,6 +399,7 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
         target=_serve, args=(port, nodes, pods, changes, ready), daemon=True
     )
     server.start()
+    print(f"generating a cluster of {nodes} nodes / {pods} pods …", flush=True)
     ready.wait(600)
     await asyncio.sleep(0.5)
     gen = time.perf_counter() - t0
@@ -407,19 +408,24 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
     mon = ClusterMonitor(spec)
     try:
         t = time.perf_counter()
+        print("  listing …", flush=True)
         await mon.sync()
         t_list = time.perf_counter() - t
         t = time.perf_counter()
+        print("  evaluating …", flush=True)
         ev: Evaluation = await mon.evaluate_once()
         t_eval = time.perf_counter() - t
         t = time.perf_counter()
+        print("  kubelet round …", flush=True)
         await mon.collect()
         t_collect = time.perf_counter() - t
         t = time.perf_counter()
         plan = Mapper("bench").plan(ev, {}, {}, time.time())
         t_map = time.perf_counter() - t
         rss = rss_mib()
+        print("  applying to a site …", flush=True)
         t_site = await apply_to_site(plan)
+        print("  watching …", flush=True)
         res = BY_NAME["pods"]
         applied = 0
         t = time.perf_counter()
@@ -464,6 +470,7 @@ async def apply_to_site(plan: Plan) -> float:
         try:
             t = time.perf_counter()
             await site.apply_batch(plan.hosts, plan.services, [], [])
+            print("    configuration stored; journaling the results …", flush=True)
             for i in range(0, len(plan.results), RESULT_CHUNK):
                 await site.runner.apply(
                     Results(at=time.time(), results=plan.results[i : i + RESULT_CHUNK])

@@ -25,7 +25,8 @@ class RealClock:
         if delay <= 0 or event.is_set():
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(delay, 3600.0))
+            async with asyncio.timeout(min(delay, 3600.0)):  # wait_for may swallow cancels (3.11)
+                await event.wait()
 
 
 class CallableClock(RealClock):

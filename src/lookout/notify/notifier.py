@@ -159,8 +159,11 @@ class Notifier:
                 events: list[Event] = []
                 if sub.queue.empty():
                     wait = min(max(0.05, self._next_rescan - self.clock.now()), 1.0)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                    # cancellation that races with a result, and stop() would wait forever
                     with contextlib.suppress(TimeoutError):
-                        events.append(await asyncio.wait_for(sub.get(), wait))
+                        async with asyncio.timeout(wait):
+                            events.append(await sub.get())
                 while not sub.queue.empty() and len(events) < 5000:
                     events.append(sub.queue.get_nowait())
                 if sub.dropped != self._dropped:

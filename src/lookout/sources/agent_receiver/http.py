@@ -105,7 +105,8 @@ class Server:
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
+                    async with asyncio.timeout(IDLE_TIMEOUT):  # not wait_for: keeps cancels
+                        head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, TimeoutError, ConnectionError, ssl.SSLError):
                     return
                 except asyncio.LimitOverrunError:
@@ -150,9 +151,10 @@ class Server:
                 False,
             )
         try:
-            body = (
-                await asyncio.wait_for(reader.readexactly(length), BODY_TIMEOUT) if length else b""
-            )
+            body = b""
+            if length:
+                async with asyncio.timeout(BODY_TIMEOUT):
+                    body = await reader.readexactly(length)
         except TimeoutError:
             return problem(408, f"body not received within {BODY_TIMEOUT:g} s"), False
         req = Request(method, path.split("?", 1)[0], headers, body, peer_cert, peer)
