@@ -26,6 +26,9 @@ from lookout.notify.clock import Clock
 from lookout.notify.store import NotifyStore
 from lookout.notify.zulipapi import ZulipError
 
+EVENT_GATHER = 0.2
+"""Seconds the bot lets events gather after a non-empty poll (commands wait at most this)."""
+
 log = logging.getLogger(__name__)
 
 RECONCILE_DAYS = 14
@@ -366,13 +369,20 @@ class ZulipBot:
                     await self.reconcile()
                 events = await self.client.get_events(queue_id, last, longpoll)
                 failures = 0
+                busy = False
                 for ev in events:
                     last = max(last, int(ev.get("id", last)))
                     if ev.get("type") != "heartbeat":
+                        busy = True
                         try:
                             await self._handle_event(ev)
                         except LookoutError as exc:
                             log.warning("zulip %s: event %s: %s", self.name, ev.get("id"), exc)
+                if busy:
+                    # While events stream in (mostly our own messages and reactions during a
+                    # storm), let them gather instead of one long-poll round trip per event:
+                    # that round trip cost more CPU than sending the notifications.
+                    await asyncio.sleep(EVENT_GATHER)
             except asyncio.CancelledError:
                 raise
             except ZulipError as exc:

@@ -164,13 +164,13 @@ class ZulipChannel:
         """Adds control reactions behind the messages, so the next problem is not held up."""
         while True:
             message_id = await self._controls.get()
-            await self._idle.wait()  # messages first: reactions use the gaps between them
             await self._add_controls(message_id)
 
     async def _add_controls(self, message_id: int) -> None:
         """Pre-add the control reactions; the message is out already, so a failure here is
         logged, not retried (people can still type commands)."""
         for emoji in self.spec.controls.ordered():
+            await self._idle.wait()  # messages first: each reaction uses a gap between them
             try:
                 await self.client.add_reaction(message_id, emoji.name, emoji.type)
             except ZulipError as exc:  # e.g. a custom emoji that was never uploaded
