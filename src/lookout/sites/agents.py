@@ -3,7 +3,6 @@ submit results, but it does not import the engine."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from lookout.domain.objects import ServiceConfig
@@ -26,20 +25,16 @@ class AgentHooks:
         return self.site.engine.host_services.get(host, {})
 
     async def add_services(self, services: list[ServiceConfig]) -> None:
-        """Store the discovered services in one transaction, then hand them to the engine."""
-        site = self.site
-        now = site.clock()
-        fresh = [s for s in services if (s.host, s.name) not in site.engine.services]
-        if not fresh:
-            return
-        await asyncio.to_thread(site.store.save_many, [], fresh, now)
-        for cfg in fresh:
-            site.engine.put_service(cfg, now)
+        """Store the newly discovered services in one transaction, then hand them to the
+        engine."""
+        fresh = [s for s in services if (s.host, s.name) not in self.site.engine.services]
+        if fresh:
+            await self.site.apply_batch([], fresh, [], [])
 
     async def update_services(self, services: list[ServiceConfig]) -> None:
-        for cfg in services:
-            if (cfg.host, cfg.name) in self.site.engine.services:
-                await self.site.save_service(cfg, create=False)
+        known = [s for s in services if (s.host, s.name) in self.site.engine.services]
+        if known:
+            await self.site.apply_batch([], known, [], [])
 
     async def submit(self, results: list[CheckResult]) -> None:
         live = [r for r in results if r.host in self.site.engine.hosts]

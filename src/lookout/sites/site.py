@@ -35,7 +35,8 @@ from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
 from lookout.errors import ConfigError
-from lookout.notify.clock import CallableClock, FakeClock
+from lookout.notify.clock import CallableClock
+from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
@@ -153,7 +154,7 @@ class Site:
             self.engine,
             self.runner,
             self.bus,
-            clock if isinstance(clock, FakeClock) else CallableClock(clock),
+            clock if isinstance(clock, NotifyClock) else CallableClock(clock),
             NotifierOptions(
                 rescan_interval=s.notifications.rescan_interval,
                 site_name=s.site_name,

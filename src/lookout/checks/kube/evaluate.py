@@ -348,10 +348,10 @@ def _pods(
             object_host(inp.name, *owner) if owner else namespace_host(inp.name, meta.namespace)
         )
         host = object_host(inp.name, "pod", meta.namespace, meta.name)
-        hl = labels(inp.name, "pod", meta.namespace, meta.labels, node=pod.spec.node_name)
-        hl["k8s/name"] = meta.name
+        extra = {"node": pod.spec.node_name, "name": meta.name}
         if owner:
-            hl["k8s/workload"] = owner[2]
+            extra["workload"] = owner[2]
+        hl = labels(inp.name, "pod", meta.namespace, meta.labels, **extra)
         ev.hosts.append(HostSpec(host, "pod", hl, (parent,)))
         p = params(hl)
         h = health[k]
