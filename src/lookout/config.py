@@ -121,6 +121,9 @@ class AgentReceiverSettings(BaseModel):
     """Seconds an agent's clock may differ from the site's before its pushes are refused."""
     missed_intervals: float = Field(3.0, gt=0)
     """Push intervals without data before "Lookout Agent" goes CRIT and the host DOWN."""
+    workers: int = Field(0, ge=0, le=64)
+    """TLS front processes that take handshakes and HTTP off the site's event loop (0: the site
+    serves agents itself; for thousands of agents, about one per spare core)."""
 
     @field_validator("listen")
     @classmethod
@@ -286,16 +289,19 @@ def render_settings(settings: Settings) -> str:
         if isinstance(value, BaseModel):
             nested.append((name, value))
             continue
-        if info.description:
-            lines.append(f"# {info.description}")
+        lines += _comment(info.description)
         lines.append(f"{name} = {_toml_value(value)}")
     for name, model in nested:
         lines += ["", f"[{name}]"]
         for key, info in type(model).model_fields.items():
-            if info.description:
-                lines.append(f"# {info.description}")
+            lines += _comment(info.description)
             lines.append(f"{key} = {_toml_value(getattr(model, key))}")
     return "\n".join(lines) + "\n"
+
+
+def _comment(description: str | None) -> list[str]:
+    """A description as TOML comment lines (docstrings may span several lines)."""
+    return [f"# {line.strip()}" for line in (description or "").splitlines() if line.strip()]
 
 
 def _toml_value(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,13 @@ class Server:
         sock = self.server.sockets[0]
         bound: int = sock.getsockname()[1]
         return bound
+
+    async def start_on(self, sock: socket.socket) -> None:
+        """Serve on a listening socket made elsewhere (a front process inherits the site's)."""
+        self.server = await asyncio.start_server(
+            self._connection, sock=sock, ssl=self.ctx, limit=MAX_HEAD, backlog=1024,
+            ssl_handshake_timeout=10,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         if self.server is not None:

@@ -33,6 +33,7 @@ from lookout.domain.objects import ServiceConfig
 from lookout.domain.results import CheckResult
 from lookout.sources.agent_receiver import evaluate, repo
 from lookout.sources.agent_receiver.ca import CsrError, SiteCA, default_hostnames, der_fingerprint
+from lookout.sources.agent_receiver.fronts import FrontPool, FrontSpec
 from lookout.sources.agent_receiver.http import Request, Response, Server, problem
 from lookout.sources.agent_receiver.repo import CertRecord
 
@@ -120,7 +121,7 @@ class AgentReceiver:
         self._rate: dict[str, tuple[float, int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.counters = Counters()
-        self.server: Server | None = None
+        self.server: Server | FrontPool | None = None
         self.port: int | None = None
         self.error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -167,15 +168,24 @@ class AgentReceiver:
                     msgspec.msgpack.decode(data, type=dict[str, tuple[float, float]])
                 )
         ctx = await asyncio.to_thread(ca.server_context, self.hostnames)
-        self.server = Server(self.handle, ctx, self.settings.max_push_bytes)
         host, _, port = self.settings.listen.rpartition(":")
+        listener: Server | FrontPool
+        if self.settings.workers:
+            spec = FrontSpec(
+                self.site_dir, self.site_name, self.hostnames, self.settings.max_push_bytes
+            )
+            listener = FrontPool(self.handle, spec, self.settings.workers)
+        else:
+            listener = Server(self.handle, ctx, self.settings.max_push_bytes)
         try:
-            self.port = await self.server.start(host.strip("[]"), int(port))
-        except OSError as exc:
+            self.port = await listener.start(host.strip("[]"), int(port))
+        except (OSError, RuntimeError) as exc:
             # The site keeps serving its API; the receiver's status says what went wrong.
-            self.error = f"cannot listen on {self.settings.listen}: {exc.strerror or exc}"
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.error = f"cannot listen on {self.settings.listen}: {why}"
             log.error("agent receiver: %s", self.error)
-            self.server = None
+        else:
+            self.server = listener
         self._tasks = [
             asyncio.create_task(self._watchdog(), name="agent-watchdog"),
             asyncio.create_task(self._flush_loop(), name="agent-values"),
@@ -262,9 +272,11 @@ class AgentReceiver:
         ca = self.load_ca()
         return {
             "listening": self.server is not None,
-            "error": self.error,
+            "error": self.error
+            or (self.server.error if isinstance(self.server, FrontPool) else None),
             "url": self.url,
             "ca_fingerprint": ca.fingerprint,
+            "workers": self.server.status() if isinstance(self.server, FrontPool) else [],
             "agents": len(self.agents),
             "pushes": self.counters.pushes,
             "refused": {str(k): v for k, v in self.counters.refused.items()},

@@ -1,0 +1,82 @@
+"""The receiver with TLS front processes (``agent_receiver.workers``): the same answers as the
+in-process listener, fronts restarted when they die, none left behind at a stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from agentsite import AgentSite, problem, push, start_agent_site, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def front_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentSite]:
+    s = start_agent_site(tmp_path_factory.mktemp("fronts"), workers=2)
+    try:
+        yield s
+    finally:
+        s.site.stop()
+
+
+def receiver_status(site: AgentSite) -> dict[str, Any]:
+    with site.api() as api:
+        status: dict[str, Any] = api.get("/api/v1/agents").json()["receiver"]
+        return status
+
+
+def test_pushes_through_fronts_reach_the_site(front_site: AgentSite, tmp_path: Path) -> None:
+    status = receiver_status(front_site)
+    assert status["listening"] is True
+    assert [w["running"] for w in status["workers"]] == [True, True]
+    sd = front_site.register("front01", tmp_path / "a")
+    for _ in range(4):  # several connections: both fronts get some
+        ans = push(sd)
+        assert ans.status == 200, ans
+    assert ans.body["accepted"] >= 10
+    services = front_site.services("front01")
+    assert "Lookout Agent" in services
+    assert "Memory" in services
+
+
+def test_the_site_still_decides_refusals(front_site: AgentSite, tmp_path: Path) -> None:
+    sd = front_site.register("front02", tmp_path / "a")
+    assert push(sd).status == 200
+    with front_site.api() as api:
+        api.post("/api/v1/hosts/front02/agent-deregister").raise_for_status()
+    ans = push(sd)
+    assert ans.status == 403
+    assert "revoked" in problem(ans)
+
+
+def test_a_dead_front_is_started_again(front_site: AgentSite, tmp_path: Path) -> None:
+    sd = front_site.register("front03", tmp_path / "a")
+    before = receiver_status(front_site)["workers"]
+    os.kill(before[0]["pid"], signal.SIGKILL)
+
+    def restarted() -> bool:
+        w = receiver_status(front_site)["workers"][0]
+        return bool(w["running"] and w["pid"] != before[0]["pid"] and w["restarts"] == 1)
+
+    wait_for(restarted, timeout=30, what="the front to be started again")
+    for _ in range(4):
+        assert push(sd).status == 200
+
+
+def test_no_front_outlives_the_site(tmp_path: Path) -> None:
+    s = start_agent_site(tmp_path / "site", workers=1)
+    try:
+        pids = [w["pid"] for w in receiver_status(s)["workers"]]
+    finally:
+        s.site.stop()
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids):
+        assert time.monotonic() < deadline, f"fronts {pids} still running"
+        time.sleep(0.1)

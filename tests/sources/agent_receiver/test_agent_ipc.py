@@ -1,0 +1,90 @@
+"""The front ↔ site link over a real socket pair: requests and answers by id, a broken link
+answers what is waiting with 503, oversized frames end the link."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from lookout.sources.agent_receiver.http import Request, Response
+from lookout.sources.agent_receiver.ipc import HEADER, MAX_FRAME, FrontLink, SiteLink
+
+
+async def pair(handler: object) -> tuple[FrontLink, SiteLink, list[asyncio.Task[None]]]:
+    a, b = socket.socketpair()
+    fr, fw = await asyncio.open_connection(sock=a)
+    sr, sw = await asyncio.open_connection(sock=b)
+    front = FrontLink(fr, fw)
+    site = SiteLink(sr, sw, handler)  # type: ignore[arg-type]
+    return front, site, [asyncio.create_task(front.run()), asyncio.create_task(site.run())]
+
+
+def req(body: bytes, cert: bytes | None = b"DER") -> Request:
+    return Request("POST", "/push", {"content-length": str(len(body))}, body, cert, "peer")
+
+
+async def test_answers_come_back_to_their_requests_in_any_order() -> None:
+    async def handler(r: Request) -> Response:
+        await asyncio.sleep(0.05 if r.body == b"slow" else 0)
+        return Response(200, r.body + b"|" + (r.peer_cert or b"-"), headers=[("X-A", "1")])
+
+    front, site, tasks = await pair(handler)
+    front.hello(123)
+    assert (await site.hello).pid == 123
+    slow, fast, anon = await asyncio.gather(
+        front.forward(req(b"slow")), front.forward(req(b"fast")), front.forward(req(b"x", None))
+    )
+    assert (slow.body, fast.body, anon.body) == (b"slow|DER", b"fast|DER", b"x|-")
+    assert fast.headers == [("X-A", "1")]
+    front.writer.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_a_handler_error_is_a_500_not_a_broken_link() -> None:
+    async def handler(r: Request) -> Response:
+        if r.body == b"boom":
+            raise RuntimeError("boom")
+        return Response(200, b"ok")
+
+    front, _, tasks = await pair(handler)
+    bad = await front.forward(req(b"boom"))
+    good = await front.forward(req(b"fine"))
+    assert (bad.status, good.status) == (500, 200)
+    front.writer.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_waiting_requests_get_503_when_the_site_goes_away() -> None:
+    started = asyncio.Event()
+
+    async def handler(r: Request) -> Response:
+        started.set()
+        await asyncio.sleep(60)
+        return Response(200, b"late")
+
+    front, site, tasks = await pair(handler)
+    waiting = asyncio.create_task(front.forward(req(b"x")))
+    await started.wait()
+    site.writer.close()
+    ans = await asyncio.wait_for(waiting, 5)
+    assert ans.status == 503
+    assert (await front.forward(req(b"y"))).status == 503
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_an_oversized_frame_ends_the_link() -> None:
+    async def handler(r: Request) -> Response:
+        return Response(200, b"")
+
+    a, b = socket.socketpair()
+    sr, sw = await asyncio.open_connection(sock=b)
+    site = SiteLink(sr, sw, handler)
+    a.sendall(HEADER.pack(MAX_FRAME + 1))
+    await asyncio.wait_for(site.run(), 5)
+    with pytest.raises(ConnectionError):
+        await site.hello
+    a.close()
