@@ -75,6 +75,14 @@ def agent_list(api: ApiClient, as_json: JsonOpt = False) -> None:
     out = stdout()
     state = "listening" if rec["listening"] else f"[red]not listening[/]: {rec['error']}"
     out.print(f"Receiver {rec['url']} ({state}), site CA {rec['ca_fingerprint']}")
+    fronts = rec.get("workers") or []
+    if fronts:
+        running = sum(1 for f in fronts if f["running"])
+        restarts = sum(f["restarts"] for f in fronts)
+        out.print(
+            f"TLS fronts: {running} of {len(fronts)} running"
+            + (f", {restarts} restarted" if restarts else "")
+        )
     table = Table("host", "agent id", "version", "interval", "last push", "certificate until")
     for a in answer["items"]:
         age = a["last_push_age"]

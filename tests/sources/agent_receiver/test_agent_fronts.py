@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,3 +82,12 @@ def test_no_front_outlives_the_site(tmp_path: Path) -> None:
     while any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids):
         assert time.monotonic() < deadline, f"fronts {pids} still running"
         time.sleep(0.1)
+
+
+def test_agent_list_shows_the_fronts(front_site: AgentSite) -> None:
+    site_dir = str(front_site.site.dir)
+    out = subprocess.run(
+        [sys.executable, "-m", "lookout.cli.main", "agent", "list", "--site", site_dir],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert "TLS fronts: 2 of 2 running" in out
