@@ -61,11 +61,11 @@ class Listener:
         if self.server is None:
             return
         self.server.close()
+        gone = [stream.gone for stream in self.streams]
         for stream in list(self.streams):
-            stream.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(LINGER + 0.5):
-                await self.server.wait_closed()
+            stream.close(linger=False)
+        if gone:
+            await asyncio.wait(gone, timeout=LINGER)
         self.server = None
 
 
@@ -93,6 +93,7 @@ class TLSStream(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.writable: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ------------------------------------------------------------------ protocol callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -132,6 +133,8 @@ class TLSStream(asyncio.Protocol):
             self._handshake_failed()
         self.lost = self.eof = self.closing = True
         self.listener.streams.discard(self)
+        if not self.gone.done():
+            self.gone.set_result(None)
         if self.timer is not None:
             self.timer.cancel()
         self._wake()
@@ -183,7 +186,7 @@ class TLSStream(asyncio.Protocol):
         if self.lost:
             raise StreamClosed("connection lost")
 
-    def close(self) -> None:
+    def close(self, linger: bool = True) -> None:
         """close_notify (when TLS is intact), then a half-close and a bounded linger."""
         if self.closing or self.transport is None:
             return
@@ -194,7 +197,7 @@ class TLSStream(asyncio.Protocol):
             with contextlib.suppress(SSL.Error):
                 self.tls.shutdown()
             self._flush()
-        if self.tcp_eof or not transport.can_write_eof():
+        if self.tcp_eof or not linger or not transport.can_write_eof():
             transport.close()
         else:
             transport.write_eof()
