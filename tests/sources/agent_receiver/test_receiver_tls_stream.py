@@ -103,9 +103,17 @@ async def until(cond: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_keep_alive_serves_several_requests_with_the_client_certificate(pki: Pki) -> None:
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+async def test_keep_alive_serves_several_requests_with_the_client_certificate(
+    pki: Pki, version: ssl.TLSVersion
+) -> None:
+    ctx = pki.client()
+    ctx.maximum_version = version
+
     def client(port: int) -> bytes:
-        with connect(port, pki.client()) as s:
+        with connect(port, ctx) as s:
+            assert isinstance(s, ssl.SSLSocket)
+            assert s.version() == version.name.replace("_", ".")
             out = b""
             for i in range(3):
                 s.sendall(get(f"/r{i}", b"x" * i, close=i == 2))

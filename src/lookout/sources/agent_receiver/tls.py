@@ -130,7 +130,7 @@ class TLSStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.task is None and not self.closing:
-            self._handshake_failed()
+            self._count_failure()
         self.lost = self.eof = self.closing = True
         self.listener.streams.discard(self)
         if not self.gone.done():
@@ -238,9 +238,12 @@ class TLSStream(asyncio.Protocol):
             self.close()
 
     def _handshake_failed(self) -> None:
+        self._count_failure()
+        self.close()
+
+    def _count_failure(self) -> None:
         if self.seen_bytes:  # a bare connect and close (a port check) is no handshake
             self.listener.handshake_failures += 1
-        self.close()
 
     def _handshake_timeout(self) -> None:
         self.timer = None
