@@ -1,9 +1,10 @@
-"""A lean HTTP/1.1 server over TLS for the agent receiver (asyncio streams).
+"""A lean HTTP/1.1 server over TLS for the agent receiver.
 
 Why not uvicorn: an ASGI scope carries no peer certificate, and the receiver needs it on every
-request. Here the connection's ``ssl_object`` is at hand, the client certificate is read once per
-connection, and the request path is a few dict lookups: no framework on the hot path.
-Supports keep-alive and ``Content-Length`` bodies (no chunked uploads: 411).
+request. Here the TLS layer (``tls.py``, pyOpenSSL) hands over the verified client certificate
+once per connection, and the request path is a few dict lookups: no framework on the hot path.
+Supports keep-alive, pipelining (answered in order) and ``Content-Length`` bodies (no chunked
+uploads: 411).
 """
 
 from __future__ import annotations
@@ -12,18 +13,29 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
 import msgspec
+from OpenSSL import SSL
+
+from lookout.sources.agent_receiver.tls import Listener, TLSStream, TooLong
 
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 16 * 1024
-IDLE_TIMEOUT = 75.0
-BODY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds; tests pass short ones."""
+
+    idle: float = 75.0
+    body: float = 30.0
+    handshake: float = 10.0
+
+
 PROBLEM = b"application/problem+json"
 
 
@@ -76,64 +88,51 @@ def _render(resp: Response, keep_alive: bool) -> bytes:
 
 
 class Server:
-    def __init__(self, handler: Handler, ctx: ssl.SSLContext, max_body: int) -> None:
+    def __init__(
+        self, handler: Handler, ctx: SSL.Context, max_body: int, timeouts: Timeouts = Timeouts()
+    ) -> None:
         self.handler = handler
-        self.ctx = ctx
         self.max_body = max_body
-        self.server: asyncio.Server | None = None
-        self.handshake_failures = 0
+        self.timeouts = timeouts
+        self.listener = Listener(ctx, self._connection, timeouts.handshake)
+
+    @property
+    def handshake_failures(self) -> int:
+        return self.listener.handshake_failures
 
     async def start(self, host: str, port: int) -> int:
-        self.server = await asyncio.start_server(
-            self._connection, host, port, ssl=self.ctx, limit=MAX_HEAD, backlog=1024,
-            ssl_handshake_timeout=10,
-        )  # fmt: skip
-        sock = self.server.sockets[0]
-        bound: int = sock.getsockname()[1]
-        return bound
+        return await self.listener.start(host, port)
 
     async def start_on(self, sock: socket.socket) -> None:
         """Serve on a listening socket made elsewhere (a front process inherits the site's)."""
-        self.server = await asyncio.start_server(
-            self._connection, sock=sock, ssl=self.ctx, limit=MAX_HEAD, backlog=1024,
-            ssl_handshake_timeout=10,
-        )  # fmt: skip
+        await self.listener.start_on(sock)
 
     async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.server.wait_closed(), 2)
-            self.server = None
+        await self.listener.stop()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sslobj = writer.get_extra_info("ssl_object")
-        peer_cert = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
-        peer = str(writer.get_extra_info("peername"))
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(IDLE_TIMEOUT):  # not wait_for: keeps cancels
-                        head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError, ssl.SSLError):
-                    return
-                except asyncio.LimitOverrunError:
-                    writer.write(_render(problem(431, "request head too large"), False))
-                    return
-                resp, keep = await self._one(head, reader, peer_cert, peer)
-                writer.write(_render(resp, keep))
-                await writer.drain()
-                if not keep:
-                    return
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
-            return
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+    async def _connection(self, stream: TLSStream) -> None:
+        """Requests in order until the peer closes, idles out, or a request ends the connection
+        (``tls.py`` closes the stream afterwards)."""
+        while True:
+            try:
+                async with asyncio.timeout(self.timeouts.idle):  # not wait_for: keeps cancels
+                    head = await stream.read_until(b"\r\n\r\n", MAX_HEAD)
+            except (TimeoutError, ConnectionError):
+                return
+            except TooLong:
+                with contextlib.suppress(ConnectionError):
+                    stream.write(_render(problem(431, "request head too large"), False))
+                return
+            try:  # the peer may vanish mid-body or before the answer
+                resp, keep = await self._one(head, stream)
+                stream.write(_render(resp, keep))
+                await stream.drain()
+            except ConnectionError:
+                return
+            if not keep:
+                return
 
-    async def _one(
-        self, head: bytes, reader: asyncio.StreamReader, peer_cert: bytes | None, peer: str
-    ) -> tuple[Response, bool]:
+    async def _one(self, head: bytes, stream: TLSStream) -> tuple[Response, bool]:
         try:
             lines = head.decode("latin-1").split("\r\n")
             method, path, version = lines[0].split(" ", 2)
@@ -161,11 +160,11 @@ class Server:
         try:
             body = b""
             if length:
-                async with asyncio.timeout(BODY_TIMEOUT):
-                    body = await reader.readexactly(length)
+                async with asyncio.timeout(self.timeouts.body):
+                    body = await stream.read_exactly(length)
         except TimeoutError:
-            return problem(408, f"body not received within {BODY_TIMEOUT:g} s"), False
-        req = Request(method, path.split("?", 1)[0], headers, body, peer_cert, peer)
+            return problem(408, f"body not received within {self.timeouts.body:g} s"), False
+        req = Request(method, path.split("?", 1)[0], headers, body, stream.peer_cert, stream.peer)
         try:
             return await self.handler(req), keep
         except Exception:
