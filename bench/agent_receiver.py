@@ -18,8 +18,9 @@ independently of one another, and a closed loop with few connections would measu
 time × connections instead of what the receiver can take. The clients run on the same 2
 cores; the CPU per push of the site and its fronts and the whole machine's use are printed too
 (with the machine below 200 %, the figure is a limit of the closed loop, not of the CPU). The
-clients do TLS with pyOpenSSL by default (real client certificate, server chain verified): its OpenSSL spends less
-CPU per handshake than the stdlib's, which leaves more of the 2 cores to the site;
+clients do TLS with pyOpenSSL by default (real client certificate, server chain verified):
+its OpenSSL spends less CPU per handshake than the stdlib's, which leaves more of the 2 cores
+to the site;
 ``--tls stdlib`` uses the agent's own client context instead.
 Then measures the real agent (``lookout-agent run``) pushing to that site: RSS, CPU per
 collection+push (as % of one core at a 60 s interval), and one collection's duration.
