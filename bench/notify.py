@@ -234,6 +234,10 @@ async def throughput(count: int, tmp: Path) -> dict[str, Any]:
         db.dispose()
 
 
+def verdict(what: str, ok: bool, target: str) -> None:
+    print(f"[{'ok ' if ok else 'MISS'}] {what} (target {target})")
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=int, default=100, help="events per second")
@@ -250,11 +254,20 @@ async def main() -> None:
             f"event → stored delivery p50 {lat['outbox_p50_ms']:.1f} ms, "
             f"p99 {lat['outbox_p99_ms']:.1f} ms"
         )
+        verdict(
+            f"event → Zulip request p99 at {args.rate} events/s", lat["p99_ms"] <= 1000, "≤ 1 s"
+        )
         thr = await throughput(args.deliveries, Path(tmp))
         print(
             f"outbox → webhook: {thr['deliveries']} deliveries in {thr['seconds']:.2f} s = "
             f"{thr['per_second']:.0f}/s; sent in DB {thr['sent_in_db']}, received "
             f"{thr['received_distinct']} distinct / {thr['received_total']} total"
+        )
+        once = thr["received_distinct"] == thr["received_total"] == args.deliveries
+        verdict(
+            "outbox deliveries/s to a webhook, each received once",
+            once and thr["per_second"] >= 1000,
+            "≥ 1,000/s",
         )
 
 
