@@ -161,8 +161,8 @@ def mtls(sd: StateDir) -> ssl.SSLContext:
 
 def mtls_request(sd: StateDir, server: str, method: str, path: str, body: bytes) -> Answer:
     """A request with our certificate. A TLS server cannot explain why it drops a handshake
-    (asyncio sends no alert), so when it does, ask the receiver's ``/diagnose`` what is wrong
-    with our (public) certificate and report that."""
+    (an alert such as "unknown CA" is all it sends), so when it does, ask the receiver's
+    ``/diagnose`` what is wrong with our (public) certificate and report that."""
     try:
         return request(server, mtls(sd), method, path, body, resume=True)
     except AgentError as exc:
