@@ -72,16 +72,32 @@ def test_a_dead_front_is_started_again(front_site: AgentSite, tmp_path: Path) ->
         assert push(sd).status == 200
 
 
+def wait_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids):
+        assert time.monotonic() < deadline, f"fronts {pids} still running"
+        time.sleep(0.1)
+
+
 def test_no_front_outlives_the_site(tmp_path: Path) -> None:
     s = start_agent_site(tmp_path / "site", workers=1)
     try:
         pids = [w["pid"] for w in receiver_status(s)["workers"]]
     finally:
         s.site.stop()
-    deadline = time.monotonic() + 10
-    while any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids):
-        assert time.monotonic() < deadline, f"fronts {pids} still running"
-        time.sleep(0.1)
+    wait_gone(pids)
+
+
+def test_fronts_exit_when_the_site_is_killed_and_the_port_is_free_again(tmp_path: Path) -> None:
+    s = start_agent_site(tmp_path / "site", workers=2)
+    pids = [w["pid"] for w in receiver_status(s)["workers"]]
+    s.site.kill()
+    wait_gone(pids)
+    s.site.start()  # binds the same receiver port again
+    try:
+        assert receiver_status(s)["listening"] is True
+    finally:
+        s.site.stop()
 
 
 def test_agent_list_shows_the_fronts(front_site: AgentSite) -> None:
