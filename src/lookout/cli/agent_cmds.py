@@ -75,6 +75,11 @@ def agent_list(api: ApiClient, as_json: JsonOpt = False) -> None:
     out = stdout()
     state = "listening" if rec["listening"] else f"[red]not listening[/]: {rec['error']}"
     out.print(f"Receiver {rec['url']} ({state}), site CA {rec['ca_fingerprint']}")
+    if rec.get("handshake_failures"):
+        out.print(
+            f"{rec['handshake_failures']} failed TLS handshakes since the start "
+            "(a client without this site's CA, or not speaking TLS)"
+        )
     fronts = rec.get("workers") or []
     if fronts:
         running = sum(1 for f in fronts if f["running"])

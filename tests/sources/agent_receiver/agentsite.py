@@ -4,12 +4,14 @@ functions that drive the real agent code (``lookout_agent.client``) against it o
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lookout_agent import client, collect, tls
 from lookout_agent import wire as w
@@ -125,3 +127,18 @@ def problem(ans: client.Answer) -> str:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=str)
+
+
+def garbage_handshake(site: AgentSite) -> None:
+    """A client that sends something other than a TLS ClientHello."""
+    url = urlsplit(site.receiver)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        while s.recv(65536):
+            pass
+
+
+def handshake_failures(site: AgentSite) -> int:
+    with site.api() as api:
+        n: int = api.get("/api/v1/agents").json()["receiver"]["handshake_failures"]
+        return n

@@ -14,7 +14,15 @@ from typing import Any
 
 import psutil
 import pytest
-from agentsite import AgentSite, problem, push, start_agent_site, wait_for
+from agentsite import (
+    AgentSite,
+    garbage_handshake,
+    handshake_failures,
+    problem,
+    push,
+    start_agent_site,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +115,14 @@ def test_agent_list_shows_the_fronts(front_site: AgentSite) -> None:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     assert "TLS fronts: 2 of 2 running" in out
+
+
+def test_failed_handshakes_in_fronts_are_counted(front_site: AgentSite) -> None:
+    before = handshake_failures(front_site)
+    for _ in range(4):  # the kernel picks the front
+        garbage_handshake(front_site)
+    wait_for(
+        lambda: handshake_failures(front_site) == before + 4,
+        timeout=15,
+        what="the fronts to report 4 more failed handshakes",
+    )

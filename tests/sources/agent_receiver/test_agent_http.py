@@ -6,7 +6,7 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
-from agentsite import AgentSite
+from agentsite import AgentSite, garbage_handshake, handshake_failures
 from lookout_agent import client, tls
 
 pytestmark = pytest.mark.integration
@@ -51,3 +51,9 @@ def test_keep_alive_serves_several_requests(agent_site: AgentSite) -> None:
     one = b"GET /ca HTTP/1.1\r\n\r\n"
     answer = raw(agent_site, one + one + b"GET /ca HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert answer.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_failed_handshakes_are_counted(agent_site: AgentSite) -> None:
+    before = handshake_failures(agent_site)
+    garbage_handshake(agent_site)
+    assert handshake_failures(agent_site) == before + 1

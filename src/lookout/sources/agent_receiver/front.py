@@ -27,6 +27,7 @@ from lookout.sources.agent_receiver.ipc import FrontLink
 log = logging.getLogger("lookout.agent_receiver.front")
 
 STOP_GRACE = 5.0
+STATS_INTERVAL = 2.0
 
 
 async def serve(opts: argparse.Namespace) -> int:
@@ -50,7 +51,9 @@ async def serve(opts: argparse.Namespace) -> int:
     reading = asyncio.create_task(link.run())
     closed = asyncio.create_task(link.closed.wait())
     stopping = asyncio.create_task(stop.wait())
+    reporting = asyncio.create_task(report(link, server))
     await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    reporting.cancel()
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(STOP_GRACE):
             await server.stop()
@@ -58,6 +61,16 @@ async def serve(opts: argparse.Namespace) -> int:
         task.cancel()
     writer.close()
     return 0
+
+
+async def report(link: FrontLink, server: Server) -> None:
+    """Send the front's counters to the site when they change."""
+    sent = 0
+    while True:
+        await asyncio.sleep(STATS_INTERVAL)
+        if server.handshake_failures != sent:
+            sent = server.handshake_failures
+            link.stats(sent)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,6 +150,12 @@ class FrontPool:
                 "pid": f.proc.pid if f.proc is not None else None,
                 "running": f.proc is not None and f.proc.returncode is None,
                 "restarts": f.restarts,
+                "handshake_failures": f.link.stats.handshake_failures if f.link else 0,
             }
             for f in self.fronts
         ]
+
+    @property
+    def handshake_failures(self) -> int:
+        """Failed TLS handshakes of the running fronts (a restarted front counts anew)."""
+        return sum(f.link.stats.handshake_failures for f in self.fronts if f.link is not None)

@@ -50,8 +50,14 @@ class Hello(msgspec.Struct, array_like=True, tag="hello"):
     error: str | None = None
 
 
+class FrontStats(msgspec.Struct, array_like=True, tag="stats"):
+    """What a front counts, sent every few seconds (the site shows the sum)."""
+
+    handshake_failures: int
+
+
 _encoder = msgspec.msgpack.Encoder()
-_request_decoder = msgspec.msgpack.Decoder(RequestFrame | Hello)
+_request_decoder = msgspec.msgpack.Decoder(RequestFrame | Hello | FrontStats)
 _response_decoder = msgspec.msgpack.Decoder(ResponseFrame)
 
 
@@ -86,6 +92,10 @@ class FrontLink:
 
     def hello(self, pid: int, error: str | None = None) -> None:
         self.writer.write(frame(Hello(pid, error)))
+
+    def stats(self, handshake_failures: int) -> None:
+        if not self.closed.is_set():
+            self.writer.write(frame(FrontStats(handshake_failures)))
 
     async def run(self) -> None:
         """Read answers until the site goes away (then ``closed`` is set)."""
@@ -130,6 +140,7 @@ class SiteLink:
         self.writer = writer
         self.handler = handler
         self.hello: asyncio.Future[Hello] = asyncio.get_running_loop().create_future()
+        self.stats = FrontStats(0)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -140,6 +151,9 @@ class SiteLink:
                 if isinstance(msg, Hello):
                     if not self.hello.done():
                         self.hello.set_result(msg)
+                    continue
+                if isinstance(msg, FrontStats):
+                    self.stats = msg
                     continue
                 task = asyncio.create_task(self._answer(msg))
                 self._tasks.add(task)

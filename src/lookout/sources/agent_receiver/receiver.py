@@ -279,6 +279,7 @@ class AgentReceiver:
             "workers": self.server.status() if isinstance(self.server, FrontPool) else [],
             "agents": len(self.agents),
             "pushes": self.counters.pushes,
+            "handshake_failures": self.server.handshake_failures if self.server else 0,
             "refused": {str(k): v for k, v in self.counters.refused.items()},
         }
 
