@@ -96,6 +96,7 @@ def test_a_viewer_sees_no_action_forms_and_a_forged_post_is_refused(
     r = ui_viewer.act("ack", (host, svc), comment="I am only a viewer")
     assert r.status_code == 403
     assert "needs operator" in r.text
+    assert r.headers["x-frame-options"] == "DENY"
     assert api.svc(host, svc)["acknowledged"] is False
 
 

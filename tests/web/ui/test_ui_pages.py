@@ -90,6 +90,8 @@ def test_unknown_objects_are_a_404_page(ui_viewer: Browser) -> None:
     r = ui_viewer.get("/host", name="no-such-host")
     assert r.status_code == 404
     assert "not found" in r.text
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
 
 
 def test_search_finds_hosts_and_services_by_name_and_label(api: Api, ui_viewer: Browser) -> None:

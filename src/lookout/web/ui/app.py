@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from lookout.web.ui import act, login, object_pages, pages, setup_forms
 from lookout.web.ui.sessions import SessionStore
 from lookout.web.ui.throttle import LoginThrottle
+from lookout.web.ui.timing import SECURITY_HEADERS
 from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
 
 
@@ -33,11 +34,15 @@ def install(app: FastAPI) -> None:
 
     async def on_forbidden(request: Request, exc: Exception) -> Response:
         why = exc.why if isinstance(exc, Forbidden) else "refused"
-        return render(request, current(request), "error.html", 403, title="Refused", why=why)
+        page = render(request, current(request), "error.html", 403, title="Refused", why=why)
+        page.headers.update(SECURITY_HEADERS)  # raised past the route class that adds them
+        return page
 
     async def on_missing(request: Request, exc: Exception) -> Response:
         why = exc.why if isinstance(exc, Missing) else "not found"
-        return render(request, current(request), "error.html", 404, title="Not found", why=why)
+        page = render(request, current(request), "error.html", 404, title="Not found", why=why)
+        page.headers.update(SECURITY_HEADERS)
+        return page
 
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Forbidden, on_forbidden)
