@@ -154,6 +154,7 @@ def test_ok_resets_attempts_with_a_soft_recovery(state: int) -> None:
     assert (st.last_ok, st.last_state_change, st.last_hard_state_change) == (30.0, 30.0, 0.0)
     ev = changes(eng)[-1]
     assert (ev.state, ev.attempt, ev.data["old_state"], ev.data["old_hard"]) == (0, 1, state, False)
+    assert ev.state_type == "soft"  # logged as a soft recovery, as Nagios does
     assert ev.data["hard_change"] is False
     assert ev.data["notify"] is False
     st = send(eng, 40.0, state)

@@ -261,12 +261,15 @@ class Engine:
                 and not st.flapping
                 and not (st.service and self.host_in_downtime(st.host))
             )
+            # A recovery from a soft problem is a soft recovery in the log (as in Nagios),
+            # though the OK state itself is hard at once.
+            soft_recovery = st.state == 0 and ch.old_state != 0 and not ch.old_hard
             self._emit(
                 at,
                 EventType.STATE_CHANGE,
                 st,
                 state=st.state,
-                state_type=st.state_type,
+                state_type="soft" if soft_recovery else st.state_type,
                 attempt=st.attempt,
                 summary=st.summary,
                 data={
