@@ -60,8 +60,10 @@ class FrontPool:
         try:
             async with asyncio.timeout(READY_TIMEOUT):
                 await asyncio.gather(*(self._spawn(f) for f in self.fronts))
-        except BaseException:
+        except BaseException as exc:
             await self.stop()
+            if isinstance(exc, TimeoutError):
+                raise RuntimeError(f"TLS fronts not ready within {READY_TIMEOUT:g} s") from exc
             raise
         self._supervisors = [
             asyncio.create_task(self._supervise(f), name=f"receiver-front-{f.slot}")
