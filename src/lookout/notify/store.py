@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lookout.domain.events import Event, EventType
+from lookout.domain.events import Event
 from lookout.errors import Conflict, NotFound
 from lookout.notify.spec import CHANNEL_ADAPTER, Channel, Contact, Rule
 from lookout.storage import tables as t
+from lookout.storage.store import event_from_row
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
@@ -191,23 +192,7 @@ class NotifyStore:
         e = t.events
         q = sa.select(e).where(e.c.id > event_id).order_by(e.c.id).limit(limit)
         with self.db.connect() as conn:
-            return [
-                Event(
-                    id=r.id,
-                    at=r.at,
-                    type=EventType(r.type),
-                    host=r.host,
-                    service=r.service,
-                    state=r.state,
-                    state_type=r.state_type,
-                    attempt=r.attempt,
-                    summary=r.summary,
-                    author=r.author,
-                    comment=r.comment,
-                    data=r.data or {},
-                )
-                for r in conn.execute(q)
-            ]
+            return [event_from_row(r) for r in conn.execute(q)]
 
     def objects(self) -> dict[tuple[str, str], ObjectState]:
         with self.db.connect() as conn:

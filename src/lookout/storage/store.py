@@ -14,7 +14,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lookout.domain.events import Event
+from lookout.domain.events import Event, EventType
 from lookout.domain.handling import Comment, Downtime
 from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.errors import StorageError
@@ -315,7 +315,7 @@ class SiteStore:
             q = q.where(t.events.c.type.in_(list(types)))
         q = q.order_by(t.events.c.at.desc(), t.events.c.id.desc()).limit(limit)
         with self.db.connect() as conn:
-            return [_event_from_row(r) for r in conn.execute(q)]
+            return [event_from_row(r) for r in conn.execute(q)]
 
     def iter_rows(self, table: sa.Table) -> Iterator[Any]:
         with self.db.connect() as conn:
@@ -402,11 +402,12 @@ _NO_PARAMS: dict[str, Any] = {}
 _NO_LABELS: dict[str, str] = {}
 
 
-def _event_from_row(r: Any) -> Event:
+def event_from_row(r: Any) -> Event:
+    """An ``events`` table row as the domain's Event (the event log, the notifier's catch-up)."""
     return Event(
         id=r.id,
         at=r.at,
-        type=r.type,
+        type=EventType(r.type),
         host=r.host,
         service=r.service,
         state=r.state,
@@ -415,5 +416,5 @@ def _event_from_row(r: Any) -> Event:
         summary=r.summary,
         author=r.author,
         comment=r.comment,
-        data=dict(r.data),
+        data=dict(r.data or {}),
     )
