@@ -4,6 +4,7 @@ Synchronous (SQLAlchemy Core); the receiver calls these from a thread."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,6 +39,11 @@ def check_token(db: sa.Engine, token_hash: str, at: float) -> tuple[str | None, 
         row = conn.execute(
             sa.select(t.agent_tokens).where(t.agent_tokens.c.hash == token_hash)
         ).first()
+    return _token_host(row, at)
+
+
+def _token_host(row: Any, at: float) -> tuple[str | None, str]:
+    """The host a token row registers for at ``at``: (host, "") or (None, why not)."""
     if row is None:
         return None, "unknown registration token"
     if row.used_at is not None:
@@ -54,12 +60,9 @@ def use_token(db: sa.Engine, token_hash: str, at: float) -> tuple[str | None, st
         row = conn.execute(
             sa.select(t.agent_tokens).where(t.agent_tokens.c.hash == token_hash)
         ).first()
-        if row is None:
-            return None, "unknown registration token"
-        if row.used_at is not None:
-            return None, "registration token already used (tokens are single-use)"
-        if row.expires_at <= at:
-            return None, "registration token expired: create a new one with lookout host add"
+        host, why = _token_host(row, at)
+        if host is None:
+            return None, why
         done = conn.execute(
             sa.update(t.agent_tokens)
             .where(t.agent_tokens.c.hash == token_hash, t.agent_tokens.c.used_at.is_(None))
@@ -67,7 +70,7 @@ def use_token(db: sa.Engine, token_hash: str, at: float) -> tuple[str | None, st
         )
         if done.rowcount != 1:
             return None, "registration token already used (tokens are single-use)"
-        return str(row.host), ""
+        return host, ""
 
 
 def add_cert(db: sa.Engine, rec: CertRecord, at: float) -> None:
