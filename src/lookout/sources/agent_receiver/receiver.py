@@ -167,15 +167,17 @@ class AgentReceiver:
                 self.values[host] = ValueStore(
                     msgspec.msgpack.decode(data, type=dict[str, tuple[float, float]])
                 )
-        ctx = await asyncio.to_thread(ca.server_context, self.hostnames)
         host, _, port = self.settings.listen.rpartition(":")
         listener: Server | FrontPool
         if self.settings.workers:
+            # Issued (or renewed) here, once; each front only loads it.
+            await asyncio.to_thread(ca.server_cert, self.hostnames)
             spec = FrontSpec(
                 self.site_dir, self.site_name, self.hostnames, self.settings.max_push_bytes
             )
             listener = FrontPool(self.handle, spec, self.settings.workers)
         else:
+            ctx = await asyncio.to_thread(ca.server_context, self.hostnames)
             listener = Server(self.handle, ctx, self.settings.max_push_bytes)
         try:
             self.port = await listener.start(host.strip("[]"), int(port))
