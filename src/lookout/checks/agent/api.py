@@ -10,11 +10,12 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from lookout_agent.wire import Sections
 
+from lookout.checks import levels
 from lookout.domain.metrics import Metric
 
 P = TypeVar("P")
 
-OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3
+OK, WARN, CRIT, UNKNOWN = levels.OK, levels.WARN, levels.CRIT, levels.UNKNOWN
 
 
 class ValueStore:
@@ -74,24 +75,9 @@ class CheckPlugin(Generic[P]):
         return msgspec.convert(raw, type=self.params, strict=False)
 
 
-def worst(*states: int) -> int:
-    """The worst of service states (UNKNOWN ranks between WARN and CRIT, as in Checkmk)."""
-    order = {OK: 0, WARN: 1, UNKNOWN: 2, CRIT: 3}
-    return max(states, key=lambda s: order.get(s, 2), default=OK)
-
-
-def levels_upper(value: float, levels: tuple[float, float] | None) -> int:
-    if levels is None:
-        return OK
-    warn, crit = levels
-    return CRIT if value >= crit else WARN if value >= warn else OK
-
-
-def levels_lower(value: float, levels: tuple[float, float] | None) -> int:
-    if levels is None:
-        return OK
-    warn, crit = levels
-    return CRIT if value < crit else WARN if value < warn else OK
+worst = levels.worst
+levels_upper = levels.upper
+levels_lower = levels.lower
 
 
 def mark(state: int) -> str:

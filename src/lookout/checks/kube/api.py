@@ -10,9 +10,10 @@ from datetime import datetime
 
 import msgspec
 
+from lookout.checks import levels
 from lookout.domain.metrics import Metric
 
-OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3
+OK, WARN, CRIT, UNKNOWN = levels.OK, levels.WARN, levels.CRIT, levels.UNKNOWN
 STATE_MARK = ("", " (!)", " (!!)", " (?)")
 """Appended to a detail line that caused a state (Checkmk's convention)."""
 
@@ -26,26 +27,9 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     metrics: tuple[Metric, ...] = ()
 
 
-def worst(*states: int) -> int:
-    """The worst of service states: CRIT > UNKNOWN > WARN > OK (Nagios order)."""
-    order = {OK: 0, WARN: 1, UNKNOWN: 2, CRIT: 3}
-    return max(states, key=order.__getitem__, default=OK)
-
-
-def upper(value: float, levels: tuple[float, float] | None) -> int:
-    """State of ``value`` against upper (warn, crit) levels; None: no levels."""
-    if levels is None:
-        return OK
-    warn, crit = levels
-    return CRIT if value >= crit else WARN if value >= warn else OK
-
-
-def lower(value: float, levels: tuple[float, float] | None) -> int:
-    """State of ``value`` against lower (warn, crit) levels."""
-    if levels is None:
-        return OK
-    warn, crit = levels
-    return CRIT if value < crit else WARN if value < warn else OK
+worst = levels.worst
+upper = levels.upper
+lower = levels.lower
 
 
 def seconds_since(at: datetime | None, now: float) -> float | None:
