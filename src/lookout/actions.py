@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lookout.domain import values
+from lookout.domain.values import InvalidValue
 from lookout.engine import inputs as inp
 from lookout.engine.core import Engine
 from lookout.engine.downtimes import validate_recurrence
@@ -17,6 +19,27 @@ from lookout.engine.runner import SiteRunner
 from lookout.errors import Conflict, NotFound, ValidationError
 
 Key = tuple[str, str]
+
+
+def _valid(
+    *,
+    author: str,
+    comment: str,
+    times: dict[str, float | None] | None = None,
+    duration: float | None = None,
+) -> None:
+    """The values every door hands in, checked once more here, where UI forms and chat
+    commands arrive without a wire model: an action the engine accepts can always be stored."""
+    try:
+        values.check_text(author, values.MAX_NAME, ("author",))
+        values.check_text(comment, values.MAX_COMMENT, ("comment",))
+        for field, at in (times or {}).items():
+            if at is not None:
+                values.check_time(at, (field,))
+        if duration is not None:
+            values.check_duration(duration, ("duration",))
+    except InvalidValue as exc:
+        raise ValidationError(f"{exc.loc[0]}: {exc.msg}", exc.loc) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +90,7 @@ class Actions:
         persistent: bool = False,
         expire_at: float | None = None,
     ) -> Outcome:
+        _valid(author=author, comment=comment, times={"expire_at": expire_at})
         now = self.clock()
         if expire_at is not None and expire_at <= now:
             raise ValidationError("expire_at lies in the past", ("expire_at",))
@@ -90,6 +114,7 @@ class Actions:
     async def remove_acknowledgement(
         self, target: inp.Target, *, author: str, comment: str = ""
     ) -> Outcome:
+        _valid(author=author, comment=comment)
         keys = [k for k in self.resolve(target) if self.engine.status[k].ack is not None]
         if not keys:
             raise Conflict(f"{target.describe()}: not acknowledged")
@@ -111,6 +136,12 @@ class Actions:
         include_services: bool = False,
         recurrence: str = "",
     ) -> Outcome:
+        _valid(
+            author=author,
+            comment=comment,
+            times={"start": start, "end": end},
+            duration=duration if not fixed else None,
+        )
         now = self.clock()
         if end <= start:
             raise ValidationError("end must be after start", ("end",))
@@ -147,6 +178,7 @@ class Actions:
         host: str | None = None,
         service: str | None = None,
     ) -> Outcome:
+        _valid(author=author, comment=comment)
         downtimes = self.engine.downtimes
         if ids is not None:
             missing = [i for i in ids if i not in downtimes]
@@ -168,6 +200,7 @@ class Actions:
         return Outcome(keys=[], ids=done)
 
     async def comment(self, target: inp.Target, *, author: str, comment: str) -> Outcome:
+        _valid(author=author, comment=comment)
         if not comment.strip():
             raise ValidationError("a comment needs text", ("comment",))
         keys = self.resolve(target)
@@ -177,6 +210,7 @@ class Actions:
         return Outcome(keys=keys, ids=ids)
 
     async def recheck(self, target: inp.Target, *, author: str, comment: str = "") -> Outcome:
+        _valid(author=author, comment=comment)
         keys = [k for k in self.resolve(target) if self._active(k)]
         if not keys:
             raise Conflict(f"{target.describe()}: passive, no active check to run again")

@@ -213,7 +213,7 @@ class Settings(BaseSettings):
 
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(f"expected HOST:PORT with a port 1-65535, got {value!r}")
     return host.strip("[]"), int(port)
 

@@ -17,6 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lookout.domain import values
+from lookout.domain.values import InvalidValue
+
 USAGE = {
     "ack": "ack [host[/service]] [comment]",
     "unack": "unack [host[/service]]",
@@ -28,7 +31,7 @@ USAGE = {
 }
 ALIASES = {"acknowledge": "ack", "dt": "downtime", "unacknowledge": "unack", "?": "help"}
 MENTION = re.compile(r"^\s*@_?\*\*[^*]+\*\*\s*")
-DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+DURATION = re.compile(r"^(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?$")
 
 
 class CommandError(ValueError):
@@ -50,7 +53,11 @@ def parse_duration(text: str) -> float:
     if not text or m is None or not any(m.groups()):
         raise CommandError(f"{text!r} is not a duration (use e.g. 1h, 8h, 1d, 7d, 90m, 2h30m)")
     w, d, h, mi = (int(g or 0) for g in m.groups())
-    return float(((w * 7 + d) * 24 + h) * 3600 + mi * 60)
+    seconds = float(((w * 7 + d) * 24 + h) * 3600 + mi * 60)
+    try:
+        return values.check_duration(seconds)
+    except InvalidValue:
+        raise CommandError(f"{text!r} is too long: a downtime lasts at most 100 years") from None
 
 
 def strip_mention(text: str) -> str:

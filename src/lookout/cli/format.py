@@ -55,7 +55,7 @@ def parse_duration(text: str) -> float:
 
 def parse_interval(text: str) -> float:
     """Plain seconds (``90``) or a duration (``90s``, ``5m``)."""
-    if text.strip().isdigit() and int(text) > 0:
+    if text.strip().isascii() and text.strip().isdigit() and int(text) > 0:
         return float(text)
     return parse_duration(text)
 

@@ -46,7 +46,7 @@ def parse_state(value: str | int, *, is_host: bool) -> int:
     aliases = {"WARNING": "WARN", "CRITICAL": "CRIT"}
     text = aliases.get(text, text)
     names = HOST_STATE_NAMES if is_host else SERVICE_STATE_NAMES
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return parse_state(int(text), is_host=is_host)
     if text not in names:
         raise ValueError(f"unknown state {value!r}, expected one of {', '.join(names)}")

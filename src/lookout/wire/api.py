@@ -1,4 +1,10 @@
-"""Bodies of the REST API (v1), validated with pydantic: errors carry field paths."""
+"""Bodies of the REST API (v1), validated with pydantic: errors carry field paths.
+
+The value rules themselves live in :mod:`lookout.domain.values` (one definition for every
+door); this module turns them into pydantic types. Every body also passes a walk over its raw
+input that refuses NUL characters, unpaired surrogates, non-finite numbers and deep nesting
+anywhere, including free-form fields such as ``check`` and ``params``.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,31 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from lookout.domain import values
+from lookout.domain.values import InvalidValue
+
 NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
-"""Host names: 1–255 characters, no '/' and no control characters."""
+"""Host names: 1–255 characters, no '/' and no control characters (the rest of the rule,
+e.g. no '.' or '..', is :func:`lookout.domain.values.name_problem`)."""
 SERVICE_RE = r"^[^\x00-\x1f]{1,255}$"
 """Service names may hold '/' ("Filesystem /var")."""
 
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,63}$")
 
 
-def parse_time(value: Any) -> float:
-    """Unix seconds (int/float/numeric string) or an ISO 8601 timestamp with a time zone."""
+def _seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected Unix seconds or an ISO 8601 timestamp, got a boolean")
     if isinstance(value, int | float):
@@ -40,12 +57,44 @@ def parse_time(value: Any) -> float:
     raise ValueError("expected Unix seconds or an ISO 8601 timestamp")
 
 
+def parse_time(value: Any) -> float:
+    """Unix seconds (int/float/numeric string) or an ISO 8601 timestamp with a time zone,
+    between 1970 and 9999 (a ``ValueError`` otherwise, NaN and infinities included)."""
+    return values.check_time(_seconds(value))
+
+
+def _host_name(name: str) -> str:
+    return values.check_name(name, host=True)
+
+
+def _service_name(name: str) -> str:
+    return values.check_name(name, host=False)
+
+
+def _duration(seconds: float) -> float:
+    return values.check_duration(seconds)
+
+
+def _text(text: str) -> str:
+    return values.check_text(text)
+
+
 Timestamp = Annotated[float, BeforeValidator(parse_time)]
-Name = Annotated[str, Field(pattern=NAME_RE)]
-ServiceName = Annotated[str, Field(pattern=SERVICE_RE)]
+Name = Annotated[str, Field(pattern=NAME_RE), AfterValidator(_text)]
+"""A reference to a host (or user, group): the pattern only, so existing objects stay reachable."""
+ServiceName = Annotated[str, Field(pattern=SERVICE_RE), AfterValidator(_text)]
+NewHostName = Annotated[str, Field(pattern=NAME_RE), AfterValidator(_host_name)]
+"""The name of a host being created: every rule of :func:`lookout.domain.values.name_problem`."""
+NewServiceName = Annotated[str, Field(pattern=SERVICE_RE), AfterValidator(_service_name)]
+Duration = Annotated[float, AfterValidator(_duration)]
+"""Seconds, > 0 and at most 100 years."""
+Text = Annotated[str, AfterValidator(_text)]
+LabelValue = Annotated[str, Field(max_length=values.MAX_LABEL_VALUE)]
 
 
 def _check_labels(labels: dict[str, str] | None) -> dict[str, str] | None:
+    if labels is not None:
+        values.check_count(len(labels), values.MAX_LABELS, "labels")
     for key in labels or ():
         if not LABEL_KEY_RE.match(key):
             raise ValueError(f"label key {key!r}: use 1-63 of A-Z a-z 0-9 _ . - /")
@@ -64,13 +113,33 @@ def _invalid(model: BaseModel, field: str, msg: str) -> PydanticValidationError:
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields, non-finite numbers and unstorable values refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        try:
+            values.check_tree(data)
+        except InvalidValue as exc:
+            raise _located(cls.__name__, exc, data) from None
+        return data
+
+
+def _located(title: str, exc: InvalidValue, data: Any) -> PydanticValidationError:
+    detail: InitErrorDetails = {
+        "type": PydanticCustomError("value_error", "{msg}", {"msg": exc.msg}),
+        "loc": exc.loc,
+        "input": data,
+    }
+    return PydanticValidationError.from_exception_data(title, [detail])
 
 
 class HostIn(Body):
-    name: Name
+    name: NewHostName
     address: str = Field("", max_length=255)
-    labels: dict[str, Annotated[str, Field(max_length=255)]] = {}
+    labels: dict[str, LabelValue] = {}
     parents: list[Name] = []
     groups: list[Name] = []
     check: dict[str, Any] | None = None
@@ -83,7 +152,7 @@ class HostIn(Body):
 
 class HostPatch(Body):
     address: str | None = Field(None, max_length=255)
-    labels: dict[str, Annotated[str, Field(max_length=255)]] | None = None
+    labels: dict[str, LabelValue] | None = None
     parents: list[Name] | None = None
     groups: list[Name] | None = None
     check: dict[str, Any] | None = None
@@ -95,14 +164,14 @@ class HostPatch(Body):
 
 
 class ServiceIn(Body):
-    name: ServiceName
+    name: NewServiceName
     check: dict[str, Any] | None = None
     check_interval: float | None = Field(None, gt=0, le=86400)
     retry_interval: float | None = Field(None, gt=0, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] = {}
-    labels: dict[str, Annotated[str, Field(max_length=255)]] = {}
+    labels: dict[str, LabelValue] = {}
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -114,7 +183,7 @@ class ServicePatch(Body):
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] | None = None
-    labels: dict[str, Annotated[str, Field(max_length=255)]] | None = None
+    labels: dict[str, LabelValue] | None = None
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -162,7 +231,7 @@ class DowntimeIn(TargetIn):
     start: Timestamp
     end: Timestamp
     fixed: bool = True
-    duration: float | None = Field(None, gt=0, description="Flexible: seconds, from first problem")
+    duration: Duration | None = Field(None, description="Flexible: seconds, from first problem")
     include_services: bool = False
     recurrence: str = Field("", max_length=120, description="cron expression (UTC), e.g. 0 2 * * 0")
 

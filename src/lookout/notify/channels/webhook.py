@@ -77,7 +77,7 @@ class WebhookChannel:
         code = resp.status_code
         if code in (408, 425, 429) or code >= 500:
             after = resp.headers.get("Retry-After")
-            retry = float(after) if after and after.isdigit() else None
+            retry = float(after) if after and after.isascii() and after.isdigit() else None
             raise TemporaryFailure(f"webhook answered {code}", retry_after=retry)
         if code >= 300:
             raise PermanentFailure(f"webhook answered {code}: {resp.text[:200]}")

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from lookout.auth import Role
+from lookout.domain import values
 from lookout.domain.metrics import Metric
 from lookout.domain.perfdata import parse_perfdata, split_plugin_output
 from lookout.domain.results import CheckResult
@@ -26,8 +27,8 @@ from lookout.web.api.deps import authenticate_header
 from lookout.web.api.problems import lookout_error, problem
 from lookout.wire.api import parse_time
 
-MAX_SUMMARY = 4096
-MAX_LONG_OUTPUT = 65536
+MAX_SUMMARY = values.MAX_SUMMARY
+MAX_LONG_OUTPUT = values.MAX_LONG_OUTPUT
 
 
 class ResultIn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -82,16 +83,18 @@ def _items(body: bytes) -> tuple[list[ResultIn | ItemError], bool]:
         env = _envelope.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _decode_error(exc) from exc
+    except RecursionError:
+        raise ItemError([], "nested too deeply (JSON arrays and objects)") from None
     raw = env.get("results")
     if raw is None:
         return [_decode_item(msgspec.Raw(body))], False
     try:
         return list(_item_list.decode(raw)), True
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):
         pass
     try:
         raws = _raw_list.decode(raw)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, RecursionError) as exc:
         raise ItemError(["results"], "expected an array of results") from exc
     return [_decode_item(r) for r in raws], True
 
@@ -101,6 +104,8 @@ def _decode_item(raw: msgspec.Raw) -> ResultIn | ItemError:
         return _item.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return _decode_error(exc)
+    except RecursionError:
+        return ItemError([], "nested too deeply (JSON arrays and objects)")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -222,24 +227,43 @@ class Ingest:
             item.output is None
             and not perfdata
             and item.checked_at is None
+            and not item.metrics
             and len(summary) <= MAX_SUMMARY
             and len(long_output) <= MAX_LONG_OUTPUT
-        ):
-            return CheckResult(host, service, state, summary, long_output, item.metrics)
+            and "\x00" not in summary
+            and "\x00" not in long_output
+        ):  # the common case, checked cheaply (msgspec refuses unpaired surrogates)
+            return CheckResult(host, service, state, summary, long_output)
         if item.output is not None:
             summary, long_output, more = split_plugin_output(item.output)
             perfdata = f"{perfdata} {more}".strip()
-        if len(summary) > MAX_SUMMARY:
-            raise ItemError(["summary"], f"longer than {MAX_SUMMARY} characters")
-        if len(long_output) > MAX_LONG_OUTPUT:
-            raise ItemError(["long_output"], f"longer than {MAX_LONG_OUTPUT} characters")
+        from_output = item.output is not None
+        try:
+            values.check_text(summary, MAX_SUMMARY, ("output" if from_output else "summary",))
+            values.check_text(
+                long_output, MAX_LONG_OUTPUT, ("output" if from_output else "long_output",)
+            )
+            values.check_metrics(item.metrics, ("metrics",))
+        except values.InvalidValue as exc:
+            raise ItemError(list(exc.loc), exc.msg) from None
         metrics: tuple[Metric, ...] = ()
         if perfdata:
             try:
                 metrics = parse_perfdata(perfdata)
+                values.check_metrics(metrics, ("perfdata",))
             except PerfdataError as exc:
                 raise ItemError(["perfdata"], str(exc)) from exc
+            except values.InvalidValue as exc:
+                where = ""
+                if len(exc.loc) == 3:
+                    where = f"metric {metrics[int(exc.loc[1])].name!r} {exc.loc[2]}: "
+                raise ItemError(["perfdata"], where + exc.msg) from None
         metrics += item.metrics
+        if len(metrics) > values.MAX_METRICS:
+            raise ItemError(
+                ["perfdata"],
+                f"{len(metrics)} metrics in one result; at most {values.MAX_METRICS} are allowed",
+            )
         checked_at = None
         if item.checked_at is not None:
             try:

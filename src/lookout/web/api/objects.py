@@ -73,7 +73,7 @@ def _states(values: list[str]) -> set[int]:
     out = set()
     for v in values:
         v = v.strip().lower()
-        if v.isdigit() and int(v) <= 3:
+        if v in ("0", "1", "2", "3"):  # not isdigit(): '¹' is a digit that int() refuses
             out.add(int(v))
         elif v in STATE_NAMES:
             out.add(STATE_NAMES[v])

@@ -34,7 +34,7 @@ async def act(request: Request) -> Response:
     done, failed = 0, []
     try:
         if action == "remove_downtime":
-            ids = [int(v) for v in data.get("downtime", []) if v.isdigit()]
+            ids = [int(v) for v in data.get("downtime", []) if v.isascii() and v.isdigit()]
             if not ids:
                 raise _Invalid("choose a downtime to remove")
             out = await actions.remove_downtime(author=sess.user, comment=comment, ids=ids)

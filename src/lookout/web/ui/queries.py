@@ -221,7 +221,9 @@ def parse_filter(params: list[tuple[str, str]]) -> tuple[ProblemFilter, list[str
         errors.append(f"kind: expected hosts or services, not {kind!r}")
         kind = ""
     page_text = single.get("page", "1") or "1"
-    page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    page = (
+        int(page_text) if page_text.isascii() and page_text.isdigit() and int(page_text) > 0 else 1
+    )
     return (
         ProblemFilter(
             states=tuple(dict.fromkeys(states)),

@@ -40,7 +40,7 @@ async def add_host(request: Request) -> Response:
     check: dict[str, Any] | None = None
     if first(data, "check") == "tcp":
         port = first(data, "port")
-        check = {"type": "tcp", "port": int(port) if port.isdigit() else port}
+        check = {"type": "tcp", "port": int(port) if port.isascii() and port.isdigit() else port}
     if check is not None:
         try:
             validate_check_config(check)
@@ -202,7 +202,7 @@ async def revoke_token(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
     site = site_of(request)
     raw = first(data, "id")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         sess.flash.append(("error", "token: no id given"))
         return back(data, "/setup")
     try:
