@@ -20,6 +20,9 @@ class EventType(StrEnum):
     FLAPPING_STOP = "flapping_stop"
     COMMENT = "comment"
     RECHECK = "recheck"
+    QUARANTINE = "quarantine"
+    """An input or stored value the site could not use was set aside (``data``: source,
+    reason, what it was); the site went on without it."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -186,6 +186,8 @@ class Engine:
             return self._add_comment(item)
         if isinstance(item, inp.Recheck):
             return self._recheck(item)
+        if isinstance(item, inp.Quarantine):
+            return self._quarantine(item)
         raise TypeError(f"unknown input {type(item).__name__}")
 
     def apply_results(self, results: Iterable[CheckResult], at: float) -> int:
@@ -574,6 +576,23 @@ class Engine:
         return len(stale)
 
     # ------------------------------------------------------------------ hand-over to the runner
+    def _quarantine(self, item: inp.Quarantine) -> int:
+        event_id = self._id()
+        self.events.append(
+            Event(
+                id=event_id,
+                at=item.at,
+                type=EventType.QUARANTINE,
+                host=item.host,
+                service=item.service,
+                summary=item.reason,
+                author="lookout",
+                data={"source": item.source, "detail": item.detail},
+            )
+        )
+        self.counters.events += 1
+        return event_id
+
     def take_events(self) -> list[Event]:
         events, self.events = self.events, []
         return events

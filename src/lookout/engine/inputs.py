@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import msgspec
 
+from lookout.domain import values
 from lookout.domain.results import CheckResult
+from lookout.domain.values import InvalidValue
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -93,6 +95,18 @@ class Tick(msgspec.Struct, frozen=True, tag="tick"):
     at: float
 
 
+class Quarantine(msgspec.Struct, frozen=True, tag="quarantine", kw_only=True):
+    """Something was set aside (a journal entry that could not be replayed, values a
+    checkpoint had to repair): journaled so that its event survives like any other."""
+
+    at: float
+    source: str
+    reason: str
+    host: str = ""
+    service: str = ""
+    detail: str = ""
+
+
 Input = (
     Results
     | Acknowledge
@@ -102,6 +116,7 @@ Input = (
     | AddComment
     | Recheck
     | Tick
+    | Quarantine
 )
 
 _encoder = msgspec.msgpack.Encoder()
@@ -114,3 +129,41 @@ def encode(inp: Input) -> bytes:
 
 def decode(body: bytes) -> Input:
     return _decoder.decode(body)
+
+
+def problem(item: Input) -> InvalidValue | None:
+    """Why a journaled action cannot be applied safely (values an older version let through),
+    or None. Results are not walked here (replay of big batches stays fast): values the
+    engine takes from them are made storable by the checkpoint (``storage.repair``)."""
+    try:
+        values.check_time(item.at, ("at",))
+        if isinstance(item, Results | Tick | Quarantine):
+            return None
+        values.check_text(item.author, None, ("author",))
+        values.check_text(item.comment, None, ("comment",))
+        if isinstance(item, Acknowledge) and item.expire_at is not None:
+            values.check_time(item.expire_at, ("expire_at",))
+        if isinstance(item, ScheduleDowntime):
+            values.check_time(item.start, ("start",))
+            values.check_time(item.end, ("end",))
+            values.check_duration(item.duration, ("duration",), allow_zero=True)
+    except InvalidValue as exc:
+        return exc
+    return None
+
+
+def describe(item: Input, limit: int = 2000) -> str:
+    """A readable account of an input for the quarantine event (cut at ``limit``)."""
+    text = repr(item)
+    return text if len(text) <= limit else text[:limit] + " …(cut)"
+
+
+def first_key(item: Input) -> tuple[str, str]:
+    """The first object an input names, for the quarantine event's host and service."""
+    if isinstance(item, Results) and item.results:
+        return item.results[0].host, item.results[0].service
+    keys = getattr(item, "keys", None) or getattr(item, "targets", None)
+    if keys:
+        host, service = keys[0]
+        return host, service
+    return "", ""

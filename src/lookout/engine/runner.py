@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lookout.domain.events import Event
+from lookout.domain.values import TIME_MAX
 from lookout.engine import inputs as inp
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine
 from lookout.engine.persist import status_from_row, status_row
+from lookout.engine.status import Status
 from lookout.errors import StorageError, TemporaryFailure
 from lookout.storage.store import SiteStore, Snapshot
 
@@ -81,6 +83,8 @@ class SiteRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_prune = 0.0
         self.failed: str | None = None
+        self.quarantined = 0
+        """Journal entries set aside at start-up, and checkpoints that had to be repaired."""
         self.replayed = 0
         self.commits = 0
         self.started = False
@@ -90,7 +94,7 @@ class SiteRunner:
         loop = asyncio.get_running_loop()
         loaded = await loop.run_in_executor(self._thread, self.store.load)
         eng = self.engine
-        statuses = {(r[0], r[1]): status_from_row(r) for r in loaded.status_rows}
+        statuses = _statuses(loaded.status_rows)
         eng.next_id = loaded.next_id
         for dt in loaded.downtimes:
             eng.downtimes[dt.id] = dt
@@ -102,8 +106,8 @@ class SiteRunner:
             eng.put_service(s, self.clock(), statuses.get((s.host, s.name)))
         eng.dirty.difference_update(statuses.values())
         on_recheck, eng.on_recheck = eng.on_recheck, None
-        for _seq, _at, body in loaded.journal:
-            eng.apply(inp.decode(body))
+        for seq, at, body in loaded.journal:
+            self._replay(seq, at, body)
         eng.on_recheck = on_recheck
         self.replayed = len(loaded.journal)
         self._last_prune = self.clock()  # retention passes run later, not in start-up
@@ -115,6 +119,43 @@ class SiteRunner:
             asyncio.create_task(self._clock_loop(), name="lookout-clock"),
         ]
         self.started = True
+
+    def _replay(self, seq: int, at: float, body: bytes) -> None:
+        """Apply one journal entry again; one that cannot be applied is set aside with a
+        quarantine event (the start-up checkpoint then drops it from the journal) instead of
+        keeping the site from starting."""
+        eng = self.engine
+        try:
+            item = inp.decode(body)
+        except Exception as exc:
+            self._quarantine(seq, at, f"journal entry {seq} is unreadable: {exc}", None)
+            return
+        problem = inp.problem(item)
+        if problem is not None:
+            where = ".".join(map(str, problem.loc))
+            self._quarantine(seq, at, f"journal entry {seq}: {where}: {problem.msg}", item)
+            return
+        try:
+            eng.apply(item)
+        except Exception as exc:
+            log.exception("journal entry %d failed to replay", seq)
+            self._quarantine(seq, at, f"journal entry {seq} failed: {exc!r}", item)
+
+    def _quarantine(self, seq: int, at: float, reason: str, item: inp.Input | None) -> None:
+        host, service = inp.first_key(item) if item is not None else ("", "")
+        log.error("quarantined %s", reason)
+        self.quarantined += 1
+        when = at if 0 <= at <= TIME_MAX else self.clock()
+        self.engine.apply(
+            inp.Quarantine(
+                at=when,
+                source="journal",
+                reason=reason,
+                host=host,
+                service=service,
+                detail=inp.describe(item) if item is not None else "",
+            )
+        )
 
     async def stop(self) -> None:
         if not self._tasks:
@@ -221,6 +262,20 @@ class SiteRunner:
             if not fut.done():
                 fut.set_result(None)
         self.bus.publish(events)
+        if self.store.repairs:
+            self._report_repairs()
+
+    def _report_repairs(self) -> None:
+        """Say what a checkpoint had to change to be stored: a log line and an event."""
+        notes, self.store.repairs = self.store.repairs, []
+        for note in notes:
+            log.error("%s", note)
+            self.quarantined += 1
+            self.submit(
+                inp.Quarantine(
+                    at=self.clock(), source="checkpoint", reason=note[:4000], detail=note
+                )
+            )
 
     async def _writer_loop(self) -> None:
         while True:
@@ -272,3 +327,15 @@ class SiteRunner:
     @property
     def journal_backlog(self) -> int:
         return len(self._pending)
+
+
+def _statuses(rows: list[Any]) -> dict[tuple[str, str], Status]:
+    """Stored statuses; a row that cannot be read is left out (its object starts PENDING and
+    the journal replay brings what came after the checkpoint) instead of stopping the site."""
+    out: dict[tuple[str, str], Status] = {}
+    for r in rows:
+        try:
+            out[(r[0], r[1])] = status_from_row(r)
+        except Exception:
+            log.exception("stored status of %s/%s is unreadable; starting it afresh", r[0], r[1])
+    return out

@@ -6,6 +6,7 @@ records the journal position it covers, so a restart loads the snapshot and repl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +16,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lookout.domain.events import Event, EventType
-from lookout.domain.handling import Comment, Downtime
+from lookout.domain.handling import Ack, Comment, Downtime
 from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.domain.values import TIME_MAX
 from lookout.errors import StorageError
+from lookout.storage import repair
 from lookout.storage import tables as t
 from lookout.storage.series import PendingPoints, SeriesStore
 
+log = logging.getLogger(__name__)
+
 Key = tuple[str, str]
+_TIME_COLUMNS = frozenset(
+    {"last_check", "last_result", "last_state_change", "last_hard_state_change", "last_ok"}
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +47,79 @@ class Snapshot:
     at: float
     prune_events_before: float | None = None
     prune_metrics: bool = False
+    fixes: repair.Repairs | None = None
+    """Set when the snapshot is written again after a failure: rows are repaired on the way."""
+
+
+def _rows(
+    rows: Iterator[dict[str, Any]], what: str, fixes: repair.Repairs | None
+) -> list[dict[str, Any]]:
+    if fixes is None:
+        return list(rows)
+    return [repair.row(r, f"{what} {r.get('id', '')}", fixes) for r in rows]
+
+
+def _repaired(snap: Snapshot, fixes: repair.Repairs) -> Snapshot:
+    """``snap`` with status rows and metric points made storable (other rows are repaired as
+    they are written, see ``_rows``)."""
+    return Snapshot(
+        status_rows=[_repaired_status(r, fixes) for r in snap.status_rows],
+        deleted=snap.deleted,
+        events=snap.events,
+        downtimes=snap.downtimes,
+        comments=snap.comments,
+        next_id=snap.next_id,
+        points=_repaired_points(snap.points, fixes),
+        at=fixes.time(snap.at, "checkpoint time"),
+        prune_events_before=snap.prune_events_before,
+        prune_metrics=snap.prune_metrics,
+        fixes=fixes,
+    )
+
+
+def _repaired_status(r: tuple[Any, ...], fixes: repair.Repairs) -> tuple[Any, ...]:
+    where = f"status of {r[0]}/{r[1]}" if r[1] else f"status of {r[0]}"
+    cells = list(r)
+    for i, column in enumerate(t.STATUS_COLUMNS):
+        value = cells[i]
+        if column in ("ack", "metrics"):
+            text = value if isinstance(value, str) or value is None else None
+            cells[i] = fixes.json_text(text, f"{where} {column}")
+            if column == "ack" and cells[i] is not None and not _is_ack(cells[i]):
+                fixes.note(where, "acknowledgement with unreadable values dropped")
+                cells[i] = None
+            elif column == "metrics" and cells[i] is None:
+                cells[i] = "[]"
+        elif isinstance(value, str):
+            cells[i] = fixes.text(value, where)
+        elif isinstance(value, float):
+            cells[i] = (
+                fixes.time(value, where) if column in _TIME_COLUMNS else fixes.number(value, where)
+            )
+    return tuple(cells)
+
+
+def _is_ack(text: str) -> bool:
+    try:
+        msgspec.json.decode(text, type=Ack)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return True
+
+
+def _repaired_points(points: PendingPoints | None, fixes: repair.Repairs) -> PendingPoints | None:
+    if points is None:
+        return None
+    entries = []
+    for host, service, metrics, ts in points.entries:
+        where = f"metrics of {host}/{service}"
+        if not 0.0 <= ts <= TIME_MAX:
+            fixes.note(where, f"{len(metrics)} points at time {ts} dropped")
+            continue
+        entries.append(
+            (fixes.text(host, where), fixes.text(service, where), fixes.metrics(metrics, where), ts)
+        )
+    return PendingPoints(entries)
 
 
 @dataclass(slots=True)
@@ -112,6 +193,8 @@ class SiteStore:
         self._writer: sa.Connection | None = None
         self.inline_commits = engine.dialect.name == "sqlite"
         """Journal appends may run on the event loop (fast local commits, no network)."""
+        self.repairs: list[str] = []
+        """Notes of checkpoints that had to be repaired (read and cleared by the runner)."""
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> LoadedState:
@@ -147,7 +230,32 @@ class SiteStore:
         return self._writer
 
     def commit(self, bodies: Sequence[tuple[float, bytes]], snapshot: Snapshot | None) -> int:
-        """Append journal entries and optionally write a checkpoint, in one transaction."""
+        """Append journal entries and optionally write a checkpoint, in one transaction.
+
+        If the checkpoint fails, the journal entries are written on their own (what was
+        accepted stays durable), and the checkpoint again with every value made storable
+        (:mod:`lookout.storage.repair`; the notes land in ``repairs``). Only when that fails
+        too, or the journal itself cannot be written, ``StorageError`` is raised."""
+        try:
+            return self._commit(bodies, snapshot, None)
+        except StorageError as exc:
+            if snapshot is None:
+                raise
+            log.error("checkpoint failed, writing the journal alone and repairing: %s", exc)
+        seq = self._commit(bodies, None, None)
+        fixes = repair.Repairs()
+        self._commit((), snapshot, fixes)
+        self.repairs.append(
+            "checkpoint repaired: " + ("; ".join(fixes.notes) or "written again unchanged")
+        )
+        return seq
+
+    def _commit(
+        self,
+        bodies: Sequence[tuple[float, bytes]],
+        snapshot: Snapshot | None,
+        fixes: repair.Repairs | None,
+    ) -> int:
         conn = self._conn()
         seq = self.last_seq
         try:
@@ -159,8 +267,12 @@ class SiteStore:
                         rows.append({"seq": seq, "at": at, "body": body})
                     conn.execute(t.journal.insert(), rows)
                 if snapshot is not None:
+                    if fixes is not None:
+                        self.series.load(conn)  # a failed attempt may have learnt ids in vain
+                        snapshot = _repaired(snapshot, fixes)
                     self._write_snapshot(conn, snapshot, seq)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
+            # ValueError/TypeError/OverflowError: a value the driver cannot convert
             self._writer = None
             conn.close()
             raise StorageError(f"could not write to the site database: {exc}") from exc
@@ -168,6 +280,7 @@ class SiteStore:
         return seq
 
     def _write_snapshot(self, conn: sa.Connection, snap: Snapshot, seq: int) -> None:
+        fixes = snap.fixes
         if snap.status_rows:
             conn.exec_driver_sql(_status_upsert(conn.dialect.name), snap.status_rows)
         for host, service in snap.deleted:
@@ -175,15 +288,17 @@ class SiteStore:
                 sa.delete(t.status).where(t.status.c.host == host, t.status.c.service == service)
             )
         if snap.events:
-            conn.execute(t.events.insert(), [_event_row(e) for e in snap.events])
+            conn.execute(t.events.insert(), _rows(map(_event_row, snap.events), "event", fixes))
         if snap.downtimes is not None:
             conn.execute(sa.delete(t.downtimes))
             if snap.downtimes:
-                conn.execute(t.downtimes.insert(), [msgspec.to_builtins(d) for d in snap.downtimes])
+                rows = _rows(map(msgspec.to_builtins, snap.downtimes), "downtime", fixes)
+                conn.execute(t.downtimes.insert(), rows)
         if snap.comments is not None:
             conn.execute(sa.delete(t.comments))
             if snap.comments:
-                conn.execute(t.comments.insert(), [msgspec.to_builtins(c) for c in snap.comments])
+                rows = _rows(map(msgspec.to_builtins, snap.comments), "comment", fixes)
+                conn.execute(t.comments.insert(), rows)
         if snap.points is not None:
             self.series.write_pending(conn, snap.points)
         if snap.prune_events_before is not None:
