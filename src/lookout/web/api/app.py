@@ -18,6 +18,7 @@ from lookout.web.api import (
     kube,
     notifications,
     objects,
+    openapi_doc,
     ops,
     problems,
 )
@@ -25,30 +26,6 @@ from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
 from lookout.web.ui.app import install as install_ui
-
-RESULTS_OPENAPI: dict[str, Any] = {
-    "post": {
-        "summary": "Submit check results (one, or a batch of thousands)",
-        "description": (
-            'Body: {"results": [result, ...]} or one result object. A result: host, '
-            "service (omit for a host result), state (0-3 or OK/WARN/CRIT/UNKNOWN; hosts 0 UP, "
-            "1 DOWN, 2 UNREACHABLE), summary, long_output, output (full plugin output, split "
-            "into summary/long output/perfdata), perfdata (Nagios format), metrics "
-            "([{name, value, unit, warn, crit, min, max}]), checked_at (Unix seconds or ISO "
-            "8601). Answers 200 when all were accepted, 207 with errors by index when some "
-            "were rejected, 422 when none was. The answer comes once accepted results are "
-            "durable."
-        ),
-        "operationId": "submit_results",
-        "tags": ["results"],
-        "security": [{"bearer": []}],
-        "responses": {
-            "200": {"description": "all accepted"},
-            "207": {"description": "some rejected"},
-            "422": {"description": "none accepted"},
-        },
-    }
-}
 
 
 def create_app(site: Any) -> ASGIApp:
@@ -71,14 +48,14 @@ def create_app(site: Any) -> ASGIApp:
     app.state.site = site
     app.state.actions = site.actions
     problems.install(app)
-    for router in (objects.router, actions.router, history.router, admin.router):
+    api = [objects.router, actions.router, history.router, admin.router]
+    api += [notifications.router, kube.router]
+    for router in api:
         app.include_router(router, prefix="/api/v1")
-    app.include_router(notifications.router, prefix="/api/v1")
-    app.include_router(kube.router, prefix="/api/v1")
     app.include_router(ops.router)
     install_ui(app)
     app.include_router(agents.router, prefix="/api/v1")
-    _document_results(app)
+    openapi_doc.install(app, "/api/v1", [*api, agents.router])
     return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
 
 
@@ -101,19 +78,3 @@ class FrontDoor:
                 await response(scope, receive, send)
         else:
             await self.app(scope, receive, send)
-
-
-def _document_results(app: FastAPI) -> None:
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            schema["paths"]["/api/v1/results"] = RESULTS_OPENAPI
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer"}
-            }
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
