@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lookout.domain.states import state_name
+from lookout.domain.values import is_time
 
 Item = Mapping[str, Any]
 T = TypeVar("T")
@@ -145,6 +146,8 @@ def relative(at: float | None, now: float) -> str:
 def local_time(at: float | None) -> str:
     if at is None:
         return "-"
+    if not is_time(at):
+        return f"{at:g} (not a time)"
     return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M")
 
 

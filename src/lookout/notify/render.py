@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import time
 
+from lookout.domain.values import is_time
 from lookout.notify.model import Notification, Outgoing
 
 TITLES = {
@@ -31,6 +32,8 @@ STATE_ICONS = {
 
 
 def stamp(ts: float) -> str:
+    if not is_time(ts):
+        return f"{ts:g} (not a time)"
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 

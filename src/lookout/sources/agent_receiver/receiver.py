@@ -28,6 +28,7 @@ from lookout_agent import wire as w
 
 from lookout.checks.agent.api import CRIT, OK, WARN, ValueStore, human_duration
 from lookout.config import AgentReceiverSettings as Settings
+from lookout.domain import values
 from lookout.domain.metrics import Metric
 from lookout.domain.objects import ServiceConfig
 from lookout.domain.results import CheckResult
@@ -387,21 +388,30 @@ class AgentReceiver:
             await self.hooks.submit([CheckResult(host, AGENT_SERVICE, CRIT, detail)])
             return problem(422, detail, skew=round(skew, 3))
         async with self._locks.setdefault(host, asyncio.Lock()):
-            values = self.values.get(host)
-            if values is None:
-                values = self.values[host] = ValueStore()
+            value_store = self.values.get(host)
+            if value_store is None:
+                value_store = self.values[host] = ValueStore()
             services = self.hooks.services_of(host)
-            outcome = evaluate.evaluate(host, data.sections, services, values, now)
+            outcome = evaluate.evaluate(host, data.sections, services, value_store, now)
             new = [
                 evaluate.service_config(host, name, plugin, item, data.interval, self.settings)
                 for name, (plugin, item) in outcome.new.items()
+                if values.name_problem(name, host=False) is None
             ]
+            if len(new) > values.MAX_SERVICES_PER_PUSH:
+                log.warning(
+                    "agent of %s: %d new services in one push, creating the first %d",
+                    host,
+                    len(new),
+                    values.MAX_SERVICES_PER_PUSH,
+                )
+                new = new[: values.MAX_SERVICES_PER_PUSH]
             if AGENT_SERVICE not in services:
                 new.append(self._agent_service_config(host, data.interval))
             if new:
                 await self.hooks.add_services(new)
             await self._follow_interval(services, data.interval)
-            results = outcome.results
+            results = [_storable(r) for r in outcome.results]
             results.append(self._agent_result(host, info, data, now))
             results.append(CheckResult(host, "", 0, f"agent pushing every {data.interval:g} s"))
             self._dirty_values.add(host)
@@ -611,3 +621,18 @@ class AgentReceiver:
         dirty, self._dirty_values = self._dirty_values, set()
         data = {h: msgspec.msgpack.encode(self.values[h].data) for h in dirty if h in self.values}
         await asyncio.to_thread(repo.save_values, self.db, data, self.clock())
+
+
+def _storable(result: CheckResult) -> CheckResult:
+    """``result``, or UNKNOWN saying why its values cannot be stored (text with NUL, numbers
+    out of range: a local check can write anything)."""
+    try:
+        values.check_text(result.summary, values.MAX_SUMMARY, ("summary",))
+        values.check_text(result.long_output, values.MAX_LONG_OUTPUT, ("long_output",))
+        values.check_metrics(result.metrics, ("metrics",))
+    except values.InvalidValue as exc:
+        where = ".".join(map(str, exc.loc))
+        return CheckResult(
+            result.host, result.service, 3, f"the agent sent an unusable value: {where}: {exc.msg}"
+        )
+    return result

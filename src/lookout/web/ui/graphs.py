@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from lookout.domain.values import is_time
+
 W, H = 1000.0, 200.0
 LEFT, RIGHT, TOP, BOTTOM = 64.0, 10.0, 10.0, 24.0
 
@@ -60,7 +62,13 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     return [first + i * step for i in range(n + 1)]
 
 
+def _stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if is_time(ts) else "?"
+
+
 def _time_label(ts: float, span: float) -> str:
+    if not is_time(ts):
+        return "?"
     t = time.localtime(ts)
     if span <= 2 * 86400:
         return time.strftime("%H:%M", t)
@@ -167,7 +175,7 @@ def timeline(segments: Sequence[Segment], start: float, end: float) -> Markup:
         parts.append(
             f'<rect class="t-{seg.css}" x="{x0:.1f}" y="0" width="{max(x1 - x0, 1):.1f}" '
             f'height="20"><title>{escape(seg.label)} from '
-            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(seg.start))}</title></rect>"
+            f"{_stamp(seg.start)}</title></rect>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

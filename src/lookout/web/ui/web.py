@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from lookout.auth import Role
 from lookout.domain.events import Event
+from lookout.domain.values import is_time
 from lookout.engine.core import Engine
 from lookout.web.ui import queries
 from lookout.web.ui.sessions import COOKIE, Session, SessionStore
@@ -146,6 +147,8 @@ def age(seconds: float) -> str:
 def when(ts: float | None) -> str:
     if not ts:
         return "never"
+    if not is_time(ts):  # stored by an older version; shown, not a 500
+        return f"{ts:g} (not a time)"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
