@@ -42,6 +42,7 @@ from lookout.notify.model import Notification
 from lookout.notify.spec import Kind, Rule
 from lookout.notify.store import PENDING, SENDING, SENT, Delivery, NotifyStore, ObjectState
 from lookout.storage import tables as t
+from lookout.storage.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ class Notifier:
         bus: EventBus,
         clock: Clock,
         options: NotifierOptions | None = None,
+        vault: Vault | None = None,
     ) -> None:
-        self.store = NotifyStore(db)
+        self.store = NotifyStore(db, vault)
         self.engine = engine
         self.runner = runner
         self.bus = bus

@@ -3,6 +3,7 @@ notification state, and the chat bot's message map. Synchronous; callers use a t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,12 +12,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lookout.domain.events import Event
-from lookout.errors import Conflict, NotFound
-from lookout.notify.spec import CHANNEL_ADAPTER, Channel, Contact, Rule
+from lookout.errors import ConfigError, Conflict, NotFound
+from lookout.notify.spec import CHANNEL_ADAPTER, SECRET_FIELDS, Channel, Contact, Rule
 from lookout.storage import tables as t
 from lookout.storage.store import event_from_row
+from lookout.storage.vault import Vault
+
+log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+SEALED = "fernet:"
+"""Prefix of a sealed secret in a stored channel spec; a secret without it is plain text, as
+databases written before secrets were sealed hold them (``seal_plain_secrets`` seals those)."""
 
 
 @dataclass(slots=True)
@@ -62,29 +69,91 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
 
 
 class NotifyStore:
-    def __init__(self, db: sa.Engine) -> None:
+    """Without a ``vault`` (tests of the tables) a channel with a secret is refused."""
+
+    def __init__(self, db: sa.Engine, vault: Vault | None = None) -> None:
         self.db = db
+        self.vault = vault
+
+    # ------------------------------------------------------------------ secrets at rest
+    def _seal(self, spec: dict[str, Any]) -> dict[str, Any]:
+        secrets = {k: v for k, v in spec.items() if k in SECRET_FIELDS and v}
+        if not secrets:
+            return spec
+        if self.vault is None:
+            raise ConfigError(f"no site key to seal the channel's {', '.join(secrets)} with")
+        vault = self.vault
+        return {**spec, **{k: SEALED + vault.seal(v) for k, v in secrets.items()}}
+
+    def _open(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """``spec`` with its sealed secrets opened; plain ones (older databases) pass as they
+        are. Raises ConfigError when a secret does not open with the site key."""
+        sealed = {
+            k: v[len(SEALED) :]
+            for k, v in spec.items()
+            if k in SECRET_FIELDS and isinstance(v, str) and v.startswith(SEALED)
+        }
+        if not sealed:
+            return spec
+        if self.vault is None:
+            raise ConfigError("no site key to open the channel's secrets with")
+        vault = self.vault
+        return {**spec, **{k: vault.open(v) for k, v in sealed.items()}}
+
+    def seal_plain_secrets(self, at: float) -> list[str]:
+        """Seal the plain-text secrets of channels stored before secrets were sealed (run at
+        start; idempotent). Returns the names of the channels sealed."""
+        c = t.notify_channels
+        done = []
+        with self.db.begin() as conn:
+            for name, spec in conn.execute(sa.select(c.c.name, c.c.spec).order_by(c.c.name)):
+                plain = {
+                    k: v
+                    for k, v in spec.items()
+                    if k in SECRET_FIELDS and v and not str(v).startswith(SEALED)
+                }
+                if plain:
+                    sealed = {**spec, **self._seal(plain)}
+                    conn.execute(
+                        c.update().where(c.c.name == name).values(spec=sealed, updated_at=at)
+                    )
+                    done.append(name)
+        return done
 
     # ------------------------------------------------------------------ configuration
     def channels(self) -> list[Channel]:
+        """The stored channels with their secrets opened. A channel whose secrets do not open
+        (the key file was replaced) is left out and logged: it costs that channel only."""
         with self.db.connect() as conn:
             rows = conn.execute(sa.select(t.notify_channels).order_by(t.notify_channels.c.name))
-            return [
-                Channel(name=r.name, spec=CHANNEL_ADAPTER.validate_python(r.spec)) for r in rows
-            ]
+            out = []
+            for r in rows:
+                try:
+                    spec = self._open(r.spec)
+                except ConfigError as exc:
+                    log.error("channel %s left out: its secrets do not open: %s", r.name, exc)
+                    continue
+                out.append(Channel(name=r.name, spec=CHANNEL_ADAPTER.validate_python(spec)))
+            return out
 
     def channel_spec(self, name: str) -> dict[str, Any]:
+        """The stored spec of ``name``, secrets opened (ConfigError if they do not open)."""
         with self.db.connect() as conn:
             row = conn.execute(
                 sa.select(t.notify_channels.c.spec).where(t.notify_channels.c.name == name)
             ).first()
         if row is None:
             raise NotFound(f"channel {name!r} not found")
-        spec: dict[str, Any] = row[0]
-        return spec
+        try:
+            return self._open(row[0])
+        except ConfigError as exc:
+            raise ConfigError(
+                f"channel {name!r}: {exc}; give its secrets again in full, not masked"
+            ) from exc
 
     def put_channel(self, ch: Channel, at: float, *, create: bool) -> None:
-        spec = ch.spec.model_dump(mode="json")
+        """Store ``ch`` with its secrets sealed."""
+        spec = self._seal(ch.spec.model_dump(mode="json"))
         with self.db.begin() as conn:
             exists = conn.execute(
                 sa.select(t.notify_channels.c.name).where(t.notify_channels.c.name == ch.name)

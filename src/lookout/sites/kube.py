@@ -21,8 +21,8 @@ from lookout.sources.kube.client import Timeouts
 from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.mapping import Mapper, MappingSettings, all_hosts_of
 from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
-from lookout.sources.kube.secrets import Vault
 from lookout.storage import kube as store
+from lookout.storage.vault import Vault
 
 log = logging.getLogger(__name__)
 

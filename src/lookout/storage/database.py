@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,12 +14,39 @@ from alembic.script import ScriptDirectory
 from lookout.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_FILES = ("", "-wal", "-shm", "-journal")
+"""The database file and the files SQLite keeps beside it."""
+
+
+def private_sqlite_file(url: str) -> None:
+    """Make the file of a SQLite ``url`` readable by its owner only: create it 0600 before
+    SQLite does (SQLite gives ``-wal``, ``-shm`` and ``-journal`` the mode of the database
+    file), and tighten those that an older Lookout left looser. In-memory databases pass."""
+    name = sa.make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # made meanwhile; tightened below
+        except FileNotFoundError:
+            return  # no such directory: SQLite says so when it opens
+    for suffix in SQLITE_FILES:
+        other = path.with_name(path.name + suffix)
+        try:
+            if other.stat().st_mode & 0o077:
+                os.chmod(other, 0o600)
+        except FileNotFoundError:
+            continue
 
 
 def open_database(url: str, *, synchronous: str = "NORMAL") -> sa.Engine:
     """Create an engine. SQLite gets WAL, a busy timeout and ``synchronous`` (NORMAL keeps every
-    commit across a process crash; FULL also across power loss)."""
+    commit across a process crash; FULL also across power loss); its files are 0600."""
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

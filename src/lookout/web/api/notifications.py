@@ -17,7 +17,7 @@ from lookout.domain.states import parse_state, state_name
 from lookout.errors import NotFound
 from lookout.notify.matching import Candidate, evaluate
 from lookout.notify.notifier import Notifier
-from lookout.notify.spec import Channel, Contact, Kind, Rule, masked, unmask
+from lookout.notify.spec import MASK, Channel, Contact, Kind, Rule, masked, unmask
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
 
@@ -90,7 +90,7 @@ async def put_channel(body: AnyBody, request: Request, _: Admin) -> Response:
     n = _notifier(request)
     name = str(body.get("name", ""))
     spec = body.get("spec")
-    if isinstance(spec, dict) and name:
+    if isinstance(spec, dict) and name and MASK in spec.values():  # else nothing to keep
         try:
             old = await asyncio.to_thread(n.store.channel_spec, name)
         except NotFound:
