@@ -92,6 +92,16 @@ async def test_commands_in_topic_and_errors(harness: Harness, zulip: ZulipServer
         what="error answer",
     )
     assert "downtime 1h|8h|1d|7d" in wrong[0]["content"]
+    for text, answer in (
+        ("downtime 99999999999999w", "'99999999999999w' is not a duration"),
+        ("downtime 99999999w", "at most 100 years"),
+        ("ack \u0000 null byte", "NUL character"),
+    ):  # silence before: the end overflowed, or the checkpoint failed later
+        zulip.post(alice, "monitoring", "db1 / Disk /var", f"@**Lookout** {text}", "stream")
+        await until(
+            lambda a=answer: [m for m in zulip.stream_messages() if a in m["content"]],
+            what=f"answer to {text!r}",
+        )
     zulip.post(alice, "monitoring", "elsewhere", "@**Lookout** status db1/Disk /var", "stream")
     await until(
         lambda: [m for m in zulip.stream_messages("elsewhere") if "**CRIT**" in m["content"]],
