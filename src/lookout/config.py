@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     """Most results in one POST /results."""
     max_clock_skew: float = Field(300.0, ge=0)
     """Seconds a result's ``checked_at`` may lie in the future."""
+    auth_failure_limit: int = Field(20, ge=0)
+    """Failed bearer-token authentications one client address (IPv6: one /64) may make within
+    auth_failure_window before it gets 429 (0: no limit; behind a proxy, the proxy's address)."""
+    auth_failure_window: float = Field(10.0, gt=0)
+    """Seconds over which auth_failure_limit counts; a blocked address waits out the window."""
     check_concurrency: int = Field(100, ge=1)
     """Active checks running at the same time in the embedded runner."""
     flapping: FlappingSettings = FlappingSettings()

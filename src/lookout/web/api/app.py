@@ -22,6 +22,7 @@ from lookout.web.api import (
     ops,
     problems,
 )
+from lookout.web.api.deps import AuthGuard
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
@@ -56,7 +57,9 @@ def create_app(site: Any) -> ASGIApp:
     install_ui(app)
     app.include_router(agents.router, prefix="/api/v1")
     openapi_doc.install(app, "/api/v1", [*api, agents.router])
-    return FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
+    front = FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
+    s = site.settings
+    return AuthGuard(front, s.auth_failure_limit, s.auth_failure_window)
 
 
 class FrontDoor:
