@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
+from lookout.auth import Role
+from lookout.web.api.deps import TooManyFailures, authenticate
 from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
 
@@ -18,14 +20,27 @@ async def healthz() -> Response:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response:
+    """200 when ready, else 503 "not ready". Why (the failed write's error names SQL and row
+    data) only for an admin token; it is in the log too."""
     site = request.app.state.site
-    if site.runner.failed:
-        return problem(503, f"not ready: {site.runner.failed}")
-    if not site.runner.started:
-        return problem(503, "not ready: starting")
-    return JSON(
-        {"status": "ready", "hosts": len(site.engine.hosts), "services": len(site.engine.services)}
-    )
+    why = site.runner.failed or ("" if site.runner.started else "starting")
+    if not why:
+        return JSON(
+            {
+                "status": "ready",
+                "hosts": len(site.engine.hosts),
+                "services": len(site.engine.services),
+            }
+        )
+    return problem(503, f"not ready: {why}" if _is_admin(site, request) else "not ready")
+
+
+def _is_admin(site: object, request: Request) -> bool:
+    try:
+        principal = authenticate(site, request)
+    except TooManyFailures:  # a probe gets its answer all the same, without the reason
+        return False
+    return principal is not None and principal.role.allows(Role.ADMIN)
 
 
 def exposition(site: object) -> str:
