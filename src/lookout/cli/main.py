@@ -3,6 +3,8 @@ a running site over the REST API, so it works the same against a remote site."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from lookout.cli import (
@@ -15,6 +17,7 @@ from lookout.cli import (
     site_cmds,
     user_cmds,
 )
+from lookout.cli.options import GlobalOptions
 
 app = typer.Typer(
     name="lookout",
@@ -23,6 +26,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the full traceback of an error too")
+    ] = False,
+) -> None:
+    """Lookout monitoring: run a site and handle its problems."""
+    ctx.obj = GlobalOptions(debug=debug)
+
+
 site_cmds.register(app)
 objects_cmds.register(app)
 handling_cmds.register(app)

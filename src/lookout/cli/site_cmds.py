@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lookout.cli.options import print_traceback
 from lookout.config import parse_listen
 from lookout.errors import ConfigError
 
@@ -18,14 +19,19 @@ err = Console(stderr=True)
 out = Console()
 
 
-def config_error(exc: ConfigError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+def config_error(exc: ConfigError, ctx: typer.Context | None = None) -> typer.Exit:
+    """Print ``exc`` in one line (its problems below it), with ``--debug`` after its
+    traceback; the exit code for configuration errors."""
+    if ctx is not None:
+        print_traceback(ctx, exc)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     for problem in exc.problems:
-        err.print(f"  • {escape(problem)}")
+        err.print(f"  • {escape(problem)}", soft_wrap=True)
     return typer.Exit(2)
 
 
 def init(
+    ctx: typer.Context,
     site_dir: Annotated[Path, typer.Argument(help="Directory of the new site")],
     listen: Annotated[str, typer.Option(help="HOST:PORT for the API and UI")] = "127.0.0.1:8080",
     database_url: Annotated[
@@ -33,13 +39,14 @@ def init(
     ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print {url, token} as JSON")] = False,
 ) -> None:
-    """Create a site: settings, database, admin user and an admin token (printed once)."""
+    """Create a site: settings, database, admin user and an admin token (printed once).
+    When a step fails, nothing of the site is left behind."""
     from lookout.sites.site import init_site
 
     try:
         created = init_site(site_dir, listen=listen, database_url=database_url)
     except ConfigError as exc:
-        raise config_error(exc) from exc
+        raise config_error(exc, ctx) from exc
     password = _admin_password(site_dir)
     if as_json:
         print(json.dumps({"url": created.url, "token": created.token, "password": password}))
@@ -52,6 +59,7 @@ def init(
 
 
 def serve(
+    ctx: typer.Context,
     site_dir: Annotated[Path, typer.Argument(help="Site directory")],
     listen: Annotated[str | None, typer.Option(help="HOST:PORT (overrides the settings)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -70,7 +78,7 @@ def serve(
         overrides = {"listen": listen} if listen else {}
         settings = load_settings(site_dir, **overrides)
     except ConfigError as exc:
-        raise config_error(exc) from exc
+        raise config_error(exc, ctx) from exc
     host, port = parse_listen(settings.listen)
     site = Site(site_dir, settings)
     err.print(f"Lookout site {settings.site_name} on {settings.url}")
@@ -89,6 +97,7 @@ def serve(
 
 
 def demo(
+    ctx: typer.Context,
     site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path(
         "demo-site"
     ),
@@ -107,11 +116,11 @@ def demo(
         try:
             init_site(site_dir, listen=listen, extra={"demo": True})
         except ConfigError as exc:
-            raise config_error(exc) from exc
+            raise config_error(exc, ctx) from exc
     try:
         settings = load_settings(site_dir, listen=listen, demo=True)
     except ConfigError as exc:
-        raise config_error(exc) from exc
+        raise config_error(exc, ctx) from exc
     db = open_database(settings.database(site_dir))
     migrate(db)
     token = auth.new_token()
@@ -131,7 +140,7 @@ def demo(
     out.print(f"  Web log-in:  admin / [bold]{password}[/]  (open {settings.url}/)")
     out.print(f"  Admin token: [bold]{token}[/]  (valid 7 days)")
     out.print(f"  Try:         LOOKOUT_URL={settings.url} LOOKOUT_TOKEN={token} lookout problems")
-    serve(site_dir, listen=listen, log_level="warning")
+    serve(ctx, site_dir, listen=listen, log_level="warning")
 
 
 def _admin_password(site_dir: Path) -> str:

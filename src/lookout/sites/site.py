@@ -8,8 +8,10 @@ import gc
 import json
 import logging
 import os
+import re
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from lookout.engine.core import Engine, EngineSettings
 from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
-from lookout.errors import ConfigError
+from lookout.errors import ConfigError, StorageError
 from lookout.notify.clock import CallableClock
 from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
@@ -70,45 +72,117 @@ def init_site(
     clock: Callable[[], float] = time.time,
 ) -> Created:
     """Create ``site_dir`` with settings, a migrated database, an admin user and two tokens: one
-    returned (printed once, never stored in clear) and one for the local CLI (mode 0600)."""
+    returned (printed once, never stored in clear) and one for the local CLI (mode 0600).
+
+    All or nothing: when a step fails, what init made is removed again (the directory, if init
+    created it; else the files it added, and a SQLite file it created elsewhere) and the error
+    is a :class:`ConfigError` naming what failed (a database: its URL without the password and
+    the driver's first line)."""
     settings_path = site_dir / SETTINGS_FILE
     if settings_path.exists():
         raise ConfigError(f"{site_dir} is a site already ({settings_path} exists)")
     data: dict[str, Any] = {"listen": listen, "database_url": database_url, **(extra or {})}
     stored = validate_settings(data, env=False)  # the file holds what was asked for
     settings = with_overrides(validate_settings(data), data, source="lookout init")
-    site_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.database(site_dir))
-    try:
-        migrate(db)
-        now = clock()
-        accounts.add_user(db, admin, auth.Role.ADMIN.value, now)
-        token = auth.new_token()
-        accounts.add_token(
-            db,
-            name="initial admin token",
-            user=admin,
-            role="admin",
-            token_hash=auth.hash_token(token),
-            at=now,
-        )
-        cli_token = auth.new_token()
-        accounts.add_token(
-            db,
-            name="local cli",
-            user=admin,
-            role="admin",
-            token_hash=auth.hash_token(cli_token),
-            at=now,
-        )
-    finally:
-        db.dispose()
-    settings_path.write_text(render_settings(stored), encoding="utf-8")
-    SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
-    creds = site_dir / CLI_CREDENTIALS
-    creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), encoding="utf-8")
-    os.chmod(creds, 0o600)
+    url = settings.database(site_dir)
+    with _undone_on_failure(site_dir, _sqlite_file(url)):
+        try:
+            site_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the site directory {site_dir}: {exc}") from exc
+        token, cli_token = _init_database(url, admin, clock())
+        try:
+            settings_path.write_text(render_settings(stored), encoding="utf-8")
+            SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
+            creds = site_dir / CLI_CREDENTIALS
+            creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), "utf-8")
+            os.chmod(creds, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the site in {site_dir}: {exc}") from exc
     return Created(url=settings.url, token=token, site_dir=site_dir)
+
+
+def _init_database(url: str, admin: str, now: float) -> tuple[str, str]:
+    """Migrate the database at ``url`` and add the admin with two tokens (returned in clear)."""
+    try:
+        db = open_database(url)
+        try:
+            migrate(db)
+            accounts.add_user(db, admin, auth.Role.ADMIN.value, now)
+            tokens = auth.new_token(), auth.new_token()
+            for name, token in zip(("initial admin token", "local cli"), tokens, strict=True):
+                accounts.add_token(
+                    db,
+                    name=name,
+                    user=admin,
+                    role="admin",
+                    token_hash=auth.hash_token(token),
+                    at=now,
+                )
+        finally:
+            db.dispose()
+    except (sa.exc.SQLAlchemyError, StorageError, ImportError) as exc:
+        raise ConfigError(
+            f"cannot set up the database (database_url = {_without_password(url)!r}): "
+            f"{_first_line(exc)}"
+        ) from exc
+    return tokens
+
+
+def _without_password(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # not a URL SQLAlchemy parses: mask what looks like one
+        return re.sub(r"([^/:@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of the driver's message (SQLAlchemy wraps it; StorageError wraps that)."""
+    while isinstance(exc, StorageError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, ImportError):
+        return f"{exc} (is the database driver installed?)"
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` (None for other databases and in-memory ones)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    name = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not name or name == ":memory:":
+        return None
+    return None if name.startswith("file:") else Path(name)
+
+
+@contextlib.contextmanager
+def _undone_on_failure(site_dir: Path, db_file: Path | None) -> Iterator[None]:
+    """Remove what the block created when it fails: the topmost directory it created on the
+    way to ``site_dir``, or else the entries it added to ``site_dir``; and ``db_file`` (with
+    SQLite's files beside it) if that did not exist before."""
+    new_root = next((p for p in reversed((site_dir, *site_dir.parents)) if not p.exists()), None)
+    had = set(site_dir.iterdir()) if new_root is None and site_dir.is_dir() else set()
+    db_files = []
+    if db_file is not None and not db_file.exists():
+        db_files = [db_file.with_name(db_file.name + s) for s in ("", "-wal", "-shm", "-journal")]
+    try:
+        yield
+    except BaseException:
+        if new_root is not None:
+            shutil.rmtree(new_root, ignore_errors=True)
+        elif site_dir.is_dir():
+            for entry in set(site_dir.iterdir()) - had:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        for path in db_files:
+            path.unlink(missing_ok=True)
+        raise
 
 
 class Site:
