@@ -17,7 +17,12 @@ from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import print_done, print_error, print_json, relative, stdout
 from lookout.errors import ConfigError
 from lookout.sources.kube.connect import Verification, verify
-from lookout.sources.kube.credentials import Credentials, from_kubeconfig, read_token_file
+from lookout.sources.kube.credentials import (
+    Credentials,
+    from_kubeconfig,
+    problems,
+    read_token_file,
+)
 from lookout.sources.kube.rbac import NAMESPACE, SECRET, manifest
 
 kube_app = typer.Typer(
@@ -182,6 +187,10 @@ def connect(
         print_error(
             f"{source}: no bearer token; create one with `lookout kube rbac | kubectl apply -f -`"
         )
+        raise typer.Exit(2)
+    unusable = problems(creds)
+    if unusable:
+        print_error(f"{source}: cannot use these credentials:", [f"{f}: {w}" for f, w in unusable])
         raise typer.Exit(2)
     out.print(f"Checking {creds.server} from {source} …")
     v = asyncio.run(verify(creds))

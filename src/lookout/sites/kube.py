@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from lookout.checks.kube.evaluate import Evaluation
 from lookout.config import KubernetesSettings
 from lookout.engine.inputs import Results
+from lookout.errors import ValidationError
 from lookout.sources.kube.client import Timeouts
 from lookout.sources.kube.credentials import Credentials, read_token_file
+from lookout.sources.kube.credentials import problems as credential_problems
 from lookout.sources.kube.mapping import Mapper, MappingSettings, all_hosts_of
 from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
 from lookout.storage import kube as store
@@ -69,7 +73,10 @@ class KubeManager:
         self.clusters.clear()
 
     def _start(self, row: dict[str, Any]) -> None:
-        spec = self.spec_of(row)
+        self._launch(self._prepare(row, self.spec_of(row)))
+
+    def _prepare(self, row: dict[str, Any], spec: ClusterSpec) -> Cluster:
+        """The cluster's mapper and monitor, not yet running (builds its HTTP clients)."""
         mapper = Mapper(
             spec.name,
             MappingSettings(
@@ -80,9 +87,12 @@ class KubeManager:
             ),
         )
         monitor = ClusterMonitor(spec, self.publish, clock=self.clock)
-        cluster = Cluster(row, monitor, mapper)
-        cluster.task = asyncio.create_task(monitor.run(), name=f"kube-{spec.name}")
-        self.clusters[spec.name] = cluster
+        return Cluster(row, monitor, mapper)
+
+    def _launch(self, cluster: Cluster) -> None:
+        name = cluster.row["name"]
+        cluster.task = asyncio.create_task(cluster.monitor.run(), name=f"kube-{name}")
+        self.clusters[name] = cluster
 
     async def _stop(self, c: Cluster) -> None:
         if c.task is not None:
@@ -134,10 +144,34 @@ class KubeManager:
         return self.vault.seal(secret)
 
     async def add(self, row: dict[str, Any]) -> None:
-        self.spec_of(row)  # the stored secrets must open before we keep the row
-        await asyncio.to_thread(store.add_cluster, self.site.db, row)
-        if self.settings.enabled:
-            self._start(row)
+        """Store ``row`` and start monitoring it, all or nothing: whatever can fail (the
+        secrets open, the credentials are usable, the monitor and its clients build) is done
+        before the row is stored, in one transaction; should starting fail after all, the row
+        is removed again. A failure raises :class:`ValidationError` naming the field."""
+        spec = self.spec_of(row)  # the stored secrets must open before we keep the row
+        unusable = credential_problems(spec.creds)
+        if unusable:
+            field, why = unusable[0]
+            raise ValidationError(f"{field}: {why}", (field,))
+        try:
+            cluster = self._prepare(row, spec)
+        except (ValueError, OSError, httpx.InvalidURL) as exc:
+            raise ValidationError(f"cluster {row['name']!r} cannot be used: {exc}") from exc
+        stored = False
+        try:
+            await asyncio.to_thread(store.add_cluster, self.site.db, row)
+            stored = True
+            if self.settings.enabled:
+                self._launch(cluster)
+            else:
+                await cluster.monitor.aclose()
+        except BaseException:
+            if self.clusters.get(row["name"]) is cluster:
+                del self.clusters[row["name"]]
+            await self._stop(cluster)
+            if stored:
+                await asyncio.to_thread(store.delete_cluster, self.site.db, row["name"])
+            raise
 
     async def remove(self, name: str) -> int:
         """Stop monitoring ``name`` and remove its hosts (their history stays). Returns how

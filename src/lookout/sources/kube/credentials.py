@@ -1,19 +1,30 @@
 """How to reach a cluster: server URL, bearer token, CA, client certificate; from a
-kubeconfig (contexts, token, tokenFile, certificate-authority[-data], client certs) or flags."""
+kubeconfig (contexts, token, tokenFile, certificate-authority[-data], client certs) or flags.
+:func:`problems` says, by field, what would make them fail at the first connect: checked
+before a cluster is stored."""
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from lookout.errors import ConfigError
+
+B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+"""RFC 6750's ``b64token``: what a bearer token may be made of."""
+SPKI = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,92 @@ def _load_client_cert(ctx: ssl.SSLContext, cert: str, key: str) -> None:
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
         ctx.load_cert_chain(cert_path, key_path)
+
+
+def problems(creds: Credentials) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each part of ``creds`` that cannot be used: the server URL,
+    the token's characters, PEMs that do not parse or that OpenSSL refuses, a key that does not
+    belong to its certificate. Never quotes a secret."""
+    out: list[tuple[str, str]] = []
+    why = url_problem(creds.server)
+    if why:
+        out.append(("server", why))
+    why = token_problem(creds.token) if creds.token else None
+    if why:
+        out.append(("token", why))
+    if creds.ca_data:
+        why = _ca_problem(creds.ca_data)
+        if why:
+            out.append(("ca_data", why))
+    if bool(creds.client_cert) != bool(creds.client_key):
+        missing = "client_key" if creds.client_cert else "client_cert"
+        out.append((missing, f"{missing} is needed with {_other(missing)}"))
+    elif creds.client_cert:
+        out += _client_problems(creds.client_cert, creds.client_key)
+    return out
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an http(s) base URL, or None."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"not a valid URL: {exc}"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "expected http(s)://HOST[:PORT][/PATH]"
+    if port is not None and not 0 < port < 65536:
+        return f"port {port} is not 1-65535"
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot go into an ``Authorization: Bearer`` header, or None."""
+    if B64TOKEN.fullmatch(token):
+        return None
+    return (
+        "a bearer token consists of ASCII letters, digits and - . _ ~ + / (then '=' padding), "
+        "without spaces or control characters"
+    )
+
+
+def _other(field: str) -> str:
+    return "client_cert" if field == "client_key" else "client_key"
+
+
+def _ca_problem(pem: str) -> str | None:
+    try:
+        x509.load_pem_x509_certificates(pem.encode())
+        ssl.create_default_context(cadata=pem)
+    except (ValueError, ssl.SSLError) as exc:
+        return f"not a PEM certificate (or bundle) OpenSSL accepts: {_short(exc)}"
+    return None
+
+
+def _client_problems(cert_pem: str, key_pem: str) -> list[tuple[str, str]]:
+    try:
+        cert = x509.load_pem_x509_certificates(cert_pem.encode())[0]
+        cert_spki = cert.public_key().public_bytes(*SPKI)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return [("client_cert", f"not a PEM certificate: {_short(exc)}")]
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except TypeError:
+        return [("client_key", "the key is encrypted; give it without a passphrase")]
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return [("client_key", f"not a PEM private key: {_short(exc)}")]
+    if key.public_key().public_bytes(*SPKI) != cert_spki:
+        return [("client_key", "the key does not belong to client_cert")]
+    try:
+        _load_client_cert(ssl.create_default_context(), cert_pem, key_pem)
+    except (ssl.SSLError, ValueError) as exc:
+        return [("client_cert", f"OpenSSL refuses the certificate and key: {_short(exc)}")]
+    return []
+
+
+def _short(exc: Exception) -> str:
+    """The first line of a library's message (cryptography's span several)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _pick(items: list[Any], name: str, what: str, source: Path) -> dict[str, Any]:
@@ -125,4 +222,7 @@ def read_token_file(path: Path) -> str:
         raise ConfigError(f"cannot read token file {path}: {exc.strerror}") from exc
     if not token:
         raise ConfigError(f"token file {path} is empty")
+    why = token_problem(token)
+    if why:
+        raise ConfigError(f"token file {path}: {why}")
     return token

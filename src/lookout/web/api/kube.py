@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -11,8 +12,11 @@ from starlette.responses import Response
 
 from lookout.auth import Principal, Role
 from lookout.checks.kube.params import validate as validate_params
-from lookout.errors import NotFound, ValidationError
+from lookout.errors import ConfigError, NotFound, ValidationError
+from lookout.sources.kube.credentials import Credentials, read_token_file, url_problem
+from lookout.sources.kube.credentials import problems as credential_problems
 from lookout.web.api.deps import require
+from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
 
 router = APIRouter(prefix="/kube", tags=["kubernetes"])
@@ -77,6 +81,27 @@ def _view(row: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unusable(body: ClusterIn) -> list[tuple[str, str]]:
+    """What would fail at the first connect, by field (checked before anything is stored)."""
+    creds = Credentials(
+        server=body.server,
+        token=body.token or "",
+        ca_data=body.ca_data,
+        client_cert=body.client_cert,
+        client_key=body.client_key,
+    )
+    out = credential_problems(creds)
+    if body.token_file:
+        try:
+            read_token_file(Path(body.token_file))
+        except ConfigError as exc:
+            out.append(("token_file", str(exc)))
+    why = url_problem(body.prometheus_url) if body.prometheus_url else None
+    if why:
+        out.append(("prometheus_url", why))
+    return out
+
+
 @router.post("/clusters", status_code=201)
 async def add_cluster(body: ClusterIn, request: Request, _: Admin) -> Response:
     site = request.app.state.site
@@ -84,6 +109,11 @@ async def add_cluster(body: ClusterIn, request: Request, _: Admin) -> Response:
         validate_params(body.params, body.rules)
     except msgspec.ValidationError as exc:
         raise ValidationError(f"params/rules: {exc}", ("params",)) from exc
+    unusable = _unusable(body)
+    if unusable:
+        where = "; ".join(f"{field}: {msg}" for field, msg in unusable)
+        errors = [{"loc": [field], "msg": msg} for field, msg in unusable]
+        return problem(422, f"invalid request: {where}", errors_=errors)
     now = site.clock()
     kube = site.kube
     options: dict[str, Any] = {
