@@ -390,3 +390,12 @@ def test_serve_prints_values_with_brackets_verbatim(tmp_path: Path) -> None:
     assert code == 2, err
     assert "'[bold]x'" in err
     assert "'[/x]'" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_settings_refuse_non_finite_numbers(tmp_path: Path, value: str) -> None:
+    """TOML has nan and inf literals; a site must not start with a checkpoint every NaN s."""
+    (tmp_path / "lookout.toml").write_text(f"checkpoint_interval = {value}\n")
+    with pytest.raises(ConfigError, match="1 invalid setting") as exc:
+        load_settings(tmp_path)
+    assert "checkpoint_interval" in repr(exc.value.__dict__) + str(exc.value.__cause__)

@@ -28,7 +28,9 @@ SETTINGS_FILE = "lookout.toml"
 
 
 class FlappingSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     enabled: bool = True
     """Detect flapping at all."""
@@ -45,7 +47,9 @@ class FlappingSettings(BaseModel):
 
 
 class ServiceDefaults(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     check_interval: float = Field(60.0, gt=0)
     """Seconds between checks (passive: how often a result is expected)."""
@@ -58,7 +62,9 @@ class ServiceDefaults(BaseModel):
 
 
 class NotificationSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     enabled: bool = True
     """Run the notifier and the Zulip chat bot in ``lookout serve``."""
@@ -69,7 +75,9 @@ class NotificationSettings(BaseModel):
 class UiSettings(BaseModel):
     """The web UI (issue #6)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     session_hours: float = Field(12.0, gt=0)
     """Hours a web UI log-in lasts."""
@@ -80,7 +88,9 @@ class UiSettings(BaseModel):
 
 
 class KubernetesSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     interval: float = Field(60.0, gt=0)
     """Seconds between evaluations of a cluster (lists happen once; watches keep it current)."""
@@ -99,7 +109,9 @@ class KubernetesSettings(BaseModel):
 class AgentReceiverSettings(BaseModel):
     """The push agents' TLS listener (issue #3)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     enabled: bool = True
     """Run the agent receiver in ``lookout serve``."""
@@ -141,6 +153,7 @@ class Settings(BaseSettings):
         frozen=True,
         extra="forbid",
         use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
     site_name: str = Field("lookout", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")

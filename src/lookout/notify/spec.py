@@ -40,7 +40,9 @@ DEFAULT_KINDS = tuple(k for k in Kind if k not in (Kind.ACK_REMOVED, Kind.TEST))
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 # ---------------------------------------------------------------------- channels
