@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from lookout import auth
@@ -18,6 +18,8 @@ from lookout.wire.api import TokenIn, UserIn
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""Token ids are 64-bit integers in the database (a larger one made SQLite fail)."""
 
 
 @router.get("/tokens")
@@ -70,7 +72,7 @@ async def create_token(body: TokenIn, request: Request, who: Admin) -> Response:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-async def revoke_token(token_id: int, request: Request, _: Admin) -> Response:
+async def revoke_token(token_id: TokenId, request: Request, _: Admin) -> Response:
     site = request.app.state.site
     await asyncio.to_thread(accounts.revoke_token, site.db, token_id, site.clock())
     site.tokens.revoke(token_id)

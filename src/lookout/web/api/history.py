@@ -19,6 +19,8 @@ from lookout.web.api.views import JSON, comment_view, downtime_view
 from lookout.wire.api import parse_time
 
 router = APIRouter()
+MIN_STEP = 0.001
+"""Smallest ``step`` of a metric query, in seconds (a tinier one overflowed the buckets)."""
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 
 
@@ -127,7 +129,7 @@ async def metrics(
     service: str = Query("", description="Service name; empty for the host's own metrics"),
     start: str | None = Query(None, description="Unix seconds or ISO 8601; default 4 h ago"),
     end: str | None = Query(None, description="Unix seconds or ISO 8601; default now"),
-    step: float = Query(60.0, gt=0, description="Seconds per point"),
+    step: float = Query(60.0, ge=MIN_STEP, description="Seconds per point"),
     name: str | None = Query(None, description="One metric; default all"),
 ) -> Response:
     """Metric series of a host or service over a time range, one averaged point per step."""

@@ -26,6 +26,9 @@ Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 AnyBody = Annotated[dict[str, Any], Body()]
+MAX_POSITION = 10**9
+"""Largest ``position`` of a rule: the column is a 32-bit integer on PostgreSQL, and rules
+added without one go 10 after the last."""
 
 
 def _notifier(request: Request) -> Notifier:
@@ -56,9 +59,12 @@ async def list_rules(request: Request, _: Viewer) -> Response:
 async def put_rule(body: AnyBody, request: Request, _: Admin) -> Response:
     """Create or replace a rule (by ``name``); ``position`` orders the rules."""
     position = body.pop("position", None)
-    if position is not None and not isinstance(position, int):
+    if position is not None and (
+        not isinstance(position, int) or isinstance(position, bool) or abs(position) > MAX_POSITION
+    ):
+        msg = f"must be an integer from {-MAX_POSITION} to {MAX_POSITION}"
         raise RequestValidationError(
-            [{"loc": ("body", "position"), "msg": "must be an integer", "type": "int_type"}]
+            [{"loc": ("body", "position"), "msg": msg, "type": "int_type"}]
         )
     rule = _validated(Rule, body)
     n = _notifier(request)
