@@ -217,3 +217,26 @@ def test_admin_adds_an_agent_host_whose_agent_registers_and_pushes(
     assert "pushing" in host_page
     assert "certificate expires" in host_page
     assert "Lookout Agent" in host_page
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/setup/host", {"name": ".."}, "name"),
+        ("/setup/host", {"name": "ok-name", "address": "10.0.0.1\x00"}, "address"),
+        (
+            "/setup/user",
+            {"name": "u1", "role": "viewer", "password": "long enough", "email": "a\x00@b.c"},
+            "email",
+        ),
+        ("/setup/token", {"name": "t\x00", "role": "viewer"}, "name"),
+    ],
+)
+def test_setup_forms_use_the_api_rules_for_their_fields(
+    ui_admin: Browser, path: str, form: dict[str, str], field: str
+) -> None:
+    """Same field rules as the API (issue 16): NUL bytes and unaddressable names are refused
+    with the field named, not stored (PostgreSQL refused them with a 500)."""
+    assert ui_admin.post(path, form).status_code == 303
+    page = ui_admin.get("/setup").text
+    assert f"{field}: " in page

@@ -4,7 +4,7 @@ same functions as the admin REST API (``site.save_host``, ``storage.accounts``).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 from fastapi import APIRouter, Request
@@ -19,9 +19,24 @@ from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import back, first, form_of, sessions_of, site_of
-from lookout.wire.api import HostIn
+from lookout.wire.api import HostIn, TokenIn, UserIn
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _valid(model: type[M], fields: dict[str, Any], flash: list[tuple[str, str]]) -> M | None:
+    """``fields`` checked by the API's own body model (one validation per field); its errors
+    become flash messages naming the field."""
+    try:
+        return model.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err["loc"]) or "form"
+            flash.append(("error", f"{where}: {err['msg']}"))
+        return None
 
 
 @router.post("/setup/host")
@@ -100,16 +115,16 @@ async def add_host(request: Request) -> Response:
 async def add_user(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
     site = site_of(request)
-    name, role, password = first(data, "name"), first(data, "role"), first(data, "password")
-    errors = []
-    if not name or len(name) > 255 or any(c.isspace() for c in name):
-        errors.append("name: 1-255 characters, no spaces")
-    if role not in {r.value for r in Role}:
-        errors.append(f"role: expected viewer, operator or admin, not {role!r}")
+    body = _valid(
+        UserIn,
+        {k: first(data, k) for k in ("name", "role", "email", "password")},
+        sess.flash,
+    )
+    if body is None:
+        return back(data, "/setup")
+    name, role, password = body.name, body.role, body.password or ""
     if len(password) < 8:
-        errors.append("password: at least 8 characters")
-    if errors:
-        sess.flash.extend(("error", e) for e in errors)
+        sess.flash.append(("error", "password: at least 8 characters"))
         return back(data, "/setup")
     try:
         await asyncio.to_thread(
@@ -118,7 +133,7 @@ async def add_user(request: Request) -> Response:
             name,
             role,
             site.clock(),
-            email=first(data, "email"),
+            email=body.email,
             password_hash=auth.hash_password(password),
         )
     except LookoutError as exc:
@@ -170,10 +185,18 @@ async def delete_user(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
     site = site_of(request)
-    name, user, role = first(data, "name"), first(data, "user") or sess.user, first(data, "role")
-    if not name or role not in {r.value for r in Role}:
-        sess.flash.append(("error", "token: give a name and a role"))
+    body = _valid(
+        TokenIn,
+        {
+            "name": first(data, "name"),
+            "user": first(data, "user") or sess.user,
+            "role": first(data, "role"),
+        },
+        sess.flash,
+    )
+    if body is None:
         return back(data, "/setup")
+    name, user, role = body.name, body.user or sess.user, body.role
     try:
         await asyncio.to_thread(accounts.get_user, site.db, user)
     except LookoutError as exc:
