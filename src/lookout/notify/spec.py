@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from lookout.domain.states import HOST_STATE_NAMES, SERVICE_STATE_NAMES
+from lookout.wire.api import storable
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SECRET_FIELDS = ("api_key", "password", "secret", "webhook_token")
@@ -43,6 +44,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return storable(cls.__name__, data)
 
 
 # ---------------------------------------------------------------------- channels

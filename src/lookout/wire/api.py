@@ -112,19 +112,16 @@ def _invalid(model: BaseModel, field: str, msg: str) -> PydanticValidationError:
     return PydanticValidationError.from_exception_data(type(model).__name__, [detail])
 
 
-class Body(BaseModel):
-    """A request body: unknown fields, non-finite numbers and unstorable values refused."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        try:
-            values.check_tree(data)
-        except InvalidValue as exc:
-            raise _located(cls.__name__, exc, data) from None
-        return data
+def storable(title: str, data: Any) -> Any:
+    """``data`` (the raw input of model ``title``) if every part of it can be stored; else a
+    pydantic error at the offending path: NUL characters, unpaired surrogates, non-finite
+    numbers and deep nesting are refused anywhere, free-form fields included
+    (:func:`lookout.domain.values.check_tree`). Models of external input call it first."""
+    try:
+        values.check_tree(data)
+    except InvalidValue as exc:
+        raise _located(title, exc, data) from None
+    return data
 
 
 def _located(title: str, exc: InvalidValue, data: Any) -> PydanticValidationError:
@@ -134,6 +131,17 @@ def _located(title: str, exc: InvalidValue, data: Any) -> PydanticValidationErro
         "input": data,
     }
     return PydanticValidationError.from_exception_data(title, [detail])
+
+
+class Body(BaseModel):
+    """A request body: unknown fields, non-finite numbers and unstorable values refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return storable(cls.__name__, data)
 
 
 class HostIn(Body):

@@ -165,3 +165,21 @@ def test_a_user_email_with_nul_is_refused(admin: httpx.Client) -> None:
 def test_a_state_filter_of_other_digits_is_a_clear_error(viewer: httpx.Client, state: str) -> None:
     resp = viewer.get("/api/v1/hosts", params={"state": state})
     assert ["state"] in locs(problem_of(resp, 422))
+
+
+def test_notification_settings_with_nul_are_refused(admin: httpx.Client) -> None:
+    channel = {
+        "name": unique("hook"),
+        "spec": {"type": "webhook", "url": "http://127.0.0.1:9/x", "secret": "s\u0000"},
+    }
+    resp = admin.post("/api/v1/notifications/channels", json=channel)
+    errors = locs(problem_of(resp, 422))
+    assert any(loc[-1] == "secret" for loc in errors), errors
+    rule = {"name": unique("r"), "channels": ["c"], "hosts": ["web\u0000"]}
+    resp = admin.post("/api/v1/notifications/rules", json=rule)
+    assert any(loc[:1] == ["hosts"] for loc in locs(problem_of(resp, 422)))
+
+
+def test_a_token_name_with_nul_is_refused(admin: httpx.Client) -> None:
+    resp = admin.post("/api/v1/tokens", json={"name": "ci\u0000"})
+    assert ["name"] in locs(problem_of(resp, 422))
