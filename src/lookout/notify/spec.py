@@ -95,7 +95,7 @@ class _ChannelBase(_Model):
     """Most problems listed in one bundled message ("… and 287 more")."""
     max_attempts: int = Field(30, ge=1, le=1000)
     """Attempts before a delivery is marked failed."""
-    retry_max: float = Field(600.0, gt=0)
+    retry_max: float = Field(600.0, gt=0, le=86400)
     """Longest wait between two attempts, in seconds."""
 
 
@@ -143,7 +143,7 @@ class EmailSpec(_ChannelBase):
     """Recipients when a rule names no contacts."""
     ca_file: str = ""
     """PEM bundle to verify the server with (default: the system's)."""
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=3600)
 
 
 class WebhookSpec(_ChannelBase):
@@ -155,7 +155,7 @@ class WebhookSpec(_ChannelBase):
     headers: dict[str, str] = {}
     """Extra request headers."""
     ca_file: str = ""
-    timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(10.0, gt=0, le=3600)
     parallel: int = Field(4, ge=1, le=256)
     """Requests in flight at once (deliveries to a webhook need no order)."""
     batch: int = Field(50, ge=1, le=1000)
@@ -274,9 +274,9 @@ class Rule(_Model):
     """Users to notify on per-person channels (email)."""
     contact_groups: list[str] = []
     """Contact groups whose members are notified on per-person channels."""
-    delay: float = Field(0.0, ge=0)
+    delay: float = Field(0.0, ge=0, le=30 * 86400)
     """Seconds a problem must last before the first notification (0: at once)."""
-    repeat_every: float = Field(0.0, ge=0)
+    repeat_every: float = Field(0.0, ge=0, le=30 * 86400)
     """Seconds between repeated problem notifications while unhandled (0: never)."""
 
     @field_validator("states")

@@ -151,8 +151,8 @@ class HostIn(Body):
     parents: list[Name] = []
     groups: list[Name] = []
     check: dict[str, Any] | None = None
-    check_interval: float = Field(60.0, gt=0, le=86400)
-    retry_interval: float = Field(60.0, gt=0, le=86400)
+    check_interval: float = Field(60.0, ge=0.1, le=86400)
+    retry_interval: float = Field(60.0, ge=0.1, le=86400)
     max_check_attempts: int = Field(1, ge=1, le=100)
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
@@ -164,8 +164,8 @@ class HostPatch(Body):
     parents: list[Name] | None = None
     groups: list[Name] | None = None
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, gt=0, le=86400)
-    retry_interval: float | None = Field(None, gt=0, le=86400)
+    check_interval: float | None = Field(None, ge=0.1, le=86400)
+    retry_interval: float | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
@@ -174,8 +174,8 @@ class HostPatch(Body):
 class ServiceIn(Body):
     name: NewServiceName
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, gt=0, le=86400)
-    retry_interval: float | None = Field(None, gt=0, le=86400)
+    check_interval: float | None = Field(None, ge=0.1, le=86400)
+    retry_interval: float | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] = {}
@@ -186,8 +186,8 @@ class ServiceIn(Body):
 
 class ServicePatch(Body):
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, gt=0, le=86400)
-    retry_interval: float | None = Field(None, gt=0, le=86400)
+    check_interval: float | None = Field(None, ge=0.1, le=86400)
+    retry_interval: float | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] | None = None

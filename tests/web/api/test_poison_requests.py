@@ -183,3 +183,36 @@ def test_notification_settings_with_nul_are_refused(admin: httpx.Client) -> None
 def test_a_token_name_with_nul_is_refused(admin: httpx.Client) -> None:
     resp = admin.post("/api/v1/tokens", json={"name": "ci\u0000"})
     assert ["name"] in locs(problem_of(resp, 422))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        (
+            "/api/v1/kube/clusters",
+            {"name": "c0", "server": "http://127.0.0.1:9", "token": "x", "interval": 5e-324},
+            ["interval"],
+        ),
+        (
+            "/api/v1/kube/clusters",
+            {
+                "name": "c1",
+                "server": "http://127.0.0.1:9",
+                "token": "x",
+                "params": {"a": "b\u0000"},
+            },
+            ["params", "a"],
+        ),
+        ("/api/v1/hosts", {"name": "tight", "check_interval": 5e-324}, ["check_interval"]),
+        (
+            "/api/v1/notifications/rules",
+            {"name": "slow", "channels": ["c"], "delay": 1e300},
+            ["delay"],
+        ),
+    ],
+)
+def test_intervals_that_would_spin_or_never_come_are_refused(
+    admin: httpx.Client, path: str, body: dict[str, Any], loc: list[Any]
+) -> None:
+    """A denormal interval made the site poll a cluster ~1,100 times a second."""
+    assert loc in locs(problem_of(admin.post(path, json=body), 422))

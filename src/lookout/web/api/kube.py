@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from starlette.responses import Response
 
 from lookout.auth import Principal, Role
@@ -18,15 +18,14 @@ from lookout.sources.kube.credentials import problems as credential_problems
 from lookout.web.api.deps import require
 from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
+from lookout.wire.api import Body
 
 router = APIRouter(prefix="/kube", tags=["kubernetes"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 
 
-class ClusterIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClusterIn(Body):
     name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
     server: str = Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$", max_length=1024)
     token: str | None = Field(None, min_length=1, max_length=16384)
@@ -38,7 +37,8 @@ class ClusterIn(BaseModel):
     client_cert: str = ""
     client_key: str = ""
     insecure_skip_tls_verify: bool = False
-    interval: float | None = Field(None, gt=0)
+    interval: float | None = Field(None, ge=1, le=86400)
+    """Seconds between full reads of the cluster (1 s to a day; default: the site's setting)."""
     usage: Literal["kubelet", "prometheus", "none"] = "kubelet"
     prometheus_url: str = Field("", pattern=r"^(https?://\S+)?$")
     params: dict[str, Any] = Field(default_factory=dict)
