@@ -161,8 +161,12 @@ async def test_a_refused_write_stops_input(tmp_path: Path) -> None:
     await _seed(runner)
     with runner.store.db.begin() as conn:
         conn.exec_driver_sql("DROP TABLE journal")
-    with pytest.raises(TemporaryFailure, match="could not write"):
+    with pytest.raises(TemporaryFailure, match="could not write") as first:
         await runner.apply(inp.Results(at=clock.now, results=[_crit(1)]))
     assert runner.failed
-    with pytest.raises(TemporaryFailure, match="not accepting input"):
+    assert "journal" in runner.failed  # the reason, kept for the log and admins
+    with pytest.raises(TemporaryFailure, match="not accepting input") as later:
         runner.submit(inp.Results(at=clock.now, results=[_crit(2)]))
+    for exc in (first, later):  # writers are not shown SQL or row data (issue 16)
+        assert "journal" not in str(exc.value)
+        assert "INSERT" not in str(exc.value)

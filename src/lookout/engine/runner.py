@@ -39,6 +39,13 @@ from lookout.storage.store import SiteStore, Snapshot
 
 log = logging.getLogger(__name__)
 
+WRITE_FAILED = (
+    "could not write to the site database; the reason is in the site's log "
+    "(and on /readyz for admins)"
+)
+"""What a writer is told: the database's own message holds SQL and row data."""
+REFUSING = f"site is not accepting input: {WRITE_FAILED}"
+
 GATHER_TURNS = 8
 """Event-loop turns the writer waits after the first input before it commits."""
 INLINE_COMMIT_BYTES = 32 * 1024
@@ -175,7 +182,7 @@ class SiteRunner:
     def submit(self, item: inp.Input) -> tuple[Any, asyncio.Future[None]]:
         """Apply ``item`` now; the future resolves once it is durable."""
         if self.failed is not None:
-            raise TemporaryFailure(f"site is not accepting input: {self.failed}", retry_after=5)
+            raise TemporaryFailure(REFUSING, retry_after=5)
         outcome = self.engine.apply(item)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((self.clock(), inp.encode(item)))
@@ -255,7 +262,7 @@ class SiteRunner:
             log.critical("site database write failed, refusing input: %s", exc)
             for fut in waiters:
                 if not fut.done():
-                    fut.set_exception(TemporaryFailure(str(exc), retry_after=5))
+                    fut.set_exception(TemporaryFailure(WRITE_FAILED, retry_after=5))
             raise
         self.commits += 1
         for fut in waiters:
