@@ -74,3 +74,19 @@ def test_failure_after_the_database_removes_only_what_init_made(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.json", "notes.txt"]
     code, _ = _init("init", str(tmp_path / "elsewhere"), "--json")
     assert code == 0
+
+
+def test_serve_with_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """A site whose database went away (or whose database_url was edited wrongly)."""
+    site = tmp_path / "site"
+    code, err = _init("init", str(site))
+    assert code == 0, err
+    settings = site / "lookout.toml"
+    settings.write_text(
+        settings.read_text().replace('database_url = ""', f'database_url = "{NOBODY}"')
+    )
+    result = CliRunner(env={"LOOKOUT_DATABASE_URL": None}).invoke(app, ["serve", str(site)])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("error: cannot reach the database"), result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -68,7 +68,7 @@ def serve(
     import uvicorn
 
     from lookout.config import load_settings
-    from lookout.sites.site import Site
+    from lookout.sites.site import Site, check_database
     from lookout.web.api.app import create_app
 
     logging.basicConfig(
@@ -81,6 +81,10 @@ def serve(
         raise config_error(exc, ctx) from exc
     host, port = parse_listen(settings.listen)
     site = Site(site_dir, settings)
+    try:
+        check_database(site)
+    except ConfigError as exc:
+        raise config_error(exc, ctx) from exc
     err.print(f"Lookout site {settings.site_name} on {settings.url}")
     uvicorn.run(
         create_app(site),

@@ -122,11 +122,24 @@ def _init_database(url: str, admin: str, now: float) -> tuple[str, str]:
         finally:
             db.dispose()
     except (sa.exc.SQLAlchemyError, StorageError, ImportError) as exc:
-        raise ConfigError(
-            f"cannot set up the database (database_url = {_without_password(url)!r}): "
-            f"{_first_line(exc)}"
-        ) from exc
+        raise database_error("cannot set up the database", url, exc) from exc
     return tokens
+
+
+def database_error(what: str, url: str, exc: BaseException) -> ConfigError:
+    """One line for a database that cannot be used: the URL without its password and the
+    driver's first line (its traceback belongs to ``--debug``)."""
+    return ConfigError(f"{what} (database_url = {_without_password(url)!r}): {_first_line(exc)}")
+
+
+def check_database(site: Site) -> None:
+    """Connect once, so that ``serve`` can say in one line why it cannot start."""
+    try:
+        with site.db.connect():
+            pass
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        url = site.settings.database(site.dir)
+        raise database_error("cannot reach the database", url, exc) from exc
 
 
 def _without_password(url: str) -> str:
