@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lookout.domain.metrics import Metric
+if TYPE_CHECKING:
+    from lookout.domain.metrics import Metric
 
 Loc = tuple[str | int, ...]
 
@@ -192,6 +193,19 @@ def check_count(n: int, limit: int, what: str, loc: Loc = ()) -> None:
     """At most ``limit`` of ``what``."""
     if n > limit:
         raise InvalidValue(f"{n} {what}; at most {limit} are allowed", loc)
+
+
+def decoded_metrics_ok(metrics: tuple[Metric, ...]) -> bool:
+    """Whether metrics *decoded by msgspec* pass :func:`check_metrics`: their numbers were
+    checked by the decoder (``domain.metrics.Number``), so only count and text remain. The
+    fast test of the ingestion hot path; ``check_metrics`` then says what is wrong."""
+    if len(metrics) > MAX_METRICS:
+        return False
+    for m in metrics:
+        name, unit = m.name, m.unit
+        if "\x00" in name or "\x00" in unit:
+            return False
+    return True
 
 
 def check_metrics(metrics: tuple[Metric, ...], loc: Loc = ()) -> None:

@@ -227,13 +227,13 @@ class Ingest:
             item.output is None
             and not perfdata
             and item.checked_at is None
-            and not item.metrics
             and len(summary) <= MAX_SUMMARY
             and len(long_output) <= MAX_LONG_OUTPUT
             and "\x00" not in summary
             and "\x00" not in long_output
+            and (not item.metrics or values.decoded_metrics_ok(item.metrics))
         ):  # the common case, checked cheaply (msgspec refuses unpaired surrogates)
-            return CheckResult(host, service, state, summary, long_output)
+            return CheckResult(host, service, state, summary, long_output, item.metrics)
         if item.output is not None:
             summary, long_output, more = split_plugin_output(item.output)
             perfdata = f"{perfdata} {more}".strip()
