@@ -25,12 +25,12 @@ def test_times_out_of_range_are_refused(bad: float) -> None:
 @pytest.mark.parametrize("good", [0.0, 1.7e9, values.TIME_MAX])
 def test_times_in_range_pass(good: float) -> None:
     assert values.check_time(good) == good
-    assert values.as_datetime(good) is not None
+    assert values.is_time(good)
 
 
-def test_as_datetime_shows_nothing_for_what_it_cannot_show() -> None:
-    assert values.as_datetime(1e308) is None
-    assert values.as_datetime(math.nan) is None
+def test_is_time_says_no_to_what_pages_cannot_show() -> None:
+    assert not values.is_time(1e308)
+    assert not values.is_time(math.nan)
 
 
 @pytest.mark.parametrize(

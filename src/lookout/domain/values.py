@@ -13,7 +13,6 @@ door can report it in its own shape (422 field paths, a chat reply, an UNKNOWN s
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,10 +57,6 @@ class InvalidValue(ValueError):
         super().__init__(msg)
         self.msg = msg
         self.loc = loc
-
-    def at(self, *prefix: str | int) -> InvalidValue:
-        """The same error, located under ``prefix``."""
-        return InvalidValue(self.msg, (*prefix, *self.loc))
 
 
 # ---------------------------------------------------------------------- text
@@ -149,22 +144,14 @@ def is_time(value: object) -> bool:
     return isinstance(value, int | float) and TIME_MIN <= value <= TIME_MAX
 
 
-def as_datetime(value: float | None) -> datetime | None:
-    """``value`` as an aware UTC datetime, or None when it is not a time in range: pages and
-    reports show such a value as missing instead of failing."""
-    if value is None or not is_time(value):
-        return None
-    return datetime.fromtimestamp(value, UTC)
-
-
 # ---------------------------------------------------------------------- nested JSON
 def check_tree(value: Any, loc: Loc = (), *, max_depth: int = MAX_DEPTH) -> None:
     """Every part of a JSON-like value is storable: strings and keys without NUL or unpaired
     surrogates, finite numbers, nesting at most ``max_depth`` deep."""
-    _walk(value, loc, max_depth)
+    _walk(value, loc, max_depth, max_depth)
 
 
-def _walk(value: Any, loc: Loc, depth: int) -> None:
+def _walk(value: Any, loc: Loc, depth: int, limit: int) -> None:
     if isinstance(value, str):
         problem = text_problem(value)
         if problem is not None:
@@ -175,18 +162,18 @@ def _walk(value: Any, loc: Loc, depth: int) -> None:
         return
     elif isinstance(value, dict):
         if depth <= 0:
-            raise InvalidValue(f"nested more than {MAX_DEPTH} levels deep", loc)
+            raise InvalidValue(f"nested more than {limit} levels deep", loc)
         for key, item in value.items():
             if isinstance(key, str):
                 problem = text_problem(key)
                 if problem is not None:
                     raise InvalidValue(f"key {problem}", (*loc, key))
-            _walk(item, (*loc, key), depth - 1)
+            _walk(item, (*loc, key), depth - 1, limit)
     elif isinstance(value, list | tuple):
         if depth <= 0:
-            raise InvalidValue(f"nested more than {MAX_DEPTH} levels deep", loc)
+            raise InvalidValue(f"nested more than {limit} levels deep", loc)
         for i, item in enumerate(value):
-            _walk(item, (*loc, i), depth - 1)
+            _walk(item, (*loc, i), depth - 1, limit)
 
 
 def check_count(n: int, limit: int, what: str, loc: Loc = ()) -> None:
