@@ -21,14 +21,15 @@ from lookout.storage import tables as t
 KEY = ("web01", "Filesystem /var")
 
 
-def _poison() -> CheckResult:
+def _poison(bad_metrics: bool = True) -> CheckResult:
+    metrics = (Metric("used", math.nan, "%"), Metric("ok", 1.0, "%", math.inf))
     return CheckResult(
         "web01",
         "Filesystem /var",
         1,
         "bad\x00summary",
         "long\x00output",
-        (Metric("used", math.nan, "%"), Metric("ok", 1.0, "%", math.inf)),
+        metrics if bad_metrics else (Metric("ok", 1.0, "%"),),
         math.nan,
     )
 
@@ -71,7 +72,7 @@ async def test_a_poisoned_status_survives_a_crash_and_restart(database_url: str)
     await runner.start()
     await _seed(runner)
     await runner.apply(inp.Results(at=clock.now, results=[_crit(1)]))
-    await runner.apply(inp.Results(at=clock.now, results=[_poison()]))
+    await runner.apply(inp.Results(at=clock.now, results=[_poison(bad_metrics=False)]))
     runner.store.close()  # the crash: no checkpoint
     runner.store.db.dispose()
 
@@ -133,4 +134,28 @@ async def test_an_unusable_journal_entry_is_quarantined_and_the_rest_replayed(
     assert {e.type for e in quarantined} == {EventType.QUARANTINE}
     with again.store.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.journal)).scalar() == 0
+    await again.stop()
+
+
+async def test_a_journaled_metric_out_of_bounds_is_quarantined_at_replay(
+    database_url: str,
+) -> None:
+    """Metric numbers are bounded when decoded (domain.metrics.Number): an entry an older
+    version journaled with NaN or infinite metrics is set aside, the rest replayed."""
+    clock = Clock()
+    runner = _runner(database_url, clock)
+    await runner.start()
+    await _seed(runner)
+    await runner.apply(inp.Results(at=clock.now, results=[_crit(1)]))
+    await runner.apply(inp.Results(at=clock.now, results=[_poison()]))
+    await runner.apply(inp.Results(at=clock.now, results=[_crit(2)]))
+    runner.store.close()  # the crash: no checkpoint
+    runner.store.db.dispose()
+
+    again = _runner(database_url, clock)
+    await again.start()
+    assert (again.replayed, again.quarantined) == (3, 1)
+    assert again.engine.status[KEY].summary == "full 2"
+    (event,) = again.store.query_events(types=["quarantine"])
+    assert "out of range" in event.summary
     await again.stop()

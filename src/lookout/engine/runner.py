@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from lookout.domain.events import Event
 from lookout.domain.values import TIME_MAX
 from lookout.engine import inputs as inp
@@ -134,8 +136,11 @@ class SiteRunner:
         eng = self.engine
         try:
             item = inp.decode(body)
+        except msgspec.ValidationError as exc:  # e.g. a metric beyond the bounds of today
+            self._quarantine(seq, at, f"journal entry {seq} holds a value out of range: {exc}")
+            return
         except Exception as exc:
-            self._quarantine(seq, at, f"journal entry {seq} is unreadable: {exc}", None)
+            self._quarantine(seq, at, f"journal entry {seq} is unreadable: {exc}")
             return
         problem = inp.problem(item)
         if problem is not None:
@@ -148,7 +153,7 @@ class SiteRunner:
             log.exception("journal entry %d failed to replay", seq)
             self._quarantine(seq, at, f"journal entry {seq} failed: {exc!r}", item)
 
-    def _quarantine(self, seq: int, at: float, reason: str, item: inp.Input | None) -> None:
+    def _quarantine(self, seq: int, at: float, reason: str, item: inp.Input | None = None) -> None:
         host, service = inp.first_key(item) if item is not None else ("", "")
         log.error("quarantined %s", reason)
         self.quarantined += 1
