@@ -307,7 +307,9 @@ def test_apply_result_returns_none_when_nothing_changed() -> None:
     ch = apply_result(st, 2, "crit", "", 3.0, 3, True, NO_FLAP)
     assert ch is not None
     assert (ch.old_state, ch.old_hard, ch.state_changed, ch.hard_changed) == (0, True, True, False)
-    assert apply_result(st, 2, "crit", "", 4.0, 3, True, NO_FLAP) is None  # attempt 2
+    ch = apply_result(st, 2, "crit", "", 4.0, 3, True, NO_FLAP)  # attempt 2: a soft retry
+    assert ch is not None
+    assert (ch.state_changed, ch.hard_changed, ch.soft_retry) == (False, False, True)
     ch = apply_result(st, 2, "crit", "", 5.0, 3, True, NO_FLAP)
     assert ch is not None
     assert (ch.state_changed, ch.hard_changed) == (False, True)

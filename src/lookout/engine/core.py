@@ -66,6 +66,9 @@ class Engine:
         self.downtimes_changed = False
         self.comments_changed = False
         self.on_recheck: Callable[[Key], None] | None = None
+        self.on_state: Callable[[Status], None] | None = None
+        """Called after a state change, a hard change or a further soft attempt (event
+        handlers); not during journal replay."""
         self._stale_due = 0.0  # the first tick scans everything
         self._ack_due = 0.0
 
@@ -282,6 +285,8 @@ class Engine:
                     "notify": notify,
                 },
             )
+        if self.on_state is not None and (ch.state_changed or ch.hard_changed or ch.soft_retry):
+            self.on_state(st)
         if ch.flapping is not None:
             kind = EventType.FLAPPING_START if ch.flapping else EventType.FLAPPING_STOP
             self._emit(

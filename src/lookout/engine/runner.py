@@ -114,10 +114,12 @@ class SiteRunner:
         for s in loaded.services:
             eng.put_service(s, self.clock(), statuses.get((s.host, s.name)))
         eng.dirty.difference_update(statuses.values())
+        # replay re-applies what happened: nothing is run again (rechecks, event handlers)
         on_recheck, eng.on_recheck = eng.on_recheck, None
+        on_state, eng.on_state = eng.on_state, None
         for seq, at, body in loaded.journal:
             self._replay(seq, at, body)
-        eng.on_recheck = on_recheck
+        eng.on_recheck, eng.on_state = on_recheck, on_state
         self.replayed = len(loaded.journal)
         self._last_prune = self.clock()  # retention passes run later, not in start-up
         if self.replayed:

@@ -31,6 +31,9 @@ class Change(NamedTuple):
     hard_changed: bool
     flapping: bool | None
     ack_cleared: Ack | None
+    soft_retry: bool = False
+    """Another soft attempt of the same problem (no state change; event handlers run on it,
+    as Nagios runs them on every soft attempt)."""
 
 
 def apply_result(
@@ -77,6 +80,8 @@ def apply_result(
 
     state_changed = state != old_state or first
     if not state_changed and st.hard == old_hard and flap_change is None:
+        if not st.hard:  # a further soft attempt
+            return Change(old_state, old_hard, False, False, None, None, soft_retry=True)
         return None
     st.state = state
     if state_changed:
