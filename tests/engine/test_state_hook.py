@@ -3,8 +3,9 @@ further soft attempt, as Nagios runs event handlers; not on steady results."""
 
 from __future__ import annotations
 
-from lookout.engine.status import Status
 from test_handling import S1, make_engine, send
+
+from lookout.engine.status import Status
 
 
 def test_hook_runs_on_changes_and_soft_attempts_only() -> None:
