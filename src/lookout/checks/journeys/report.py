@@ -1,0 +1,111 @@
+"""One journey run → one service result: the worst step's state, a summary, a step-by-step
+long output and the timings as metrics (``step_1_log_in`` seconds …, ``total``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lookout.checks.journeys.evaluate import CRIT, OK, UNKNOWN, WARN
+from lookout.domain.metrics import Metric
+from lookout.domain.perfdata import format_perfdata
+from lookout.domain.states import state_name
+
+MARKS = {OK: "✔", WARN: "!", CRIT: "✘", UNKNOWN: "?"}
+SKIPPED = "–"
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What became of one step; ``state`` None means it was skipped (an earlier step failed).
+    ``warn``/``crit`` are its time levels, drawn on the metric."""
+
+    number: int
+    name: str
+    kind: str  # "http" or "browser"
+    state: int | None
+    seconds: float = 0.0
+    reason: str = ""
+    detail: str = ""  # e.g. "GET https://shop/login → 200", or where a screenshot went
+    warn: float | None = None
+    crit: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.state is not None and self.state >= CRIT
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyResult:
+    name: str
+    state: int
+    summary: str
+    long_output: str
+    metrics: tuple[Metric, ...]
+    steps: tuple[StepOutcome, ...]
+    seconds: float
+
+    def plugin_output(self) -> str:
+        """Nagios plugin text: ``summary | perfdata`` then the long output."""
+        first = self.summary
+        perf = format_perfdata(self.metrics)
+        if perf:
+            first += " | " + perf
+        return first + ("\n" + self.long_output if self.long_output else "")
+
+
+def metric_name(number: int, name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60]
+    return f"step_{number}_{slug}" if slug else f"step_{number}"
+
+
+def summarize(name: str, steps: Sequence[StepOutcome], seconds: float) -> JourneyResult:
+    ran = [s for s in steps if s.state is not None]
+    state = max((s.state for s in ran if s.state is not None), default=UNKNOWN)
+    bad = [s for s in ran if s.state != OK]
+    if not bad:
+        summary = f"{name}: all {len(steps)} steps OK in {seconds:.2f} s"
+    else:
+        worst = next(s for s in bad if s.state == state)
+        label = state_name(state, is_host=False)
+        summary = f"{name}: {label} at step {worst.number} {worst.name!r}: {worst.reason}"
+        if len(bad) > 1:
+            summary += f" (and {len(bad) - 1} more)"
+        skipped = len(steps) - len(ran)
+        if skipped:
+            summary += f"; {skipped} step{'s' if skipped > 1 else ''} skipped"
+    metrics = (
+        *(
+            Metric(
+                name=metric_name(s.number, s.name),
+                value=round(s.seconds, 6),
+                unit="s",
+                warn=s.warn,
+                crit=s.crit,
+                min=0.0,
+            )
+            for s in ran
+        ),
+        Metric(name="total", value=round(seconds, 6), unit="s", min=0.0),
+    )
+    return JourneyResult(
+        name=name,
+        state=state,
+        summary=summary,
+        long_output="\n".join(step_line(s) for s in steps),
+        metrics=metrics,
+        steps=tuple(steps),
+        seconds=seconds,
+    )
+
+
+def step_line(s: StepOutcome) -> str:
+    if s.state is None:
+        return f"{SKIPPED} {s.number}. {s.name}: skipped"
+    line = f"{MARKS[s.state]} {s.number}. {s.name} ({s.kind}, {s.seconds:.3f} s)"
+    if s.reason:
+        line += f": {s.reason}"
+    if s.detail:
+        line += f" [{s.detail}]"
+    return line
