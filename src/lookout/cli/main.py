@@ -11,6 +11,7 @@ from lookout.cli import (
     admin_cmds,
     agent_cmds,
     handling_cmds,
+    journey_cmds,
     kube_cmds,
     notify_cmds,
     objects_cmds,
@@ -47,6 +48,7 @@ notify_cmds.register(app)
 user_cmds.register(app)
 kube_cmds.register(app)
 agent_cmds.register(app)
+journey_cmds.register(app)
 
 if __name__ == "__main__":
     app()
