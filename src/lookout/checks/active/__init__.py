@@ -11,14 +11,15 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Protocol, Self
 
 import httpx
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from lookout.domain.commands import Execution
 from lookout.domain.metrics import Metric
 
 NAGIOS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
@@ -43,6 +44,21 @@ def _new_client(*, verify: bool, max_connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=verify, limits=limits, headers=headers, trust_env=False)
 
 
+class CommandExecutor(Protocol):
+    """Runs the site's command definitions (``sources.active.plugins.CommandRunner``)."""
+
+    @property
+    def enabled(self) -> bool:
+        """The site's execution switch: false means nothing is ever spawned."""
+        ...
+
+    async def run_command(
+        self, name: str, macros: Mapping[str, str], time_limit: float
+    ) -> Execution:
+        """Run command ``name`` with ``macros`` (``HOSTNAME``, ``ARG1``, … without ``$``)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """What a check gets besides its params: shared HTTP clients and a timer.
@@ -54,6 +70,12 @@ class CheckContext:
     http: httpx.AsyncClient
     http_insecure: httpx.AsyncClient
     timer: Callable[[], float] = field(default=time.perf_counter)
+    commands: CommandExecutor | None = None
+    """Runs command definitions (Nagios plugins); None where programs cannot run."""
+    host: str = ""
+    """The host of the job being run (the runner sets it per job)."""
+    service: str = ""
+    """The service of the job being run ('' for a host check)."""
 
     @classmethod
     def create(cls, max_connections: int = 100) -> Self:

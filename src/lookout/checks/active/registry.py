@@ -8,14 +8,19 @@ from typing import Annotated, Any, assert_never
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import InitErrorDetails
 
-from lookout.checks.active import CheckContext, Outcome, http, tcp
+from lookout.checks.active import CheckContext, Outcome, http, nagios, tcp
 from lookout.checks.active.http import HttpParams
+from lookout.checks.active.nagios import NagiosParams
 from lookout.checks.active.tcp import TcpParams
 
-ActiveCheckConfig = Annotated[TcpParams | HttpParams, Field(discriminator="type")]
+ActiveCheckConfig = Annotated[TcpParams | HttpParams | NagiosParams, Field(discriminator="type")]
 """A service's active check config; ``type`` picks the check."""
 
-_MODELS: dict[str, type[TcpParams] | type[HttpParams]] = {"tcp": TcpParams, "http": HttpParams}
+_MODELS: dict[str, type[TcpParams] | type[HttpParams] | type[NagiosParams]] = {
+    "tcp": TcpParams,
+    "http": HttpParams,
+    "nagios": NagiosParams,
+}
 _ADAPTER: TypeAdapter[ActiveCheckConfig] = TypeAdapter(ActiveCheckConfig)
 
 
@@ -62,5 +67,7 @@ async def run_check(config: ActiveCheckConfig, address: str, ctx: CheckContext) 
             return await tcp.run(config, address, ctx)
         case HttpParams():
             return await http.run(config, address, ctx)
+        case NagiosParams():
+            return await nagios.run(config, address, ctx)
         case _:
             assert_never(config)

@@ -10,10 +10,10 @@ import asyncio
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from lookout.checks.active import CheckContext, Outcome
+from lookout.checks.active import CheckContext, CommandExecutor, Outcome
 from lookout.checks.active.registry import ActiveCheckConfig, run_check
 from lookout.domain.results import CheckResult
 
@@ -57,6 +57,8 @@ class EmbeddedRunner:
 
     A check gets ``config.timeout + grace`` seconds before the runner gives up on it.
     Without a ``context`` the runner creates (and closes in ``aclose``) its own HTTP clients.
+    ``commands`` runs the site's command definitions (Nagios plugins); each check gets the
+    context with its job's host and service filled in.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class EmbeddedRunner:
         grace: float = 5.0,
         context: CheckContext | None = None,
         execute: Execute = run_check,
+        commands: CommandExecutor | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -75,6 +78,8 @@ class EmbeddedRunner:
         self._grace = grace
         self._owns_context = context is None
         self._context = context or CheckContext.create(max_connections=concurrency)
+        if commands is not None:
+            self._context = replace(self._context, commands=commands)
         self._execute = execute
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -103,7 +108,8 @@ class EmbeddedRunner:
         deadline = asyncio.timeout(limit)
         try:
             async with deadline:
-                outcome = await self._execute(job.config, job.address, self._context)
+                ctx = replace(self._context, host=job.host, service=job.service)
+                outcome = await self._execute(job.config, job.address, ctx)
         except TimeoutError as exc:
             if not deadline.expired():
                 return crashed(exc)
