@@ -10,6 +10,7 @@ import typer
 from lookout.cli import (
     admin_cmds,
     agent_cmds,
+    config_cmds,
     handling_cmds,
     journey_cmds,
     kube_cmds,
@@ -48,6 +49,7 @@ notify_cmds.register(app)
 user_cmds.register(app)
 kube_cmds.register(app)
 agent_cmds.register(app)
+config_cmds.register(app)
 journey_cmds.register(app)
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from lookout.web.api import (
     actions,
     admin,
     agents,
+    config,
     history,
     kube,
     notifications,
@@ -50,7 +51,7 @@ def create_app(site: Any) -> ASGIApp:
     app.state.actions = site.actions
     problems.install(app)
     api = [objects.router, actions.router, history.router, admin.router]
-    api += [notifications.router, kube.router]
+    api += [notifications.router, kube.router, config.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)

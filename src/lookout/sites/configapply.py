@@ -1,0 +1,450 @@
+"""Export a site's configuration as a tree, and apply a tree to it: validate everything first,
+then write hosts and services in one transaction (:meth:`Site.apply_batch`).
+
+The diff is :mod:`lookout.configcode.plan` (pure); this module reads the site's state, runs
+the API's validation on what changes, and performs the writes. Notification objects and
+downtimes are written after the objects (their own small transactions); every part was
+validated before the first write, so a refused tree changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+
+from lookout.checks.active.registry import validate_check_config
+from lookout.configcode import plan as p
+from lookout.configcode.tree import (
+    MANAGED_AUTHOR,
+    ChannelEntry,
+    CommandEntry,
+    DowntimeEntry,
+    GroupEntry,
+    Tree,
+    check_references,
+    downtime_key,
+)
+from lookout.engine import inputs as inp
+from lookout.engine.downtimes import validate_recurrence
+from lookout.errors import LookoutError, ValidationError
+from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
+from lookout.wire.api import HostIn, ServiceIn
+
+log = logging.getLogger(__name__)
+TREE_KEYS = set(Tree.model_fields)
+
+
+class TreeInvalid(ValidationError):
+    """A tree with problems: ``errors`` holds every one as ``{"loc": [...], "msg": ...}``."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        first = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
+        super().__init__(f"the configuration has {len(errors)} problem(s): {first}")
+        self.errors = errors
+
+
+def defaults_of(site: Any) -> p.ServiceDefaults:
+    d = site.settings.services
+    return p.ServiceDefaults(
+        check_interval=d.check_interval,
+        retry_interval=d.retry_interval,
+        max_check_attempts=d.max_check_attempts,
+        stale_after=d.stale_after,
+    )
+
+
+# ---------------------------------------------------------------------- export
+async def export_tree(site: Any) -> dict[str, Any]:
+    """The site's configuration as a tree (channel secrets masked)."""
+    engine = site.engine
+    d = defaults_of(site)
+    hosts = []
+    for cfg in sorted(engine.hosts.values(), key=lambda h: h.name):
+        entry = p.host_entry(cfg)
+        services = engine.host_services.get(cfg.name, {})
+        entry["services"] = [p.service_entry(services[n], d) for n in sorted(services)]
+        hosts.append(entry)
+    store = site.notifier.store
+    channels = await asyncio.to_thread(store.channels)
+    rules = await asyncio.to_thread(store.rules)
+    contacts = await asyncio.to_thread(store.contacts)
+    groups = sorted({g for h in engine.hosts.values() for g in h.groups})
+    tree: dict[str, Any] = {
+        "hosts": hosts,
+        "host_groups": [{"name": g, "alias": ""} for g in groups],
+        "channels": [
+            {"name": c.name, "spec": masked(c.spec.model_dump(mode="json"))} for c in channels
+        ],
+        "rules": [_rule_entry(r) for r in rules],
+        "contacts": [c.model_dump(exclude_defaults=True) for c in contacts],
+        "downtimes": _downtimes(engine),
+    }
+    commands = await _commands(site)
+    if commands is not None:
+        tree["commands"] = [{"name": n, "command_line": c} for n, c in sorted(commands.items())]
+    return tree
+
+
+def _rule_entry(rule: Rule) -> dict[str, Any]:
+    data: dict[str, Any] = rule.model_dump(mode="json", exclude_defaults=True)
+    return {"name": rule.name, **data}
+
+
+def _downtimes(engine: Any) -> list[dict[str, Any]]:
+    out = []
+    for dt in sorted(engine.downtimes.values(), key=lambda x: x.id):
+        if not dt.recurrence:
+            continue
+        entry: dict[str, Any] = {"host": dt.host}
+        if dt.service:
+            entry["service"] = dt.service
+        entry |= {"start": dt.start, "end": dt.end, "recurrence": dt.recurrence}
+        if not dt.fixed:
+            entry |= {"fixed": False, "duration": dt.duration}
+        if dt.include_services:
+            entry["include_services"] = True
+        if dt.comment:
+            entry["comment"] = dt.comment
+        out.append(entry)
+    return out
+
+
+async def _commands(site: Any) -> dict[str, str] | None:
+    """The site's command definitions (None: this site has none to manage)."""
+    runner = getattr(site, "commands", None)
+    found = getattr(runner, "commands", None)
+    if not isinstance(found, Mapping):
+        return None
+    return {name: getattr(c, "line", getattr(c, "command_line", "")) for name, c in found.items()}
+
+
+# ---------------------------------------------------------------------- apply
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, loc: list[Any], msg: str) -> None:
+        self.items.append({"loc": loc, "msg": msg, "type": "value_error"})
+
+    def pydantic(self, prefix: list[Any], exc: pydantic.ValidationError) -> None:
+        for e in exc.errors():
+            self.add([*prefix, *e["loc"]], e["msg"])
+
+
+def _shape(raw: Any, errors: _Errors) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        errors.add([], "expected an object with hosts, commands, channels, rules, …")
+        return {}
+    for key in raw:
+        if key not in TREE_KEYS:
+            errors.add([key], f"unknown part of a tree (expected {', '.join(sorted(TREE_KEYS))})")
+    hosts = raw.get("hosts")
+    if hosts is not None:
+        if not isinstance(hosts, list):
+            errors.add(["hosts"], "expected a list")
+            return {}
+        for i, h in enumerate(hosts):
+            if not isinstance(h, dict) or not isinstance(h.get("name"), str):
+                errors.add(["hosts", i], "expected an object with a name")
+                continue
+            services = h.get("services", [])
+            if not isinstance(services, list) or not all(
+                isinstance(s, dict) and isinstance(s.get("name"), str) for s in services
+            ):
+                errors.add(["hosts", h["name"], "services"], "expected a list of named services")
+    for kind in TREE_KEYS - {"hosts"}:
+        if raw.get(kind) is not None and not isinstance(raw[kind], list):
+            errors.add([kind], "expected a list")
+    return raw
+
+
+def _check_config(config: Any, loc: list[Any], errors: _Errors) -> None:
+    if config is None:
+        return
+    try:
+        validate_check_config(config)
+    except pydantic.ValidationError as exc:
+        errors.pydantic([*loc, "check"], exc)
+
+
+def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, errors: _Errors) -> None:
+    """Full validation (the API's models) of the hosts and services that change; the plan's
+    objects are then rebuilt from the validated values."""
+    engine = site.engine
+    defaults = defaults_of(site)
+    final_hosts = {h["name"] for h in tree["hosts"]} | {
+        n for n, c in engine.hosts.items() if not p.managed(c.labels)
+    }
+    plan.hosts, plan.services = [], []
+    for name, entry in plan.host_entries.items():
+        body = {k: v for k, v in entry.items() if k != "services"}
+        try:
+            host = HostIn.model_validate(body)
+        except pydantic.ValidationError as exc:
+            errors.pydantic(["hosts", name], exc)
+            continue
+        _check_config(host.check, ["hosts", name], errors)
+        for parent in host.parents:
+            if parent == name or parent not in final_hosts:
+                errors.add(["hosts", name, "parents"], f"{parent!r} is not a host")
+        plan.hosts.append(p.host_config(host.model_dump()))
+    for (host_name, name), entry in plan.service_entries.items():
+        loc = ["hosts", host_name, "services", name]
+        try:
+            svc = ServiceIn.model_validate(entry)
+        except pydantic.ValidationError as exc:
+            errors.pydantic(loc, exc)
+            continue
+        _check_config(svc.check, loc, errors)
+        plan.services.append(p.service_config(host_name, svc.model_dump(), defaults))
+    removed = set(plan.remove_hosts)
+    for h in engine.hosts.values():
+        kept = h.name not in removed and h.name not in plan.host_entries
+        if kept and any(parent in removed for parent in h.parents):
+            errors.add(["hosts"], f"host {h.name} has a parent the tree removes")
+
+
+def _named_models(
+    kind: str, items: list[Any], model: type[pydantic.BaseModel], errors: _Errors, key: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        label = item.get(key, i) if isinstance(item, dict) else i
+        try:
+            out[str(label)] = model.model_validate(item)
+        except pydantic.ValidationError as exc:
+            errors.pydantic([kind, label], exc)
+    return out
+
+
+async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
+    """Apply ``raw`` (the wire form of a tree) to ``site``; with ``dry_run`` only say what
+    would change. Raises :class:`TreeInvalid` listing every problem; nothing is written then."""
+    errors = _Errors()
+    tree = _shape(raw, errors)
+    if errors.items:
+        raise TreeInvalid(errors.items)
+    for msg in check_references(tree):
+        errors.add([msg.split(":", 1)[0]], msg.split(": ", 1)[-1])
+    engine = site.engine
+    changes: dict[str, p.Change] = {}
+    plan: p.ObjectPlan | None = None
+    if tree.get("hosts") is not None:
+        plan = p.plan_objects(tree["hosts"], engine.hosts, engine.host_services, defaults_of(site))
+        _validate_objects(plan, tree, site, errors)
+        changes["hosts"], changes["services"] = plan.host_changes, plan.service_changes
+    for kind in ("host_groups", "service_groups"):
+        if tree.get(kind) is not None:
+            _named_models(kind, tree[kind], GroupEntry, errors, "name")
+    notify = await _plan_notifications(site, tree, errors, changes)
+    downtimes = _plan_downtimes(site, tree, errors, changes)
+    commands = await _plan_commands(site, tree, errors, changes)
+    if errors.items:
+        raise TreeInvalid(errors.items)
+    report = {
+        "dry_run": dry_run,
+        "changes": {k: c.as_dict() for k, c in changes.items()},
+        "changed": any(changes.values()),
+    }
+    if tree.get("commands") is not None and commands is None:
+        report["skipped"] = ["commands: this site has no command definitions to apply them to"]
+    if dry_run or not report["changed"]:
+        return report
+    await _apply_commands(site, commands)
+    if plan is not None and (plan.host_changes or plan.service_changes):
+        await site.apply_batch(plan.hosts, plan.services, plan.remove_services, plan.remove_hosts)
+    await _apply_notifications(site, notify)
+    await _apply_downtimes(site, downtimes)
+    return report
+
+
+# ---------------------------------------------------------------------- notifications
+async def _plan_notifications(
+    site: Any, tree: dict[str, Any], errors: _Errors, changes: dict[str, p.Change]
+) -> dict[str, Any]:
+    store = site.notifier.store
+    out: dict[str, Any] = {}
+    if tree.get("channels") is not None:
+        current = {c.name: c for c in await asyncio.to_thread(store.channels)}
+        entries = _named_models("channels", tree["channels"], ChannelEntry, errors, "name")
+        desired: dict[str, Channel] = {}
+        for name, entry in entries.items():
+            assert isinstance(entry, ChannelEntry)
+            spec = entry.spec
+            if MASK in spec.values():
+                old = current[name].spec.model_dump(mode="json") if name in current else {}
+                spec = unmask(spec, old)
+            try:
+                desired[name] = Channel.model_validate({"name": name, "spec": spec})
+            except pydantic.ValidationError as exc:
+                errors.pydantic(["channels", name], exc)
+        changes["channels"] = p.plan_named(current, desired)
+        out["channels"] = (changes["channels"], desired)
+    if tree.get("rules") is not None:
+        current_rules = await asyncio.to_thread(store.rules)
+        rules = _named_models("rules", tree["rules"], Rule, errors, "name")
+        have = {r.name: (i, r) for i, r in enumerate(current_rules)}
+        want = {name: (i, r) for i, (name, r) in enumerate(rules.items())}
+        changes["rules"] = p.plan_named(have, want)
+        out["rules"] = (changes["rules"], rules)
+    if tree.get("contacts") is not None:
+        contacts = _named_models("contacts", tree["contacts"], Contact, errors, "user")
+        current_contacts = {c.user: c for c in await asyncio.to_thread(store.contacts)}
+        changes["contacts"] = p.plan_named(current_contacts, contacts)
+        changes["contacts"].remove = []  # contacts are kept (they belong to users)
+        out["contacts"] = (changes["contacts"], contacts)
+    return out
+
+
+async def _apply_notifications(site: Any, notify: dict[str, Any]) -> None:
+    store = site.notifier.store
+    now = site.clock()
+    if "channels" in notify:
+        change, channels = notify["channels"]
+        for name in change.create + change.change:
+            await asyncio.to_thread(store.put_channel, channels[name], now, create=False)
+    if "rules" in notify:
+        change, rules = notify["rules"]
+        for name in change.remove:
+            await asyncio.to_thread(store.delete_rule, name)
+        if change.create or change.change:
+            for i, rule in enumerate(rules.values()):
+                await asyncio.to_thread(
+                    store.put_rule, rule, now, position=(i + 1) * 10, create=False
+                )
+    if "contacts" in notify:
+        change, contacts = notify["contacts"]
+        for name in change.create + change.change:
+            await asyncio.to_thread(store.put_contact, contacts[name], now)
+    if "channels" in notify:
+        for name in notify["channels"][0].remove:
+            await asyncio.to_thread(store.delete_channel, name)
+    if notify:
+        await site.notifier.reload()
+
+
+# ---------------------------------------------------------------------- downtimes
+def _plan_downtimes(
+    site: Any, tree: dict[str, Any], errors: _Errors, changes: dict[str, p.Change]
+) -> tuple[list[DowntimeEntry], list[int]] | None:
+    if tree.get("downtimes") is None:
+        return None
+    engine = site.engine
+    wanted: list[DowntimeEntry] = []
+    hosts = {h["name"] for h in tree.get("hosts") or ()} | set(engine.hosts)
+    for i, item in enumerate(tree["downtimes"]):
+        try:
+            entry = DowntimeEntry.model_validate(item)
+            validate_recurrence(entry.recurrence)
+        except pydantic.ValidationError as exc:
+            errors.pydantic(["downtimes", i], exc)
+            continue
+        except LookoutError as exc:
+            errors.add(["downtimes", i, "recurrence"], str(exc))
+            continue
+        if entry.host not in hosts:
+            errors.add(["downtimes", i, "host"], f"{entry.host!r} is not a host")
+        if entry.end <= entry.start:
+            errors.add(["downtimes", i, "end"], "end must be after start")
+        wanted.append(entry)
+    current: dict[tuple[Any, ...], list[int]] = {}
+    for dt in engine.downtimes.values():
+        if dt.recurrence:
+            current.setdefault(downtime_key(_dt_dict(dt)), []).append(dt.id)
+    change = p.Change()
+    create: list[DowntimeEntry] = []
+    remove: list[int] = []
+    keys = set()
+    for entry in wanted:
+        key = entry.key()
+        keys.add(key)
+        if not current.get(key):
+            create.append(entry)
+            change.create.append(_describe(entry.host, entry.service, entry.recurrence))
+        else:
+            current[key].pop(0)  # matched: this one stays
+    for dt in engine.downtimes.values():
+        if dt.recurrence and dt.author == MANAGED_AUTHOR and dt.id in _flat(current):
+            remove.append(dt.id)
+            change.remove.append(_describe(dt.host, dt.service, dt.recurrence))
+    changes["downtimes"] = change
+    return create, remove
+
+
+def _flat(current: dict[Any, list[int]]) -> set[int]:
+    return {i for ids in current.values() for i in ids}
+
+
+def _dt_dict(dt: Any) -> dict[str, Any]:
+    return {
+        "host": dt.host,
+        "service": dt.service,
+        "recurrence": dt.recurrence,
+        "start": dt.start,
+        "end": dt.end,
+        "fixed": dt.fixed,
+        "duration": dt.duration,
+        "include_services": dt.include_services,
+        "comment": dt.comment,
+    }
+
+
+def _describe(host: str, service: str | None, recurrence: str) -> str:
+    return f"{host}/{service} ({recurrence})" if service else f"{host} ({recurrence})"
+
+
+async def _apply_downtimes(site: Any, plan: tuple[list[DowntimeEntry], list[int]] | None) -> None:
+    if plan is None:
+        return
+    create, remove = plan
+    remove = [i for i in remove if i in site.engine.downtimes]  # gone with their host
+    if remove:
+        await site.actions.remove_downtime(author=MANAGED_AUTHOR, ids=remove)
+    for e in create:
+        await site.actions.schedule_downtime(
+            inp.Target(host=e.host, service=e.service),
+            start=e.start,
+            end=e.end,
+            author=MANAGED_AUTHOR,
+            comment=e.comment,
+            fixed=e.fixed,
+            duration=e.duration,
+            include_services=e.include_services,
+            recurrence=e.recurrence,
+        )
+
+
+# ---------------------------------------------------------------------- commands
+async def _plan_commands(
+    site: Any, tree: dict[str, Any], errors: _Errors, changes: dict[str, p.Change]
+) -> tuple[p.Change, dict[str, str]] | None:
+    if tree.get("commands") is None:
+        return None
+    entries = _named_models("commands", tree["commands"], CommandEntry, errors, "name")
+    desired = {n: e.command_line for n, e in entries.items() if isinstance(e, CommandEntry)}
+    current = await _commands(site)
+    if current is None:
+        return None
+    changes["commands"] = p.plan_named(current, desired)
+    return changes["commands"], desired
+
+
+async def _apply_commands(site: Any, plan: tuple[p.Change, dict[str, str]] | None) -> None:
+    if plan is None:
+        return
+    change, desired = plan
+    save = getattr(site, "save_command", None)
+    delete = getattr(site, "delete_command", None)
+    if save is None or delete is None:
+        log.warning("this site cannot store command definitions; commands left as they are")
+        return
+    for name in change.create:
+        await save(name, desired[name], create=True)
+    for name in change.change:
+        await save(name, desired[name], create=False)
+    for name in change.remove:
+        await delete(name)

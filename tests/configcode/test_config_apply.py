@@ -1,0 +1,262 @@
+"""``lookout config export|apply`` and ``lookout import nagios`` against a real site."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from livesite import LiveSite, make_site
+from lookout.cli.main import app
+
+pytestmark = pytest.mark.integration
+
+WEB1 = """\
+name: web1
+address: 127.0.0.1
+labels: {team: web}
+groups: [linux-servers]
+services:
+  HTTP:
+    check: {type: http, url: "http://127.0.0.1:1/"}
+    check_interval: 300
+  Disk /:
+    params: {warn: 80}
+    labels: {fs: root}
+"""
+DB1 = """\
+name: db1
+parents: [web1]
+services:
+  Postgres: {}
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    s = make_site(tmp_path_factory.mktemp("config") / "site")
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+class Cli:
+    def __init__(self, site: LiveSite, cache: Path) -> None:
+        self.runner = CliRunner(
+            env={
+                "LOOKOUT_URL": site.url,
+                "LOOKOUT_TOKEN": site.token,
+                "COLUMNS": "200",
+                "NO_COLOR": "1",
+                "XDG_CACHE_HOME": str(cache),
+                "LOOKOUT_SECRET_HOOK_SECRET": "s3cret",
+            }
+        )
+
+    def __call__(self, *args: str) -> Result:
+        return self.runner.invoke(app, list(args))
+
+    def ok(self, *args: str) -> Result:
+        r = self(*args)
+        assert r.exit_code == 0, r.output
+        return r
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(site: LiveSite, tmp_path: Path) -> Cli:
+    return Cli(site, tmp_path / "cache")
+
+
+def write(directory: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return directory
+
+
+def base_tree(directory: Path) -> Path:
+    return write(
+        directory,
+        {
+            "hosts/web1.yaml": WEB1,
+            "hosts/db1.yaml": DB1,
+            "groups.yaml": "host_groups:\n  linux-servers: Linux Servers\n",
+            "notifications.yaml": (
+                "channels:\n  hook:\n    type: webhook\n    url: https://hooks.invalid/x\n"
+                "    secret: env:LOOKOUT_SECRET_HOOK_SECRET\n"
+                "rules:\n- name: all-to-hook\n  channels: [hook]\n"
+            ),
+            "downtimes.yaml": (
+                "- host: db1\n  start: 2026-01-04T02:00:00Z\n  end: 2026-01-04T03:00:00Z\n"
+                "  recurrence: 0 2 * * 0\n  comment: weekly backup\n"
+            ),
+        },
+    )
+
+
+def counts(report: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
+    return {
+        k: (c["create"], c["change"], c["remove"])
+        for k, c in report["changes"].items()
+        if c["create"] or c["change"] or c["remove"]
+    }
+
+
+def test_apply_is_idempotent_round_trips_and_removes_only_managed_objects(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    tree = base_tree(tmp_path / "tree")
+    with site.client() as http:
+        http.post("/api/v1/hosts", json={"name": "by-hand"}).raise_for_status()
+
+        dry = cli.json("config", "apply", str(tree), "--dry-run")
+        assert counts(dry) == {
+            "hosts": (2, 0, 0),
+            "services": (3, 0, 0),
+            "channels": (1, 0, 0),
+            "rules": (1, 0, 0),
+            "downtimes": (1, 0, 0),
+        }
+        assert http.get("/api/v1/hosts/web1").status_code == 404
+        out = cli.ok("config", "apply", str(tree)).stdout
+        assert "+ host web1" in out
+        assert "applied" in out
+        svc = http.get("/api/v1/hosts/web1/services/Disk /").json()
+        assert svc["params"] == {"warn": 80}
+        assert svc["labels"] == {"fs": "root", "lookout/managed": "config"}
+        assert http.get("/api/v1/hosts/db1").json()["parents"] == ["web1"]
+
+        again = cli.json("config", "apply", str(tree))
+        assert again["changed"] is False, again
+        assert "nothing to change" in cli.ok("config", "apply", str(tree)).stdout
+
+        exported = tmp_path / "exported"
+        cli.ok("config", "export", str(exported))
+        web1 = (exported / "hosts" / "web1.yaml").read_text()
+        assert "lookout/managed" not in web1
+        assert "Disk /" in web1
+        notes = (exported / "notifications.yaml").read_text()
+        assert "s3cret" not in notes
+        assert "env:LOOKOUT_SECRET_HOOK_SECRET" in notes
+        assert (exported / "hosts" / "by-hand.yaml").exists()
+        adopted = cli.json("config", "apply", str(exported))  # by-hand is in the tree now
+        assert counts(adopted) == {"hosts": (0, 1, 0)}
+        assert adopted["changes"]["hosts"]["names"]["change"] == ["by-hand"]
+        assert cli.json("config", "apply", str(exported))["changed"] is False
+
+        http.post("/api/v1/hosts", json={"name": "by-hand-2"}).raise_for_status()
+        (tree / "hosts" / "db1.yaml").unlink()
+        (tree / "downtimes.yaml").write_text("[]\n")
+        write(
+            tree,
+            {
+                "hosts/web1.yaml": WEB1.replace("team: web", "team: ops").replace(
+                    "  Disk /:\n    params: {warn: 80}\n    labels: {fs: root}\n", ""
+                )
+            },
+        )
+        changed = cli.json("config", "apply", str(tree))
+        assert counts(changed) == {
+            "hosts": (0, 1, 2),  # db1, and by-hand: adopted by the export's apply
+            "services": (0, 0, 2),
+            "downtimes": (0, 0, 1),
+        }
+        assert http.get("/api/v1/hosts/db1").status_code == 404
+        assert http.get("/api/v1/hosts/by-hand").status_code == 404
+        assert http.get("/api/v1/hosts/by-hand-2").status_code == 200  # not managed: kept
+        assert http.get("/api/v1/hosts/web1").json()["labels"]["team"] == "ops"
+
+
+def test_invalid_tree_names_file_and_path_and_changes_nothing(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    tree = write(
+        tmp_path / "bad",
+        {
+            "hosts/ok1.yaml": "name: ok1\n",
+            "hosts/bad1.yaml": "name: bad1\nservices:\n  X:\n    check_interval: -1\n",
+            "hosts/bad2.yaml": "name: other\n",
+            "notifications.yaml": "channels:\n  z:\n    type: webhook\n    url: https://x\n"
+            "    secret: plain-text\n",
+        },
+    )
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 2
+    assert "hosts/bad1.yaml: services.X.check_interval" in r.output
+    assert "hosts/bad2.yaml: name: 'other' does not match the file name" in r.output
+    assert "notifications.yaml: channels.z.spec.secret: secrets do not belong" in r.output
+    with site.client() as http:
+        assert http.get("/api/v1/hosts/ok1").status_code == 404
+    # the site checks what only it can: a parent that is not a host, a bad check
+    write(
+        tmp_path / "bad3",
+        {
+            "hosts/a.yaml": "name: a\nparents: [nowhere]\n",
+            "hosts/b.yaml": "name: b\ncheck: {type: nope}\n",
+        },
+    )
+    r = cli("config", "apply", str(tmp_path / "bad3"))
+    assert r.exit_code == 1, r.output
+    assert "hosts.a.parents" in r.output
+    assert "hosts.b.check.type" in r.output
+
+
+NAGIOS = """\
+define host {
+    name        tmpl
+    check_interval 2
+    register    0
+}
+define host {
+    use         tmpl
+    host_name   n1
+    _RACK       r1
+}
+define service {
+    host_name   n1
+    service_description Passive thing
+    max_check_attempts 2
+}
+define command {
+    command_name check_x
+    command_line /bin/true
+}
+define escalation {
+    foo bar
+}
+"""
+
+
+def test_import_nagios_writes_a_tree_and_dry_runs_against_the_site(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "objects.cfg"
+    cfg.write_text(NAGIOS)
+    (tmp_path / "nagios.cfg").write_text(f"cfg_file={cfg}\n")
+    out = cli.json("import", "nagios", str(tmp_path / "nagios.cfg"), "--out", str(tmp_path / "t"))
+    assert out["counts"]["hosts"] == 1
+    assert out["counts"]["commands"] == 1
+    assert any("objects.cfg:20: define escalation is not translated" in w for w in out["warnings"])
+    n1 = (tmp_path / "t" / "hosts" / "n1.yaml").read_text()
+    assert "rack: r1" in n1
+    assert "check_interval: 120.0" in n1
+    text = cli.ok("import", "nagios", str(tmp_path / "nagios.cfg"), "--dry-run").stdout
+    assert "warning:" in text
+    assert "dry run" in text
+    assert "+ host n1" in text
+
+
+def test_viewer_cannot_apply(site: LiveSite) -> None:
+    with httpx.Client(base_url=site.url) as http:
+        assert http.post("/api/v1/config/apply", json={}).status_code == 401
