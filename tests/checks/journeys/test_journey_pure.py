@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lookout.checks.journeys.evaluate import Response, check, extract
 from lookout.checks.journeys.jsonpath import MISSING, PathError, lookup, parse_path
@@ -86,3 +88,24 @@ def test_summary_long_output_and_metrics() -> None:
         "step_1_log_in=0.25s;;;0 step_2_api=0.5s;;2;0 total=0.8s;;;0"
     )
     assert metric_name(3, "!!!") == "step_3"
+
+
+def test_texts_stay_within_what_a_site_stores() -> None:
+    steps = [StepOutcome(1, "a", "http", 2, 0.1, reason="x" * 10_000)]
+    r = summarize("long", steps, 0.1)
+    assert len(r.summary) == 4096
+    assert r.summary.endswith("…")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-1000, 1000),
+            st.text(st.characters(blacklist_characters="'\"", blacklist_categories=["Cs"])),
+        ),
+        max_size=6,
+    )
+)
+def test_json_path_round_trip(parts: list[str | int]) -> None:
+    text = "$" + "".join(f"[{p}]" if isinstance(p, int) else f"['{p}']" for p in parts)
+    assert parse_path(text) == tuple(parts)

@@ -208,3 +208,29 @@ steps:
 """
     result = run_journey(load_text(text))
     assert result.state == 0, result.long_output
+
+
+def test_a_long_body_is_cut(shop: str) -> None:
+    text = f"""
+name: big
+steps:
+  - name: page
+    request: {{url: '{shop}/login'}}
+    expect: {{body_contains: Log in, body_not_contains: button}}
+"""
+    result = run_journey(load_text(text), Options(max_body=100))
+    assert result.state == 0, result.long_output
+    assert result.steps[0].detail.endswith("→ 200 (body cut at 100 bytes)")
+
+
+def test_an_unset_environment_variable_stops_at_the_start() -> None:
+    text = (
+        "name: e\nvariables: {a: '${env:NO_SUCH_VARIABLE_X}'}\n"
+        "steps:\n  - {name: a, request: {url: x}}\n"
+    )
+    result = run_journey(load_text(text), Options(env={}))
+    assert result.summary == (
+        "e: UNKNOWN at the start: ${env:NO_SUCH_VARIABLE_X}: environment variable "
+        "NO_SUCH_VARIABLE_X is not set; 1 step skipped"
+    )
+    assert [m.name for m in result.metrics] == ["total"]

@@ -11,6 +11,7 @@ from lookout.checks.journeys.evaluate import CRIT, OK, UNKNOWN, WARN
 from lookout.domain.metrics import Metric
 from lookout.domain.perfdata import format_perfdata
 from lookout.domain.states import state_name
+from lookout.domain.values import MAX_LONG_OUTPUT, MAX_SUMMARY
 
 MARKS = {OK: "✔", WARN: "!", CRIT: "✘", UNKNOWN: "?"}
 SKIPPED = "–"
@@ -69,7 +70,8 @@ def summarize(name: str, steps: Sequence[StepOutcome], seconds: float) -> Journe
     else:
         worst = next(s for s in bad if s.state == state)
         label = state_name(state, is_host=False)
-        summary = f"{name}: {label} at step {worst.number} {worst.name!r}: {worst.reason}"
+        where = f"step {worst.number} {worst.name!r}" if worst.number else "the start"
+        summary = f"{name}: {label} at {where}: {worst.reason}"
         if len(bad) > 1:
             summary += f" (and {len(bad) - 1} more)"
         skipped = len(steps) - len(ran)
@@ -86,18 +88,24 @@ def summarize(name: str, steps: Sequence[StepOutcome], seconds: float) -> Journe
                 min=0.0,
             )
             for s in ran
+            if s.kind != "setup"
         ),
         Metric(name="total", value=round(seconds, 6), unit="s", min=0.0),
     )
     return JourneyResult(
         name=name,
         state=state,
-        summary=summary,
-        long_output="\n".join(step_line(s) for s in steps),
+        summary=_clip(summary, MAX_SUMMARY),
+        long_output=_clip("\n".join(step_line(s) for s in steps), MAX_LONG_OUTPUT),
         metrics=metrics,
         steps=tuple(steps),
         seconds=seconds,
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    """Within what a site stores (its results route refuses longer texts)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def step_line(s: StepOutcome) -> str:

@@ -35,6 +35,8 @@ from lookout.sources.journeys.browser import (
     stamp,
 )
 
+MAX_BODY = 10 * 2**20
+
 
 @dataclass
 class Options:
@@ -48,6 +50,8 @@ class Options:
     screenshots: Path | None = None
     base_dir: Path = Path()
     transport: httpx.BaseTransport | None = None
+    max_body: int = MAX_BODY
+    """Bytes of a response body kept for assertions; the rest is not read."""
     clock: Callable[[], float] = time.perf_counter
 
 
@@ -140,7 +144,7 @@ class _Run:
         line = f"{req.method} {_no_secrets(url)}"
         started = self.opts.clock()
         try:
-            r = self.http.request(
+            with self.http.stream(
                 req.method,
                 url,
                 headers=headers,
@@ -150,7 +154,8 @@ class _Run:
                 json=body_json,
                 timeout=timeout,
                 follow_redirects=req.follow_redirects,
-            )
+            ) as r:
+                body, cut = _read_body(r, self.opts.max_body)
         except httpx.TimeoutException as exc:
             raise _RequestFailed(
                 f"timed out after {timeout:g} s ({type(exc).__name__})", line
@@ -164,11 +169,14 @@ class _Run:
         response = Response(
             status=r.status_code,
             headers={k.lower(): val for k, val in r.headers.items()},
-            text=r.text,
+            text=body.decode(r.encoding or "utf-8", errors="replace"),
             seconds=seconds,
             cookies=cookies,
         )
-        return response, f"{line} → {r.status_code}"
+        line = f"{line} → {r.status_code}"
+        if cut:
+            line += f" (body cut at {self.opts.max_body} bytes)"
+        return response, line
 
     # ------------------------------------------------------------------ browser
     def browser_step(self, number: int, step: Step) -> StepOutcome:
@@ -232,6 +240,17 @@ def _outcome(
         warn=levels.warn if levels else None,
         crit=levels.crit if levels else None,
     )
+
+
+def _read_body(r: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in r.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
 
 
 class _RequestFailed(Exception):
