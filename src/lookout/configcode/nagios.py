@@ -15,7 +15,7 @@ The file reading lives in :mod:`lookout.configcode.nagiosfiles`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,11 +332,11 @@ def translate(
     counts = Counts()
     commands = _commands(objects["command"], log)
     counts.commands = len(commands)
-    hosts = _hosts(objects["host"], interval_length, log)
+    hosts = _hosts(objects["host"], interval_length, log, commands)
     counts.hosts = len(hosts)
     host_groups = _host_groups(objects["hostgroup"], hosts, log)
     counts.host_groups = len(host_groups)
-    services = _services(objects["service"], hosts, host_groups, interval_length, log)
+    services = _services(objects["service"], hosts, host_groups, interval_length, log, commands)
     counts.services = sum(len(s) for s in services.values())
     service_groups = _service_groups(objects["servicegroup"], services, log)
     counts.service_groups = len(service_groups)
@@ -416,11 +416,18 @@ def _seconds(value: str | None, interval_length: int) -> float | None:
 
 
 def _common(
-    d: Definition, attrs: dict[str, str], interval_length: int, log: _Notes, kind: str
+    d: Definition,
+    attrs: dict[str, str],
+    interval_length: int,
+    log: _Notes,
+    kind: str,
+    commands: Mapping[str, str],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if attrs.get("check_command"):
         out["check"] = check_of(attrs["check_command"])
+        if out["check"]["command"] not in commands:
+            log.add(d, f"{kind} check command {out['check']['command']!r} is not defined")
     for key in ("check_interval", "retry_interval"):
         seconds = _seconds(attrs.get(key), interval_length)
         if seconds is not None:
@@ -443,14 +450,17 @@ def _common(
 
 
 def _hosts(
-    items: list[tuple[Definition, dict[str, str]]], interval_length: int, log: _Notes
+    items: list[tuple[Definition, dict[str, str]]],
+    interval_length: int,
+    log: _Notes,
+    commands: Mapping[str, str],
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, (d, attrs) in _named(items, "host", log).items():
         host: dict[str, Any] = {"name": name}
         if attrs.get("address") and attrs["address"] != name:
             host["address"] = attrs["address"]
-        host.update(_common(d, attrs, interval_length, log, "host"))
+        host.update(_common(d, attrs, interval_length, log, "host", commands))
         alias = attrs.get("alias", "")
         if alias and alias != name:
             host.setdefault("labels", {})["alias"] = alias
@@ -523,6 +533,7 @@ def _services(
     groups: dict[str, dict[str, Any]],
     interval_length: int,
     log: _Notes,
+    commands: Mapping[str, str],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """host → service name → service; a service named by ``host_name`` wins over one from a
     host group (as in Nagios), otherwise the first definition."""
@@ -551,7 +562,7 @@ def _services(
         if not targets:
             log.add(d, f"service {name!r} applies to no host: skipped")
             continue
-        body = {"name": name, **_common(d, attrs, interval_length, log, "service")}
+        body = {"name": name, **_common(d, attrs, interval_length, log, "service", commands)}
         sgroups = _split(attrs.get("servicegroups", ""))
         if sgroups:
             body.setdefault("labels", {})["service_groups"] = ",".join(sgroups)
