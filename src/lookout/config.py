@@ -144,6 +144,28 @@ class AgentReceiverSettings(BaseModel):
         return value
 
 
+class ExecutionSettings(BaseModel):
+    """Programs the site runs itself (issue 11): Nagios plugins now, event handlers later.
+
+    This is the site's one execution switch: with ``enabled = false`` nothing is ever spawned
+    (services with Nagios checks are refused, existing ones go UNKNOWN), as a SaaS site needs.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    enabled: bool = True
+    """Run programs on this machine at all (false: Nagios plugins and handlers are off)."""
+    concurrency: int = Field(64, ge=1, le=4096)
+    """Programs running at the same time; more wait for a slot."""
+    resource_file: str = "resource.cfg"
+    """Nagios resource file with $USERn$=value lines, relative to the site directory (absent:
+    $USER1$ is /usr/lib/nagios/plugins)."""
+    kill_grace: float = Field(1.0, gt=0, le=60)
+    """Seconds between SIGTERM and SIGKILL to a timed-out program's process group."""
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -199,6 +221,8 @@ class Settings(BaseSettings):
     """Kubernetes monitoring (clusters are added with `lookout kube connect`)."""
     agent_receiver: AgentReceiverSettings = AgentReceiverSettings()
     """The push agents' receiver (TLS, client certificates)."""
+    execution: ExecutionSettings = ExecutionSettings()
+    """Programs the site runs (Nagios plugins): the execution switch, limits, resource file."""
 
     @field_validator("listen")
     @classmethod

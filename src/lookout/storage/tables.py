@@ -411,3 +411,12 @@ ui_sessions = sa.Table(
 )
 """Web UI log-ins: the SHA-256 of the session cookie (never the cookie itself), the user's role
 at log-in, the per-session CSRF token, and when the session ends."""
+
+commands = sa.Table(
+    "commands",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("command_line", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

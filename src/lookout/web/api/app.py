@@ -14,6 +14,7 @@ from lookout.web.api import (
     actions,
     admin,
     agents,
+    commands,
     config,
     history,
     kube,
@@ -51,6 +52,7 @@ def create_app(site: Any) -> ASGIApp:
     app.state.actions = site.actions
     problems.install(app)
     api = [objects.router, actions.router, history.router, admin.router]
+    api += [commands.router]
     api += [notifications.router, kube.router, config.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
