@@ -10,6 +10,7 @@ import typer
 from lookout.cli import (
     admin_cmds,
     agent_cmds,
+    command_cmds,
     config_cmds,
     handling_cmds,
     journey_cmds,
@@ -49,6 +50,7 @@ notify_cmds.register(app)
 user_cmds.register(app)
 kube_cmds.register(app)
 agent_cmds.register(app)
+command_cmds.register(app)
 config_cmds.register(app)
 journey_cmds.register(app)
 
