@@ -105,3 +105,26 @@ async def test_run_check_dispatches_on_the_type() -> None:
         outcome = await run_check(HttpParams(), "10.0.0.1", ctx)
 
     assert outcome.summary.startswith("HTTP OK - 204 No Content - 0 bytes in ")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"type": "tls", "port": 465},
+        {"type": "tls", "port": 587, "starttls": "smtp", "warn_days": 21, "crit_days": 7},
+        {"type": "dns", "name": "example.org", "record_type": "MX", "server": "192.0.2.53"},
+        {"type": "ping", "count": 3, "rta": [100, 300], "pl": [20, 60]},
+        {"type": "alive", "ports": [22, 3389]},
+    ],
+)
+def test_builtin_network_checks_validate(config: dict[str, Any]) -> None:
+    parsed = validate_check_config(config)
+
+    assert parsed.type == config["type"]
+    assert {"tls", "dns", "ping", "alive"} <= set(check_types())
+
+
+def test_builtin_network_check_errors_carry_field_paths() -> None:
+    assert error_locs({"type": "tls", "starttls": "ftp"}) == [("starttls",)]
+    assert error_locs({"type": "dns", "record_type": "ANY"}) == [("record_type",)]
+    assert error_locs({"type": "ping", "pl": [50]}) == [("pl", 1)]

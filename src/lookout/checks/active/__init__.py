@@ -61,15 +61,17 @@ class CommandExecutor(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CheckContext:
-    """What a check gets besides its params: shared HTTP clients and a timer.
+    """What a check gets besides its params: shared HTTP clients, a timer and a clock.
 
     httpx decides TLS verification per client, so there is one verifying client and one
-    that does not verify (for ``verify_tls: false``). ``timer`` measures durations (seconds).
+    that does not verify (for ``verify_tls: false``). ``timer`` measures durations (seconds);
+    ``clock`` tells the time of day (Unix seconds), e.g. for certificate expiry.
     """
 
     http: httpx.AsyncClient
     http_insecure: httpx.AsyncClient
     timer: Callable[[], float] = field(default=time.perf_counter)
+    clock: Callable[[], float] = field(default=time.time)
     commands: CommandExecutor | None = None
     """Runs command definitions (Nagios plugins); None where programs cannot run."""
     host: str = ""

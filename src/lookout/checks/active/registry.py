@@ -8,18 +8,38 @@ from typing import Annotated, Any, assert_never
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import InitErrorDetails
 
-from lookout.checks.active import CheckContext, Outcome, http, nagios, tcp
+from lookout.checks.active import CheckContext, Outcome, alive, dns, http, nagios, ping, tcp, tls
+from lookout.checks.active.alive import AliveParams
+from lookout.checks.active.dns import DnsParams
 from lookout.checks.active.http import HttpParams
 from lookout.checks.active.nagios import NagiosParams
+from lookout.checks.active.ping import PingParams
 from lookout.checks.active.tcp import TcpParams
+from lookout.checks.active.tls import TlsParams
 
-ActiveCheckConfig = Annotated[TcpParams | HttpParams | NagiosParams, Field(discriminator="type")]
+ActiveCheckConfig = Annotated[
+    TcpParams | HttpParams | NagiosParams | TlsParams | DnsParams | PingParams | AliveParams,
+    Field(discriminator="type"),
+]
 """A service's active check config; ``type`` picks the check."""
 
-_MODELS: dict[str, type[TcpParams] | type[HttpParams] | type[NagiosParams]] = {
+_Model = (
+    type[TcpParams]
+    | type[HttpParams]
+    | type[NagiosParams]
+    | type[TlsParams]
+    | type[DnsParams]
+    | type[PingParams]
+    | type[AliveParams]
+)
+_MODELS: dict[str, _Model] = {
     "tcp": TcpParams,
     "http": HttpParams,
     "nagios": NagiosParams,
+    "tls": TlsParams,
+    "dns": DnsParams,
+    "ping": PingParams,
+    "alive": AliveParams,
 }
 _ADAPTER: TypeAdapter[ActiveCheckConfig] = TypeAdapter(ActiveCheckConfig)
 
@@ -69,5 +89,13 @@ async def run_check(config: ActiveCheckConfig, address: str, ctx: CheckContext) 
             return await http.run(config, address, ctx)
         case NagiosParams():
             return await nagios.run(config, address, ctx)
+        case TlsParams():
+            return await tls.run(config, address, ctx)
+        case DnsParams():
+            return await dns.run(config, address, ctx)
+        case PingParams():
+            return await ping.run(config, address, ctx)
+        case AliveParams():
+            return await alive.run(config, address, ctx)
         case _:
             assert_never(config)
