@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from lookout.checks.active import CheckContext, Outcome
+from lookout.checks.active.alive import AliveParams
 from lookout.checks.active.registry import ActiveCheckConfig
 from lookout.checks.active.tcp import TcpParams
 from lookout.domain.results import CheckResult
@@ -134,3 +135,34 @@ def test_is_a_runner_and_refuses_zero_concurrency() -> None:
     assert runner.concurrency == 7
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         EmbeddedRunner(concurrency=0)
+
+
+@pytest.mark.parametrize(("check_state", "host_state"), [(0, 0), (1, 0), (2, 1), (3, 1)])
+async def test_a_host_check_answers_up_or_down(
+    offline_context: CheckContext, check_state: int, host_state: int
+) -> None:
+    async def judged(config: ActiveCheckConfig, address: str, ctx: CheckContext) -> Outcome:
+        return Outcome(state=check_state, summary="ALIVE ...")
+
+    runner = EmbeddedRunner(context=offline_context, execute=judged)
+    host_job = CheckJob("web1", "", AliveParams(), "127.0.0.1")
+
+    host_result = await runner.run(host_job)
+    service_result = await runner.run(job())
+
+    assert host_result.state == host_state
+    assert service_result.state == check_state
+
+
+@pytest.mark.integration
+async def test_alive_as_a_host_check_is_down_when_nothing_answers(refused_port: int) -> None:
+    runner = EmbeddedRunner(clock=lambda: 5.0)
+    config = AliveParams(ping=False, ports=(refused_port,))
+    try:
+        result = await runner.run(CheckJob("web1", "", config, "127.0.0.1"))
+    finally:
+        await runner.aclose()
+
+    assert result.state == 1  # DOWN
+    expected = f"ALIVE DOWN - 127.0.0.1: no TCP answer: port {refused_port} connection refused"
+    assert result.summary == expected

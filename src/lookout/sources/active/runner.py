@@ -55,6 +55,8 @@ class Runner(Protocol):
 class EmbeddedRunner:
     """Runs checks in this process, at most ``concurrency`` at a time.
 
+    A host's check (``service == ""``) answers UP or DOWN: see ``host_state``.
+
     A check gets ``config.timeout + grace`` seconds before the runner gives up on it.
     Without a ``context`` the runner creates (and closes in ``aclose``) its own HTTP clients.
     ``commands`` runs the site's command definitions (Nagios plugins); each check gets the
@@ -91,7 +93,7 @@ class EmbeddedRunner:
         return CheckResult(
             host=job.host,
             service=job.service,
-            state=outcome.state,
+            state=outcome.state if job.service else host_state(outcome.state),
             summary=outcome.summary,
             long_output=outcome.long_output,
             metrics=outcome.metrics,
@@ -117,6 +119,12 @@ class EmbeddedRunner:
         except Exception as exc:
             return crashed(exc)
         return _checked(outcome)
+
+
+def host_state(check_state: int) -> int:
+    """A host's state from its check's: OK and WARNING are UP (0), CRITICAL and UNKNOWN
+    DOWN (1), as Icinga 2 maps them. UNREACHABLE (2) is for parents, never a check's verdict."""
+    return 0 if check_state in (0, 1) else 1
 
 
 def crashed(exc: BaseException) -> Outcome:
