@@ -260,3 +260,64 @@ def test_import_nagios_writes_a_tree_and_dry_runs_against_the_site(
 def test_viewer_cannot_apply(site: LiveSite) -> None:
     with httpx.Client(base_url=site.url) as http:
         assert http.post("/api/v1/config/apply", json={}).status_code == 401
+
+
+def test_commands_are_applied_before_their_checks_and_kept_while_used(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    tree = write(
+        tmp_path / "cmds",
+        {
+            "commands.yaml": "check_dummy: $USER1$/check_dummy $ARG1$ $ARG2$\n",
+            "hosts/cmdhost.yaml": (
+                "name: cmdhost\nservices:\n  Dummy:\n"
+                "    check: {type: nagios, command: check_dummy, args: ['0', fine]}\n"
+            ),
+        },
+    )
+    report = cli.json("config", "apply", str(tree))
+    assert counts(report)["commands"] == (1, 0, 0)
+    with site.client() as http:
+        assert http.get("/api/v1/commands/check_dummy").status_code == 200
+        svc = http.get("/api/v1/hosts/cmdhost/services/Dummy").json()
+        assert svc["check"]["command"] == "check_dummy"
+    exported = tmp_path / "exported"
+    cli.ok("config", "export", str(exported))
+    assert (
+        "check_dummy: $USER1$/check_dummy $ARG1$ $ARG2$" in (exported / "commands.yaml").read_text()
+    )
+
+    (tree / "commands.yaml").write_text("{}\n")
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 1
+    assert "commands.check_dummy" in r.output
+    assert "cmdhost/Dummy" in r.output
+    write(
+        tree,
+        {
+            "hosts/cmdhost.yaml": "name: cmdhost\nservices:\n  Dummy:\n"
+            "    check: {type: nagios, command: nowhere}\n"
+        },
+    )
+    r = cli("config", "apply", str(tree))
+    assert "hosts.cmdhost.services.Dummy.check.command" in r.output
+    (tree / "hosts" / "cmdhost.yaml").write_text("name: cmdhost\n")
+    report = cli.json("config", "apply", str(tree))  # the service goes, then the command
+    assert counts(report)["commands"] == (0, 0, 1)
+    assert cli.json("config", "apply", str(tree))["changed"] is False
+
+
+def test_debian_sample_imports_into_a_site_and_applies_once(cli: Cli, site: LiveSite) -> None:
+    sample = Path("/etc/nagios4/nagios.cfg")
+    if not sample.is_file():
+        pytest.skip("Debian nagios4 is not installed (scripts/test-deps.d/nagios.sh)")
+    report = cli.json("import", "nagios", str(sample))["apply"]
+    assert report["changes"]["hosts"]["names"]["create"] == ["localhost"]
+    assert report["changes"]["services"]["create"] == 8
+    assert report["changes"]["commands"]["create"] >= 100
+    again = cli.json("import", "nagios", str(sample))["apply"]
+    assert again["changed"] is False, again
+    with site.client() as http:
+        ping = http.get("/api/v1/hosts/localhost/services/PING").json()
+    assert ping["check"]["args"] == ["100.0,20%", "500.0,60%"]
+    assert ping["check_interval"] == 300

@@ -28,6 +28,7 @@ from lookout.configcode.tree import (
     check_references,
     downtime_key,
 )
+from lookout.domain.commands import Command, CommandLineError
 from lookout.engine import inputs as inp
 from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, ValidationError
@@ -180,6 +181,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
         n for n, c in engine.hosts.items() if not p.managed(c.labels)
     }
     plan.hosts, plan.services = [], []
+    commands = _final_commands(site, tree)
     for name, entry in plan.host_entries.items():
         body = {k: v for k, v in entry.items() if k != "services"}
         try:
@@ -188,6 +190,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             errors.pydantic(["hosts", name], exc)
             continue
         _check_config(host.check, ["hosts", name], errors)
+        _check_runnable(site, host.check, commands, ["hosts", name], errors)
         for parent in host.parents:
             if parent == name or parent not in final_hosts:
                 errors.add(["hosts", name, "parents"], f"{parent!r} is not a host")
@@ -200,6 +203,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             errors.pydantic(loc, exc)
             continue
         _check_config(svc.check, loc, errors)
+        _check_runnable(site, svc.check, commands, loc, errors)
         plan.services.append(p.service_config(host_name, svc.model_dump(), defaults))
     removed = set(plan.remove_hosts)
     for h in engine.hosts.values():
@@ -243,6 +247,9 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
     notify = await _plan_notifications(site, tree, errors, changes)
     downtimes = _plan_downtimes(site, tree, errors, changes)
     commands = await _plan_commands(site, tree, errors, changes)
+    if commands is not None:
+        for msg in _commands_in_use(site, plan, commands[0].remove):
+            errors.add(["commands", msg.split(":", 1)[0]], msg.split(": ", 1)[1])
     if errors.items:
         raise TreeInvalid(errors.items)
     report = {
@@ -254,9 +261,10 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
         report["skipped"] = ["commands: this site has no command definitions to apply them to"]
     if dry_run or not report["changed"]:
         return report
-    await _apply_commands(site, commands)
+    await _save_commands(site, commands)
     if plan is not None and (plan.host_changes or plan.service_changes):
         await site.apply_batch(plan.hosts, plan.services, plan.remove_services, plan.remove_hosts)
+    await _remove_commands(site, commands)
     await _apply_notifications(site, notify)
     await _apply_downtimes(site, downtimes)
     return report
@@ -425,7 +433,15 @@ async def _plan_commands(
     if tree.get("commands") is None:
         return None
     entries = _named_models("commands", tree["commands"], CommandEntry, errors, "name")
-    desired = {n: e.command_line for n, e in entries.items() if isinstance(e, CommandEntry)}
+    desired: dict[str, str] = {}
+    for name, e in entries.items():
+        assert isinstance(e, CommandEntry)
+        try:
+            Command.parse(name, e.command_line)
+        except CommandLineError as exc:
+            errors.add(["commands", name, "command_line"], str(exc))
+            continue
+        desired[name] = e.command_line
     current = await _commands(site)
     if current is None:
         return None
@@ -433,18 +449,82 @@ async def _plan_commands(
     return changes["commands"], desired
 
 
-async def _apply_commands(site: Any, plan: tuple[p.Change, dict[str, str]] | None) -> None:
+def _final_commands(site: Any, tree: dict[str, Any]) -> set[str] | None:
+    """Command names the site will have after the apply (None: it has no commands at all)."""
+    runner = getattr(site, "commands", None)
+    current = getattr(runner, "commands", None)
+    if not isinstance(current, Mapping):
+        return None
+    if tree.get("commands") is None:
+        return set(current)
+    return {c["name"] for c in tree["commands"] if isinstance(c, dict) and "name" in c}
+
+
+def _check_runnable(
+    site: Any,
+    check: dict[str, Any] | None,
+    commands: set[str] | None,
+    loc: list[Any],
+    errors: _Errors,
+) -> None:
+    """A Nagios check needs execution enabled and a command the site will have."""
+    if check is None or check.get("type") != "nagios":
+        return
+    executor = getattr(site, "executor", None)
+    if executor is not None and not executor.enabled:
+        errors.add([*loc, "check", "type"], "execution is disabled on this site")
+    elif commands is not None and check.get("command") not in commands:
+        errors.add(
+            [*loc, "check", "command"],
+            f"no command named {check.get('command')!r} (define it in commands.yaml)",
+        )
+
+
+def _commands_in_use(site: Any, plan: p.ObjectPlan | None, names: list[str]) -> list[str]:
+    """Problems for commands the tree removes while checks that stay still run them."""
+    if not names:
+        return []
+    gone = set(names)
+    users: dict[str, list[str]] = {}
+    changed_hosts = set(plan.host_entries) if plan else set()
+    changed_services = set(plan.service_entries) if plan else set()
+    removed_hosts = set(plan.remove_hosts) if plan else set()
+    removed_services = set(plan.remove_services) if plan else set()
+    for h in site.engine.hosts.values():
+        if h.name in removed_hosts or h.name in changed_hosts:
+            continue
+        if h.check and h.check.get("type") == "nagios" and h.check.get("command") in gone:
+            users.setdefault(str(h.check["command"]), []).append(h.name)
+    for key, svc in site.engine.services.items():
+        if svc.host in removed_hosts or key in removed_services or key in changed_services:
+            continue
+        if svc.check and svc.check.get("type") == "nagios" and svc.check.get("command") in gone:
+            users.setdefault(str(svc.check["command"]), []).append(f"{svc.host}/{svc.name}")
+    written: list[tuple[str, dict[str, Any] | None]] = []
+    if plan is not None:
+        written = [(h.name, h.check) for h in plan.hosts]
+        written += [(f"{s.host}/{s.name}", s.check) for s in plan.services]
+    for where, check in written:
+        if check and check.get("type") == "nagios" and check.get("command") in gone:
+            users.setdefault(str(check["command"]), []).append(where)
+    return [
+        f"{name}: still used by {', '.join(u[:10])}" + (" …" if len(u) > 10 else "")
+        for name, u in users.items()
+    ]
+
+
+async def _save_commands(site: Any, plan: tuple[p.Change, dict[str, str]] | None) -> None:
     if plan is None:
         return
     change, desired = plan
-    save = getattr(site, "save_command", None)
-    delete = getattr(site, "delete_command", None)
-    if save is None or delete is None:
-        log.warning("this site cannot store command definitions; commands left as they are")
-        return
     for name in change.create:
-        await save(name, desired[name], create=True)
+        await site.save_command(name, desired[name], create=True)
     for name in change.change:
-        await save(name, desired[name], create=False)
-    for name in change.remove:
-        await delete(name)
+        await site.save_command(name, desired[name], create=False)
+
+
+async def _remove_commands(site: Any, plan: tuple[p.Change, dict[str, str]] | None) -> None:
+    if plan is None:
+        return
+    for name in plan[0].remove:
+        await site.delete_command(name)
