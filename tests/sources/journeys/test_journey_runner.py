@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from journeyshop import CSRF, PASSWORD, running_shop
@@ -234,3 +235,13 @@ def test_an_unset_environment_variable_stops_at_the_start() -> None:
         "NO_SUCH_VARIABLE_X is not set; 1 step skipped"
     )
     assert [m.name for m in result.metrics] == ["total"]
+
+
+def test_a_runner_failure_is_unknown_not_crit() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("boom")
+
+    text = "name: x\nsteps:\n  - {name: a, request: {url: 'http://shop.test/'}}\n"
+    result = run_journey(load_text(text), Options(transport=httpx.MockTransport(broken)))
+    assert result.state == 3
+    assert result.steps[0].reason == "the journey runner failed: RuntimeError: boom"

@@ -97,7 +97,11 @@ class _Run:
             if stopped:
                 outcomes.append(StepOutcome(number, step.name, kind, None))
                 continue
-            outcome = self.step(number, step)
+            try:
+                outcome = self.step(number, step)
+            except Exception as exc:  # a bug here must not read as a problem of the site
+                reason = f"the journey runner failed: {type(exc).__name__}: {exc}"
+                outcome = _outcome(number, step, UNKNOWN, 0.0, reason[:500])
             outcomes.append(outcome)
             stopped = outcome.state is not None and outcome.state >= CRIT
         return summarize(self.journey.name, outcomes, clock() - started)
