@@ -16,13 +16,18 @@ import pytest
 from lookout.checks.active import CheckContext
 
 BODY = b"hello from lookout\n"
-"""Body of every answer of the test HTTP server that has one."""
+"""Body of every answer of the test HTTP server that has one (but /json)."""
+JSON_BODY = (
+    b'{"status": "ok", "version": "2.1.0", "count": 3, "ready": true,'
+    b' "checks": [{"name": "db", "up": true}, {"name": "cache", "up": false}]}'
+)
+"""Body of the test HTTP server's /json answer."""
 TLS_HANDSHAKE = b"\x16"
 """First byte of a TLS client hello; the HTTP server answers it with 400 like real ones."""
 
 
 class _HttpApp:
-    """A tiny HTTP/1.1 responder; routes: /ok, /status/<code>, /redirect, /hang."""
+    """A tiny HTTP/1.1 responder; routes: /ok, /json, /status/<code>, /redirect, /hang."""
 
     def __init__(self) -> None:
         self.connections: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
@@ -63,7 +68,9 @@ def _response(path: str) -> bytes:
         code = int(path.removeprefix("/status/"))
     elif path == "/redirect":
         code, extra, body = 302, "Location: /ok\r\n", b""
-    elif path != "/ok":
+    elif path == "/json":
+        body = JSON_BODY
+    elif path not in ("/ok", "/json"):
         code = 404
     head = (
         f"HTTP/1.1 {code} {HTTPStatus(code).phrase}\r\n"

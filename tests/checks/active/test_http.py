@@ -32,10 +32,11 @@ async def test_ok_summary_and_metrics(check_context: CheckContext, http_base: st
 
     assert outcome.state == 0
     assert outcome.summary == f"HTTP OK - 200 OK - {BODY_SIZE} bytes in 0.020 s response time"
-    assert outcome.metrics == (
+    assert outcome.metrics[:2] == (
         Metric("time", 0.02, "s", warn=1.0, crit=5.0, min=0.0),
         Metric("size", float(BODY_SIZE), "B", min=0.0),
     )
+    assert [m.name for m in outcome.metrics[2:]] == ["time_connect", "time_firstbyte"]
     assert outcome.long_output == f"URL: {http_base}/ok"
 
 

@@ -1,15 +1,34 @@
-"""HTTP(S) check: GET a URL; check status, content and response time."""
+"""HTTP(S) check: GET a URL; check status, content, body conditions and response time.
+
+Body conditions test a JSON path of the body (jsonpath-ng's extended syntax: ``$.status``,
+``$.items[*].state``, filters) or a regular expression on the body. Phase timings come from
+httpx's ``trace`` extension: TCP connect, TLS handshake and time to the first byte of the
+answer (from the start, as curl's ``time_starttransfer``), next to the total ``time``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import functools
+import json
+import re
+import time
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field, ValidationInfo, field_validator
+from jsonpath_ng import JSONPath
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lookout.checks.active import (
     ActiveParams,
@@ -26,6 +45,60 @@ MAX_BODY = 1 << 20
 """Bytes of the body kept to search for ``contains``; the size counts the whole body."""
 
 Status = Annotated[int, Field(ge=100, le=599)]
+JsonScalar = str | int | float | bool | None
+
+
+class BodyCondition(BaseModel):
+    """One condition on the body: a JSON path with ``equals``/``matches``/``not_matches``
+    (only the path: it must exist), or ``matches``/``not_matches`` on the whole body text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    json_path: str | None = Field(
+        None, alias="json", min_length=1, description="JSON path into the body, e.g. $.status."
+    )
+    equals: JsonScalar = Field(None, description="A value at the path must equal this.")
+    matches: str | None = Field(
+        None, min_length=1, description="Regular expression a value (or the body) must match."
+    )
+    not_matches: str | None = Field(
+        None, min_length=1, description="Regular expression no value (nor the body) may match."
+    )
+
+    @field_validator("json_path")
+    @classmethod
+    def _path_parses(cls, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                compiled_path(path)
+            except Exception as exc:  # jsonpath-ng raises plain Exception for syntax errors
+                raise ValueError(f"JSON path {path!r} does not parse: {exc}") from None
+        return path
+
+    @field_validator("matches", "not_matches")
+    @classmethod
+    def _regex_compiles(cls, pattern: str | None, info: ValidationInfo) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{info.field_name} {pattern!r} is no regex: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        tests = [n for n in ("equals", "matches", "not_matches") if n in self.model_fields_set]
+        if len(tests) > 1:
+            raise ValueError(f"use one of equals, matches, not_matches per condition, not {tests}")
+        if self.json_path is None and tests not in (["matches"], ["not_matches"]):
+            raise ValueError("a condition needs json (a path) or matches/not_matches (a regex)")
+        return self
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled_path(path: str) -> JSONPath:
+    """The parsed JSON path (parsing is slow; configs repeat)."""
+    return parse_jsonpath(path)
 
 
 class HttpParams(ActiveParams):
@@ -48,6 +121,9 @@ class HttpParams(ActiveParams):
     )
     verify_tls: bool = Field(True, description="Verify the server's TLS certificate.")
     follow_redirects: bool = Field(False, description="Follow redirects and judge the last one.")
+    conditions: tuple[BodyCondition, ...] = Field(
+        (), description="Conditions on the body, all must hold, else CRIT."
+    )
 
     @field_validator("url")
     @classmethod
@@ -73,6 +149,32 @@ class _Reply:
     reason: str
     size: int
     text: str
+    phases: dict[str, float]
+
+
+@dataclass(slots=True)
+class _Phases:
+    """When httpcore's trace events happened (``time.perf_counter``), the last of each name."""
+
+    started: float = field(default_factory=time.perf_counter)
+    seen: dict[str, float] = field(default_factory=dict)
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        self.seen[".".join(event.split(".")[-2:])] = time.perf_counter()
+
+    def durations(self) -> dict[str, float]:
+        """Seconds of ``connect``, ``tls`` and ``firstbyte``, for the phases that happened."""
+        spans = {
+            "connect": ("connect_tcp.started", "connect_tcp.complete"),
+            "tls": ("start_tls.started", "start_tls.complete"),
+            "firstbyte": (None, "receive_response_headers.complete"),
+        }
+        found = {}
+        for name, (start, end) in spans.items():
+            begin = self.started if start is None else self.seen.get(start)
+            if begin is not None and end in self.seen:
+                found[name] = max(self.seen[end] - begin, 0.0)
+        return found
 
 
 def effective_url(params: HttpParams, target_address: str) -> str:
@@ -102,8 +204,13 @@ async def run(params: HttpParams, target_address: str, ctx: CheckContext) -> Out
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, params: HttpParams) -> _Reply:
+    phases = _Phases()
     request = client.stream(
-        "GET", url, timeout=params.timeout, follow_redirects=params.follow_redirects
+        "GET",
+        url,
+        timeout=params.timeout,
+        follow_redirects=params.follow_redirects,
+        extensions={"trace": phases.trace},
     )
     async with request as response:
         body = bytearray()
@@ -112,7 +219,7 @@ async def _fetch(client: httpx.AsyncClient, url: str, params: HttpParams) -> _Re
             size += len(chunk)
             body += chunk[: MAX_BODY - len(body)]
         text = body.decode(response.encoding or "utf-8", errors="replace")
-        return _Reply(response.status_code, _reason(response), size, text)
+        return _Reply(response.status_code, _reason(response), size, text, phases.durations())
 
 
 def _reason(response: httpx.Response) -> str:
@@ -131,11 +238,17 @@ def _failed(reason: str, url: str) -> Outcome:
 def _judge(params: HttpParams, url: str, reply: _Reply, elapsed: float) -> Outcome:
     status_state, status_text = _judge_status(params, reply)
     content_state, content_text = _judge_content(params, reply)
+    body_state, body_text = judge_conditions(params.conditions, reply.text)
     time_st, note = time_state(elapsed, params)
-    state = max(status_state, content_state, time_st)
-    parts = [status_text, *content_text, f"{reply.size} bytes in {elapsed:.3f} s response time"]
+    state = max(status_state, content_state, body_state, time_st)
+    parts = [status_text, *content_text, *body_text]
+    parts.append(f"{reply.size} bytes in {elapsed:.3f} s response time")
     summary = f"HTTP {label(state)} - {' - '.join(parts)}{note}"
-    metrics = (time_metric(elapsed, params), Metric("size", float(reply.size), "B", min=0.0))
+    metrics = (
+        time_metric(elapsed, params),
+        Metric("size", float(reply.size), "B", min=0.0),
+        *(Metric(f"time_{name}", round(s, 6), "s", min=0.0) for name, s in reply.phases.items()),
+    )
     return Outcome(state, summary, long_output=f"URL: {url}", metrics=metrics)
 
 
@@ -153,3 +266,68 @@ def _judge_content(params: HttpParams, reply: _Reply) -> tuple[int, list[str]]:
     if params.contains is None or params.contains in reply.text:
         return 0, []
     return 2, [f"string {params.contains!r} not found"]
+
+
+def judge_conditions(conditions: tuple[BodyCondition, ...], text: str) -> tuple[int, list[str]]:
+    """CRIT with one note per failed condition; OK with no notes when all hold."""
+    notes: list[str] = []
+    document: object = _NOT_PARSED
+    for condition in conditions:
+        if condition.json_path is None:
+            notes += _body_regex(condition, text)
+            continue
+        if document is _NOT_PARSED:
+            document = _parse_json(text)
+        if document is _NOT_JSON:
+            return 2, [*notes, "body is not JSON"]
+        notes += _json_condition(condition, condition.json_path, document)
+    return (2 if notes else 0), notes
+
+
+_NOT_PARSED = object()
+_NOT_JSON = object()
+
+
+def _parse_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _body_regex(condition: BodyCondition, text: str) -> list[str]:
+    if condition.matches is not None and not re.search(condition.matches, text):
+        return [f"body does not match {condition.matches!r}"]
+    if condition.not_matches is not None and re.search(condition.not_matches, text):
+        return [f"body matches {condition.not_matches!r}"]
+    return []
+
+
+def _json_condition(condition: BodyCondition, path: str, document: object) -> list[str]:
+    values = [match.value for match in compiled_path(path).find(document)]
+    if not values:
+        return [f"{path} not found"]
+    shown = ", ".join(_text(v) for v in values[:3]) + (", …" if len(values) > 3 else "")
+    if "equals" in condition.model_fields_set:
+        if not any(_same(v, condition.equals) for v in values):
+            return [f"{path} is {shown}, expected {_text(condition.equals)}"]
+    elif condition.matches is not None:
+        if not any(re.search(condition.matches, _text(v, quote=False)) for v in values):
+            return [f"{path} is {shown}, does not match {condition.matches!r}"]
+    elif condition.not_matches is not None and any(
+        re.search(condition.not_matches, _text(v, quote=False)) for v in values
+    ):
+        return [f"{path} is {shown}, matches {condition.not_matches!r}"]
+    return []
+
+
+def _same(value: object, expected: JsonScalar) -> bool:
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return value is expected
+    return value == expected
+
+
+def _text(value: object, *, quote: bool = True) -> str:
+    if isinstance(value, str):
+        return repr(value) if quote else value
+    return json.dumps(value, ensure_ascii=False)
