@@ -82,7 +82,7 @@ def test_problems_name_file_and_path(tmp_path: Path) -> None:
         "name: a\nservices:\n  S:\n    max_check_attempts: 0\n"
     )
     (tmp_path / "hosts" / "b.yaml").write_text("name: b\n  bad: [\n")
-    (tmp_path / "hosts" / "c.yaml").write_text("name: c\ngroups: [nope]\n")
+    (tmp_path / "hosts" / "c.yaml").write_text("name: c\ngroups: nope\n")
     (tmp_path / "groups.yaml").write_text("host_groups: {web: Web}\n")
     (tmp_path / "downtimes.yaml").write_text("- host: a\n  start: x\n")
     with pytest.raises(TreeError) as caught:
@@ -90,7 +90,7 @@ def test_problems_name_file_and_path(tmp_path: Path) -> None:
     text = "\n".join(caught.value.problems)
     assert "hosts/a.yaml: services.S.max_check_attempts:" in text
     assert "hosts/b.yaml:2: not valid YAML" in text
-    assert "hosts: c: groups: 'nope' is not in host_groups" in text
+    assert "hosts/c.yaml: groups: Input should be a valid list" in text
     assert "downtimes.yaml: 0: start:" in text
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -110,34 +111,45 @@ def _send(api: ApiClient, tree: dict[str, Any], dry_run: bool) -> dict[str, Any]
 def show_report(report: dict[str, Any], seconds: float | None = None) -> None:
     console = stdout()
     changes: dict[str, Any] = report.get("changes", {})
-    table = Table(title="dry run: nothing changed" if report.get("dry_run") else None)
-    table.add_column("kind")
-    for col, style in (("create", "green"), ("change", "yellow"), ("remove", "red")):
-        table.add_column(col, justify="right", style=style)
-    for kind in sorted(changes, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
-        c = changes[kind]
-        table.add_row(kind.replace("_", " "), str(c["create"]), str(c["change"]), str(c["remove"]))
-    console.print(table)
+    if report.get("changed"):
+        console.print(_table(changes, bool(report.get("dry_run"))))
     for kind, c in changes.items():
-        for what, mark, style in (
-            ("create", "+", "green"),
-            ("change", "~", "yellow"),
-            ("remove", "-", "red"),
-        ):
-            names = c["names"][what]
-            for name in names[:SHOWN]:
-                console.print(Text(f"  {mark} {kind.rstrip('s')} {name}", style=style))
-            if len(names) > SHOWN:
-                console.print(Text(f"  {mark} … and {len(names) - SHOWN} more {kind}", style=style))
+        _names(console, kind, c)
     for line in report.get("skipped", []):
         console.print(Text(f"  not applied: {line}", style="yellow"))
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     if not report.get("changed"):
         print_done(f"nothing to change{took}")
     elif report.get("dry_run"):
-        console.print(f"dry run{took}: run without --dry-run to apply")
+        console.print(f"dry run{took}: nothing changed; run without --dry-run to apply")
     else:
         print_done(f"applied{took}")
+
+
+def _table(changes: dict[str, Any], dry_run: bool) -> Table:
+    table = Table(title="dry run" if dry_run else None)
+    table.add_column("kind")
+    for col, style in (("create", "green"), ("change", "yellow"), ("remove", "red")):
+        table.add_column(col, justify="right", style=style)
+    for kind in sorted(changes, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
+        c = changes[kind]
+        table.add_row(kind.replace("_", " "), str(c["create"]), str(c["change"]), str(c["remove"]))
+    return table
+
+
+def _names(console: Console, kind: str, c: dict[str, Any]) -> None:
+    """The names per kind of change: the first :data:`SHOWN`, then how many more."""
+    what = kind.removesuffix("s")
+    for change, mark, style in (
+        ("create", "+", "green"),
+        ("change", "~", "yellow"),
+        ("remove", "-", "red"),
+    ):
+        names = c["names"][change]
+        for name in names[:SHOWN]:
+            console.print(Text(f"  {mark} {what} {name}", style=style))
+        if len(names) > SHOWN:
+            console.print(Text(f"  {mark} … and {len(names) - SHOWN} more {kind}", style=style))
 
 
 # ---------------------------------------------------------------------- import nagios

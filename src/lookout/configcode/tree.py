@@ -136,8 +136,8 @@ def problems(exc: ValidationError, where: str = "") -> list[str]:
 
 
 def check_references(tree: dict[str, Any]) -> list[str]:
-    """Cross-object rules of a tree: unique names, and groups that are declared (when the
-    tree declares host groups). Entries that are not objects are left to the models."""
+    """Cross-object rules of a tree: unique names. Entries that are not objects are left to
+    the models. (Host groups are names on hosts; ``groups.yaml`` adds their aliases.)"""
     out: list[str] = []
     hosts = _named_items(tree.get("hosts"), "name")
     if tree.get("hosts") is not None:
@@ -145,13 +145,6 @@ def check_references(tree: dict[str, Any]) -> list[str]:
             _no_duplicates([h["name"] for h in hosts], "host")
         except ValueError as exc:
             out.append(f"hosts: {exc}")
-        declared = _named_items(tree.get("host_groups"), "name")
-        groups = None if tree.get("host_groups") is None else {g["name"] for g in declared}
-        for h in hosts:
-            member_of = h.get("groups")
-            for g in member_of if isinstance(member_of, list) else ():
-                if groups is not None and g not in groups:
-                    out.append(f"hosts: {h['name']}: groups: {g!r} is not in host_groups")
     for kind in ("commands", "host_groups", "service_groups", "channels"):
         if tree.get(kind) is not None:
             try:
