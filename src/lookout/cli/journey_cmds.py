@@ -44,7 +44,9 @@ VarOpt = Annotated[
     list[str] | None,
     typer.Option("--var", help="name=value for ${name}, repeatable", show_default=False),
 ]
-ChromiumOpt = Annotated[str, typer.Option(help="Chromium for browser steps (env LOOKOUT_CHROMIUM)")]
+ChromiumOpt = Annotated[
+    str, typer.Option(envvar="LOOKOUT_CHROMIUM", help="Chromium for browser steps")
+]
 ShotsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -78,7 +80,7 @@ def _run(
     options = Options(
         variables=parsed(parse_vars, var or [], "--var"),
         env=dict(os.environ),
-        chromium=os.environ.get("LOOKOUT_CHROMIUM", chromium) if chromium == CHROMIUM else chromium,
+        chromium=chromium,
         screenshots=shots,
         base_dir=path.parent,
     )
