@@ -66,7 +66,8 @@ def summarize(name: str, steps: Sequence[StepOutcome], seconds: float) -> Journe
     state = max((s.state for s in ran if s.state is not None), default=UNKNOWN)
     bad = [s for s in ran if s.state != OK]
     if not bad:
-        summary = f"{name}: all {len(steps)} steps OK in {seconds:.2f} s"
+        count = "1 step" if len(steps) == 1 else f"all {len(steps)} steps"
+        summary = f"{name}: {count} OK in {seconds:.2f} s"
     else:
         worst = next(s for s in bad if s.state == state)
         label = state_name(state, is_host=False)
