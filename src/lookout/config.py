@@ -164,6 +164,8 @@ class ExecutionSettings(BaseModel):
     $USER1$ is /usr/lib/nagios/plugins)."""
     kill_grace: float = Field(1.0, gt=0, le=60)
     """Seconds between SIGTERM and SIGKILL to a timed-out program's process group."""
+    event_handlers: bool = True
+    """Run the event handlers of hosts and services (false: they are kept but not run)."""
 
 
 class Settings(BaseSettings):

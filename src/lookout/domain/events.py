@@ -20,6 +20,9 @@ class EventType(StrEnum):
     FLAPPING_STOP = "flapping_stop"
     COMMENT = "comment"
     RECHECK = "recheck"
+    EVENT_HANDLER = "event_handler"
+    """An event handler ran (``data``: command, exit_code, signal, output, elapsed, error,
+    and the state it ran for)."""
     QUARANTINE = "quarantine"
     """An input or stored value the site could not use was set aside (``data``: source,
     reason, what it was); the site went on without it."""

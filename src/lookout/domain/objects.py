@@ -19,6 +19,8 @@ class HostConfig(msgspec.Struct, frozen=True, kw_only=True):
     check_interval: float = 60.0
     retry_interval: float = 60.0
     max_check_attempts: int = 1
+    event_handler: dict[str, Any] | None = None
+    """A command run on every state change: ``{"command", "args", "timeout"}`` (None: none)."""
 
 
 class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,3 +37,5 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True):
     stale_after: float = 3.0
     params: dict[str, Any] = msgspec.field(default_factory=dict)
     labels: dict[str, str] = msgspec.field(default_factory=dict)
+    event_handler: dict[str, Any] | None = None
+    """A command run on every state change: ``{"command", "args", "timeout"}`` (None: none)."""

@@ -191,6 +191,8 @@ class Engine:
             return self._recheck(item)
         if isinstance(item, inp.Quarantine):
             return self._quarantine(item)
+        if isinstance(item, inp.HandlerRan):
+            return self._handler_ran(item)
         raise TypeError(f"unknown input {type(item).__name__}")
 
     def apply_results(self, results: Iterable[CheckResult], at: float) -> int:
@@ -285,7 +287,11 @@ class Engine:
                     "notify": notify,
                 },
             )
-        if self.on_state is not None and (ch.state_changed or ch.hard_changed or ch.soft_retry):
+        if (
+            self.on_state is not None
+            and (ch.state_changed or ch.hard_changed or ch.soft_retry)
+            and not (st.state == 0 and ch.old_state == 0)  # a first OK: nothing to handle
+        ):
             self.on_state(st)
         if ch.flapping is not None:
             kind = EventType.FLAPPING_START if ch.flapping else EventType.FLAPPING_STOP
@@ -593,6 +599,39 @@ class Engine:
                 summary=item.reason,
                 author="lookout",
                 data={"source": item.source, "detail": item.detail},
+            )
+        )
+        self.counters.events += 1
+        return event_id
+
+    def _handler_ran(self, item: inp.HandlerRan) -> int:
+        if item.error:
+            summary = f"{item.command}: {item.error}"
+        elif item.signal is not None:
+            summary = f"{item.command} killed by signal {item.signal} after {item.elapsed:.1f} s"
+        else:
+            summary = f"{item.command} exited {item.exit_code} after {item.elapsed:.1f} s"
+        event_id = self._id()
+        self.events.append(
+            Event(
+                id=event_id,
+                at=item.at,
+                type=EventType.EVENT_HANDLER,
+                host=item.host,
+                service=item.service,
+                state=item.state,
+                state_type=item.state_type,
+                attempt=item.attempt,
+                summary=summary,
+                author="lookout",
+                comment=item.output,
+                data={
+                    "command": item.command,
+                    "exit_code": item.exit_code,
+                    "signal": item.signal,
+                    "elapsed": round(item.elapsed, 3),
+                    "error": item.error,
+                },
             )
         )
         self.counters.events += 1

@@ -95,6 +95,24 @@ class Tick(msgspec.Struct, frozen=True, tag="tick"):
     at: float
 
 
+class HandlerRan(msgspec.Struct, frozen=True, tag="handler", kw_only=True):
+    """An event handler ran for ``host``/``service``: journaled so that its event (and what the
+    handler printed) is in the log like any other."""
+
+    at: float
+    host: str
+    service: str
+    command: str
+    state: int
+    state_type: str
+    attempt: int
+    exit_code: int | None = None
+    signal: int | None = None
+    output: str = ""
+    elapsed: float = 0.0
+    error: str = ""
+
+
 class Quarantine(msgspec.Struct, frozen=True, tag="quarantine", kw_only=True):
     """Something was set aside (a journal entry that could not be replayed, values a
     checkpoint had to repair): journaled so that its event survives like any other."""
@@ -116,6 +134,7 @@ Input = (
     | AddComment
     | Recheck
     | Tick
+    | HandlerRan
     | Quarantine
 )
 
@@ -137,7 +156,7 @@ def problem(item: Input) -> InvalidValue | None:
     engine takes from them are made storable by the checkpoint (``storage.repair``)."""
     try:
         values.check_time(item.at, ("at",))
-        if isinstance(item, Results | Tick | Quarantine):
+        if isinstance(item, Results | Tick | Quarantine | HandlerRan):
             return None
         values.check_text(item.author, None, ("author",))
         values.check_text(item.comment, None, ("comment",))

@@ -30,19 +30,22 @@ from lookout.config import (
     validate_settings,
     with_overrides,
 )
-from lookout.domain.commands import Command, CommandLineError
+from lookout.domain.commands import Command, CommandLineError, Execution
 from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine, EngineSettings
 from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
-from lookout.errors import ConfigError, Conflict, StorageError, ValidationError
+from lookout.engine import inputs as inp
+from lookout.engine.status import Status
+from lookout.errors import ConfigError, Conflict, StorageError, TemporaryFailure, ValidationError
 from lookout.notify.clock import CallableClock
 from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
+from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import CommandRunner, Executor, read_resource_file
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
 from lookout.sources.agent_receiver.ca import SiteCA
@@ -252,6 +255,9 @@ class Site:
             clock=clock,
         )
         self.engine.on_recheck = self._recheck
+        self.handlers = EventHandlers(self.commands, self._handler_ran, enabled=x.event_handlers)
+        """Event handlers, run on the engine's state changes (through the executor)."""
+        self.engine.on_state = self._state_changed
         self.notifier = Notifier(
             self.db,
             self.engine,
@@ -320,6 +326,7 @@ class Site:
         if self.agents is not None:
             await self.agents.stop()
         await self.check_runner.aclose()
+        await self.handlers.aclose()
         await self.runner.stop()
         self.db.dispose()
 
@@ -388,8 +395,87 @@ class Site:
         self.commands.commands.pop(name, None)
 
     def command_users(self, name: str) -> list[str]:
-        """``host/service`` (or ``host`` for a host check) of every check running ``name``."""
-        return [where for where, command in self._nagios_checks() if command == name]
+        """``host/service`` (or ``host`` for a host check) of every check running ``name``,
+        and ``… (event handler)`` of every event handler that does."""
+        return [where for where, command in self._nagios_checks() if command == name] + [
+            f"{where} (event handler)" for where, command in self._handlers() if command == name
+        ]
+
+    def _handlers(self) -> Iterator[tuple[str, str]]:
+        for h in self.engine.hosts.values():
+            if h.event_handler is not None:
+                yield h.name, str(h.event_handler.get("command"))
+        for svc in self.engine.services.values():
+            if svc.event_handler is not None:
+                yield f"{svc.host}/{svc.name}", str(svc.event_handler.get("command"))
+
+    def refuse_handler(self, handler: dict[str, Any] | None) -> None:
+        """Refuse an event handler naming a command that does not exist, or any handler while
+        execution is disabled (a ValidationError under ``event_handler``)."""
+        if handler is None:
+            return
+        if not self.executor.enabled:
+            raise ValidationError(
+                "event_handler: execution is disabled on this site ([execution] enabled = "
+                "false): event handlers cannot run here",
+                ("event_handler",),
+            )
+        name = handler.get("command")
+        if name not in self.commands.commands:
+            raise ValidationError(
+                f"event_handler.command: no command named {name!r} on this site "
+                "(define it first: lookout command add NAME LINE)",
+                ("event_handler", "command"),
+            )
+
+    # ------------------------------------------------------------------ event handlers
+    def _state_changed(self, st: Status) -> None:
+        """The engine's state hook: trigger the object's event handler, if it has one."""
+        host = self.engine.hosts.get(st.host)
+        if host is None:
+            return
+        cfg: HostConfig | ServiceConfig | None = (
+            self.engine.services.get((st.host, st.service)) if st.service else host
+        )
+        if cfg is None or cfg.event_handler is None:
+            return
+        hs = self.engine.status.get((st.host, "")) or st
+        self.handlers.trigger(
+            Trigger(
+                host=st.host,
+                service=st.service,
+                address=host.address,
+                handler=cfg.event_handler,
+                state=st.state,
+                hard=st.hard,
+                attempt=st.attempt,
+                summary=st.summary,
+                host_state=hs.state,
+                host_hard=hs.hard,
+                host_attempt=hs.attempt,
+                host_summary=hs.summary,
+            )
+        )
+
+    def _handler_ran(self, t: Trigger, run: Execution) -> None:
+        """Journal what a handler did: an ``event_handler`` event with its output."""
+        with contextlib.suppress(TemporaryFailure):  # the site refuses input: log only
+            self.runner.submit(
+                inp.HandlerRan(
+                    at=self.clock(),
+                    host=t.host,
+                    service=t.service,
+                    command=str(t.handler.get("command", "")),
+                    state=t.state,
+                    state_type="hard" if t.hard else "soft",
+                    attempt=t.attempt,
+                    exit_code=run.exit_code,
+                    signal=run.signal,
+                    output=run.output[:4096],
+                    elapsed=run.elapsed,
+                    error=run.error,
+                )
+            )
 
     def _nagios_checks(self) -> Iterator[tuple[str, str]]:
         for h in self.engine.hosts.values():
@@ -422,6 +508,7 @@ class Site:
     async def save_host(self, cfg: HostConfig, *, create: bool) -> None:
         """Store a host's configuration, then hand it to the engine and the scheduler."""
         self.refuse_check(cfg.check)
+        self.refuse_handler(cfg.event_handler)
         now = self.clock()
         await asyncio.to_thread(self.store.save_host, cfg, now, create=create)
         self.engine.put_host(cfg, now)
@@ -438,6 +525,7 @@ class Site:
 
     async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
         self.refuse_check(cfg.check)
+        self.refuse_handler(cfg.event_handler)
         now = self.clock()
         await asyncio.to_thread(self.store.save_service, cfg, now, create=create)
         self.engine.put_service(cfg, now)

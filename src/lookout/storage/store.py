@@ -447,6 +447,7 @@ HOST_COLUMNS = (
     "check_interval",
     "retry_interval",
     "max_check_attempts",
+    "event_handler",
 )
 SERVICE_COLUMNS = (
     "host",
@@ -458,6 +459,7 @@ SERVICE_COLUMNS = (
     "stale_after",
     "params",
     "labels",
+    "event_handler",
 )
 _EMPTY_JSON = ("{}", "[]", "null", None)
 
@@ -484,7 +486,7 @@ def _json(value: Any, empty: Any) -> Any:
 
 
 def _host_cfg(r: Any) -> HostConfig:
-    name, address, labels, parents, groups, check, interval, retry, attempts = r
+    name, address, labels, parents, groups, check, interval, retry, attempts, handler = r
     return HostConfig(
         name=name,
         address=address,
@@ -495,11 +497,12 @@ def _host_cfg(r: Any) -> HostConfig:
         check_interval=interval,
         retry_interval=retry,
         max_check_attempts=attempts,
+        event_handler=_json(handler, None),
     )
 
 
 def _service_cfg(r: Any) -> ServiceConfig:
-    host, name, check, interval, retry, attempts, stale_after, params, labels = r
+    host, name, check, interval, retry, attempts, stale_after, params, labels, handler = r
     return ServiceConfig(
         host=host,
         name=name,
@@ -510,6 +513,7 @@ def _service_cfg(r: Any) -> ServiceConfig:
         stale_after=stale_after,
         params=_json(params, _NO_PARAMS),
         labels=_json(labels, _NO_LABELS),
+        event_handler=_json(handler, None),
     )
 
 

@@ -28,6 +28,7 @@ hosts = sa.Table(
     sa.Column("max_check_attempts", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("event_handler", JSON, nullable=True),
 )
 
 services = sa.Table(
@@ -49,6 +50,7 @@ services = sa.Table(
     sa.Column("labels", JSON, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("event_handler", JSON, nullable=True),
 )
 
 status = sa.Table(

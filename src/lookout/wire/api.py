@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.domain import values
+from lookout.domain.commands import COMMAND_NAME_RE, MAX_ARGS
 from lookout.domain.values import InvalidValue
 
 NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
@@ -144,6 +145,18 @@ class Body(BaseModel):
         return storable(cls.__name__, data)
 
 
+class EventHandlerIn(Body):
+    """A command definition the site runs on every state change of the object (soft and hard,
+    and every further soft attempt), with ``$SERVICESTATE$``, ``$SERVICESTATETYPE$``,
+    ``$SERVICEATTEMPT$`` (hosts: ``$HOSTSTATE$`` …) and ``$ARGn$`` from ``args``."""
+
+    command: str = Field(pattern=COMMAND_NAME_RE, description="Name of a command definition.")
+    args: list[Annotated[str, Field(max_length=4096)]] = Field(
+        [], max_length=MAX_ARGS, description="Values of $ARG1$, $ARG2$, …"
+    )
+    timeout: float = Field(30.0, ge=1, le=300, description="Seconds before it is killed.")
+
+
 class HostIn(Body):
     name: NewHostName
     address: str = Field("", max_length=255)
@@ -154,6 +167,7 @@ class HostIn(Body):
     check_interval: float = Field(60.0, ge=0.1, le=86400)
     retry_interval: float = Field(60.0, ge=0.1, le=86400)
     max_check_attempts: int = Field(1, ge=1, le=100)
+    event_handler: EventHandlerIn | None = None
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -167,6 +181,8 @@ class HostPatch(Body):
     check_interval: float | None = Field(None, ge=0.1, le=86400)
     retry_interval: float | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
+    event_handler: EventHandlerIn | None = None
+    """null removes the handler."""
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -180,6 +196,7 @@ class ServiceIn(Body):
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] = {}
     labels: dict[str, LabelValue] = {}
+    event_handler: EventHandlerIn | None = None
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -192,6 +209,8 @@ class ServicePatch(Body):
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] | None = None
     labels: dict[str, LabelValue] | None = None
+    event_handler: EventHandlerIn | None = None
+    """null removes the handler."""
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 

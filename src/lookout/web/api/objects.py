@@ -18,7 +18,7 @@ from lookout.errors import Conflict, NotFound, ValidationError
 from lookout.web.api.deps import require
 from lookout.web.api.problems import field_errors
 from lookout.web.api.views import JSON, host_view, service_view
-from lookout.wire.api import HostIn, HostPatch, ServiceIn, ServicePatch
+from lookout.wire.api import EventHandlerIn, HostIn, HostPatch, ServiceIn, ServicePatch
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
@@ -84,6 +84,14 @@ def _states(values: list[str]) -> set[int]:
     return out
 
 
+_NULLABLE = ("check", "event_handler")
+"""Fields where null in a PATCH means "none" rather than "unchanged"."""
+
+
+def _handler(body: EventHandlerIn | None) -> dict[str, Any] | None:
+    return None if body is None else body.model_dump()
+
+
 # ---------------------------------------------------------------------- hosts
 @router.post("/hosts", status_code=201)
 async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
@@ -105,6 +113,7 @@ async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
         check_interval=body.check_interval,
         retry_interval=body.retry_interval,
         max_check_attempts=body.max_check_attempts,
+        event_handler=_handler(body.event_handler),
     )
     await site.save_host(cfg, create=True)
     return JSON(
@@ -170,7 +179,9 @@ async def update_host(host: str, body: HostPatch, request: Request, _: Admin) ->
     for key in ("parents", "groups"):
         if changes.get(key) is not None:
             changes[key] = tuple(changes[key])
-    changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
+    if "event_handler" in changes:
+        changes["event_handler"] = _handler(body.event_handler)
+    changes = {k: v for k, v in changes.items() if v is not None or k in _NULLABLE}
     new = HostConfig(**{**_fields(cfg), **changes})
     await site.save_host(new, create=False)
     return JSON(host_view(engine, new))
@@ -218,6 +229,7 @@ def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
         stale_after=d.stale_after if body.stale_after is None else body.stale_after,
         params=body.params,
         labels=body.labels,
+        event_handler=_handler(body.event_handler),
     )
 
 
@@ -275,7 +287,9 @@ async def update_service(
     changes = body.model_dump(exclude_unset=True)
     if "check" in changes:
         _check(changes["check"])
-    changes = {k: v for k, v in changes.items() if v is not None or k == "check"}
+    if "event_handler" in changes:
+        changes["event_handler"] = _handler(body.event_handler)
+    changes = {k: v for k, v in changes.items() if v is not None or k in _NULLABLE}
     new = ServiceConfig(**{**_fields(cfg), **changes})
     await site.save_service(new, create=False)
     return JSON(service_view(engine, new))

@@ -181,6 +181,7 @@ def render(
             "csrf": sess.csrf if sess else "",
             "can_act": sess is not None and sess.can(Role.OPERATOR),
             "is_admin": sess is not None and sess.can(Role.ADMIN),
+            "handlers_on": site.handlers.active,
             "flash": flash,
             "unhandled": unhandled,
             "site_name": site.settings.site_name,
