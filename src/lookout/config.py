@@ -164,6 +164,9 @@ class ExecutionSettings(BaseModel):
     $USER1$ is /usr/lib/nagios/plugins)."""
     kill_grace: float = Field(1.0, gt=0, le=60)
     """Seconds between SIGTERM and SIGKILL to a timed-out program's process group."""
+    spawners: int = Field(2, ge=0, le=64)
+    """Helper processes that start the programs, keeping the site's event loop free (0: the
+    site process starts them itself)."""
     event_handlers: bool = True
     """Run the event handlers of hosts and services (false: they are kept but not run)."""
 

@@ -32,12 +32,12 @@ from lookout.config import (
 )
 from lookout.domain.commands import Command, CommandLineError, Execution
 from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.engine import inputs as inp
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine, EngineSettings
 from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
-from lookout.engine import inputs as inp
 from lookout.engine.status import Status
 from lookout.errors import ConfigError, Conflict, StorageError, TemporaryFailure, ValidationError
 from lookout.notify.clock import CallableClock
@@ -46,8 +46,14 @@ from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
 from lookout.sources.active.handlers import EventHandlers, Trigger
-from lookout.sources.active.plugins import CommandRunner, Executor, read_resource_file
+from lookout.sources.active.plugins import (
+    CommandRunner,
+    Executor,
+    ProgramExecutor,
+    read_resource_file,
+)
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
+from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.storage import accounts
 from lookout.storage import commands as command_store
@@ -238,8 +244,15 @@ class Site:
         )
         self.tokens = auth.TokenRegistry()
         x = s.execution
-        self.executor = Executor(
-            enabled=x.enabled, concurrency=x.concurrency, kill_grace=x.kill_grace
+        self.executor: ProgramExecutor = (
+            SpawnerPool(
+                x.spawners,
+                enabled=x.enabled,
+                concurrency=x.concurrency,
+                kill_grace=x.kill_grace,
+            )
+            if x.spawners
+            else Executor(enabled=x.enabled, concurrency=x.concurrency, kill_grace=x.kill_grace)
         )
         """Runs every program the site starts; ``executor.enabled`` is the execution switch
         (event handlers must go through it too)."""
@@ -326,6 +339,7 @@ class Site:
         if self.agents is not None:
             await self.agents.stop()
         await self.check_runner.aclose()
+        await self.executor.aclose()
         await self.handlers.aclose()
         await self.runner.stop()
         self.db.dispose()

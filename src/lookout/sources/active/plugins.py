@@ -30,6 +30,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from lookout.domain.commands import MAX_OUTPUT, Command, Execution, expand, resource_macros
 
@@ -78,6 +79,9 @@ class Executor:
             return Execution(words, error=f"program {shown!r} is not an absolute path")
         async with self._slots:
             return await _Run(self, words, time_limit, _environment(env)).result()
+
+    async def aclose(self) -> None:
+        """Nothing to release (runs in progress end with their callers)."""
 
 
 def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -259,10 +263,28 @@ def _spawn_error(program: str, exc: OSError) -> str:
     return f"plugin {program} could not be started: {os.strerror(exc.errno or 0) or exc}"
 
 
-class CommandRunner:
-    """Command definitions + ``$USERn$`` macros + an :class:`Executor`."""
+class ProgramExecutor(Protocol):
+    """:class:`Executor`, or ``spawner.SpawnerClient`` that runs it in a helper process."""
 
-    def __init__(self, executor: Executor, user_macros: Mapping[str, str] | None = None) -> None:
+    enabled: bool
+
+    async def execute(
+        self, argv: Sequence[str], time_limit: float, env: Mapping[str, str] | None = None
+    ) -> Execution:
+        """Run ``argv`` for at most ``time_limit`` seconds; never raises."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop what the executor started for itself (a helper process)."""
+        ...
+
+
+class CommandRunner:
+    """Command definitions + ``$USERn$`` macros + a :class:`ProgramExecutor`."""
+
+    def __init__(
+        self, executor: ProgramExecutor, user_macros: Mapping[str, str] | None = None
+    ) -> None:
         self.executor = executor
         self.commands: dict[str, Command] = {}
         """The site's command definitions by name (the site keeps them current)."""
