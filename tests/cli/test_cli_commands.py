@@ -206,3 +206,15 @@ def test_connection_precedence_and_failures(cli: Cli, site: RunningSite) -> None
         "host", "list", connect=False, env={"LOOKOUT_URL": site.url, "LOOKOUT_TOKEN": site.token}
     )
     assert env_only.exit_code == 0
+
+
+def test_a_service_gets_an_event_handler(cli: Cli) -> None:
+    cli.ok("host", "add", "eh1")
+    cli.ok("command", "add", "notify_eh", "/bin/echo $SERVICESTATE$ $ARG1$")
+    cli.ok("service", "add", "eh1", "queue", "--event-handler", "notify_eh", "--handler-arg", "x")
+    shown = cli.json("host", "show", "eh1")
+    [svc] = shown["services"]
+    assert svc["event_handler"] == {"command": "notify_eh", "args": ["x"], "timeout": 30.0}
+    out = cli("service", "add", "eh1", "other", "--event-handler", "no_such")
+    assert out.exit_code != 0
+    assert "event_handler.command" in out.stderr

@@ -153,20 +153,28 @@ def service_add(
         typer.Option(help='Active check, e.g. \'{"type": "tcp", "port": 22}\' (default: passive)'),
     ] = None,
     label: LabelOpt = None,
+    event_handler: Annotated[
+        str | None,
+        typer.Option(help="Command run on every state change (see: lookout command add)"),
+    ] = None,
+    handler_arg: Annotated[
+        list[str] | None,
+        typer.Option(help="$ARGn$ of the event handler, repeatable", show_default=False),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a service to a host (passive unless it has a check)."""
     check = parsed(parse_check, check_json, "--check-json")
-    created = api.post(
-        path_of("hosts", host, "services"),
-        {
-            "name": name,
-            "max_check_attempts": max_check_attempts,
-            "check_interval": interval,
-            "check": check,
-            "labels": parsed(parse_labels, label or [], "--label"),
-        },
-    )
+    body: dict[str, Any] = {
+        "name": name,
+        "max_check_attempts": max_check_attempts,
+        "check_interval": interval,
+        "check": check,
+        "labels": parsed(parse_labels, label or [], "--label"),
+    }
+    if event_handler is not None:
+        body["event_handler"] = {"command": event_handler, "args": handler_arg or []}
+    created = api.post(path_of("hosts", host, "services"), body)
     if as_json:
         print_json(created)
         return
