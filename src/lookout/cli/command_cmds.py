@@ -40,6 +40,7 @@ def add(
         f'\'{{"type": "nagios", "command": "{name}", "args": [...]}}\'',
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -118,3 +118,35 @@ def test_execution_disabled_refuses_nagios_services(locked_site: LiveSite) -> No
         assert ["check", "type"] in locs(problem)
     assert locked_site.log is not None
     assert "[execution] enabled = false" in locked_site.log.read_text()
+
+
+def test_switching_execution_off_turns_existing_checks_unknown(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    marker = tmp_path / "ran"
+    site.start()
+    try:
+        with site.client() as admin:
+            _command(admin, f"/usr/bin/touch {marker}", name="touch")
+            assert admin.post("/api/v1/hosts", json={"name": "h"}).status_code == 201
+            check = {"type": "nagios", "command": "touch"}
+            body = {"name": "T", "check": check, "check_interval": 0.5}
+            assert admin.post("/api/v1/hosts/h/services", json=body).status_code == 201
+    finally:
+        site.stop()
+    marker.unlink(missing_ok=True)
+    settings = site.dir / "lookout.toml"
+    before, section, after = settings.read_text().partition("[execution]\n")
+    settings.write_text(before + section + after.replace("enabled = true", "enabled = false", 1))
+    site.start()
+    try:
+        with site.client() as admin:
+
+            def unknown() -> dict[str, Any] | None:
+                svc: dict[str, Any] = admin.get("/api/v1/hosts/h/services/T").json()
+                return svc if svc["summary"] == "execution disabled on this site" else None
+
+            svc = wait_for(unknown)
+            assert svc["state"] == 3
+    finally:
+        site.stop()
+    assert not marker.exists()
