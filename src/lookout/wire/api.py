@@ -25,7 +25,13 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lookout.domain import values
-from lookout.domain.commands import COMMAND_NAME_RE, MAX_ARGS
+from lookout.domain.commands import (
+    COMMAND_NAME_RE,
+    MAX_ARGS,
+    MAX_LINE,
+    CommandLineError,
+    split_command_line,
+)
 from lookout.domain.values import InvalidValue
 
 NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
@@ -303,3 +309,24 @@ class UserIn(Body):
     role: str = Field("viewer", pattern="^(viewer|operator|admin)$")
     email: str = Field("", max_length=255)
     password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+def _usable_command_line(line: str) -> str:
+    try:
+        split_command_line(line)
+    except CommandLineError as exc:
+        raise ValueError(f"command line {exc}") from exc
+    return line
+
+
+class CommandLineIn(Body):
+    command_line: str = Field(
+        max_length=MAX_LINE,
+        description="Plugin and arguments, e.g. $USER1$/check_tcp -H $HOSTADDRESS$ -p $ARG1$",
+    )
+
+    _line = field_validator("command_line")(classmethod(lambda cls, v: _usable_command_line(v)))
+
+
+class CommandIn(CommandLineIn):
+    name: str = Field(pattern=COMMAND_NAME_RE, description="Name checks refer to (check_tcp)")

@@ -11,47 +11,19 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, field_validator
 from starlette.responses import Response
 
 from lookout.auth import Principal, Role
-from lookout.domain.commands import (
-    COMMAND_NAME_RE,
-    MAX_LINE,
-    Command,
-    CommandLineError,
-    split_command_line,
-)
+from lookout.domain.commands import COMMAND_NAME_RE, Command
 from lookout.errors import NotFound, ValidationError
 from lookout.storage import commands as store
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
-from lookout.wire.api import Body
+from lookout.wire.api import CommandIn, CommandLineIn
 
 router = APIRouter(prefix="/commands", tags=["commands"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
-
-
-def _usable(line: str) -> str:
-    try:
-        split_command_line(line)
-    except CommandLineError as exc:
-        raise ValueError(f"command line {exc}") from exc
-    return line
-
-
-class CommandLineIn(Body):
-    command_line: str = Field(
-        max_length=MAX_LINE,
-        description="Plugin and arguments, e.g. $USER1$/check_tcp -H $HOSTADDRESS$ -p $ARG1$",
-    )
-
-    _line = field_validator("command_line")(classmethod(lambda cls, v: _usable(v)))
-
-
-class CommandIn(CommandLineIn):
-    name: str = Field(pattern=COMMAND_NAME_RE, description="Name checks refer to (check_tcp)")
 
 
 def _view(site: Any, row: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from lookout.domain.events import EventType
 from lookout.engine.status import Status
 from lookout.storage import accounts
+from lookout.storage import commands as command_store
 from lookout.web.api.views import JSON
 from lookout.web.ui import integrations, queries
 from lookout.web.ui.sessions import Session
@@ -294,9 +295,10 @@ async def notifications(request: Request, sess: Viewer, failed: bool = False) ->
 @router.get("/setup")
 async def setup(request: Request, sess: Admin, created: str = "") -> Response:
     site = site_of(request)
-    users, tokens = await asyncio.gather(
+    users, tokens, commands = await asyncio.gather(
         asyncio.to_thread(accounts.list_users, site.db),
         asyncio.to_thread(accounts.list_tokens, site.db),
+        asyncio.to_thread(command_store.list_commands, site.db),
     )
     rules, channels = await integrations.notification_setup(site)
     new_token = request.app.state.ui_new_tokens.pop(sess.id_hash, None)
@@ -307,6 +309,8 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         title="Setup",
         users=users,
         tokens=tokens,
+        commands=[{**c, "used_by": site.command_users(c["name"])} for c in commands],
+        execution=site.executor.enabled,
         new_token=new_token,
         created=created if created in site.engine.hosts else "",
         registration=request.app.state.ui_registrations.pop(sess.id_hash, None),

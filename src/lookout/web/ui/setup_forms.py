@@ -19,7 +19,7 @@ from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import back, first, form_of, sessions_of, site_of
-from lookout.wire.api import HostIn, TokenIn, UserIn
+from lookout.wire.api import CommandIn, HostIn, TokenIn, UserIn
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 
@@ -235,4 +235,36 @@ async def revoke_token(request: Request) -> Response:
         return back(data, "/setup")
     site.tokens.revoke(int(raw))
     sess.flash.append(("ok", f"token {raw} revoked"))
+    return back(data, "/setup")
+
+
+@router.post("/setup/command")
+async def add_command(request: Request) -> Response:
+    """Define a command (validated by the API's ``CommandIn``; saved by ``site.save_command``)."""
+    sess, data = await form_of(request, Role.ADMIN)
+    site = site_of(request)
+    fields = {"name": first(data, "name"), "command_line": first(data, "command_line")}
+    body = _valid(CommandIn, fields, sess.flash)
+    if body is None:
+        return back(data, "/setup")
+    try:
+        await site.save_command(body.name, body.command_line, create=True)
+    except LookoutError as exc:
+        sess.flash.append(("error", f"command: {exc}"))
+        return back(data, "/setup")
+    sess.flash.append(("ok", f"command {body.name} added"))
+    return back(data, "/setup")
+
+
+@router.post("/setup/command/delete")
+async def delete_command(request: Request) -> Response:
+    sess, data = await form_of(request, Role.ADMIN)
+    site = site_of(request)
+    name = first(data, "name")
+    try:
+        await site.delete_command(name)
+    except LookoutError as exc:
+        sess.flash.append(("error", str(exc)))
+        return back(data, "/setup")
+    sess.flash.append(("ok", f"command {name} removed"))
     return back(data, "/setup")
