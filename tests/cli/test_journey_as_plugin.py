@@ -30,14 +30,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
 
 
 def _wait_checked(site: LiveSite, service: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 150
     with site.client() as c:
         while time.monotonic() < deadline:
             svc: dict[str, Any] = c.get(f"/api/v1/hosts/shop/services/{service}").json()
             if svc["checked"]:
                 return svc
             time.sleep(0.2)
-    raise AssertionError(f"{service} not checked within 30 s: {svc}")
+    raise AssertionError(f"{service} not checked within 150 s: {svc}")
 
 
 def test_the_site_runs_journey_check_as_a_plugin(site: LiveSite, tmp_path: Path) -> None:
@@ -60,17 +60,22 @@ def test_the_site_runs_journey_check_as_a_plugin(site: LiveSite, tmp_path: Path)
             assert r.status_code == 201, r.text
             assert c.post("/api/v1/hosts", json={"name": "shop"}).status_code == 201
             for name, path in (("good", good), ("bad", bad)):
-                check = {"type": "nagios", "command": "check_journey", "args": [str(path)]}
+                check = {
+                    "type": "nagios",
+                    "command": "check_journey",
+                    "args": [str(path)],
+                    "timeout": 120,  # a Python CLI starting on a loaded CI machine
+                }
                 body = {"name": name, "check": check, "check_interval": 1}
                 r = c.post("/api/v1/hosts/shop/services", json=body)
                 assert r.status_code == 201, r.text
         ok = _wait_checked(site, "good")
         crit = _wait_checked(site, "bad")
-    assert ok["state_name"] == "OK", ok
+    assert ok["state_name"] == "OK", (ok["summary"], ok["long_output"])
     assert ok["summary"].startswith("Shop: 1 step OK in ")
     assert [m["name"] for m in ok["metrics"]] == ["step_1_login_page", "total"]
     assert ok["long_output"].startswith("✔ 1. login page (http, ")
-    assert crit["state"] == 2, crit
+    assert crit["state"] == 2, (crit["summary"], crit["long_output"])
     assert (
         crit["summary"] == "Shop: CRIT at step 1 'login page': body does not contain 'no such text'"
     )
