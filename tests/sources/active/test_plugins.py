@@ -96,7 +96,8 @@ async def test_check_tcp_open_and_closed_port(plugins: Path) -> None:
         ok = outcome_of(await run([str(plugins / "check_tcp"), "-H", "127.0.0.1", "-p", str(port)]))
     assert ok.state == 0, ok
     assert ok.summary.startswith("TCP OK - ")
-    assert ok.metrics[0].name == "time" and ok.metrics[0].unit == "s"
+    assert ok.metrics[0].name == "time"
+    assert ok.metrics[0].unit == "s"
     closed = outcome_of(await run([str(plugins / "check_tcp"), "-H", "127.0.0.1", "-p", str(port)]))
     assert closed.state == 2
     assert "Connection refused" in closed.summary
@@ -140,11 +141,13 @@ async def test_check_disk_procs_load(plugins: Path) -> None:
     disk = outcome_of(await run([str(plugins / "check_disk"), "-w", "0%", "-c", "0%", "-p", "/"]))
     assert disk.state == 0, disk
     assert disk.summary.startswith("DISK OK")
-    assert disk.metrics[0].name == "/" and disk.metrics[0].unit == "B"
+    assert disk.metrics[0].name == "/"
+    assert disk.metrics[0].unit == "B"
     procs = outcome_of(await run([str(plugins / "check_procs"), "-w", "100000", "-c", "200000"]))
     assert procs.state == 0, procs
     assert procs.summary.startswith("PROCS OK")
-    assert procs.metrics[0].name == "procs" and procs.metrics[0].value >= 1
+    assert procs.metrics[0].name == "procs"
+    assert procs.metrics[0].value >= 1
     load = outcome_of(
         await run([str(plugins / "check_load"), "-w", "999,999,999", "-c", "999,999,999"])
     )
