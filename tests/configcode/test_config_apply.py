@@ -321,3 +321,23 @@ def test_debian_sample_imports_into_a_site_and_applies_once(cli: Cli, site: Live
         ping = http.get("/api/v1/hosts/localhost/services/PING").json()
     assert ping["check"]["args"] == ["100.0,20%", "500.0,60%"]
     assert ping["check_interval"] == 300
+
+
+def test_export_leaves_out_what_data_sources_discovered(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    with site.client() as http:
+        http.post(
+            "/api/v1/hosts", json={"name": "pod-x", "labels": {"k8s/cluster": "prod"}}
+        ).raise_for_status()
+        http.post("/api/v1/hosts", json={"name": "agent-host"}).raise_for_status()
+        http.post(
+            "/api/v1/hosts/agent-host/services",
+            json={"name": "CPU", "labels": {"agent.plugin": "cpu"}},
+        ).raise_for_status()
+        http.post("/api/v1/hosts/agent-host/services", json={"name": "Backup"}).raise_for_status()
+    cli.ok("config", "export", str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "hosts" / "pod-x.yaml").exists()
+    text = (tmp_path / "out" / "hosts" / "agent-host.yaml").read_text()
+    assert "Backup" in text
+    assert "CPU" not in text

@@ -33,6 +33,8 @@ from lookout.engine import inputs as inp
 from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, ValidationError
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
+from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
+from lookout.sources.kube.mapping import CLUSTER_LABEL
 from lookout.wire.api import HostIn, ServiceIn
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,15 @@ async def export_tree(site: Any) -> dict[str, Any]:
     d = defaults_of(site)
     hosts = []
     for cfg in sorted(engine.hosts.values(), key=lambda h: h.name):
+        if _discovered(cfg.labels, CLUSTER_LABEL):
+            continue
         entry = p.host_entry(cfg)
         services = engine.host_services.get(cfg.name, {})
-        entry["services"] = [p.service_entry(services[n], d) for n in sorted(services)]
+        entry["services"] = [
+            p.service_entry(services[n], d)
+            for n in sorted(services)
+            if not _discovered(services[n].labels, PLUGIN_LABEL)
+        ]
         hosts.append(entry)
     store = site.notifier.store
     channels = await asyncio.to_thread(store.channels)
@@ -88,6 +96,12 @@ async def export_tree(site: Any) -> dict[str, Any]:
     if commands is not None:
         tree["commands"] = [{"name": n, "command_line": c} for n, c in sorted(commands.items())]
     return tree
+
+
+def _discovered(labels: Mapping[str, str], source_label: str) -> bool:
+    """Objects a data source made (Kubernetes hosts, agent services) belong to that source:
+    export leaves them out unless a tree took them over."""
+    return source_label in labels and not p.managed(labels)
 
 
 def _rule_entry(rule: Rule) -> dict[str, Any]:
