@@ -341,3 +341,12 @@ def test_export_leaves_out_what_data_sources_discovered(
     text = (tmp_path / "out" / "hosts" / "agent-host.yaml").read_text()
     assert "Backup" in text
     assert "CPU" not in text
+
+
+def test_import_of_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
+    r = cli("import", "nagios", str(tmp_path / "nope.cfg"), "--out", str(tmp_path / "t"))
+    assert r.exit_code == 2
+    assert "nope.cfg: cannot read it" in r.output
+    (tmp_path / "main.cfg").write_text(f"cfg_file={tmp_path / 'gone.cfg'}\n")
+    out = cli.json("import", "nagios", str(tmp_path / "main.cfg"), "--out", str(tmp_path / "t"))
+    assert any("gone.cfg does not exist" in w for w in out["warnings"])

@@ -225,3 +225,17 @@ def test_groups_and_counts() -> None:
     assert host(r, "gw")["labels"] == {"alias": "The gateway"}
     assert services(r, "web1")["PING"]["labels"] == {"service_groups": "sg"}
     assert {g["name"] for g in r.tree["host_groups"]} == {"linux-servers", "web"}
+
+
+def test_malformed_files_get_notes_and_the_rest_is_read() -> None:
+    text = (
+        "host_name stray\n"
+        "define host {\n    host_name a\n"  # never closed: the next define starts anew
+        + define("host", "host_name b")
+        + "define host {\n    host_name c\n"  # never closed at the end of the file
+    )
+    r = imported(text)
+    lines = {(n.line, n.message, n.count) for n in r.notes}
+    assert (1, "not inside a definition: 'host_name stray'", 1) in lines
+    assert (2, "define host is never closed with }", 2) in lines  # lines 2 and 7: grouped
+    assert [h["name"] for h in r.tree["hosts"]] == ["b"]

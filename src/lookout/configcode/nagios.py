@@ -202,8 +202,11 @@ def parse_objects(text: str, file: str) -> tuple[list[Definition], list[Note]]:
         line = _strip_comment(raw)
         if not line:
             continue
+        m = re.match(r"define\s+(\w+)\s*\{\s*(.*)$", line)
+        if current is not None and m is not None:
+            notes.append(Note(file, current.line, f"define {current.kind} is never closed with }}"))
+            current = None
         if current is None:
-            m = re.match(r"define\s+(\w+)\s*\{\s*(.*)$", line)
             if m is None:
                 notes.append(Note(file, number, f"not inside a definition: {line[:60]!r}"))
                 continue
