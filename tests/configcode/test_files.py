@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lookout.configcode import files
@@ -107,3 +108,51 @@ def test_every_host_name_makes_one_file_name(name: str) -> None:
     assert "/" not in path[len("hosts/") :]
     assert not path[len("hosts/") :].startswith(".")
     assert host_of_file(path) == name
+
+
+_names = st.text(
+    st.characters(exclude_categories=["Cs", "Cc"], exclude_characters="/"), min_size=1, max_size=20
+).filter(lambda n: n.strip() == n and n not in (".", "..") and not n.startswith("-"))
+_label_keys = st.from_regex(r"[a-z][a-z0-9_.\-]{0,10}", fullmatch=True)
+_values = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=20)
+_services = st.lists(
+    st.fixed_dictionaries(
+        {"name": _names},
+        optional={
+            "params": st.dictionaries(_label_keys, st.integers() | _values, max_size=3),
+            "labels": st.dictionaries(_label_keys, _values, max_size=3),
+            "check_interval": st.floats(1, 86400),
+            "max_check_attempts": st.integers(1, 100),
+        },
+    ),
+    max_size=4,
+    unique_by=lambda s: s["name"],
+)
+_hosts = st.lists(
+    st.fixed_dictionaries(
+        {"name": _names, "services": _services},
+        optional={
+            "address": _values,
+            "labels": st.dictionaries(_label_keys, _values, max_size=3),
+            "groups": st.lists(_names, max_size=2),
+        },
+    ),
+    max_size=4,
+    unique_by=lambda h: h["name"],
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_hosts)
+def test_hosts_round_trip_through_files(hosts: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tree(Path(tmp), {"hosts": hosts})
+        back = read_tree(Path(tmp), {}, None)["hosts"]
+    by_name = {h["name"]: h for h in back}
+    assert set(by_name) == {h["name"] for h in hosts}
+    for h in hosts:
+        got = by_name[h["name"]]
+        assert {k: v for k, v in got.items() if k != "services"} == {
+            k: v for k, v in h.items() if k != "services"
+        }
+        assert got["services"] == h["services"]
