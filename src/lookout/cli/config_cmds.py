@@ -15,6 +15,7 @@ from rich.text import Text
 from lookout.cli.client import (
     ApiClient,
     ApiError,
+    FieldError,
     SiteOpt,
     TokenOpt,
     UrlOpt,
@@ -22,7 +23,13 @@ from lookout.cli.client import (
     resolve_connection,
 )
 from lookout.cli.format import print_done, print_error, print_json, stdout
-from lookout.configcode.files import TreeError, default_cache, read_tree, write_tree
+from lookout.configcode.files import (
+    TreeError,
+    default_cache,
+    host_file,
+    read_tree,
+    write_tree,
+)
 from lookout.configcode.nagiosfiles import import_nagios
 from lookout.errors import ConfigError
 
@@ -104,8 +111,46 @@ def apply(
 
 def _send(api: ApiClient, tree: dict[str, Any], dry_run: bool) -> dict[str, Any]:
     path = "/config/apply?dry_run=true" if dry_run else "/config/apply"
-    report: dict[str, Any] = api.post(path, tree)
+    try:
+        report: dict[str, Any] = api.post(path, tree)
+    except ApiError as exc:
+        if exc.status == 422 and exc.errors:
+            exc.errors = [FieldError(loc=[], msg=where_in_files(e.loc, e.msg)) for e in exc.errors]
+            exc.detail = f"the site refused the tree ({len(exc.errors)} problem(s))"
+            exc.args = (exc.detail,)
+        raise
     return report
+
+
+FILE_OF = {
+    "commands": "commands.yaml",
+    "host_groups": "groups.yaml",
+    "service_groups": "groups.yaml",
+    "channels": "notifications.yaml",
+    "rules": "notifications.yaml",
+    "contacts": "notifications.yaml",
+    "downtimes": "downtimes.yaml",
+}
+
+
+def where_in_files(loc: list[str | int], msg: str) -> str:
+    """A site's error path in the tree → the file and the path inside it
+    (``hosts.web1.services.HTTP.check`` → ``hosts/web1.yaml: services.HTTP.check``)."""
+    if len(loc) >= 2 and loc[0] == "hosts" and isinstance(loc[1], str):
+        rest = ".".join(map(str, loc[2:]))
+        return f"{host_file(loc[1])}: {rest + ': ' if rest else ''}{msg}"
+    if loc and loc[0] in FILE_OF:
+        inner = ".".join(
+            map(
+                str,
+                loc
+                if loc[0] in ("host_groups", "service_groups", "channels", "rules", "contacts")
+                else loc[1:],
+            )
+        )
+        return f"{FILE_OF[str(loc[0])]}: {inner + ': ' if inner else ''}{msg}"
+    where = ".".join(map(str, loc))
+    return f"{where}: {msg}" if where else msg
 
 
 def show_report(report: dict[str, Any], seconds: float | None = None) -> None:
