@@ -28,6 +28,7 @@ def test_render_variables_env_and_escape() -> None:
         ("a.b", ("a", "b")),
         ("$.items[0]['the id']", ("items", 0, "the id")),
         ('$["x.y"][-1]', ("x.y", -1)),
+        ("$['a\nb']", ("a\nb",)),
     ],
 )
 def test_json_paths(path: str, parts: tuple[str | int, ...]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 Path = tuple[str | int, ...]
 _PART = re.compile(
-    r"""\.(?P<name>[^.\[\]]+)|\[(?P<index>-?\d+)\]|\[(?P<q>['"])(?P<key>(?:(?!(?P=q)).)*)(?P=q)\]"""
+    r"""\.(?P<name>[^.\[\]]+)|\[(?P<index>-?\d+)\]|\[(?P<q>['"])(?P<key>(?:(?!(?P=q)).)*)(?P=q)\]""",
+    re.S,
 )
 _MISSING = object()
 
