@@ -349,3 +349,32 @@ def test_import_of_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "main.cfg").write_text(f"cfg_file={tmp_path / 'gone.cfg'}\n")
     out = cli.json("import", "nagios", str(tmp_path / "main.cfg"), "--out", str(tmp_path / "t"))
     assert any("gone.cfg does not exist" in w for w in out["warnings"])
+
+
+def test_event_handlers_are_applied_exported_and_keep_their_command(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    tree = write(
+        tmp_path / "handlers",
+        {
+            "commands.yaml": "restart_app: /bin/echo restart $SERVICESTATE$ $ARG1$\n",
+            "hosts/ehhost.yaml": (
+                "name: ehhost\nservices:\n  App:\n"
+                "    event_handler: {command: restart_app, args: [app]}\n"
+            ),
+        },
+    )
+    cli.json("config", "apply", str(tree))
+    with site.client() as http:
+        svc = http.get("/api/v1/hosts/ehhost/services/App").json()
+    assert svc["event_handler"] == {"command": "restart_app", "args": ["app"], "timeout": 30.0}
+    assert cli.json("config", "apply", str(tree))["changed"] is False
+    exported = tmp_path / "exported"
+    cli.ok("config", "export", str(exported))
+    assert "restart_app" in (exported / "hosts" / "ehhost.yaml").read_text()
+    (tree / "commands.yaml").write_text("{}\n")
+    r = cli("config", "apply", str(tree))
+    assert "commands.yaml: restart_app: still used by ehhost/App" in r.output
+    write(tree, {"hosts/ehhost.yaml": "name: ehhost\nevent_handler: {command: nowhere}\n"})
+    r = cli("config", "apply", str(tree))
+    assert "hosts/ehhost.yaml: event_handler.command: no command" in r.output

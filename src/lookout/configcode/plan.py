@@ -30,6 +30,7 @@ HOST_DEFAULTS: dict[str, Any] = {
     "check_interval": 60.0,
     "retry_interval": 60.0,
     "max_check_attempts": 1,
+    "event_handler": None,
 }
 
 
@@ -51,6 +52,7 @@ class ServiceDefaults:
             "stale_after": self.stale_after,
             "params": {},
             "labels": {},
+            "event_handler": None,
         }
 
 
@@ -104,6 +106,7 @@ def host_config(e: Mapping[str, Any]) -> HostConfig:
         check_interval=e.get("check_interval", 60.0),
         retry_interval=e.get("retry_interval", 60.0),
         max_check_attempts=e.get("max_check_attempts", 1),
+        event_handler=_handler(e.get("event_handler")),
     )
 
 
@@ -119,7 +122,20 @@ def service_config(host: str, e: Mapping[str, Any], d: ServiceDefaults) -> Servi
         stale_after=d.stale_after if stale is None else stale,
         params=e.get("params", {}),
         labels={**e.get("labels", {}), MANAGED_LABEL: MANAGED_VALUE},
+        event_handler=_handler(e.get("event_handler")),
     )
+
+
+def _handler(raw: Any) -> Any:
+    """An event handler with its defaults filled in, as the API stores it (so that a tree that
+    leaves them out compares equal to the site)."""
+    if not isinstance(raw, Mapping):
+        return raw
+    return {
+        "command": raw.get("command"),
+        "args": list(raw.get("args") or []),
+        "timeout": float(raw.get("timeout", 30.0)),
+    }
 
 
 def _without_defaults(data: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,6 +154,7 @@ def host_entry(cfg: HostConfig) -> dict[str, Any]:
         "check_interval": cfg.check_interval,
         "retry_interval": cfg.retry_interval,
         "max_check_attempts": cfg.max_check_attempts,
+        "event_handler": cfg.event_handler,
     }
     return _without_defaults(data, HOST_DEFAULTS)
 
@@ -152,6 +169,7 @@ def service_entry(cfg: ServiceConfig, d: ServiceDefaults) -> dict[str, Any]:
         "stale_after": cfg.stale_after,
         "params": cfg.params,
         "labels": {k: v for k, v in cfg.labels.items() if k != MANAGED_LABEL},
+        "event_handler": cfg.event_handler,
     }
     return _without_defaults(data, d.as_dict())
 

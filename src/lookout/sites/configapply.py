@@ -35,7 +35,7 @@ from lookout.errors import LookoutError, ValidationError
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
 from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
 from lookout.sources.kube.mapping import CLUSTER_LABEL
-from lookout.wire.api import HostIn, ServiceIn
+from lookout.wire.api import EventHandlerIn, HostIn, ServiceIn
 
 log = logging.getLogger(__name__)
 TREE_KEYS = set(Tree.model_fields)
@@ -205,6 +205,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             continue
         _check_config(host.check, ["hosts", name], errors)
         _check_runnable(site, host.check, commands, ["hosts", name], errors)
+        _check_handler(site, host.event_handler, commands, ["hosts", name], errors)
         for parent in host.parents:
             if parent == name or parent not in final_hosts:
                 errors.add(["hosts", name, "parents"], f"{parent!r} is not a host")
@@ -218,6 +219,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             continue
         _check_config(svc.check, loc, errors)
         _check_runnable(site, svc.check, commands, loc, errors)
+        _check_handler(site, svc.event_handler, commands, loc, errors)
         plan.services.append(p.service_config(host_name, svc.model_dump(), defaults))
     removed = set(plan.remove_hosts)
     for h in engine.hosts.values():
@@ -494,6 +496,36 @@ def _check_runnable(
         )
 
 
+def _check_handler(
+    site: Any,
+    handler: EventHandlerIn | None,
+    commands: set[str] | None,
+    loc: list[Any],
+    errors: _Errors,
+) -> None:
+    """An event handler needs execution enabled and a command the site will have."""
+    if handler is None:
+        return
+    executor = getattr(site, "executor", None)
+    if executor is not None and not executor.enabled:
+        errors.add([*loc, "event_handler"], "execution is disabled on this site")
+    elif commands is not None and handler.command not in commands:
+        errors.add(
+            [*loc, "event_handler", "command"],
+            f"no command named {handler.command!r} (define it in commands.yaml)",
+        )
+
+
+def _uses(check: dict[str, Any] | None, handler: dict[str, Any] | None) -> list[str]:
+    """The commands a check and an event handler run."""
+    out = []
+    if check and check.get("type") == "nagios":
+        out.append(str(check.get("command")))
+    if handler:
+        out.append(str(handler.get("command")))
+    return out
+
+
 def _commands_in_use(site: Any, plan: p.ObjectPlan | None, names: list[str]) -> list[str]:
     """Problems for commands the tree removes while checks that stay still run them."""
     if not names:
@@ -507,20 +539,23 @@ def _commands_in_use(site: Any, plan: p.ObjectPlan | None, names: list[str]) -> 
     for h in site.engine.hosts.values():
         if h.name in removed_hosts or h.name in changed_hosts:
             continue
-        if h.check and h.check.get("type") == "nagios" and h.check.get("command") in gone:
-            users.setdefault(str(h.check["command"]), []).append(h.name)
+        for command in _uses(h.check, h.event_handler):
+            if command in gone:
+                users.setdefault(command, []).append(h.name)
     for key, svc in site.engine.services.items():
         if svc.host in removed_hosts or key in removed_services or key in changed_services:
             continue
-        if svc.check and svc.check.get("type") == "nagios" and svc.check.get("command") in gone:
-            users.setdefault(str(svc.check["command"]), []).append(f"{svc.host}/{svc.name}")
-    written: list[tuple[str, dict[str, Any] | None]] = []
+        for command in _uses(svc.check, svc.event_handler):
+            if command in gone:
+                users.setdefault(command, []).append(f"{svc.host}/{svc.name}")
+    written: list[tuple[str, list[str]]] = []
     if plan is not None:
-        written = [(h.name, h.check) for h in plan.hosts]
-        written += [(f"{s.host}/{s.name}", s.check) for s in plan.services]
-    for where, check in written:
-        if check and check.get("type") == "nagios" and check.get("command") in gone:
-            users.setdefault(str(check["command"]), []).append(where)
+        written = [(h.name, _uses(h.check, h.event_handler)) for h in plan.hosts]
+        written += [(f"{s.host}/{s.name}", _uses(s.check, s.event_handler)) for s in plan.services]
+    for where, used in written:
+        for command in used:
+            if command in gone:
+                users.setdefault(command, []).append(where)
     return [
         f"{name}: still used by {', '.join(u[:10])}" + (" …" if len(u) > 10 else "")
         for name, u in users.items()
