@@ -12,7 +12,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,23 @@ def _undone_on_failure(site_dir: Path, db_file: Path | None) -> Iterator[None]:
         raise
 
 
+@dataclass(slots=True)
+class _CheckBatch:
+    """Check results of one event-loop turn, waiting to become one journaled input."""
+
+    done: asyncio.Future[None]
+    results: list[Any] = field(default_factory=list)
+
+    def settle(self, durable: asyncio.Future[None]) -> None:
+        if self.done.done():
+            return
+        exc = durable.exception()
+        if exc is not None:
+            self.done.set_exception(exc)
+        else:
+            self.done.set_result(None)
+
+
 class Site:
     """A running site (one per ``lookout serve``)."""
 
@@ -290,6 +307,7 @@ class Site:
         self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
         self.agents = make_receiver(self)
         self._tasks: list[asyncio.Task[None]] = []
+        self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
 
     # ------------------------------------------------------------------ life cycle
@@ -628,6 +646,23 @@ class Site:
         return cfg.check_interval
 
     async def _submit_check_result(self, result: Any) -> None:
-        from lookout.engine.inputs import Results
+        """Hand a check's result to the engine. Results that finish in the same event-loop
+        turn go in as one input (one journal entry, one future): at 2,000 checks/s a
+        journal entry per result cost more than the results themselves."""
+        batch = self._check_batch
+        if batch is None:
+            batch = self._check_batch = _CheckBatch(asyncio.get_running_loop().create_future())
+            asyncio.get_running_loop().call_soon(self._flush_check_batch)
+        batch.results.append(result)
+        await asyncio.shield(batch.done)
 
-        await self.runner.apply(Results(at=self.clock(), results=[result]))
+    def _flush_check_batch(self) -> None:
+        batch, self._check_batch = self._check_batch, None
+        if batch is None:
+            return
+        try:
+            _, durable = self.runner.submit(inp.Results(at=self.clock(), results=batch.results))
+        except Exception as exc:  # the site refuses input: every waiter hears it
+            batch.done.set_exception(exc)
+            return
+        durable.add_done_callback(batch.settle)
