@@ -137,10 +137,15 @@ class Engine:
         return value
 
     def _emit(self, at: float, type_: EventType, st: Status, **fields: Any) -> None:
+        self._log(at, type_, st.host, st.service, **fields)
+
+    def _log(self, at: float, type_: EventType, host: str, service: str, **fields: Any) -> int:
+        event_id = self._id()
         self.events.append(
-            Event(id=self._id(), at=at, type=type_, host=st.host, service=st.service, **fields)
+            Event(id=event_id, at=at, type=type_, host=host, service=service, **fields)
         )
         self.counters.events += 1
+        return event_id
 
     def host_up(self, host: str) -> bool:
         st = self.status.get((host, ""))
@@ -588,21 +593,15 @@ class Engine:
 
     # ------------------------------------------------------------------ hand-over to the runner
     def _quarantine(self, item: inp.Quarantine) -> int:
-        event_id = self._id()
-        self.events.append(
-            Event(
-                id=event_id,
-                at=item.at,
-                type=EventType.QUARANTINE,
-                host=item.host,
-                service=item.service,
-                summary=item.reason,
-                author="lookout",
-                data={"source": item.source, "detail": item.detail},
-            )
+        return self._log(
+            item.at,
+            EventType.QUARANTINE,
+            item.host,
+            item.service,
+            summary=item.reason,
+            author="lookout",
+            data={"source": item.source, "detail": item.detail},
         )
-        self.counters.events += 1
-        return event_id
 
     def _handler_ran(self, item: inp.HandlerRan) -> int:
         if item.error:
@@ -611,31 +610,25 @@ class Engine:
             summary = f"{item.command} killed by signal {item.signal} after {item.elapsed:.1f} s"
         else:
             summary = f"{item.command} exited {item.exit_code} after {item.elapsed:.1f} s"
-        event_id = self._id()
-        self.events.append(
-            Event(
-                id=event_id,
-                at=item.at,
-                type=EventType.EVENT_HANDLER,
-                host=item.host,
-                service=item.service,
-                state=item.state,
-                state_type=item.state_type,
-                attempt=item.attempt,
-                summary=summary,
-                author="lookout",
-                comment=item.output,
-                data={
-                    "command": item.command,
-                    "exit_code": item.exit_code,
-                    "signal": item.signal,
-                    "elapsed": round(item.elapsed, 3),
-                    "error": item.error,
-                },
-            )
+        return self._log(
+            item.at,
+            EventType.EVENT_HANDLER,
+            item.host,
+            item.service,
+            state=item.state,
+            state_type=item.state_type,
+            attempt=item.attempt,
+            summary=summary,
+            author="lookout",
+            comment=item.output,
+            data={
+                "command": item.command,
+                "exit_code": item.exit_code,
+                "signal": item.signal,
+                "elapsed": round(item.elapsed, 3),
+                "error": item.error,
+            },
         )
-        self.counters.events += 1
-        return event_id
 
     def take_events(self) -> list[Event]:
         events, self.events = self.events, []

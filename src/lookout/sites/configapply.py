@@ -484,16 +484,8 @@ def _check_runnable(
     errors: _Errors,
 ) -> None:
     """A Nagios check needs execution enabled and a command the site will have."""
-    if check is None or check.get("type") != "nagios":
-        return
-    executor = getattr(site, "executor", None)
-    if executor is not None and not executor.enabled:
-        errors.add([*loc, "check", "type"], "execution is disabled on this site")
-    elif commands is not None and check.get("command") not in commands:
-        errors.add(
-            [*loc, "check", "command"],
-            f"no command named {check.get('command')!r} (define it in commands.yaml)",
-        )
+    if check is not None and check.get("type") == "nagios":
+        _check_command(site, check.get("command"), commands, [*loc, "check"], "type", errors)
 
 
 def _check_handler(
@@ -504,16 +496,23 @@ def _check_handler(
     errors: _Errors,
 ) -> None:
     """An event handler needs execution enabled and a command the site will have."""
-    if handler is None:
-        return
+    if handler is not None:
+        _check_command(site, handler.command, commands, [*loc, "event_handler"], None, errors)
+
+
+def _check_command(
+    site: Any,
+    name: Any,
+    commands: set[str] | None,
+    loc: list[Any],
+    off: str | None,
+    errors: _Errors,
+) -> None:
     executor = getattr(site, "executor", None)
     if executor is not None and not executor.enabled:
-        errors.add([*loc, "event_handler"], "execution is disabled on this site")
-    elif commands is not None and handler.command not in commands:
-        errors.add(
-            [*loc, "event_handler", "command"],
-            f"no command named {handler.command!r} (define it in commands.yaml)",
-        )
+        errors.add(loc if off is None else [*loc, off], "execution is disabled on this site")
+    elif commands is not None and name not in commands:
+        errors.add([*loc, "command"], f"no command named {name!r} (define it in commands.yaml)")
 
 
 def _uses(check: dict[str, Any] | None, handler: dict[str, Any] | None) -> list[str]:

@@ -382,7 +382,7 @@ class Site:
                 continue
             self.commands.commands[command.name] = command
         if not self.executor.enabled:
-            users = sum(1 for _ in self._nagios_checks())
+            users = sum(1 for _ in self._command_uses(handlers=False))
             log.warning(
                 "[execution] enabled = false: this site runs no programs; off: Nagios plugin "
                 "checks (%d configured go UNKNOWN), new ones are refused",
@@ -429,35 +429,27 @@ class Site:
     def command_users(self, name: str) -> list[str]:
         """``host/service`` (or ``host`` for a host check) of every check running ``name``,
         and ``… (event handler)`` of every event handler that does."""
-        return [where for where, command in self._nagios_checks() if command == name] + [
-            f"{where} (event handler)" for where, command in self._handlers() if command == name
-        ]
+        return [where for where, command in self._command_uses() if command == name]
 
-    def _handlers(self) -> Iterator[tuple[str, str]]:
-        for h in self.engine.hosts.values():
-            if h.event_handler is not None:
-                yield h.name, str(h.event_handler.get("command"))
-        for svc in self.engine.services.values():
-            if svc.event_handler is not None:
-                yield f"{svc.host}/{svc.name}", str(svc.event_handler.get("command"))
+    def _command_uses(self, *, handlers: bool = True) -> Iterator[tuple[str, str]]:
+        """``(where, command)`` of every Nagios check and (unless told not to) every event
+        handler of the site's hosts and services."""
+        objects: list[tuple[str, HostConfig | ServiceConfig]] = [
+            (h.name, h) for h in self.engine.hosts.values()
+        ]
+        objects += [(f"{s.host}/{s.name}", s) for s in self.engine.services.values()]
+        for where, cfg in objects:
+            if cfg.check is not None and cfg.check.get("type") == "nagios":
+                yield where, str(cfg.check.get("command"))
+            if handlers and cfg.event_handler is not None:
+                yield f"{where} (event handler)", str(cfg.event_handler.get("command"))
 
     def refuse_handler(self, handler: dict[str, Any] | None) -> None:
         """Refuse an event handler naming a command that does not exist, or any handler while
         execution is disabled (a ValidationError under ``event_handler``)."""
-        if handler is None:
-            return
-        if not self.executor.enabled:
-            raise ValidationError(
-                "event_handler: execution is disabled on this site ([execution] enabled = "
-                "false): event handlers cannot run here",
-                ("event_handler",),
-            )
-        name = handler.get("command")
-        if name not in self.commands.commands:
-            raise ValidationError(
-                f"event_handler.command: no command named {name!r} on this site "
-                "(define it first: lookout command add NAME LINE)",
-                ("event_handler", "command"),
+        if handler is not None:
+            self._refuse_command(
+                handler.get("command"), "event_handler", ("event_handler",), "event handlers"
             )
 
     # ------------------------------------------------------------------ event handlers
@@ -509,31 +501,26 @@ class Site:
                 )
             )
 
-    def _nagios_checks(self) -> Iterator[tuple[str, str]]:
-        for h in self.engine.hosts.values():
-            if h.check is not None and h.check.get("type") == "nagios":
-                yield h.name, str(h.check.get("command"))
-        for svc in self.engine.services.values():
-            if svc.check is not None and svc.check.get("type") == "nagios":
-                yield f"{svc.host}/{svc.name}", str(svc.check.get("command"))
-
     def refuse_check(self, check: dict[str, Any] | None) -> None:
         """Refuse a check this site cannot run (a ValidationError under ``check``): a Nagios
         check while execution is disabled, or one naming a command that does not exist."""
-        if check is None or check.get("type") != "nagios":
-            return
+        if check is not None and check.get("type") == "nagios":
+            self._refuse_command(
+                check.get("command"), "check", ("check", "type"), "Nagios plugin checks"
+            )
+
+    def _refuse_command(self, name: Any, field: str, off: tuple[str, ...], what: str) -> None:
         if not self.executor.enabled:
             raise ValidationError(
-                "check: execution is disabled on this site ([execution] enabled = false): "
-                "Nagios plugin checks cannot run here",
-                ("check", "type"),
+                f"{field}: execution is disabled on this site ([execution] enabled = false): "
+                f"{what} cannot run here",
+                off,
             )
-        name = check.get("command")
         if name not in self.commands.commands:
             raise ValidationError(
-                f"check.command: no command named {name!r} on this site "
+                f"{field}.command: no command named {name!r} on this site "
                 "(define it first: lookout command add NAME LINE)",
-                ("check", "command"),
+                (field, "command"),
             )
 
     # ------------------------------------------------------------------ configuration
