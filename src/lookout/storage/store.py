@@ -6,6 +6,7 @@ records the journal position it covers, so a restart loads the snapshot and repl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -62,17 +63,11 @@ def _rows(
 def _repaired(snap: Snapshot, fixes: repair.Repairs) -> Snapshot:
     """``snap`` with status rows and metric points made storable (other rows are repaired as
     they are written, see ``_rows``)."""
-    return Snapshot(
+    return dataclasses.replace(
+        snap,
         status_rows=[_repaired_status(r, fixes) for r in snap.status_rows],
-        deleted=snap.deleted,
-        events=snap.events,
-        downtimes=snap.downtimes,
-        comments=snap.comments,
-        next_id=snap.next_id,
         points=_repaired_points(snap.points, fixes),
         at=fixes.time(snap.at, "checkpoint time"),
-        prune_events_before=snap.prune_events_before,
-        prune_metrics=snap.prune_metrics,
         fixes=fixes,
     )
 
