@@ -29,6 +29,18 @@ def test_overview_headline_counts_unhandled_problems(api: Api, ui_viewer: Browse
     assert f"<title>({live['unhandled']}) Overview" in page or "<title>(" in page
 
 
+def test_overview_tiles_say_the_count_and_style_it_truthfully(ui_viewer: Browser) -> None:
+    """A count that is good at zero reads "✔ 0 stale" in the OK style, "? 2 stale" otherwise."""
+    page = ui_viewer.get("/").text
+    tallies = re.findall(
+        r'class="state tally s-(\w+)"><span aria-hidden="true">(.)</span> <b>(\d+)</b> (\w+)', page
+    )
+    assert [word for *_, word in tallies] == ["failing", "stale"]
+    bad = {"failing": ("crit", "✖"), "stale": ("unknown", "?")}
+    for css, icon, count, word in tallies:
+        assert (css, icon) == (bad[word] if int(count) else ("ok", "✔")), (css, count, word)
+
+
 def test_problem_filters_live_in_the_url(api: Api, ui_viewer: Browser) -> None:
     host = api.host(labels={"team": "storage"})
     for name, state in (("w", 1), ("c", 2), ("u", 3)):
@@ -142,6 +154,8 @@ def test_failed_deliveries_show_on_overview_notifications_and_setup(
         assert host in page
         assert channel in page
         assert "webhook" in page  # the channel's error is shown
+        failing = re.compile(r'class="state tally s-crit">.{0,60}<b>[1-9]\d*</b> failing</span>')
+        wait_for(lambda: failing.search(ui_admin.get("/").text))  # the count, in the problem style
         setup = ui_admin.get("/setup").text
         assert rule in setup
         assert channel in setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pydantic
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from lookout import auth
 from lookout.auth import Role
 from lookout.checks.active.registry import validate_check_config
 from lookout.domain.objects import HostConfig
+from lookout.engine.core import Engine
 from lookout.errors import LookoutError
 from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
@@ -39,76 +41,93 @@ def _valid(model: type[M], fields: dict[str, Any], flash: list[tuple[str, str]])
         return None
 
 
-@router.post("/setup/host")
-async def add_host(request: Request) -> Response:
-    sess, data = await form_of(request, Role.ADMIN)
-    site = site_of(request)
+class _Refused(Exception):
+    """The add-host form is refused; ``problems`` are its flash messages, field first."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems = problems
+
+
+def _labels(text: str) -> dict[str, str]:
+    """``env=prod, role=web`` (commas or lines) → labels."""
     labels: dict[str, str] = {}
-    for part in first(data, "labels").replace("\n", ",").split(","):
-        key, sep, value = part.strip().partition("=")
-        if part.strip() and (not sep or not key):
-            sess.flash.append(("error", f"labels: {part.strip()!r} is not key=value"))
-            return back(data, "/setup")
-        if key:
+    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
+        key, sep, value = part.partition("=")
+        if part and (not sep or not key.strip()):
+            raise _Refused(f"labels: {part!r} is not key=value")
+        if part:
             labels[key.strip()] = value.strip()
-    parents = [p.strip() for p in first(data, "parents").split(",") if p.strip()]
-    check: dict[str, Any] | None = None
-    if first(data, "check") == "tcp":
-        port = first(data, "port")
-        check = {"type": "tcp", "port": int(port) if port.isascii() and port.isdigit() else port}
-    if check is not None:
-        try:
-            validate_check_config(check)
-        except pydantic.ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in ("check", *err["loc"]))
-            sess.flash.append(("error", f"{where}: {err['msg']}"))
-            return back(data, "/setup")
-    with_agent = first(data, "agent") == "on"
-    if with_agent:
-        labels.setdefault("lookout/agent", "push")
+    return labels
+
+
+def _check(data: dict[str, list[str]]) -> dict[str, Any] | None:
+    """The host check the form asks for (None: passive), checked by the check registry."""
+    if first(data, "check") != "tcp":
+        return None
+    port = first(data, "port")
+    check = {"type": "tcp", "port": int(port) if port.isascii() and port.isdigit() else port}
     try:
-        body = HostIn.model_validate(
-            {
-                "name": first(data, "name"),
-                "address": first(data, "address"),
-                "labels": labels,
-                "parents": parents,
-                "check": check,
-            }
-        )
+        validate_check_config(check)
     except pydantic.ValidationError as exc:
-        for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err["loc"])
-            sess.flash.append(("error", f"{where}: {err['msg']}"))
-        return back(data, "/setup")
-    engine = site.engine
-    problems = []
-    if body.name in engine.hosts:
-        problems.append(f"name: host {body.name!r} exists already")
-    problems += [f"parents: {p!r} is not a known host" for p in parents if p not in engine.hosts]
-    if problems:
-        sess.flash.extend(("error", p) for p in problems)
-        return back(data, "/setup")
-    cfg = HostConfig(
+        err = exc.errors()[0]
+        raise _Refused(f"{'.'.join(str(p) for p in ('check', *err['loc']))}: {err['msg']}") from exc
+    return check
+
+
+def _host_config(data: dict[str, list[str]], engine: Engine) -> HostConfig:
+    """The new host as the form describes it, validated by the API's ``HostIn`` and against
+    the hosts there are (a new name, known parents)."""
+    labels = _labels(first(data, "labels"))
+    if first(data, "agent") == "on":
+        labels.setdefault("lookout/agent", "push")
+    parents = [p.strip() for p in first(data, "parents").split(",") if p.strip()]
+    fields = {
+        "name": first(data, "name"),
+        "address": first(data, "address"),
+        "labels": labels,
+        "parents": parents,
+        "check": _check(data),
+    }
+    problems: list[tuple[str, str]] = []
+    body = _valid(HostIn, fields, problems)
+    if body is None:
+        raise _Refused(*(p for _, p in problems))
+    taken = [f"name: host {body.name!r} exists already"] if body.name in engine.hosts else []
+    unknown = [f"parents: {p!r} is not a known host" for p in parents if p not in engine.hosts]
+    if taken or unknown:
+        raise _Refused(*taken, *unknown)
+    return HostConfig(
         name=body.name,
         address=body.address,
         labels=body.labels,
         parents=tuple(body.parents),
         check=body.check,
     )
+
+
+@router.post("/setup/host")
+async def add_host(request: Request) -> Response:
+    """Add a host (passive, TCP check, or with the push agent); an agent host's one-time
+    registration command is shown once on the setup page."""
+    sess, data = await form_of(request, Role.ADMIN)
+    site = site_of(request)
     try:
+        cfg = _host_config(data, site.engine)
         await site.save_host(cfg, create=True)
+    except _Refused as exc:
+        sess.flash.extend(("error", p) for p in exc.problems)
+        return back(data, "/setup")
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
         return back(data, "/setup")
     sess.flash.append(("ok", f"host {cfg.name} added"))
-    if with_agent:
-        reg = await integrations.agent_registration(site, cfg.name, sess.user)
-        if reg is not None:  # shown once, like a new API token
-            request.app.state.ui_registrations[sess.id_hash] = reg
-    target = f"/setup?created={cfg.name}#agent" if with_agent else f"/host?name={cfg.name}"
-    return RedirectResponse(target, status_code=303)
+    if first(data, "agent") != "on":
+        return RedirectResponse(f"/host?name={quote(cfg.name, safe='')}", status_code=303)
+    reg = await integrations.agent_registration(site, cfg.name, sess.user)
+    if reg is not None:  # shown once, like a new API token
+        request.app.state.ui_registrations[sess.id_hash] = reg
+    return RedirectResponse(f"/setup?created={quote(cfg.name, safe='')}#agent", status_code=303)
 
 
 @router.post("/setup/user")
