@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -134,3 +135,32 @@ async def test_replay_from_the_event_log_sends_nothing_twice(h: Harness) -> None
     h.site.notifier.cursor = 0  # as if the cursor had been lost: read everything again
     await h.site.notifier.catch_up()
     assert len(rows(h)) == before == 1
+
+
+async def test_delay_holds_a_problem_until_it_has_passed(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "late", "channels": ["hook"], "delay": 300}])
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 2)
+    await settled(h)
+    [problem] = rows(h)
+    assert problem.due_at == problem.created_at + 300
+    h.clock.advance(299)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.1)  # the lane would have sent by now if it were due
+    assert [(d.status, d.attempts) for d in rows(h)] == [("pending", 0)]
+    h.clock.advance(2)  # type: ignore[attr-defined]
+    await until(lambda: rows(h)[0].attempts == 1, what="the first attempt after the delay")
+
+
+async def test_delay_cancels_a_problem_that_recovered_meanwhile(h: Harness) -> None:
+    await h.configure([HOOK], [{"name": "late", "channels": ["hook"], "delay": 300}])
+    await h.service("db1", "Disk")
+    await h.result("db1", "Disk", 2)
+    await settled(h)
+    h.clock.advance(100)  # type: ignore[attr-defined]
+    await h.result("db1", "Disk", 0)
+    await settled(h)
+    h.clock.advance(201)  # type: ignore[attr-defined]
+    await until(lambda: rows(h)[0].status == "cancelled", what="the problem cancelled")
+    assert [(d.kind, d.attempts, d.error) for d in rows(h)] == [
+        ("problem", 0, "recovered before the notification delay passed")
+    ]

@@ -283,7 +283,8 @@ class Notifier:
         dropped: list[tuple[str, str]],
         batch: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """A recovery goes to whoever got (or is about to get) the problem."""
+        """A recovery goes to whoever got (or is about to get) the problem; not where the
+        problem is still held by its rule's ``delay``: the dispatcher cancels that one."""
         key = (ev.host, ev.service)
         obj = touched.pop(key, None) or self.objects.get(key)
         self.objects.pop(key, None)
@@ -294,7 +295,9 @@ class Notifier:
         got += [  # problems planned in this very batch (not stored yet)
             (r["channel"], r["recipient"])
             for r in batch
-            if r["kind"] == "problem" and (r["host"], r["service"]) == key
+            if r["kind"] == "problem"
+            and (r["host"], r["service"]) == key
+            and r["due_at"] <= r["created_at"]
         ]
         planned = [Planned("recovery", ch, r) for ch, r in dict.fromkeys(got)]
         return self._rows(f"e{ev.id}", ev.id, "recovery", note, planned, ev.at)
@@ -309,6 +312,8 @@ class Notifier:
                 & (d.c.kind == "problem")
                 & (d.c.status.in_([SENT, PENDING, SENDING]))
                 & (d.c.event_id >= since_id)
+                # a delayed problem not tried yet is cancelled when its object recovers
+                & ~((d.c.status == PENDING) & (d.c.attempts == 0) & (d.c.due_at > d.c.created_at))
             )
             .distinct()
         )

@@ -346,6 +346,32 @@ def test_single_object_errors_have_no_results_prefix(api: Api, admin: httpx.Clie
 
 
 @pytest.mark.parametrize(
+    ("extra", "loc"),
+    [
+        ({"bogus": 1}, ["results", 0, "bogus"]),
+        ({"metrics": [{"name": "x", "value": 1, "typo": 2}]}, ["results", 0, "metrics", 0, "typo"]),
+    ],
+)
+def test_unknown_fields_are_named_with_their_location(
+    api: Api, extra: dict[str, object], loc: list[str | int]
+) -> None:
+    host, svc = api.host_with_service()
+    problem = problem_of(api.submit({"host": host, "service": svc, "state": 0, **extra}), 422)
+    assert locs(problem) == [loc]
+    assert problem["detail"].startswith(f"no result accepted: {'.'.join(map(str, loc))}: ")
+    assert f"`{loc[-1]}`" in problem["detail"]
+
+
+def test_unknown_fields_next_to_results_are_refused(api: Api, admin: httpx.Client) -> None:
+    host, svc = api.host_with_service()
+    body = {"results": [{"host": host, "service": svc, "state": 2}], "extra": True}
+    problem = problem_of(admin.post("/api/v1/results", json=body), 422)
+    assert locs(problem) == [["extra"]]
+    assert problem["detail"] == "invalid body: extra: Object contains unknown field `extra`"
+    assert api.svc(host, svc)["checked"] is False
+
+
+@pytest.mark.parametrize(
     ("content", "loc"),
     [
         (b'{"results": [', None),

@@ -88,6 +88,9 @@ def _items(body: bytes) -> tuple[list[ResultIn | ItemError], bool]:
     raw = env.get("results")
     if raw is None:
         return [_decode_item(msgspec.Raw(body))], False
+    extra = sorted(key for key in env if key != "results")
+    if extra:  # a batch is {"results": [...]} and nothing else
+        raise ItemError([extra[0]], f"Object contains unknown field `{extra[0]}`")
     try:
         return list(_item_list.decode(raw)), True
     except (msgspec.ValidationError, RecursionError):
@@ -97,6 +100,11 @@ def _items(body: bytes) -> tuple[list[ResultIn | ItemError], bool]:
     except (msgspec.ValidationError, RecursionError) as exc:
         raise ItemError(["results"], "expected an array of results") from exc
     return [_decode_item(r) for r in raws], True
+
+
+def _where(errors: list[dict[str, Any]]) -> str:
+    """The first errors as ``results.0.state: message; …`` (like the API's other 422s)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:5])
 
 
 def _decode_item(raw: msgspec.Raw) -> ResultIn | ItemError:
@@ -163,9 +171,8 @@ class Ingest:
         try:
             items, batched = _items(body)
         except ItemError as exc:
-            return problem(
-                422, f"invalid body: {exc.msg}", errors_=[{"loc": exc.loc, "msg": exc.msg}]
-            )
+            error = {"loc": exc.loc, "msg": exc.msg}
+            return problem(422, f"invalid body: {_where([error])}", errors_=[error])
         if len(items) > site.settings.max_results_per_request:
             return problem(
                 413,
@@ -191,7 +198,7 @@ class Ingest:
                     }
                 )
         if not good:
-            detail = "no result accepted" if errors else "no results given"
+            detail = f"no result accepted: {_where(errors)}" if errors else "no results given"
             return problem(
                 422,
                 detail,
