@@ -14,14 +14,12 @@ from lookout.checks.kube.params import DEFAULT, KubeParams
 from lookout.checks.kube.requests import Cache, totals
 from lookout.checks.kube.sections import (
     CronJob,
-    DaemonSet,
     Deployment,
     Job,
     Node,
     PersistentVolumeClaim,
     Pod,
     ResourceQuota,
-    StatefulSet,
 )
 from lookout.checks.kube.view import NodeUsage, Objects, VolumeUsage
 
@@ -54,50 +52,6 @@ def test_replicas_short_only_after_grace() -> None:
     )
     assert workload.replicas(whole, "d", m, 1100, DEFAULT).state == OK
     assert workload.replicas(d, "d", m, 1200, DEFAULT).state == OK  # the grace starts again
-
-
-def test_rollout_problems() -> None:
-    stuck = conv(
-        Deployment,
-        {
-            "metadata": {"generation": 5},
-            "status": {
-                "observedGeneration": 4,
-                "conditions": [
-                    {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
-                ],
-            },
-        },
-    )
-    out = workload.rollout(stuck)
-    assert out.state == CRIT
-    assert "generation 5 not observed yet" in out.summary
-    assert "rollout stuck: ProgressDeadlineExceeded" in out.summary
-    sts = conv(
-        StatefulSet,
-        {
-            "metadata": {"generation": 2},
-            "spec": {"replicas": 3},
-            "status": {
-                "observedGeneration": 2,
-                "currentRevision": "a",
-                "updateRevision": "b",
-                "updatedReplicas": 1,
-            },
-        },
-    )
-    assert workload.rollout(sts).summary == "update b not rolled out (1/3 updated) (!)"
-    ds = conv(
-        DaemonSet,
-        {
-            "status": {
-                "desiredNumberScheduled": 5,
-                "currentNumberScheduled": 4,
-                "numberMisscheduled": 1,
-            }
-        },
-    )
-    assert workload.rollout(ds).summary == "1 misscheduled (!); 1 not scheduled (!)"
 
 
 def test_jobs_and_cronjobs() -> None:

@@ -17,6 +17,7 @@ from lookout.checks.kube import cluster as c
 from lookout.checks.kube import namespace as ns_checks
 from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
+from lookout.checks.kube import rollout as ro
 from lookout.checks.kube import workload as w
 from lookout.checks.kube.api import Outcome
 from lookout.checks.kube.cluster import scheduled_pods
@@ -301,7 +302,7 @@ def _workloads(
         ph = [health[key(ns, x.metadata.name)] for x in pods]
         if isinstance(obj, Deployment | StatefulSet | DaemonSet):
             ev.add(host, "Replicas", w.replicas(obj, mkey, memory, inp.now, p))
-            ev.add(host, "Rollout", w.rollout(obj))
+            ev.add(host, "Rollout", _rollout(obj, idx, wk, pods, ph, mkey, memory, inp.now, p))
         elif obj is None:
             pass
         elif kind == "CronJob":
@@ -321,6 +322,26 @@ def _workloads(
                     f"PVC {pvc.metadata.name}",
                     pvc_checks.check(pvc, inp.usage.volumes.get(pk), memory, inp.now, p),
                 )
+
+
+def _rollout(
+    obj: Deployment | StatefulSet | DaemonSet,
+    idx: Index,
+    wk: WorkloadKey,
+    pods: list[Pod],
+    ph: list[PodHealth],
+    mkey: str,
+    memory: Memory,
+    now: float,
+    p: KubeParams,
+) -> Outcome:
+    both = list(zip(pods, ph, strict=True))
+    if isinstance(obj, Deployment):
+        rs = idx.replicasets_by_deployment.get(wk, [])
+        return ro.deployment(obj, rs, both, mkey, memory, now, p)
+    if isinstance(obj, StatefulSet):
+        return ro.statefulset(obj, both, mkey, memory, now, p)
+    return ro.daemonset(obj, both, mkey, memory, now, p)
 
 
 def _matches(pod: Pod, selector: Mapping[str, str]) -> bool:

@@ -1,6 +1,6 @@
 """Values a check remembers between evaluations (the "value store"): since when a condition
 holds, counters over a window, transitions, trends. Owned by the data source, passed in; it
-lives in memory, so after a restart durations and rates start again (documented)."""
+is saved with the site's state (``storage/kube.py``) so a restart changes no verdict."""
 
 from __future__ import annotations
 
@@ -15,17 +15,27 @@ class Memory:
     last: dict[str, str] = field(default_factory=dict)
     changes: dict[str, deque[float]] = field(default_factory=dict)
 
-    def held_for(self, key: str, holds: bool, now: float) -> float | None:
-        """Seconds ``holds`` has been true at every evaluation up to ``now`` (None: false)."""
+    def held_for(
+        self, key: str, holds: bool, now: float, start: float | None = None
+    ) -> float | None:
+        """Seconds ``holds`` has been true at every evaluation up to ``now`` (None: false).
+        ``start``: since when the objects say it holds, used when it is first seen (so a
+        condition older than the first look is not timed from the first look)."""
         if not holds:
             self.since.pop(key, None)
             return None
-        return now - self.since.setdefault(key, now)
+        first = now if start is None else min(start, now)
+        return now - self.since.setdefault(key, first)
 
-    def increase(self, key: str, value: float, now: float, window: float) -> float:
+    def increase(
+        self, key: str, value: float, now: float, window: float, seed: float = 0.0
+    ) -> float:
         """How much a counter grew within the last ``window`` seconds (a reset counts the
-        new value)."""
-        series = self._series(key, value, now, window)
+        new value). ``seed``: how much the objects say it grew within the window before the
+        first look (restarts whose times the pod records); used only when the key is new."""
+        if seed > 0 and key not in self.samples:
+            self.samples[key] = deque([(now - window, max(0.0, value - seed))])
+        series = self._series(key, value, now, window, counter=True)
         first = series[0][1]
         return value - first if value >= first else value
 
@@ -54,10 +64,12 @@ class Memory:
         return len(times)
 
     def _series(
-        self, key: str, value: float, now: float, window: float
+        self, key: str, value: float, now: float, window: float, *, counter: bool = False
     ) -> deque[tuple[float, float]]:
         series = self.samples.setdefault(key, deque())
-        if not series or now > series[-1][0]:
+        # a counter needs only its changes (the value at the window start is the last one
+        # before it): an unchanged counter stays one sample, which keeps the stored state small
+        if not series or (now > series[-1][0] and not (counter and value == series[-1][1])):
             series.append((now, value))
         # keep one sample at or before the window start, so "within the window" is covered
         while len(series) > 2 and series[1][0] <= now - window:

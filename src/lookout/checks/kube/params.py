@@ -27,6 +27,9 @@ class KubeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # workloads
     replicas_levels: Levels = (300.0, 900.0)
     """Seconds replicas may be below desired before WARN, CRIT (Checkmk: 300/600 s)."""
+    rollout_levels: Levels = (900.0, 3600.0)
+    """Seconds a rollout may be in progress before WARN, CRIT (mixin: 15m). A Deployment past
+    its progress deadline is CRIT at once."""
     job_running_levels: Levels = (43200.0, 86400.0)
     """Seconds a job may run before WARN, CRIT (mixin kubeJobTimeoutDuration: 12h)."""
     cronjob_success_age: Levels = None

@@ -28,6 +28,8 @@ BROKEN_WAITING = frozenset(
 )
 """Waiting reasons that do not fix themselves: CRIT at once (soft attempts still apply)."""
 KNOWN_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Unknown"})
+RESTART_WINDOW = 3600.0
+"""Seconds over which restarts are counted (the Restarts service: "in the last hour")."""
 
 
 class PodHealth(msgspec.Struct, frozen=True, gc=False):
@@ -40,6 +42,8 @@ class PodHealth(msgspec.Struct, frozen=True, gc=False):
     problem: str = ""
     restarts: int = 0
     oom_killed: bool = False
+    recent_restarts: int = 0
+    """Restarts the pod itself shows within ``RESTART_WINDOW`` (for the first look)."""
 
     def line(self) -> str:
         return f"{self.namespace}/{self.name}: {self.problem}"
@@ -59,6 +63,24 @@ def _all_statuses(pod: Pod) -> list[ContainerStatus]:
 
 def _restarts(pod: Pod) -> int:
     return sum(c.restart_count for c in _all_statuses(pod))
+
+
+def _recent_restarts(pod: Pod, now: float) -> int:
+    """Restarts that the pod's own timestamps place within the last ``RESTART_WINDOW``: all of
+    a container's restarts when the pod started within it, else one when its last
+    termination finished within it. A lower bound, so a crash loop counts from the first
+    look instead of from the second hour."""
+    started = seconds_since(pod.status.start_time, now)
+    if started is not None and started <= RESTART_WINDOW:
+        return _restarts(pod)
+    count = 0
+    for c in _all_statuses(pod):
+        last = c.last_state.terminated if c.last_state is not None else None
+        if c.restart_count and last is not None:
+            age = seconds_since(last.finished_at, now)
+            if age is not None and age <= RESTART_WINDOW:
+                count += 1
+    return count
 
 
 def _oom(pod: Pod, now: float, window: float) -> str:
@@ -130,8 +152,12 @@ def assess(
     restarts = _restarts(pod)
     oom = _oom(pod, now, params.oom_window)
 
+    recent = _recent_restarts(pod, now) if restarts else 0
+
     def verdict(state: int = OK, problem: str = "") -> PodHealth:
-        return PodHealth(meta.name, meta.namespace, phase, state, problem, restarts, bool(oom))
+        return PodHealth(
+            meta.name, meta.namespace, phase, state, problem, restarts, bool(oom), recent
+        )
 
     if phase == "Succeeded":
         return verdict()

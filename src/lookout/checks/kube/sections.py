@@ -53,6 +53,8 @@ class Condition(_S):
     reason: str = ""
     message: str = ""
     last_transition_time: datetime | None = None
+    last_update_time: datetime | None = None
+    """Deployments' ``Progressing``: when the rollout last made progress."""
 
 
 # ------------------------------------------------------------------ pods
@@ -205,9 +207,27 @@ class PersistentVolumeClaim(_S):
 
 
 # ------------------------------------------------------------------ workloads
+class AnnotatedMeta(Meta):
+    """Metadata with annotations: only for the few kinds whose annotations Lookout reads
+    (a Deployment's and its ReplicaSets' ``deployment.kubernetes.io/revision``)."""
+
+    annotations: dict[str, str] | None = None
+
+
+class RollingUpdate(_S):
+    partition: int | None = None
+
+
+class UpdateStrategy(_S):
+    type: str = ""
+    rolling_update: RollingUpdate | None = None
+
+
 class ReplicasSpec(_S):
     replicas: int | None = None
     paused: bool = False
+    progress_deadline_seconds: int | None = None
+    update_strategy: UpdateStrategy | None = None
 
 
 class DeploymentStatus(_S):
@@ -221,7 +241,7 @@ class DeploymentStatus(_S):
 
 
 class Deployment(_S):
-    metadata: Meta = msgspec.field(default_factory=Meta)
+    metadata: AnnotatedMeta = msgspec.field(default_factory=AnnotatedMeta)
     spec: ReplicasSpec = msgspec.field(default_factory=ReplicasSpec)
     status: DeploymentStatus = msgspec.field(default_factory=DeploymentStatus)
 
@@ -253,13 +273,26 @@ class DaemonSetStatus(_S):
     updated_number_scheduled: int = 0
 
 
+class DaemonSetSpec(_S):
+    update_strategy: UpdateStrategy | None = None
+
+
 class DaemonSet(_S):
     metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: DaemonSetSpec = msgspec.field(default_factory=DaemonSetSpec)
     status: DaemonSetStatus = msgspec.field(default_factory=DaemonSetStatus)
 
 
+class ReplicaSetStatus(_S):
+    replicas: int = 0
+    ready_replicas: int = 0
+    available_replicas: int = 0
+
+
 class ReplicaSet(_S):
-    metadata: Meta = msgspec.field(default_factory=Meta)
+    metadata: AnnotatedMeta = msgspec.field(default_factory=AnnotatedMeta)
+    spec: ReplicasSpec = msgspec.field(default_factory=ReplicasSpec)
+    status: ReplicaSetStatus = msgspec.field(default_factory=ReplicaSetStatus)
 
 
 class JobSpec(_S):

@@ -153,6 +153,7 @@ class Index:
     by_namespace: dict[str, list[Pod]]
     workload_of_pod: dict[str, WorkloadKey | None]
     jobs_by_cronjob: dict[WorkloadKey, list[Job]]
+    replicasets_by_deployment: dict[WorkloadKey, list[ReplicaSet]]
     events: dict[str, Event]
     """``ns/pod`` → its latest Warning event (only fetched for problem pods)."""
 
@@ -175,4 +176,9 @@ def build_index(objs: Objects, events: dict[str, Event] | None = None) -> Index:
         up = job.metadata.controller()
         if up is not None and up.kind == "CronJob":
             jobs_by_cj[("CronJob", job.metadata.namespace, up.name)].append(job)
-    return Index(by_workload, by_node, by_ns, owner_of, jobs_by_cj, events or {})
+    rs_by_deployment: dict[WorkloadKey, list[ReplicaSet]] = defaultdict(list)
+    for rs in objs.replicasets.values():
+        up = rs.metadata.controller()
+        if up is not None and up.kind == "Deployment":
+            rs_by_deployment[("Deployment", rs.metadata.namespace, up.name)].append(rs)
+    return Index(by_workload, by_node, by_ns, owner_of, jobs_by_cj, rs_by_deployment, events or {})

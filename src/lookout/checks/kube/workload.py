@@ -22,11 +22,11 @@ from lookout.checks.kube.api import (
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.namespace import MAX_NAMED
 from lookout.checks.kube.params import KubeParams
-from lookout.checks.kube.pods import PodHealth, condition
+from lookout.checks.kube.pods import RESTART_WINDOW, PodHealth, condition
 from lookout.checks.kube.requests import Totals
 from lookout.checks.kube.sections import CronJob, DaemonSet, Deployment, Job, Pod, StatefulSet
 
-HOUR = 3600.0
+HOUR = RESTART_WINDOW
 
 
 def replicas(
@@ -68,47 +68,6 @@ def replicas(
     return Outcome(state, summary, "", metrics)
 
 
-def rollout(obj: Deployment | StatefulSet | DaemonSet) -> Outcome:
-    """Generation mismatch, Progressing=False (rollout stuck), StatefulSet update not rolled
-    out, DaemonSet misscheduled / not scheduled."""
-    meta = obj.metadata
-    notes: list[tuple[int, str]] = []
-    observed = obj.status.observed_generation
-    if meta.generation and observed and observed < meta.generation:
-        notes.append((WARN, f"generation {meta.generation} not observed yet (observed {observed})"))
-    if isinstance(obj, Deployment):
-        prog = condition(obj.status.conditions, "Progressing")
-        if prog is not None and prog.status == "False":
-            notes.append((CRIT, f"rollout stuck: {prog.reason} {prog.message}".rstrip()))
-        if obj.spec.paused:
-            notes.append((OK, "paused"))
-    elif isinstance(obj, StatefulSet):
-        st = obj.status
-        if st.update_revision and st.current_revision != st.update_revision:
-            desired = obj.spec.replicas if obj.spec.replicas is not None else 1
-            notes.append(
-                (
-                    WARN,
-                    f"update {st.update_revision} not rolled out "
-                    f"({st.updated_replicas}/{desired} updated)",
-                )
-            )
-    else:
-        ds = obj.status
-        if ds.number_misscheduled:
-            notes.append((WARN, f"{ds.number_misscheduled} misscheduled"))
-        if ds.desired_number_scheduled > ds.current_number_scheduled:
-            missing = ds.desired_number_scheduled - ds.current_number_scheduled
-            notes.append((WARN, f"{missing} not scheduled"))
-    state = worst(*(s for s, _ in notes)) if notes else OK
-    summary = (
-        "; ".join(t + mark(s) for s, t in notes)
-        if notes
-        else f"generation {meta.generation} rolled out"
-    )
-    return Outcome(state, summary)
-
-
 def pods(kind: str, items: list[Pod], health: list[PodHealth]) -> Outcome:
     """Pods of the workload; problem pods named (OOMKilled, CrashLoopBackOff, ImagePullBackOff,
     Unschedulable, Pending too long …)."""
@@ -137,7 +96,8 @@ def restarts(
     params: KubeParams,
 ) -> Outcome:
     total = sum(h.restarts for h in health)
-    recent = memory.increase(mkey + "/restarts", total, now, HOUR)
+    seed = sum(h.recent_restarts for h in health)
+    recent = memory.increase(mkey + "/restarts", total, now, HOUR, seed)
     state = upper(recent, params.restarts_levels)
     oom = [h.name for h in health if h.oom_killed]
     summary = f"{recent:.0f} in the last hour{mark(state)}, {total} in total"
@@ -264,4 +224,4 @@ def cronjob(obj: CronJob, jobs: list[Job], now: float, params: KubeParams) -> Ou
     return Outcome(state, summary, "\n".join(lines), metrics)
 
 
-__all__ = ["UNKNOWN", "cronjob", "job", "pods", "replicas", "resource", "restarts", "rollout"]
+__all__ = ["UNKNOWN", "cronjob", "job", "pods", "replicas", "resource", "restarts"]
