@@ -167,3 +167,69 @@ async def test_restarts_before_the_first_look_are_counted(api: KubeApi, creds: C
     _, ev = await evaluate(creds, now=NOW, usage="none")
     got = outcome(ev, "k8s:lab:statefulset:shop:db", "Restarts")
     assert (got.state, got.summary) == (WARN, "4 in the last hour (!), 15 in total")
+
+
+def _node(name: str) -> dict[str, Any]:
+    return {
+        "kind": "Node",
+        "metadata": {"name": name},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "nodeInfo": {"kubeletVersion": "v1.35.0"},
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+        },
+    }
+
+
+def _stats(node: str) -> dict[str, Any]:
+    return {
+        "node": {
+            "nodeName": node,
+            "cpu": {"usageNanoCores": 250_000_000},
+            "memory": {"workingSetBytes": 2**30},
+            "fs": {"usedBytes": 10 * 2**30, "capacityBytes": 100 * 2**30},
+        },
+        "pods": [],
+    }
+
+
+async def test_a_usage_source_that_reads_nothing_is_crit(api: KubeApi, creds: Credentials) -> None:
+    """Kubelets healthy, their stats unreadable: the usage source reads nothing (CRIT, not
+    "OK 0 pods, 0 nodes"); the Kubelet carries the cause (WARN) and Filesystem names it."""
+    api.add(_node("n1"))
+    api.stats["n1"] = _stats("n1")
+    stats = "/api/v1/nodes/n1/proxy/stats/summary"
+    api.fail[stats] = 500
+    _, ev = await evaluate(creds, now=NOW)
+    error = f"GET {stats}: 500 InternalError: injected 500"
+    src = outcome(ev, "k8s:lab", "Usage source")
+    assert (src.state, src.summary) == (
+        CRIT,
+        f"kubelet read nothing (0 pods, 0 nodes of 1 nodes in the cluster); first error: n1: "
+        f"{error}",
+    )
+    kubelet = outcome(ev, "k8s:lab:node:n1", "Kubelet")
+    assert (kubelet.state, kubelet.summary) == (
+        WARN,
+        f"kubelet v1.35.0 healthy, stats not readable: {error}",
+    )
+    fs = outcome(ev, "k8s:lab:node:n1", "Filesystem")
+    assert (fs.state, fs.summary) == (
+        3,
+        f"no filesystem data: depends on Kubelet (stats not readable: {error})",
+    )
+
+
+async def test_a_usage_source_that_reads_some_nodes_warns(api: KubeApi, creds: Credentials) -> None:
+    for name in ("n1", "n2"):
+        api.add(_node(name))
+        api.stats[name] = _stats(name)
+    api.fail["/api/v1/nodes/n2/proxy/stats/summary"] = 500
+    _, ev = await evaluate(creds, now=NOW)
+    src = outcome(ev, "k8s:lab", "Usage source")
+    assert (src.state, src.summary) == (
+        WARN,
+        "kubelet: 0 pods, 1 nodes; stats of 1 of 2 nodes not readable: n2",
+    )
+    fs = outcome(ev, "k8s:lab:node:n1", "Filesystem")
+    assert (fs.state, fs.summary) == (OK, "used 10.0 GiB of 100.0 GiB (10.0%)")

@@ -21,7 +21,7 @@ from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.pods import condition
 from lookout.checks.kube.quantity import get
 from lookout.checks.kube.sections import Node, Pod
-from lookout.checks.kube.view import Objects
+from lookout.checks.kube.view import Objects, Usage
 
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
@@ -183,3 +183,37 @@ def heartbeat(
     summary = f"watching {objects} objects, {age}"
     details = f"Relists since start: {relists}" + (f"\nLast error: {error}" if error else "")
     return Outcome(OK, summary, details, (metric("kube_objects", objects, lo=0),))
+
+
+def usage_source(usage: Usage, nodes: int, pods: int) -> Outcome:
+    """Whether the usage source reads anything. A source that answers but reads nothing (no
+    node, no pod) leaves every usage service without data: that is a problem, not OK."""
+    src = usage.source or "usage"
+    if usage.error:
+        return Outcome(CRIT, f"{src}: {usage.error}")
+    read_nodes, read_pods = len(usage.nodes), len(usage.pods)
+    counts = f"{read_pods} pods, {read_nodes} nodes"
+    failed = sorted(usage.node_errors)
+    details = "\n".join(f"{n}: {usage.node_errors[n]}" for n in failed)
+    metrics = (
+        metric("kube_usage_nodes", read_nodes, lo=0, hi=nodes),
+        metric("kube_usage_pods", read_pods, lo=0),
+    )
+    if not read_nodes and not read_pods and (nodes or pods):
+        why = f"; first error: {failed[0]}: {usage.node_errors[failed[0]]}" if failed else ""
+        return Outcome(
+            CRIT, f"{src} read nothing ({counts} of {nodes} nodes in the cluster){why}", details
+        )
+    if failed:
+        named = ", ".join(failed[:5]) + (" …" if len(failed) > 5 else "")
+        return Outcome(
+            WARN,
+            f"{src}: {counts}; stats of {len(failed)} of {nodes} nodes not readable: {named}",
+            details,
+            metrics,
+        )
+    if src == "prometheus" and not read_nodes and nodes:
+        return Outcome(
+            WARN, f"{src}: {counts}; no node series (is kube_pod_info scraped?)", "", metrics
+        )
+    return Outcome(OK, f"{src}: {counts}", details, metrics)

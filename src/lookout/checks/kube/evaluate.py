@@ -151,12 +151,8 @@ def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Tot
         ),
     )
     if inp.usage.source or inp.usage.error:
-        state = 2 if inp.usage.error else 0
-        text = (
-            inp.usage.error
-            or f"{inp.usage.source}: {len(inp.usage.pods)} pods, {len(inp.usage.nodes)} nodes"
-        )
-        ev.add(host, "Usage source", Outcome(state, text))
+        running = sum(1 for p in inp.objects.pods.values() if p.status.phase == "Running")
+        ev.add(host, "Usage source", c.usage_source(inp.usage, len(nodes), running))
 
 
 def _pod_health(inp: ClusterInput, idx: Index, params: _Params) -> dict[str, PodHealth]:
@@ -205,7 +201,7 @@ def _nodes(
         ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
         ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))
         if usage.source == "kubelet":
-            ev.add(host, "Filesystem", n.filesystem(nu, p))
+            ev.add(host, "Filesystem", n.filesystem(nu, p, usage.node_errors.get(name)))
         ev.add(host, "Pods", n.pod_capacity(node, pods, p))
         ev.add(host, "Info", n.info(node))
 

@@ -161,9 +161,17 @@ def memory_usage(
     )
 
 
-def filesystem(usage: NodeUsage | None, params: KubeParams) -> Outcome:
+def filesystem(
+    usage: NodeUsage | None, params: KubeParams, stats_error: str | None = None
+) -> Outcome:
+    """Node filesystem used vs capacity, from the kubelet's stats. Without them the service
+    says it depends on the Kubelet service, which carries the cause (one cause, one alert)."""
+    if stats_error:
+        return Outcome(
+            UNKNOWN, f"no filesystem data: depends on Kubelet (stats not readable: {stats_error})"
+        )
     if usage is None or usage.fs_used is None or not usage.fs_capacity:
-        return Outcome(UNKNOWN, "no filesystem data (kubelet stats not read)")
+        return Outcome(UNKNOWN, "no filesystem data: depends on Kubelet (stats not read yet)")
     pct = percent(usage.fs_used, usage.fs_capacity)
     state = upper(pct, params.node_fs_levels)
     used, cap = human_bytes(usage.fs_used), human_bytes(usage.fs_capacity)

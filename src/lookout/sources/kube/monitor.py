@@ -307,7 +307,9 @@ class ClusterMonitor:
         try:
             if self.usage_reader is not None:
                 return await self.usage_reader(self.objects)
-            if self.spec.usage == "kubelet" and "nodes" not in self.denied:
+            if self.spec.usage == "kubelet" and "nodes" in self.denied:
+                return Usage(source="kubelet", error="may not list nodes (RBAC): no kubelet read")
+            if self.spec.usage == "kubelet":
                 return await kubelet_usage.from_kubelets(self.client, list(self.objects.nodes))
         except KubeError as exc:
             return Usage(source=self.spec.usage, error=str(exc))
