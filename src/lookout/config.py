@@ -212,6 +212,8 @@ class Settings(BaseSettings):
     """Seconds over which auth_failure_limit counts; a blocked address waits out the window."""
     check_concurrency: int = Field(100, ge=1)
     """Active checks running at the same time in the embedded runner."""
+    catch_up_window: float = Field(15.0, ge=0, le=3600)
+    """Seconds over which active checks that came due while the site was down run at start."""
     flapping: FlappingSettings = FlappingSettings()
     """Flap detection thresholds."""
     services: ServiceDefaults = ServiceDefaults()

@@ -53,7 +53,7 @@ def test_host_and_service_listings(cli: Cli) -> None:
     table = cli.ok("host", "list", "--label", "team=blue").stdout
     assert "app1" in table
     assert "UP" in table
-    assert "PENDING" in table
+    assert "No host check" in table  # app2 has none: UP, and the table says why
 
     shown = cli.json("host", "show", "app2")
     assert shown["host"]["parents"] == ["app1"]

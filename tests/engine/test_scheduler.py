@@ -14,7 +14,7 @@ import pytest
 
 from lookout.checks.active.tcp import TcpParams
 from lookout.domain.results import CheckResult
-from lookout.engine.scheduler import MakeJob, Scheduler, next_due, spread_offset
+from lookout.engine.scheduler import MakeJob, Scheduler, first_due, next_due, spread_offset
 from lookout.sources.active.runner import CheckJob
 
 START = 1000.0  # virtual time at the start of every test (conftest.START)
@@ -460,3 +460,22 @@ def test_rejects_a_bad_interval(vloop: asyncio.AbstractEventLoop) -> None:
 
     with pytest.raises(ValueError, match="interval must be a positive number of seconds"):
         scheduler.schedule("web1", "svc", make(), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("last_run", "due"),
+    [
+        (None, 1000.0 + offset("svc", 60.0)),  # never ran: spread over one interval
+        (980.0, 1040.0),  # ran 20 s before the start: its next run keeps its phase
+        (300.0, 1000.0 + offset("svc", 15.0)),  # came due while the site was down: catch up
+        (5000.0, 1060.0),  # a last run in the future (the clock moved back): one interval
+    ],
+)
+def test_first_due_after_a_start(last_run: float | None, due: float) -> None:
+    assert first_due("web1", "svc", 60.0, 1000.0, last_run, catch_up=15.0) == pytest.approx(due)
+
+
+def test_catching_up_spreads_over_the_window_only() -> None:
+    dues = [first_due("web", f"s{i}", 300.0, 0.0, -1000.0, catch_up=15.0) for i in range(1000)]
+    assert 0 <= min(dues) < 1
+    assert 14 < max(dues) < 15

@@ -22,6 +22,8 @@ from lookout.engine.flapping import HISTORY, FlapThresholds
 from lookout.engine.status import Status
 from lookout.engine.transitions import Change, apply_result
 
+NO_HOST_CHECK = "No host check: UP unless a host result says otherwise"
+
 Key = tuple[str, str]
 
 
@@ -69,6 +71,8 @@ class Engine:
         self.on_state: Callable[[Status], None] | None = None
         """Called after a state change, a hard change or a further soft attempt (event
         handlers); not during journal replay."""
+        self.started_at = 0.0
+        """When the site last started: staleness counts from it (see ``resume``)."""
         self._stale_due = 0.0  # the first tick scans everything
         self._ack_due = 0.0
 
@@ -85,6 +89,21 @@ class Engine:
             self._restore_depth(st)
             self.dirty.add(st)
         st.cfg = cfg
+        self._assume_up_unless_checked(st, cfg)
+
+    def _assume_up_unless_checked(self, st: Status, cfg: HostConfig) -> None:
+        """A host without a host check is UP (as in Nagios) until a host result says
+        otherwise; one that gains a check before any result waits for its first result."""
+        if st.last_check:
+            return  # a result came: it decides
+        if cfg.check is None and not st.checked:
+            st.checked, st.summary = True, NO_HOST_CHECK
+        elif cfg.check is not None and st.checked:
+            st.checked, st.summary = False, "Waiting for the first result"
+        else:
+            return
+        st.state, st.hard, st.attempt = 0, True, 1
+        self.dirty.add(st)
 
     def put_service(self, cfg: ServiceConfig, at: float, status: Status | None = None) -> None:
         key = (cfg.host, cfg.name)
@@ -524,6 +543,14 @@ class Engine:
         return done
 
     # ------------------------------------------------------------------ the clock
+    def resume(self, at: float) -> None:
+        """The site (re)starts at ``at``: results it could not take while it was down are not
+        its services' fault. An active check's staleness counts from ``at`` (the scheduler
+        runs the checks that came due at once); a passive service gets one interval of grace
+        for its sender to reach the site again."""
+        self.started_at = at
+        self._stale_due = 0.0
+
     def tick(self, at: float) -> int:
         """Staleness, ack expiry, downtime start/end at time ``at``; returns how many changes
         it made (0: nothing to journal)."""
@@ -558,9 +585,12 @@ class Engine:
                 due = min(due, ack.expire_at)
         self._ack_due = due
 
-    @staticmethod
-    def _stale_deadline(st: Status, cfg: ServiceConfig) -> float:
-        deadline = st.last_result + cfg.stale_after * cfg.check_interval
+    def _stale_deadline(self, st: Status, cfg: ServiceConfig) -> float:
+        patience = cfg.stale_after * cfg.check_interval
+        if cfg.check is not None:  # active: the scheduler catches up right after a start
+            deadline = max(st.last_result, self.started_at) + patience
+        else:  # passive: its sender may need one interval to reach the site again
+            deadline = max(st.last_result + patience, self.started_at + cfg.check_interval)
         if st.stale:  # stale already: the next UNKNOWN attempt after a (retry) interval
             wait = cfg.retry_interval if (st.state != 0 and not st.hard) else cfg.check_interval
             deadline = max(deadline, st.last_check + wait)

@@ -105,6 +105,7 @@ class SiteRunner:
         eng = self.engine
         statuses = _statuses(loaded.status_rows)
         eng.next_id = loaded.next_id
+        eng.started_at = loaded.started_at  # the previous start: replay judges as it did
         for dt in loaded.downtimes:
             eng.downtimes[dt.id] = dt
         for c in loaded.comments:
@@ -121,6 +122,9 @@ class SiteRunner:
             self._replay(seq, at, body)
         eng.on_recheck, eng.on_state = on_recheck, on_state
         self.replayed = len(loaded.journal)
+        # The site's own downtime is not its services' fault: staleness counts from now. The
+        # start-up checkpoint below keeps this time, so a later replay judges the same way.
+        eng.resume(self.clock())
         self._last_prune = self.clock()  # retention passes run later, not in start-up
         if self.replayed:
             log.info("replayed %d journal entries", self.replayed)
@@ -235,6 +239,7 @@ class SiteRunner:
             downtimes=list(eng.downtimes.values()) if eng.downtimes_changed else None,
             comments=list(eng.comments.values()) if eng.comments_changed else None,
             next_id=eng.next_id,
+            started_at=eng.started_at,
             points=self.store.series.take_pending(),
             at=now,
             prune_events_before=now - self.settings.event_retention if prune else None,

@@ -3,8 +3,9 @@
 A heap of ``(due, token, host, service)`` orders the runs; a service's entry holds its newest
 token, so rescheduling pushes a new heap item and the old one is dropped when it surfaces.
 First runs are spread over one interval by a stable hash; later runs are due one interval
-after the previous due time (no drift). The scheduler never dies: failures of the engine's
-callbacks are logged and the loop goes on.
+after the previous due time (no drift). After a start, a check whose run came due while the
+site was down runs at once, spread over a short catch-up window. The scheduler never dies:
+failures of the engine's callbacks are logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ def spread_offset(host: str, service: str, interval: float) -> float:
     """A stable offset in ``[0, interval)`` for the first run of ``host``/``service``."""
     digest = zlib.crc32(f"{host}\0{service}".encode())
     return interval * digest / 2**32
+
+
+def first_due(
+    host: str, service: str, interval: float, now: float, last_run: float | None, catch_up: float
+) -> float:
+    """When a newly scheduled check first runs. Without a previous run: at a stable offset
+    within one interval. With one (a restart): one interval after it, or, when that time
+    passed while the site was down, within the ``catch_up`` window."""
+    if last_run is None:
+        return now + spread_offset(host, service, interval)
+    due = last_run + interval
+    if due <= now:
+        return now + spread_offset(host, service, min(interval, catch_up))
+    return min(due, now + interval)  # a last run in the future (clock moved back): one interval
 
 
 def next_due(previous: float, interval: float, now: float) -> float:
@@ -75,12 +90,15 @@ class Scheduler:
         interval_for: Callable[[str, str], float | None],
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        catch_up: float = 15.0,
     ) -> None:
         self._runner = runner
         self._submit = submit
         self._interval_for = interval_for
         self._clock = clock
         self._sleep = sleep
+        self._catch_up = catch_up
+        """Seconds over which checks that came due while the site was down run at start."""
         self._heap: list[tuple[float, int, str, str]] = []
         self._entries: dict[Key, _Entry] = {}
         self._tasks: dict[Key, asyncio.Task[None]] = {}
@@ -106,8 +124,16 @@ class Scheduler:
         head = self._peek()
         return 0.0 if head is None else max(0.0, self._clock() - head)
 
-    def schedule(self, host: str, service: str, make_job: MakeJob, interval: float) -> None:
-        """Run ``host``/``service`` every ``interval`` seconds, first at a spread offset.
+    def schedule(
+        self,
+        host: str,
+        service: str,
+        make_job: MakeJob,
+        interval: float,
+        last_run: float | None = None,
+    ) -> None:
+        """Run ``host``/``service`` every ``interval`` seconds, first as ``first_due`` says
+        (``last_run``: when it last ran before a restart, 0 for never).
 
         Scheduling a service again replaces ``make_job`` and ``interval``; when the new
         interval is shorter than the wait for the next run, that run moves closer.
@@ -118,7 +144,9 @@ class Scheduler:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry(make_job, interval)
-            self._push(key, entry, now + spread_offset(host, service, interval))
+            self._push(
+                key, entry, first_due(host, service, interval, now, last_run, self._catch_up)
+            )
             return
         entry.make_job, entry.interval = make_job, interval
         if not (entry.running or entry.deferred) and entry.due > now + interval:

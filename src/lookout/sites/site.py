@@ -283,6 +283,7 @@ class Site:
             submit=self._submit_check_result,
             interval_for=self._interval_for,
             clock=clock,
+            catch_up=s.catch_up_window,
         )
         self.engine.on_recheck = self._recheck
         self.handlers = EventHandlers(self.commands, self._handler_ran, enabled=x.event_handlers)
@@ -327,9 +328,9 @@ class Site:
         self.reload_tokens()
         await self._load_commands()
         for cfg in self.engine.hosts.values():
-            self.schedule_host(cfg)
+            self.schedule_host(cfg, resume=True)
         for svc in self.engine.services.values():
-            self.schedule_service(svc)
+            self.schedule_service(svc, resume=True)
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
         if self.settings.notifications.enabled:
             await self.notifier.start()
@@ -586,19 +587,34 @@ class Site:
         self.engine.remove_service(host, name)
 
     # ------------------------------------------------------------------ active checks
-    def schedule_host(self, cfg: HostConfig) -> None:
+    def schedule_host(self, cfg: HostConfig, resume: bool = False) -> None:
+        """Schedule a host's check; ``resume``: at start, catching up on a run it missed."""
         self.scheduler.unschedule(cfg.name, "")
         if cfg.check is not None:
             self.scheduler.schedule(
-                cfg.name, "", self._job_factory(cfg.name, ""), cfg.check_interval
+                cfg.name,
+                "",
+                self._job_factory(cfg.name, ""),
+                cfg.check_interval,
+                self._last_run(cfg.name, "") if resume else None,
             )
 
-    def schedule_service(self, cfg: ServiceConfig) -> None:
+    def schedule_service(self, cfg: ServiceConfig, resume: bool = False) -> None:
+        """Schedule a service's check; ``resume``: at start, catching up on a run it missed."""
         self.scheduler.unschedule(cfg.host, cfg.name)
         if cfg.check is not None:
             self.scheduler.schedule(
-                cfg.host, cfg.name, self._job_factory(cfg.host, cfg.name), cfg.check_interval
+                cfg.host,
+                cfg.name,
+                self._job_factory(cfg.host, cfg.name),
+                cfg.check_interval,
+                self._last_run(cfg.host, cfg.name) if resume else None,
             )
+
+    def _last_run(self, host: str, service: str) -> float | None:
+        """When the check last ran before this start (None: never, so no run was missed)."""
+        st = self.engine.status.get((host, service))
+        return st.last_check if st is not None and st.checked else None
 
     def _job_factory(self, host: str, service: str) -> Callable[[], CheckJob | None]:
         def make() -> CheckJob | None:

@@ -46,6 +46,8 @@ class Snapshot:
     next_id: int
     points: PendingPoints | None
     at: float
+    started_at: float = 0.0
+    """When the site last started (staleness counts from it)."""
     prune_events_before: float | None = None
     prune_metrics: bool = False
     fixes: repair.Repairs | None = None
@@ -127,6 +129,7 @@ class LoadedState:
     journal_seq: int
     next_id: int
     journal: list[tuple[int, float, bytes]] = field(default_factory=list)
+    started_at: float = 0.0
 
 
 def _status_upsert(dialect: str) -> str:
@@ -208,6 +211,7 @@ class SiteStore:
             ck = conn.execute(sa.select(t.checkpoint).where(t.checkpoint.c.id == 1)).first()
             seq = ck.journal_seq if ck else 0
             next_id = ck.next_id if ck else 1
+            started_at = ck.started_at if ck else 0.0
             journal = [
                 (r.seq, r.at, r.body)
                 for r in conn.execute(
@@ -216,7 +220,9 @@ class SiteStore:
             ]
             self.series.load(conn)
         self.last_seq = journal[-1][0] if journal else seq
-        return LoadedState(hosts, services, status_rows, downtimes, comments, seq, next_id, journal)
+        return LoadedState(
+            hosts, services, status_rows, downtimes, comments, seq, next_id, journal, started_at
+        )
 
     # ------------------------------------------------------------------ the writer thread
     def _conn(self) -> sa.Connection:
@@ -301,12 +307,17 @@ class SiteStore:
         if snap.prune_metrics:
             self.series.prune(conn, snap.at)
         ck = _upsert(conn, t.checkpoint).values(
-            id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id
+            id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id, started_at=snap.started_at
         )
         conn.execute(
             ck.on_conflict_do_update(
                 index_elements=["id"],
-                set_={"journal_seq": seq, "at": snap.at, "next_id": snap.next_id},
+                set_={
+                    "journal_seq": seq,
+                    "at": snap.at,
+                    "next_id": snap.next_id,
+                    "started_at": snap.started_at,
+                },
             )
         )
         conn.execute(sa.delete(t.journal).where(t.journal.c.seq <= seq))

@@ -97,6 +97,7 @@ checkpoint = sa.Table(
     sa.Column("journal_seq", sa.BigInteger, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("next_id", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False, server_default="0"),
 )
 
 events = sa.Table(

@@ -27,8 +27,8 @@ def test_create_host_answers_its_view_and_location(admin: httpx.Client) -> None:
     assert body["name"] == name
     assert body["address"] == "10.1.2.3"
     assert body["labels"] == {"env": "prod", "team": "db"}
-    assert body["state_name"] == "PENDING"
-    assert body["checked"] is False
+    assert body["state_name"] == "UP"  # no host check: UP until a host result says otherwise
+    assert body["summary"].startswith("No host check")
     assert body["services"]["total"] == 0
     again = admin.get(r.headers["location"])
     assert again.status_code == 200
