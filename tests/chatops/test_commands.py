@@ -42,7 +42,7 @@ def test_parse(text: str, expected: Command) -> None:
         ("downtime", "downtime needs a duration. Use: `downtime 1h|8h|1d|7d"),
         ("downtime soon", "'soon' is not a duration"),
         ("downtime 99999999999999w", "is not a duration"),
-        ("downtime 99999999w", "a downtime lasts at most 100 years"),
+        ("downtime 99999999w", "a duration lasts at most 100 years"),
         ("downtime " + "9" * 5000 + "h", "is not a duration"),
         ("status nope", "'nope' is not a known host or host/service. Use: `status host[/service]`"),
         ("", "empty command"),

@@ -76,7 +76,8 @@ def test_bad_durations_are_usage_errors() -> None:
     runner = CliRunner(env={"COLUMNS": "200"})
     result = runner.invoke(app, ["events", "--since", "2x", "--url", "http://x", "--token", "t"])
     assert result.exit_code == 2
-    assert "expected a whole number and a unit" in result.stderr
+    assert "'2x' is not a duration" in result.stderr
+    assert "2h30m, 1d, 1w" in result.stderr
 
 
 def _client(handler: httpx.MockTransport) -> ApiClient:

@@ -29,13 +29,22 @@ NOW = 1_750_000_000.0
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("7d", 604800), (" 2H ", 7200)],
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("2h", 7200),
+        ("2h30m", 9000),
+        ("1d", 86400),
+        ("7d", 604800),
+        ("1w", 604800),
+        (" 2H ", 7200),
+    ],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "2", "h", "2x", "1.5h", "-1h", "2h30m", "0s", "1w"])
+@pytest.mark.parametrize("text", ["", "2", "h", "2x", "1.5h", "-1h", "30m2h", "0s", "999999w"])
 def test_bad_durations_say_what_is_expected(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
@@ -43,7 +52,7 @@ def test_bad_durations_say_what_is_expected(text: str) -> None:
 
 def test_intervals_take_plain_seconds_too() -> None:
     assert (parse_interval("90"), parse_interval("5m")) == (90, 300)
-    with pytest.raises(ValueError, match="duration '0'"):
+    with pytest.raises(ValueError, match="'0' is not a duration"):
         parse_interval("0")
 
 
@@ -90,9 +99,9 @@ def test_parse_errors_become_usage_errors() -> None:
         (60, "1m"),
         (3599, "59m"),
         (3600, "1h"),
-        (7500, "2h 5m"),
+        (7500, "2h5m"),
         (86400, "1d"),
-        (90000, "1d 1h"),
+        (90000, "1d1h"),
         (-120, "2m"),
     ],
 )

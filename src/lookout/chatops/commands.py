@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lookout.domain import values
+from lookout.domain import durations
 from lookout.domain.values import InvalidValue
 
 USAGE = {
@@ -31,7 +31,6 @@ USAGE = {
 }
 ALIASES = {"acknowledge": "ack", "dt": "downtime", "unacknowledge": "unack", "?": "help"}
 MENTION = re.compile(r"^\s*@_?\*\*[^*]+\*\*\s*")
-DURATION = re.compile(r"^(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?$")
 
 
 class CommandError(ValueError):
@@ -49,15 +48,11 @@ class Command:
 
 
 def parse_duration(text: str) -> float:
-    m = DURATION.match(text.lower())
-    if not text or m is None or not any(m.groups()):
-        raise CommandError(f"{text!r} is not a duration (use e.g. 1h, 8h, 1d, 7d, 90m, 2h30m)")
-    w, d, h, mi = (int(g or 0) for g in m.groups())
-    seconds = float(((w * 7 + d) * 24 + h) * 3600 + mi * 60)
+    """The one duration grammar (:mod:`lookout.domain.durations`): 1h, 8h, 1d, 7d, 2h30m, 1w."""
     try:
-        return values.check_duration(seconds)
-    except InvalidValue:
-        raise CommandError(f"{text!r} is too long: a downtime lasts at most 100 years") from None
+        return durations.parse_duration(text)
+    except InvalidValue as exc:
+        raise CommandError(str(exc)) from None
 
 
 def strip_mention(text: str) -> str:

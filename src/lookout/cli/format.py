@@ -7,10 +7,9 @@ Times are relative ("3m ago", "in 2h"); the clock (``now``) is passed in.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import typer
 from rich.console import Console, Group
@@ -18,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from lookout.domain import durations
 from lookout.domain.states import state_name
 from lookout.domain.values import is_time
 
@@ -25,8 +25,6 @@ Item = Mapping[str, Any]
 T = TypeVar("T")
 R = TypeVar("R")
 
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^(\d+)([smhd])$")
 STATE_STYLES = {
     "OK": "green",
     "UP": "green",
@@ -41,24 +39,13 @@ STATE_STYLES = {
 
 # ---------------------------------------------------------------------- parsing
 def parse_duration(text: str) -> float:
-    """``90s``, ``15m``, ``2h``, ``1d``, ``7d`` → seconds."""
-    m = _DURATION.match(text.strip().lower())
-    if m is None:
-        raise ValueError(
-            f"duration {text!r}: expected a whole number and a unit s, m, h or d "
-            "(like 90s, 15m, 2h, 7d)"
-        )
-    seconds = int(m.group(1)) * UNITS[m.group(2)]
-    if seconds == 0:
-        raise ValueError(f"duration {text!r}: must be more than zero")
-    return float(seconds)
+    """``90s``, ``15m``, ``2h30m``, ``1d``, ``1w`` → seconds (:mod:`lookout.domain.durations`)."""
+    return durations.parse_duration(text)
 
 
 def parse_interval(text: str) -> float:
-    """Plain seconds (``90``) or a duration (``90s``, ``5m``)."""
-    if text.strip().isascii() and text.strip().isdigit() and int(text) > 0:
-        return float(text)
-    return parse_duration(text)
+    """Plain seconds (``90``) or a duration (``90s``, ``5m``, ``1h30m``)."""
+    return durations.parse_duration(text, plain_seconds=True)
 
 
 def parse_time(text: str) -> float:
@@ -107,9 +94,12 @@ def parsed(parse: Callable[[T], R], value: T, hint: str) -> R:
 
 
 def param_parser(parse: Callable[[str], R]) -> Callable[[str], R]:
-    """A typer ``parser=`` that keeps our message (click would only echo the value)."""
+    """A typer ``parser=`` that keeps our message (click would only echo the value). A default
+    that is already parsed (``300.0`` for ``5m``) passes through."""
 
     def parser(value: str) -> R:
+        if not isinstance(value, str):
+            return cast(R, value)
         try:
             return parse(value)
         except ValueError as exc:
@@ -120,17 +110,8 @@ def param_parser(parse: Callable[[str], R]) -> Callable[[str], R]:
 
 # ---------------------------------------------------------------------- small pieces
 def human_duration(seconds: float) -> str:
-    """42 → ``42s``; 200 → ``3m``; 7500 → ``2h 5m``; 90000 → ``1d 1h``."""
-    s = int(abs(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        h, m = divmod(s // 60, 60)
-        return f"{h}h {m}m" if m else f"{h}h"
-    d, h = divmod(s // 3600, 24)
-    return f"{d}d {h}h" if h else f"{d}d"
+    """Roughly: 42 → ``42s``; 200 → ``3m``; 7500 → ``2h5m``; 90000 → ``1d1h``."""
+    return durations.format_duration(seconds, parts=1 if abs(seconds) < 3600 else 2)
 
 
 def relative(at: float | None, now: float) -> str:

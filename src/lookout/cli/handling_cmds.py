@@ -38,7 +38,7 @@ Duration = Annotated[
         parser=param_parser(parse_duration),
         metavar="DURATION",
         show_default=False,
-        help="90s, 15m, 2h, 1d, 7d",
+        help="Like 90s, 15m, 2h30m, 1d, 1w",
     ),
 ]
 Time = Annotated[
@@ -96,7 +96,7 @@ def ack(
             parser=param_parser(parse_duration),
             metavar="DURATION",
             show_default=False,
-            help="Remove it after this long (2h, 1d)",
+            help="Remove it after this long (2h, 1d12h)",
         ),
     ] = None,
 ) -> None:
@@ -278,7 +278,7 @@ def events(
         typer.Option(
             parser=param_parser(parse_duration),
             metavar="DURATION",
-            help="Only the last 1h, 1d, …  [default: all kept]",
+            help="Only the last 1h, 2h30m, 1d, …  [default: all kept]",
             show_default=False,
         ),
     ] = None,

@@ -19,7 +19,16 @@ from lookout.checks.journeys.loader import JourneyFileError, load_file
 from lookout.checks.journeys.model import Journey
 from lookout.checks.journeys.report import MARKS, SKIPPED, JourneyResult
 from lookout.cli.client import ApiClient, ApiError, api_command, path_of
-from lookout.cli.format import STATE_STYLES, parsed, print_done, print_error, state_text, stdout
+from lookout.cli.format import (
+    STATE_STYLES,
+    param_parser,
+    parse_interval,
+    parsed,
+    print_done,
+    print_error,
+    state_text,
+    stdout,
+)
 from lookout.domain.metrics import Metric
 from lookout.domain.states import state_name
 from lookout.sources.journeys.browser import CHROMIUM
@@ -161,7 +170,11 @@ def run(
     ] = False,
     interval: Annotated[
         float,
-        typer.Option(help="With --create: seconds between runs (the CronJob's period)", min=0.1),
+        typer.Option(
+            parser=param_parser(parse_interval),
+            metavar="DURATION",
+            help="With --create: time between runs, like 5m (the CronJob's period)",
+        ),
     ] = 300.0,
     stale_after: Annotated[
         float,

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lookout.domain import values
+from lookout.domain import durations, values
 from lookout.domain.commands import (
     COMMAND_NAME_RE,
     MAX_ARGS,
@@ -82,6 +82,17 @@ def _duration(seconds: float) -> float:
     return values.check_duration(seconds)
 
 
+def _duration_text(value: Any) -> Any:
+    """Seconds, or text in the one duration grammar ("2h30m", :mod:`lookout.domain.durations`)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return durations.parse_duration(value)
+    return value
+
+
 def _text(text: str) -> str:
     return values.check_text(text)
 
@@ -93,8 +104,15 @@ ServiceName = Annotated[str, Field(pattern=SERVICE_RE), AfterValidator(_text)]
 NewHostName = Annotated[str, Field(pattern=NAME_RE), AfterValidator(_host_name)]
 """The name of a host being created: every rule of :func:`lookout.domain.values.name_problem`."""
 NewServiceName = Annotated[str, Field(pattern=SERVICE_RE), AfterValidator(_service_name)]
-Duration = Annotated[float, AfterValidator(_duration)]
-"""Seconds, > 0 and at most 100 years."""
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration_text, json_schema_input_type=float | str),
+    AfterValidator(_duration),
+]
+"""Seconds (or text such as "2h30m"), > 0 and at most 100 years."""
+Interval = Annotated[float, BeforeValidator(_duration_text)]
+"""Seconds between checks (text such as "5m" too; the schema says number, the fields set
+the bounds)."""
 Text = Annotated[str, AfterValidator(_text)]
 LabelValue = Annotated[str, Field(max_length=values.MAX_LABEL_VALUE)]
 
@@ -170,8 +188,8 @@ class HostIn(Body):
     parents: list[Name] = []
     groups: list[Name] = []
     check: dict[str, Any] | None = None
-    check_interval: float = Field(60.0, ge=0.1, le=86400)
-    retry_interval: float = Field(60.0, ge=0.1, le=86400)
+    check_interval: Interval = Field(60.0, ge=0.1, le=86400)
+    retry_interval: Interval = Field(60.0, ge=0.1, le=86400)
     max_check_attempts: int = Field(1, ge=1, le=100)
     event_handler: EventHandlerIn | None = None
 
@@ -184,8 +202,8 @@ class HostPatch(Body):
     parents: list[Name] | None = None
     groups: list[Name] | None = None
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, ge=0.1, le=86400)
-    retry_interval: float | None = Field(None, ge=0.1, le=86400)
+    check_interval: Interval | None = Field(None, ge=0.1, le=86400)
+    retry_interval: Interval | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     event_handler: EventHandlerIn | None = None
     """null removes the handler."""
@@ -196,8 +214,8 @@ class HostPatch(Body):
 class ServiceIn(Body):
     name: NewServiceName
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, ge=0.1, le=86400)
-    retry_interval: float | None = Field(None, ge=0.1, le=86400)
+    check_interval: Interval | None = Field(None, ge=0.1, le=86400)
+    retry_interval: Interval | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] = {}
@@ -209,8 +227,8 @@ class ServiceIn(Body):
 
 class ServicePatch(Body):
     check: dict[str, Any] | None = None
-    check_interval: float | None = Field(None, ge=0.1, le=86400)
-    retry_interval: float | None = Field(None, ge=0.1, le=86400)
+    check_interval: Interval | None = Field(None, ge=0.1, le=86400)
+    retry_interval: Interval | None = Field(None, ge=0.1, le=86400)
     max_check_attempts: int | None = Field(None, ge=1, le=100)
     stale_after: float | None = Field(None, ge=0, le=1000)
     params: dict[str, Any] | None = None
@@ -264,7 +282,9 @@ class DowntimeIn(TargetIn):
     start: Timestamp
     end: Timestamp
     fixed: bool = True
-    duration: Duration | None = Field(None, description="Flexible: seconds, from first problem")
+    duration: Duration | None = Field(
+        None, description="Flexible: seconds or 2h30m, from first problem"
+    )
     include_services: bool = False
     recurrence: str = Field("", max_length=120, description="cron expression (UTC), e.g. 0 2 * * 0")
 

@@ -154,6 +154,23 @@ def test_patch_host(api: Api, admin: httpx.Client) -> None:
     assert r.json()["groups"] == ["g1"]
 
 
+def test_intervals_may_be_written_as_durations(api: Api, admin: httpx.Client) -> None:
+    name = api.host()
+    r = admin.patch(f"/api/v1/hosts/{name}", json={"check_interval": "5m", "retry_interval": 90})
+    assert (r.json()["check_interval"], r.json()["retry_interval"]) == (300, 90)
+    problem = problem_of(admin.patch(f"/api/v1/hosts/{name}", json={"check_interval": "5 min"}), 422)
+    assert locs(problem) == [["check_interval"]]
+    assert "'5 min' is not a duration" in problem["errors"][0]["msg"]
+    now = time.time()
+    r = admin.post(
+        "/api/v1/actions/schedule-downtime",
+        json={"host": name, "start": now, "end": now + 3600, "fixed": False, "duration": "2h30m"},
+    )
+    assert r.status_code == 200, r.text
+    downtimes = admin.get("/api/v1/downtimes", params={"host": name}).json()["items"]
+    assert [d["duration"] for d in downtimes] == [9000]
+
+
 @pytest.mark.parametrize(
     ("body", "loc"),
     [

@@ -63,6 +63,20 @@ def test_an_8h_downtime_from_the_host_page(api: Api, ui_operator: Browser) -> No
     assert api.c.get("/api/v1/downtimes", params={"host": host}).json()["items"] == []
 
 
+def test_a_typed_downtime_length_wins_over_the_preset(api: Api, ui_operator: Browser) -> None:
+    host = api.host()
+    r = ui_operator.act(
+        "downtime", (host, ""), comment="move", duration="8h", duration_text="2h30m"
+    )
+    assert r.status_code == 303
+    dts = api.c.get("/api/v1/downtimes", params={"host": host}).json()["items"]
+    assert [d["end"] - d["start"] for d in dts] == [pytest.approx(9000)]
+    ui_operator.act("downtime", (host, ""), comment="move", duration="8h", duration_text="2 hours")
+    page = ui_operator.get("/host", name=host).text
+    assert "&#39;2 hours&#39; is not a duration" in page
+    assert "2h30m, 1d, 1w" in page
+
+
 def test_bulk_ack_of_three_problems(api: Api, ui_operator: Browser) -> None:
     targets = []
     for _ in range(3):

@@ -11,6 +11,8 @@ from starlette.responses import Response
 
 from lookout.actions import Actions
 from lookout.auth import Role
+from lookout.domain import durations
+from lookout.domain.values import InvalidValue
 from lookout.engine.inputs import Target
 from lookout.errors import LookoutError
 from lookout.web.ui.timing import TimedRoute
@@ -101,7 +103,7 @@ async def _one(
     elif action == "downtime":
         if not comment:
             raise _Invalid("a downtime needs a comment (why?)")
-        seconds = _duration(first(data, "duration"), first(data, "minutes"))
+        seconds = _duration(first(data, "duration"), first(data, "duration_text"))
         now = site.clock()
         await actions.schedule_downtime(
             target,
@@ -119,15 +121,13 @@ async def _one(
         raise _Invalid(f"unknown action {action!r}")
 
 
-def _duration(preset: str, minutes: str) -> float:
+def _duration(preset: str, typed: str) -> float:
+    """A typed duration (the one grammar: 90m, 2h30m, 1w) wins over the preset buttons."""
+    if typed.strip():
+        try:
+            return durations.parse_duration(typed)
+        except InvalidValue as exc:
+            raise _Invalid(f"duration: {exc}") from None
     if preset in DURATIONS:
         return float(DURATIONS[preset])
-    try:
-        value = float(minutes)
-    except ValueError:
-        raise _Invalid(
-            f"duration: choose 1h, 8h, 1d, 7d or give minutes, not {minutes!r}"
-        ) from None
-    if not 1 <= value <= 366 * 24 * 60:
-        raise _Invalid("duration: minutes must be between 1 and 527040 (a year)")
-    return value * 60
+    raise _Invalid(f"duration: choose 1h, 8h, 1d or 7d, or type one (like {durations.EXAMPLES})")
