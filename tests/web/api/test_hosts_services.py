@@ -158,7 +158,8 @@ def test_intervals_may_be_written_as_durations(api: Api, admin: httpx.Client) ->
     name = api.host()
     r = admin.patch(f"/api/v1/hosts/{name}", json={"check_interval": "5m", "retry_interval": 90})
     assert (r.json()["check_interval"], r.json()["retry_interval"]) == (300, 90)
-    problem = problem_of(admin.patch(f"/api/v1/hosts/{name}", json={"check_interval": "5 min"}), 422)
+    bad = admin.patch(f"/api/v1/hosts/{name}", json={"check_interval": "5 min"})
+    problem = problem_of(bad, 422)
     assert locs(problem) == [["check_interval"]]
     assert "'5 min' is not a duration" in problem["errors"][0]["msg"]
     now = time.time()
