@@ -11,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lookout.config import (
     SETTINGS_FILE,
@@ -254,6 +256,9 @@ def test_settings_are_frozen() -> None:
         "new\nline\ttab\rcr",
         "del\x7fbell\x07",
         "ünïcødé 🚀",
+        "\"\"\" and ''' and \\u0041 and \\",
+        "nul\x00 esc\x1b nbsp\xa0 line-sep\u2028",
+        "# not a comment ] [x] = 1",
     ],
 )
 def test_rendered_settings_read_back_the_same(tmp_path: Path, public_url: str) -> None:
@@ -270,6 +275,24 @@ def test_rendered_settings_read_back_the_same(tmp_path: Path, public_url: str) -
     assert "# HOST:PORT the REST API and UI listen on." in text
     tomllib.loads(text)
     assert load_settings(write(tmp_path, text)) == s
+
+
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+
+
+@given(texts, st.lists(texts, max_size=3), st.floats(1e-9, 1e9))
+def test_any_text_and_number_survive_render_and_read(
+    public_url: str, hostnames: list[str], retention: float
+) -> None:
+    s = validate_settings(
+        {
+            "public_url": public_url,
+            "event_retention_days": retention,
+            "agent_receiver": {"hostnames": hostnames},
+        },
+        env=False,
+    )
+    assert validate_settings(tomllib.loads(render_settings(s)), env=False) == s
 
 
 # ---------------------------------------------------------------------- init

@@ -6,7 +6,6 @@ Every problem is reported together, naming the key, the value and what was expec
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -330,21 +330,21 @@ def _describe(err: Any) -> str:
 
 
 def render_settings(settings: Settings) -> str:
-    """A commented ``lookout.toml`` with the values of ``settings``."""
+    """A commented ``lookout.toml`` with the values of ``settings``: the keys in model order,
+    each under its description; the values written by ``tomli_w``."""
+    values = settings.model_dump(mode="json")
     lines = ["# Lookout site settings. Environment variables LOOKOUT_<KEY> override them.", ""]
-    nested: list[tuple[str, BaseModel]] = []
+    tables: list[tuple[str, BaseModel]] = []
     for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
-            nested.append((name, value))
+            tables.append((name, value))
             continue
-        lines += _comment(info.description)
-        lines.append(f"{name} = {_toml_value(value)}")
-    for name, model in nested:
+        lines += [*_comment(info.description), _toml_line(name, values[name])]
+    for name, model in tables:
         lines += ["", f"[{name}]"]
         for key, info in type(model).model_fields.items():
-            lines += _comment(info.description)
-            lines.append(f"{key} = {_toml_value(getattr(model, key))}")
+            lines += [*_comment(info.description), _toml_line(key, values[name][key])]
     return "\n".join(lines) + "\n"
 
 
@@ -353,11 +353,6 @@ def _comment(description: str | None) -> list[str]:
     return [f"# {line.strip()}" for line in (description or "").splitlines() if line.strip()]
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, str):  # a TOML basic string: JSON's escapes, and DEL escaped too
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    return repr(value)
+def _toml_line(key: str, value: Any) -> str:
+    """``key = value`` in TOML (``tomli_w`` quotes and escapes)."""
+    return tomli_w.dumps({key: value}).rstrip("\n")
