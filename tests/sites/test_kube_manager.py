@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from lookout.errors import ValidationError
+from lookout.errors import NotFound, ValidationError
 from lookout.sites.kube import Cluster, KubeManager
+from lookout.sites.kube_settings import Refused
 from lookout.sites.site import Site, init_site
 from lookout.storage import kube as store
+from lookout.wire.clusters import ClusterPatch
 
 
 @pytest.fixture
@@ -67,3 +69,30 @@ async def test_a_failure_after_storing_removes_the_row(site: Site) -> None:
     assert kube.clusters == {}
     site.kube = KubeManager(site, site.settings.kubernetes, site.dir, site.clock)
     await site.kube.add(_row(site.kube, "c2", "good-token"))  # no 409: nothing was left
+
+
+async def test_update_replaces_the_monitor_and_a_refused_patch_changes_nothing(
+    site: Site,
+) -> None:
+    await site.kube.add(_row(site.kube, "c3", "good-token"))
+    before = site.kube.clusters["c3"]
+    with pytest.raises(Refused) as refused:
+        await site.kube.update("c3", ClusterPatch(usage="prometheus"))
+    assert refused.value.problems[0][0] == "prometheus_url"
+    assert site.kube.clusters["c3"] is before
+    assert store.list_clusters(site.db)[0]["options"] == {"usage": "none"}
+
+    row = await site.kube.update("c3", ClusterPatch(interval=42, token="new-token"))
+    after = site.kube.clusters["c3"]
+    assert after is not before
+    assert before.task is not None
+    assert before.task.done()
+    assert after.monitor.spec.interval == 42
+    assert after.monitor.spec.creds.token == "new-token"
+    [stored] = store.list_clusters(site.db)
+    assert stored["options"]["interval"] == 42
+    assert stored["created_at"] == 0.0
+    assert row["updated_at"] > 0
+    assert "new-token" not in str(stored)
+    with pytest.raises(NotFound):
+        await site.kube.update("nope", ClusterPatch(interval=5))

@@ -155,6 +155,10 @@ class ApiClient:
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self._call("POST", path, json=_clean(body))
 
+    def patch(self, path: str, body: Mapping[str, Any]) -> Any:
+        """Send ``body`` as it is: ``null`` resets a setting."""
+        return self._call("PATCH", path, json=dict(body))
+
     def delete(self, path: str) -> None:
         self._call("DELETE", path)
 

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import yaml
 from rich.table import Table
 from rich.text import Text
 
+from lookout.cli import kube_verify
 from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import print_done, print_error, print_json, relative, stdout
 from lookout.errors import ConfigError
-from lookout.sources.kube.connect import Verification, verify
-from lookout.sources.kube.credentials import (
-    Credentials,
-    from_kubeconfig,
-    problems,
-    read_token_file,
-)
+from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.rbac import NAMESPACE, SECRET, manifest
 
+T = TypeVar("T")
+
 kube_app = typer.Typer(
-    help="Kubernetes clusters: RBAC manifest, connect, list, status, remove.", no_args_is_help=True
+    help="Kubernetes clusters: RBAC manifest, connect, set, list, status, remove.",
+    no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
 
@@ -37,47 +34,6 @@ def rbac(
 ) -> None:
     """Print the read-only RBAC manifest: `lookout kube rbac | kubectl apply -f -`."""
     print(manifest(namespace), end="")
-
-
-def _credentials(
-    kubeconfig: Path | None,
-    context: str | None,
-    server: str | None,
-    token_file: Path | None,
-    ca_file: Path | None,
-    insecure: bool,
-) -> tuple[Credentials, str]:
-    """(credentials, where they came from)."""
-    if server:
-        if token_file is None:
-            raise ConfigError("--server needs --token-file (the ServiceAccount token)")
-        ca = ""
-        if ca_file is not None:
-            try:
-                ca = ca_file.read_text()
-            except OSError as exc:
-                raise ConfigError(f"cannot read --ca-file {ca_file}: {exc.strerror}") from exc
-        creds = Credentials(
-            server=server.rstrip("/"),
-            token=read_token_file(token_file),
-            ca_data=ca,
-            insecure=insecure,
-        )
-        return creds, server
-    path = kubeconfig or Path(
-        os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config"
-    )
-    ctx, creds = from_kubeconfig(path, context)
-    if insecure and not creds.insecure:
-        creds = Credentials(**{**_fields(creds), "insecure": True})
-    return creds, f"{path} (context {ctx})"
-
-
-def _fields(c: Credentials) -> dict[str, Any]:
-    return {
-        k: getattr(c, k)
-        for k in ("server", "token", "ca_data", "client_cert", "client_key", "insecure")
-    }
 
 
 def _thresholds(path: Path) -> dict[str, Any]:
@@ -93,28 +49,70 @@ def _thresholds(path: Path) -> dict[str, Any]:
     return {k: doc[k] for k in ("params", "rules") if k in doc}
 
 
-def _report(v: Verification) -> Table:
-    table = Table(title="Permissions", title_justify="left")
-    table.add_column("")
-    table.add_column("permission")
-    table.add_column("note", style="dim")
-    for perm, ok, why in v.permissions:
-        table.add_row(
-            Text("✓", "green") if ok else Text("✗", "bold red"), str(perm), "" if ok else why
-        )
-    return table
+def _selector(pod_hosts: list[str]) -> dict[str, str]:
+    bad = [p for p in pod_hosts if "=" not in p]
+    if bad:
+        print_error(f"--pod-hosts expects KEY=VALUE, got {', '.join(map(repr, bad))}")
+        raise typer.Exit(2)
+    return dict(p.split("=", 1) for p in pod_hosts)
+
+
+def _credential(creds: Credentials, token_file: Path | None, reference: bool) -> dict[str, Any]:
+    """How the site gets the token: the file's path (``--reference-token-file``), the token
+    (sealed there), or a client certificate from the kubeconfig (its key sealed)."""
+    if reference and token_file is not None:
+        return {"token_file": str(token_file.resolve())}
+    if creds.token:
+        return {"token": creds.token}
+    return {"client_cert": creds.client_cert, "client_key": creds.client_key}
+
+
+def _exit_on_config_error(func: Callable[[], T]) -> T:
+    try:
+        return func()
+    except ConfigError as exc:
+        print_error(str(exc))
+        raise typer.Exit(2) from exc
+
+
+NameArg = Annotated[
+    str,
+    typer.Argument(
+        help="Name of the cluster in Lookout (lower-case, digits, '-')", show_default=False
+    ),
+]
+TokenFileOpt = Annotated[Path | None, typer.Option(help="File with the ServiceAccount token")]
+CaFileOpt = Annotated[Path | None, typer.Option(help="PEM file of the cluster CA")]
+ReferenceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reference-token-file",
+        help="Store the path of --token-file, not the token (read at each connect)",
+    ),
+]
+IntervalOpt = Annotated[
+    float | None,
+    typer.Option(help="Seconds between full reads of the cluster (default: the site's)"),
+]
+PrometheusOpt = Annotated[str | None, typer.Option(help="Prometheus URL for --usage prometheus")]
+PodHostsOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Pods with this label (KEY=VALUE, repeatable) get their own host"),
+]
+ThresholdsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--thresholds",
+        help="YAML/JSON file with `params:` (overrides) and `rules:` (match labels → params)",
+    ),
+]
 
 
 @kube_app.command("connect")
 @api_command
 def connect(
     api: ApiClient,
-    name: Annotated[
-        str,
-        typer.Argument(
-            help="Name of the cluster in Lookout (lower-case, digits, '-')", show_default=False
-        ),
-    ],
+    name: NameArg,
     kubeconfig: Annotated[
         Path | None, typer.Option(help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     ] = None,
@@ -124,10 +122,8 @@ def connect(
     server: Annotated[
         str | None, typer.Option(help="API server URL (instead of a kubeconfig)")
     ] = None,
-    token_file: Annotated[
-        Path | None, typer.Option(help="File with the ServiceAccount token")
-    ] = None,
-    ca_file: Annotated[Path | None, typer.Option(help="PEM file of the cluster CA")] = None,
+    token_file: TokenFileOpt = None,
+    ca_file: CaFileOpt = None,
     insecure_skip_tls_verify: Annotated[
         bool,
         typer.Option(
@@ -135,102 +131,120 @@ def connect(
             help="Do not verify the API server's certificate (dangerous)",
         ),
     ] = False,
-    reference_token_file: Annotated[
-        bool,
-        typer.Option(
-            "--reference-token-file",
-            help="Store the path of --token-file, not the token (read at each connect)",
-        ),
-    ] = False,
+    reference_token_file: ReferenceOpt = False,
+    interval: IntervalOpt = None,
     usage: Annotated[str, typer.Option(help="Usage source: kubelet, prometheus, none")] = "kubelet",
-    prometheus_url: Annotated[
-        str | None, typer.Option(help="Prometheus URL for --usage prometheus")
-    ] = None,
-    pod_hosts: Annotated[
-        list[str] | None,
-        typer.Option(help="Pods with this label (KEY=VALUE, repeatable) get their own host"),
-    ] = None,
-    thresholds: Annotated[
-        Path | None,
-        typer.Option(
-            "--thresholds",
-            help="YAML/JSON file with `params:` (overrides) and `rules:` (match labels → params)",
-        ),
-    ] = None,
+    prometheus_url: PrometheusOpt = None,
+    pod_hosts: PodHostsOpt = None,
+    thresholds: ThresholdsOpt = None,
     force: Annotated[
         bool, typer.Option(help="Store the cluster even when permissions are missing")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every permission, granted or not")
+    ] = False,
 ) -> None:
     """Verify a cluster (TLS, token, version, health, every permission) and add it to the site."""
-    try:
-        creds, source = _credentials(
+    creds, origin = _exit_on_config_error(
+        lambda: kube_verify.credentials(
             kubeconfig, context, server, token_file, ca_file, insecure_skip_tls_verify
         )
-    except ConfigError as exc:
-        print_error(str(exc))
-        raise typer.Exit(2) from exc
-    extra = _thresholds(thresholds) if thresholds is not None else {}
-    bad = [p for p in pod_hosts or [] if "=" not in p]
-    if bad:
-        print_error(f"--pod-hosts expects KEY=VALUE, got {', '.join(map(repr, bad))}")
-        raise typer.Exit(2)
-    out = stdout()
-    if creds.insecure:
-        out.print(
-            Text(
-                "WARNING: TLS verification is OFF for this cluster. Anyone on the path can "
-                "read the token and fake the cluster's answers.",
-                style="bold red",
-            )
-        )
-    if not creds.token and not (creds.client_cert and creds.client_key):
-        print_error(
-            f"{source}: no bearer token; create one with `lookout kube rbac | kubectl apply -f -`"
-        )
-        raise typer.Exit(2)
-    unusable = problems(creds)
-    if unusable:
-        print_error(f"{source}: cannot use these credentials:", [f"{f}: {w}" for f, w in unusable])
-        raise typer.Exit(2)
-    out.print(f"Checking {creds.server} from {source} …")
-    v = asyncio.run(verify(creds))
-    if v.error:
-        print_error(f"cannot use the cluster: {v.error}")
-        raise typer.Exit(1)
-    health = ", ".join(f"{p} {c}" for p, (c, _) in v.health.items())
-    out.print(Text.assemble(("✓ ", "green"), f"API server {v.version}; {health}"))
-    out.print(_report(v))
-    if v.missing:
-        print_error(
-            f"{len(v.missing)} permission(s) missing "
-            "(apply: lookout kube rbac | kubectl apply -f -):",
-            [str(p) for p in v.missing],
-        )
-        if not force:
-            raise typer.Exit(1)
+    )
     body: dict[str, Any] = {
         "name": name,
+        "interval": interval,
+        "usage": usage,
+        "prometheus_url": prometheus_url or "",
+        **(_thresholds(thresholds) if thresholds is not None else {}),
+    }
+    if pod_hosts:
+        body["pod_hosts"] = _selector(pod_hosts)
+    kube_verify.warn_insecure(creds)
+    kube_verify.check_usable(creds, origin)
+    kube_verify.verified(creds, origin, verbose=verbose, force=force)
+    body |= {
         "server": creds.server,
         "ca_data": creds.ca_data,
         "insecure_skip_tls_verify": creds.insecure,
-        "usage": usage,
-        "prometheus_url": prometheus_url or "",
+        **_credential(creds, token_file, reference_token_file),
     }
-    if reference_token_file and token_file is not None:
-        body["token_file"] = str(token_file.resolve())
-    elif creds.token:
-        body["token"] = creds.token
-    else:  # a client certificate from the kubeconfig (the key is stored encrypted)
-        body["client_cert"] = creds.client_cert
-        body["client_key"] = creds.client_key
-    body.update(extra)
-    if pod_hosts:
-        body["pod_hosts"] = dict(p.split("=", 1) for p in pod_hosts if "=" in p)
     api.post("/kube/clusters", body)
     print_done(
         f"cluster {name} added; its hosts appear within a minute: "
         f"lookout host list --label k8s/cluster={name}"
     )
+
+
+@kube_app.command("set")
+@api_command
+def set_settings(
+    api: ApiClient,
+    name: Annotated[str, typer.Argument(help="The connected cluster", show_default=False)],
+    server: Annotated[str | None, typer.Option(help="API server URL")] = None,
+    token_file: TokenFileOpt = None,
+    reference_token_file: ReferenceOpt = False,
+    ca_file: CaFileOpt = None,
+    system_ca: Annotated[
+        bool, typer.Option("--system-ca", help="Trust the system's CAs instead of a cluster CA")
+    ] = False,
+    tls_verify: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify-tls/--insecure-skip-tls-verify",
+            help="Verify the API server's certificate (or not: dangerous)",
+            show_default=False,
+        ),
+    ] = None,
+    interval: IntervalOpt = None,
+    site_interval: Annotated[
+        bool, typer.Option("--site-interval", help="Use the site's interval again")
+    ] = False,
+    usage: Annotated[
+        str | None, typer.Option(help="Usage source: kubelet, prometheus, none")
+    ] = None,
+    prometheus_url: PrometheusOpt = None,
+    pod_hosts: PodHostsOpt = None,
+    no_pod_hosts: Annotated[
+        bool, typer.Option("--no-pod-hosts", help="No pod gets its own host")
+    ] = False,
+    thresholds: ThresholdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a connected cluster's settings in place; its monitor restarts with them (hosts
+    and their history stay). Options not given keep their value."""
+    patch: dict[str, Any] = {
+        "server": server,
+        "usage": usage,
+        "prometheus_url": prometheus_url,
+        "interval": interval,
+    }
+    if token_file is not None:
+        token = _exit_on_config_error(lambda: read_token_file(token_file))
+        patch |= _credential(Credentials("", token=token), token_file, reference_token_file)
+    if ca_file is not None or system_ca:
+        patch["ca_data"] = (
+            _exit_on_config_error(lambda: kube_verify.read_ca_file(ca_file)) if ca_file else ""
+        )
+    if tls_verify is not None:
+        patch["insecure_skip_tls_verify"] = not tls_verify
+    if thresholds is not None:
+        patch |= _thresholds(thresholds)
+    if pod_hosts:
+        patch["pod_hosts"] = _selector(pod_hosts)
+    patch = {k: v for k, v in patch.items() if v is not None}
+    if site_interval:
+        patch["interval"] = None
+    if no_pod_hosts:
+        patch["pod_hosts"] = None
+    if not patch:
+        print_error("nothing to change: give at least one setting (lookout kube set --help)")
+        raise typer.Exit(2)
+    answer = api.patch(path_of("kube", "clusters", name), patch)
+    if as_json:
+        print_json(answer)
+        return
+    changed = ", ".join(patch)  # the names only: never a token
+    print_done(f"cluster {name}: {changed} changed; it reconnects now (lookout kube status {name})")
 
 
 @kube_app.command("list")

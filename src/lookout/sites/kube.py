@@ -19,7 +19,9 @@ import httpx
 from lookout.checks.kube.evaluate import Evaluation
 from lookout.config import KubernetesSettings
 from lookout.engine.inputs import Results
-from lookout.errors import ValidationError
+from lookout.errors import NotFound, ValidationError
+from lookout.sites import kube_settings
+from lookout.sites.kube_settings import Refused
 from lookout.sources.kube.client import Timeouts
 from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.credentials import problems as credential_problems
@@ -27,6 +29,7 @@ from lookout.sources.kube.mapping import Mapper, MappingSettings, all_hosts_of
 from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
 from lookout.storage import kube as store
 from lookout.storage.vault import Vault
+from lookout.wire.clusters import ClusterIn, ClusterPatch
 
 log = logging.getLogger(__name__)
 
@@ -143,20 +146,63 @@ class KubeManager:
     def seal(self, secret: str) -> str:
         return self.vault.seal(secret)
 
-    async def add(self, row: dict[str, Any]) -> None:
-        """Store ``row`` and start monitoring it, all or nothing: whatever can fail (the
-        secrets open, the credentials are usable, the monitor and its clients build) is done
-        before the row is stored, in one transaction; should starting fail after all, the row
-        is removed again. A failure raises :class:`ValidationError` naming the field."""
+    async def create(self, body: ClusterIn) -> dict[str, Any]:
+        """Check ``body`` (:class:`Refused` names each field that cannot be used), store it
+        and start monitoring it; returns the stored row."""
+        found = kube_settings.problems(body)
+        if found:
+            raise Refused(found)
+        row = kube_settings.row_of(body, self.vault, self.clock())
+        await self.add(row)
+        return row
+
+    async def update(self, name: str, patch: ClusterPatch) -> dict[str, Any]:
+        """Change ``name``'s settings in place: checked as a new cluster would be, stored, and
+        its monitor restarted with them (hosts and their history stay). Returns the new row."""
+        old = await self.row(name)
+        body = kube_settings.changed(old, patch, self.vault)
+        row = kube_settings.row_of(body, self.vault, self.clock(), old["created_at"])
+        cluster = self._prepared(row)
+        try:
+            await asyncio.to_thread(store.update_cluster, self.site.db, row)
+        except BaseException:
+            await cluster.monitor.aclose()
+            raise
+        previous = self.clusters.pop(name, None)
+        if previous is not None:
+            await self._stop(previous)
+        if self.settings.enabled:
+            self._launch(cluster)
+        else:
+            await cluster.monitor.aclose()
+        return row
+
+    async def row(self, name: str) -> dict[str, Any]:
+        for row in await self.rows():
+            if row["name"] == name:
+                return row
+        raise NotFound(f"no cluster named {name!r}")
+
+    def _prepared(self, row: dict[str, Any]) -> Cluster:
+        """``row``'s cluster ready to launch, or :class:`ValidationError` naming the field:
+        the stored secrets open, the credentials are usable, the monitor and its clients
+        build."""
         spec = self.spec_of(row)  # the stored secrets must open before we keep the row
         unusable = credential_problems(spec.creds)
         if unusable:
             field, why = unusable[0]
             raise ValidationError(f"{field}: {why}", (field,))
         try:
-            cluster = self._prepare(row, spec)
+            return self._prepare(row, spec)
         except (ValueError, OSError, httpx.InvalidURL) as exc:
             raise ValidationError(f"cluster {row['name']!r} cannot be used: {exc}") from exc
+
+    async def add(self, row: dict[str, Any]) -> None:
+        """Store ``row`` and start monitoring it, all or nothing: whatever can fail (the
+        secrets open, the credentials are usable, the monitor and its clients build) is done
+        before the row is stored, in one transaction; should starting fail after all, the row
+        is removed again. A failure raises :class:`ValidationError` naming the field."""
+        cluster = self._prepared(row)
         stored = False
         try:
             await asyncio.to_thread(store.add_cluster, self.site.db, row)

@@ -26,6 +26,17 @@ def list_clusters(db: sa.Engine) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in rows]
 
 
+def update_cluster(db: sa.Engine, row: dict[str, Any]) -> None:
+    """Replace the settings of the cluster ``row["name"]`` (its ``created_at`` stays)."""
+    values = {k: v for k, v in row.items() if k not in ("name", "created_at")}
+    with db.begin() as conn:
+        done = conn.execute(
+            sa.update(t.kube_clusters).where(t.kube_clusters.c.name == row["name"]).values(values)
+        )
+        if done.rowcount == 0:
+            raise NotFound(f"no cluster named {row['name']!r}")
+
+
 def delete_cluster(db: sa.Engine, name: str) -> None:
     with db.begin() as conn:
         done = conn.execute(sa.delete(t.kube_clusters).where(t.kube_clusters.c.name == name))

@@ -11,7 +11,14 @@ from kubedata import TOKEN, feed_nri, need_fixtures
 
 from lookout.sources.kube.client import KubeClient, Timeouts
 from lookout.sources.kube.credentials import Credentials
-from lookout.sources.kube.errors import Forbidden, Gone, ServerError, Unauthorized, Unreachable
+from lookout.sources.kube.errors import (
+    Forbidden,
+    Gone,
+    ServerError,
+    TlsFailure,
+    Unauthorized,
+    Unreachable,
+)
 from lookout.sources.kube.resources import BY_NAME
 
 pytestmark = pytest.mark.integration
@@ -29,8 +36,9 @@ async def test_version_and_health(creds: Credentials) -> None:
 async def test_tls_is_verified_against_the_cluster_ca(creds: Credentials) -> None:
     client = KubeClient(Credentials(server=creds.server, token=TOKEN))  # system CAs only
     try:
-        with pytest.raises(Unreachable, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(TlsFailure, match="TLS: unable to get local issuer certificate") as e:
             await client.version()
+        assert (e.value.code, e.value.request) == (20, "GET /version")
     finally:
         await client.aclose()
     insecure = KubeClient(Credentials(server=creds.server, token=TOKEN, insecure=True))

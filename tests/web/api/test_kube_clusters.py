@@ -85,3 +85,58 @@ def test_a_key_of_another_certificate_is_refused(
     assert "does not belong" in body["detail"]
     assert "PRIVATE KEY" not in r.text
     problem_of(admin.get(f"/api/v1/kube/clusters/{name}"), 404)
+
+
+def test_patch_changes_settings_in_place_with_the_rules_of_create(
+    admin: httpx.Client, viewer: httpx.Client, tmp_path: Path
+) -> None:
+    name = unique("k")
+    created = admin.post("/api/v1/kube/clusters", json=_cluster(name, token="s3cr3t"))
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/kube/clusters/{name}"
+    try:
+        body = problem_of(admin.patch(url, json={"colour": "red", "name": "other"}), 422)
+        msgs = {tuple(e["loc"]): e["msg"] for e in body["errors"]}
+        assert (
+            "unknown setting 'colour'; a cluster's settings are: server, token"
+            in (msgs[("colour",)])
+        )
+        assert "cannot be changed" in msgs[("name",)]
+        for bad, field in (
+            ({"usage": "prometheus"}, "prometheus_url"),
+            ({"usage": "grafana"}, "usage"),
+            ({"interval": 0.5}, "interval"),
+            ({"token": "tökén"}, "token"),
+            ({"token_file": "/nonexistent/token"}, "token_file"),
+            ({"params": {"pending_levels": "soon"}}, "params"),
+            ({"ca_data": "not a pem"}, "ca_data"),
+        ):
+            r = admin.patch(url, json=bad)
+            assert locs(problem_of(r, 422)) == [[field]], (bad, r.text)
+            assert "tökén" not in r.text
+        token = tmp_path / "token"
+        token.write_text("from-file\n")
+        r = admin.patch(
+            url,
+            json={
+                "interval": 30,
+                "usage": "prometheus",
+                "prometheus_url": "http://prometheus:9090",
+                "token_file": str(token),
+            },
+        )
+        assert r.status_code == 200, r.text
+        got = admin.get(url).json()
+        assert got["options"]["interval"] == 30
+        assert got["options"]["usage"] == "prometheus"
+        assert got["auth"] == f"token file {token}"
+        assert got["created_at"] == created.json()["created_at"]
+        assert "s3cr3t" not in r.text
+        r = admin.patch(url, json={"interval": None, "usage": "none"})
+        assert r.status_code == 200, r.text
+        assert "interval" not in r.json()["options"]
+        assert r.json()["options"]["prometheus_url"] == "http://prometheus:9090"  # kept
+        assert viewer.patch(url, json={"interval": 10}).status_code == 403
+        problem_of(admin.patch("/api/v1/kube/clusters/nothing-here", json={"interval": 9}), 404)
+    finally:
+        assert admin.delete(url).status_code == 200

@@ -8,7 +8,10 @@ Lookout uses. Library errors become :mod:`lookout.sources.kube.errors` at this b
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import os
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -17,7 +20,14 @@ import msgspec
 
 from lookout.checks.kube.sections import Event, StatsSummary
 from lookout.sources.kube.credentials import Credentials
-from lookout.sources.kube.errors import BadAnswer, Gone, KubeError, Unreachable, for_status
+from lookout.sources.kube.errors import (
+    BadAnswer,
+    Gone,
+    KubeError,
+    TlsFailure,
+    Unreachable,
+    for_status,
+)
 from lookout.sources.kube.resources import Permission, Resource
 
 T = TypeVar("T")
@@ -109,14 +119,13 @@ class KubeClient:
 
     # ------------------------------------------------------------------ plain requests
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        request = f"{method} {path}"
         try:
             response = await self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise Unreachable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
-            raise Unreachable(f"{method} {path}: {_describe(exc)}") from exc
+            raise unreachable(request, exc) from exc
         if response.status_code >= 400:
-            raise for_status(response.status_code, f"{method} {path}: {_status_text(response)}")
+            raise for_status(response.status_code, f"{request}: {_status_text(response)}", request)
         return response
 
     async def get_bytes(self, path: str, params: dict[str, Any] | None = None) -> bytes:
@@ -135,7 +144,7 @@ class KubeClient:
         try:
             r = await self.http.get(path)
         except httpx.HTTPError as exc:
-            return None, _describe(exc)
+            return None, str(unreachable(f"GET {path}", exc))
         return r.status_code, r.text[:500]
 
     # ------------------------------------------------------------------ lists and watches
@@ -220,10 +229,8 @@ class KubeClient:
                 async for line in r.aiter_lines():
                     if line.strip():
                         yield self._watch_event(res, line, ev_dec, obj_dec)
-        except httpx.TimeoutException as exc:
-            raise Unreachable(f"watch {res.name}: timed out") from exc
         except httpx.HTTPError as exc:
-            raise Unreachable(f"watch {res.name}: {_describe(exc)}") from exc
+            raise unreachable(f"watch {res.name}", exc) from exc
 
     # ------------------------------------------------------------------ kubelet, events, RBAC
     async def node_stats(self, node: str) -> StatsSummary:
@@ -318,6 +325,42 @@ def _status_text(r: httpx.Response) -> str:
     except ValueError:
         pass
     return f"{r.status_code} {r.reason_phrase}: {r.text[:200]}".rstrip(": ")
+
+
+def unreachable(request: str, exc: httpx.HTTPError) -> Unreachable:
+    """No answer to ``request``, in words: a refused certificate is a :class:`TlsFailure`
+    (OpenSSL's reason, not ``[SSL: CERTIFICATE_VERIFY_FAILED] … (_ssl.c:1000)``); a refused
+    connection, an unknown name or a timeout says which."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Unreachable(f"{request}: timed out ({type(exc).__name__})", None, request)
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = cause.verify_message or cause.reason or "certificate verify failed"
+            return TlsFailure(f"{request}: TLS: {reason}", reason, cause.verify_code, request)
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or str(cause)
+            return TlsFailure(f"{request}: TLS handshake failed: {reason}", reason, 0, request)
+    return Unreachable(f"{request}: {_why_no_connection(exc)}", None, request)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ or cur.__context__
+
+
+def _why_no_connection(exc: Exception) -> str:
+    """The operating system's reason (``connection refused``) rather than anyio's summary
+    (``All connection attempts failed``)."""
+    for cause in _chain(exc):
+        if isinstance(cause, socket.gaierror):
+            return f"the host name does not resolve ({cause.strerror})"
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+    return _describe(exc)
 
 
 def _describe(exc: Exception) -> str:

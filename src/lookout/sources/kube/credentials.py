@@ -51,6 +51,27 @@ class Credentials:
         return ctx
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where credentials came from, in words for advice ("check the token file …")."""
+
+    token: str
+    """``--token-file /p``, ``kubeconfig /k, user u (token)``, … ('' = no token)."""
+    ca: str
+    """``--ca-file /p``, ``kubeconfig /k (certificate-authority-data)``; '' = system trust store."""
+    kubeconfig: str = ""
+    """The kubeconfig and context ('' = flags)."""
+
+    @property
+    def summary(self) -> str:
+        """One line for "Checking SERVER (…)": never the server URL again."""
+        if self.kubeconfig:
+            return self.kubeconfig
+        return ", ".join(
+            (f"token from {self.token}", f"CA from {self.ca}" if self.ca else "system CAs")
+        )
+
+
 def _load_client_cert(ctx: ssl.SSLContext, cert: str, key: str) -> None:
     """``load_cert_chain`` only reads files: write both to a private temp dir, load, remove."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +199,12 @@ def _data_or_file(section: dict[str, Any], key: str, source: Path) -> str:
 
 def from_kubeconfig(path: Path, context: str | None = None) -> tuple[str, Credentials]:
     """(context name, credentials) of ``context`` (default: current-context) in ``path``."""
+    name, creds, _ = load_kubeconfig(path, context)
+    return name, creds
+
+
+def load_kubeconfig(path: Path, context: str | None = None) -> tuple[str, Credentials, Origin]:
+    """(context name, credentials, where each part came from) of ``context``."""
     try:
         doc = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -212,7 +239,25 @@ def from_kubeconfig(path: Path, context: str | None = None) -> tuple[str, Creden
         client_key=_data_or_file(user, "client-key", path),
         insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
     )
-    return name, creds
+    return name, creds, _kubeconfig_origin(path, name, ctx.get("user", ""), user, cluster)
+
+
+def _kubeconfig_origin(
+    path: Path, context: str, user_name: str, user: dict[str, Any], cluster: dict[str, Any]
+) -> Origin:
+    where = f"kubeconfig {path}"
+    if user.get("token"):
+        token = f"{where}, user {user_name!r} (token)"
+    elif user.get("tokenFile"):
+        token = f"the tokenFile {user['tokenFile']} of user {user_name!r} in {where}"
+    else:
+        token = ""
+    ca = ""
+    for key in ("certificate-authority-data", "certificate-authority"):
+        if cluster.get(key):
+            ca = f"{where} ({key})"
+            break
+    return Origin(token=token, ca=ca, kubeconfig=f"{where}, context {context}")
 
 
 def read_token_file(path: Path) -> str:
