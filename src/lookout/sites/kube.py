@@ -59,6 +59,8 @@ class KubeManager:
         self.clock = clock
         self.clusters: dict[str, Cluster] = {}
         self._lock = asyncio.Lock()
+        self._changing = asyncio.Lock()
+        """One settings change at a time: two would both stop the old monitor."""
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -159,23 +161,24 @@ class KubeManager:
     async def update(self, name: str, patch: ClusterPatch) -> dict[str, Any]:
         """Change ``name``'s settings in place: checked as a new cluster would be, stored, and
         its monitor restarted with them (hosts and their history stay). Returns the new row."""
-        old = await self.row(name)
-        body = kube_settings.changed(old, patch, self.vault)
-        row = kube_settings.row_of(body, self.vault, self.clock(), old["created_at"])
-        cluster = self._prepared(row)
-        try:
-            await asyncio.to_thread(store.update_cluster, self.site.db, row)
-        except BaseException:
-            await cluster.monitor.aclose()
-            raise
-        previous = self.clusters.pop(name, None)
-        if previous is not None:
-            await self._stop(previous)
-        if self.settings.enabled:
-            self._launch(cluster)
-        else:
-            await cluster.monitor.aclose()
-        return row
+        async with self._changing:
+            old = await self.row(name)
+            body = kube_settings.changed(old, patch, self.vault)
+            row = kube_settings.row_of(body, self.vault, self.clock(), old["created_at"])
+            cluster = self._prepared(row)
+            try:
+                await asyncio.to_thread(store.update_cluster, self.site.db, row)
+            except BaseException:
+                await cluster.monitor.aclose()
+                raise
+            previous = self.clusters.pop(name, None)
+            if previous is not None:
+                await self._stop(previous)
+            if self.settings.enabled:
+                self._launch(cluster)
+            else:
+                await cluster.monitor.aclose()
+            return row
 
     async def row(self, name: str) -> dict[str, Any]:
         for row in await self.rows():
@@ -222,10 +225,11 @@ class KubeManager:
     async def remove(self, name: str) -> int:
         """Stop monitoring ``name`` and remove its hosts (their history stays). Returns how
         many hosts were removed."""
-        await asyncio.to_thread(store.delete_cluster, self.site.db, name)
-        c = self.clusters.pop(name, None)
-        if c is not None:
-            await self._stop(c)
+        async with self._changing:
+            await asyncio.to_thread(store.delete_cluster, self.site.db, name)
+            c = self.clusters.pop(name, None)
+            if c is not None:
+                await self._stop(c)
         async with self._lock:
             gone = all_hosts_of(name, self.site.engine.hosts)
             await self.site.apply_batch([], [], [], gone)
