@@ -136,6 +136,11 @@ class NotifyStore:
                 out.append(Channel(name=r.name, spec=CHANNEL_ADAPTER.validate_python(spec)))
             return out
 
+    def channel_names(self) -> set[str]:
+        """Names of the stored channels (secrets left sealed)."""
+        with self.db.connect() as conn:
+            return set(conn.execute(sa.select(t.notify_channels.c.name)).scalars())
+
     def channel_spec(self, name: str) -> dict[str, Any]:
         """The stored spec of ``name``, secrets opened (ConfigError if they do not open)."""
         with self.db.connect() as conn:

@@ -48,6 +48,31 @@ def test_channels_are_masked_and_keep_secrets(admin: httpx.Client) -> None:
     assert any(c["name"] == name for c in items)
 
 
+def test_a_rule_names_only_channels_that_exist(admin: httpx.Client) -> None:
+    """A rule naming a missing channel would notify nobody, silently: it is refused."""
+    ch, rule = unique("hook"), unique("r")
+    spec = {"type": "webhook", "url": "http://127.0.0.1:9/x"}
+    assert admin.post("/api/v1/notifications/channels", json={"name": ch, "spec": spec}).is_success
+    r = admin.post("/api/v1/notifications/rules", json={"name": rule, "channels": [ch, "nope"]})
+    body = problem_of(r, 422)
+    assert locs(body) == [["channels", 1]]
+    assert "channel 'nope' does not exist" in body["detail"]
+    assert rule not in admin.get("/api/v1/notifications/rules").text
+
+
+def test_a_channel_a_rule_names_is_not_removed(admin: httpx.Client) -> None:
+    ch, rule = unique("hook"), unique("r")
+    spec = {"type": "webhook", "url": "http://127.0.0.1:9/x"}
+    assert admin.post("/api/v1/notifications/channels", json={"name": ch, "spec": spec}).is_success
+    r = admin.post("/api/v1/notifications/rules", json={"name": rule, "channels": [ch]})
+    assert r.status_code == 200, r.text
+    body = problem_of(admin.delete(f"/api/v1/notifications/channels/{ch}"), 409)
+    assert f"used by rule {rule}" in body["detail"]
+    assert admin.delete(f"/api/v1/notifications/rules/{rule}").status_code == 204
+    assert admin.delete(f"/api/v1/notifications/channels/{ch}").status_code == 204
+    problem_of(admin.delete(f"/api/v1/notifications/channels/{ch}"), 404)
+
+
 def test_viewer_cannot_change_rules(viewer: httpx.Client) -> None:
     r = viewer.post("/api/v1/notifications/rules", json={"name": "v", "channels": ["x"]})
     problem_of(r, 403)

@@ -15,9 +15,10 @@ from starlette.responses import Response
 from lookout.auth import Principal, Role
 from lookout.domain.states import parse_state, state_name
 from lookout.errors import NotFound
+from lookout.notify import editing
 from lookout.notify.matching import Candidate, evaluate
 from lookout.notify.notifier import Notifier
-from lookout.notify.spec import MASK, Channel, Contact, Kind, Rule, masked, unmask
+from lookout.notify.spec import Contact, Kind, Rule, masked
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
 
@@ -39,13 +40,16 @@ def _notifier(request: Request) -> Notifier:
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
+def _invalid(exc: pydantic.ValidationError) -> RequestValidationError:
+    """A model's errors as the API's 422, with paths into the body."""
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+
+
 def _validated(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        ) from exc
+        raise _invalid(exc) from exc
 
 
 # ---------------------------------------------------------------------- rules
@@ -67,18 +71,15 @@ async def put_rule(body: AnyBody, request: Request, _: Admin) -> Response:
             [{"loc": ("body", "position"), "msg": msg, "type": "int_type"}]
         )
     rule = _validated(Rule, body)
-    n = _notifier(request)
-    now = request.app.state.site.clock()
-    await asyncio.to_thread(n.store.put_rule, rule, now, position=position, create=False)
-    await n.reload()
+    await editing.save_rule(
+        _notifier(request), rule, request.app.state.site.clock(), position=position
+    )
     return JSON(rule.model_dump(mode="json"))
 
 
 @router.delete("/rules/{name}", status_code=204)
 async def delete_rule(name: str, request: Request, _: Admin) -> Response:
-    n = _notifier(request)
-    await asyncio.to_thread(n.store.delete_rule, name)
-    await n.reload()
+    await editing.remove_rule(_notifier(request), name)
     return Response(status_code=204)
 
 
@@ -94,26 +95,18 @@ async def list_channels(request: Request, _: Admin) -> Response:
 async def put_channel(body: AnyBody, request: Request, _: Admin) -> Response:
     """Create or replace a channel; secrets sent back masked keep their stored value."""
     n = _notifier(request)
-    name = str(body.get("name", ""))
-    spec = body.get("spec")
-    if isinstance(spec, dict) and name and MASK in spec.values():  # else nothing to keep
-        try:
-            old = await asyncio.to_thread(n.store.channel_spec, name)
-        except NotFound:
-            old = {}
-        body = {**body, "spec": unmask(spec, old)}
-    channel = _validated(Channel, body)
-    now = request.app.state.site.clock()
-    await asyncio.to_thread(n.store.put_channel, channel, now, create=False)
-    await n.reload()
+    try:
+        channel = await editing.channel_of(n, body)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from exc
+    await editing.save_channel(n, channel, request.app.state.site.clock())
     return JSON({"name": channel.name, "spec": masked(channel.spec.model_dump(mode="json"))})
 
 
 @router.delete("/channels/{name}", status_code=204)
 async def delete_channel(name: str, request: Request, _: Admin) -> Response:
-    n = _notifier(request)
-    await asyncio.to_thread(n.store.delete_channel, name)
-    await n.reload()
+    """Remove a channel; 409 while a rule names it."""
+    await editing.remove_channel(_notifier(request), name)
     return Response(status_code=204)
 
 

@@ -1,0 +1,80 @@
+"""Writing rules and channels: the one path of the REST API and the web UI's setup pages.
+
+The models (``notify.spec``) check each rule and channel on its own; a write here also checks
+what depends on the rest of the configuration, so both ways in refuse the same things:
+
+- a rule names only channels that exist (otherwise nobody would be notified, silently);
+- a channel is removed only when no rule names it;
+- a secret sent back masked (``********``) keeps its stored value.
+
+Refusals are ``ValidationError`` (with the field's path), ``Conflict`` or ``NotFound``; invalid
+fields are the model's ``pydantic.ValidationError``. Every write reloads the notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from lookout.errors import Conflict, NotFound, ValidationError
+from lookout.notify.notifier import Notifier
+from lookout.notify.spec import MASK, Channel, Rule, unmask
+
+
+def unknown_channels(rule: Rule, known: set[str]) -> list[ValidationError]:
+    """One error per channel ``rule`` names that is not in ``known``, at ``channels.<i>``."""
+    have = ", ".join(sorted(known)) or "none yet"
+    return [
+        ValidationError(f"channel {name!r} does not exist (channels: {have})", ("channels", i))
+        for i, name in enumerate(rule.channels)
+        if name not in known
+    ]
+
+
+async def save_rule(
+    n: Notifier, rule: Rule, at: float, *, position: int | None = None, create: bool = False
+) -> None:
+    """Store ``rule`` (replacing one of its name unless ``create``); ``position`` orders the
+    rules (None: keep its place, or after the last one)."""
+    missing = unknown_channels(rule, await asyncio.to_thread(n.store.channel_names))
+    if missing:
+        raise missing[0]
+    await asyncio.to_thread(n.store.put_rule, rule, at, position=position, create=create)
+    await n.reload()
+
+
+async def remove_rule(n: Notifier, name: str) -> None:
+    await asyncio.to_thread(n.store.delete_rule, name)
+    await n.reload()
+
+
+async def channel_of(n: Notifier, body: Mapping[str, Any]) -> Channel:
+    """The channel ``body`` describes, masked secrets replaced by the stored ones (raises the
+    model's ``pydantic.ValidationError``)."""
+    name, spec = str(body.get("name", "")), body.get("spec")
+    if isinstance(spec, dict) and name and MASK in spec.values():  # else nothing to keep
+        try:
+            old = await asyncio.to_thread(n.store.channel_spec, name)
+        except NotFound:
+            old = {}
+        body = {**body, "spec": unmask(spec, old)}
+    return Channel.model_validate(body)
+
+
+async def save_channel(n: Notifier, channel: Channel, at: float, *, create: bool = False) -> None:
+    """Store ``channel`` (replacing one of its name unless ``create``), secrets sealed."""
+    await asyncio.to_thread(n.store.put_channel, channel, at, create=create)
+    await n.reload()
+
+
+async def remove_channel(n: Notifier, name: str) -> None:
+    """Remove a channel no rule names (Conflict naming the rules otherwise)."""
+    users = [r.name for r in await asyncio.to_thread(n.store.rules) if name in r.channels]
+    if users:
+        raise Conflict(
+            f"channel {name!r} is used by rule{'s' if len(users) > 1 else ''} "
+            f"{', '.join(users)}: change or remove {'them' if len(users) > 1 else 'it'} first"
+        )
+    await asyncio.to_thread(n.store.delete_channel, name)
+    await n.reload()
