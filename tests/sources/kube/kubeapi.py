@@ -56,6 +56,9 @@ KIND_TO_RESOURCE = {
     "ReplicaSet": ("apps", "replicasets"),
     "Job": ("batch", "jobs"),
     "CronJob": ("batch", "cronjobs"),
+    "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
+    "PodDisruptionBudget": ("policy", "poddisruptionbudgets"),
+    "PersistentVolume": ("", "persistentvolumes"),
 }
 RESOURCE_KIND = {res: kind for kind, (_, res) in KIND_TO_RESOURCE.items()}
 ALL = "*"
@@ -279,11 +282,7 @@ class KubeApi:
         if denied is not None:
             return denied
         ns = request.path_params["ns"]
-        wanted = dict(
-            part.split("=", 1)
-            for part in request.query_params.get("fieldSelector", "").split(",")
-            if "=" in part
-        )
+        wanted = _selector(request.query_params.get("fieldSelector", ""))
         items = [
             e
             for e in self.objects.get("events", {}).values()
@@ -328,8 +327,13 @@ class KubeApi:
         return self._list(resource, q)
 
     def _list(self, resource: str, q: Any) -> Response:
+        wanted = _selector(q.get("fieldSelector", ""))
         with self.lock:
-            items = sorted(self.objects.get(resource, {}).items())
+            items = sorted(
+                (k, o)
+                for k, o in self.objects.get(resource, {}).items()
+                if all(_field(o, f) == v for f, v in wanted.items())
+            )
             rv = str(self.rv)
         start = 0
         token = q.get("continue", "")
@@ -403,6 +407,11 @@ class KubeApi:
 def _key(meta: dict[str, Any]) -> str:
     ns = meta.get("namespace") or ""
     return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+def _selector(text: str) -> dict[str, str]:
+    """``a.b=x,c=y`` → {path: value} (equality field selectors only)."""
+    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
 
 
 def _field(obj: dict[str, Any], path: str) -> str:

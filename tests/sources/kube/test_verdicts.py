@@ -233,3 +233,171 @@ async def test_a_usage_source_that_reads_some_nodes_warns(api: KubeApi, creds: C
     )
     fs = outcome(ev, "k8s:lab:node:n1", "Filesystem")
     assert (fs.state, fs.summary) == (OK, "used 10.0 GiB of 100.0 GiB (10.0%)")
+
+
+def _cond(kind: str, status: str, reason: str = "", since: float = 0, msg: str = "") -> Any:
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": msg,
+        "lastTransitionTime": ago(since),
+    }
+
+
+async def test_autoscalers_budgets_and_volumes(api: KubeApi, creds: Credentials) -> None:
+    api.add(
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "api", "namespace": "shop", "generation": 1},
+            "spec": {"replicas": 10},
+            "status": {"observedGeneration": 1, "replicas": 10, "updatedReplicas": 10},
+        }
+    )
+
+    def hpa(name: str, current: int, *conds: Any) -> dict[str, Any]:
+        return {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                "minReplicas": 2,
+                "maxReplicas": 10,
+            },
+            "status": {
+                "currentReplicas": current,
+                "desiredReplicas": current,
+                "conditions": list(conds),
+            },
+        }
+
+    api.add(hpa("maxed", 10, _cond("ScalingLimited", "True", "TooManyReplicas", 7200)))
+    blind = "the HPA was unable to compute the replica count: no metrics returned"
+    api.add(hpa("blind", 4, _cond("ScalingActive", "False", "FailedGetResourceMetric", 60, blind)))
+    api.add(
+        {
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "db", "namespace": "shop"},
+            "status": {
+                "disruptionsAllowed": 0,
+                "currentHealthy": 2,
+                "desiredHealthy": 2,
+                "expectedPods": 2,
+                "conditions": [_cond("DisruptionAllowed", "False", "InsufficientPods", 10800)],
+            },
+        }
+    )
+
+    def pv(name: str, phase: str, **status: Any) -> dict[str, Any]:
+        return {
+            "kind": "PersistentVolume",
+            "metadata": {"name": name},
+            "spec": {
+                "capacity": {"storage": "10Gi"},
+                "claimRef": {"namespace": "shop", "name": f"data-{name}"},
+                "persistentVolumeReclaimPolicy": "Retain",
+            },
+            "status": {"phase": phase, **status},
+        }
+
+    api.add(pv("pv-a", "Failed", message="Error deleting EBS volume: VolumeInUse"))
+    api.add(pv("pv-b", "Released", lastPhaseTransitionTime=ago(86400)))
+    api.add(pv("pv-c", "Bound"))
+    _, ev = await evaluate(creds, now=NOW, usage="none")
+    host = "k8s:lab:deployment:shop:api"
+    maxed = outcome(ev, host, "HPA maxed")
+    assert (maxed.state, maxed.summary) == (
+        WARN,
+        "10 replicas (min 2, max 10), desired 10; at its maximum of 10 for 2h 0m (!)",
+    )
+    blinded = outcome(ev, host, "HPA blind")
+    assert (blinded.state, blinded.summary) == (
+        WARN,
+        f"4 replicas (min 2, max 10), desired 4; metrics unavailable: FailedGetResourceMetric "
+        f"{blind} (!)",
+    )
+    pdb = outcome(ev, "k8s:lab:ns:shop", "PDB db")
+    assert (pdb.state, pdb.summary) == (
+        WARN,
+        "2 of 2 pods healthy (wants 2), 0 disruptions allowed; "
+        "no disruption allowed for 3h 0m (drains block) (!)",
+    )
+    pvs = outcome(ev, "k8s:lab", "Persistent volumes")
+    assert (pvs.state, pvs.summary) == (
+        CRIT,
+        "pv-a Failed (was shop/data-pv-a, reclaim Retain): Error deleting EBS volume: "
+        "VolumeInUse [10.0 GiB] (!!); pv-b Released for 1d 0h (was shop/data-pv-b, reclaim "
+        "Retain) [10.0 GiB] (!) (1 bound, 1 failed, 1 released)",
+    )
+
+
+async def test_cronjobs_jobs_and_nodes(api: KubeApi, creds: Credentials) -> None:
+    api.add(
+        {
+            "kind": "CronJob",
+            "metadata": {"name": "report", "namespace": "batch", "creationTimestamp": ago(9e5)},
+            "spec": {"schedule": "*/5 * * * *"},
+            "status": {"lastScheduleTime": ago(7200), "lastSuccessfulTime": ago(7200)},
+        }
+    )
+    api.add(
+        {
+            "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": "batch"},
+            "spec": {"activeDeadlineSeconds": 600},
+            "status": {"active": 1, "startTime": ago(1200)},
+        }
+    )
+    node = _node("n1")
+    node["spec"] = {
+        "unschedulable": True,
+        "taints": [
+            {
+                "key": "node.kubernetes.io/unschedulable",
+                "effect": "NoSchedule",
+                "timeAdded": ago(2 * 86400),
+            }
+        ],
+    }
+    node["status"]["conditions"].append(
+        _cond("MemoryPressure", "True", "KubeletHasInsufficientMemory", 300)
+    )
+    api.add(node)
+    _, ev = await evaluate(creds, now=NOW, usage="none")
+    cron = outcome(ev, "k8s:lab:cronjob:batch:report", "CronJob")
+    assert (cron.state, cron.summary) == (CRIT, "missed its schedule: due 1h 55m ago (!!)")
+    job = outcome(ev, "k8s:lab:job:batch:migrate", "Job")
+    assert (job.state, job.summary) == (
+        CRIT,
+        "running for 20m, past its deadline of 10m (!!) (1 active, 0 succeeded, 0 failed)",
+    )
+    cond = outcome(ev, "k8s:lab:node:n1", "Condition")
+    assert (cond.state, cond.summary) == (WARN, "MemoryPressure=True, cordoned for 2d 0h (!)")
+
+
+async def test_api_server_certificate_from_the_handshake(api: KubeApi, creds: Credentials) -> None:
+    """The local API server's certificate is valid for one day: CRIT (below 7 days)."""
+    api.add(_node("n1"))
+    _, ev = await evaluate(creds, usage="none")
+    cert = outcome(ev, "k8s:lab", "API certificate")
+    assert cert.state == CRIT
+    assert cert.summary.startswith("CN=kube-apiserver, expires ")
+    assert cert.summary.endswith(" UTC (1 days left) (!!)")
+    assert cert.details == "Issuer: CN=kubeapi-test-ca"
+
+
+async def test_recorded_warning_events_summarised_per_object(
+    api: KubeApi, creds: Credentials
+) -> None:
+    need_fixtures()
+    feed_troubleshoot(api)
+    now = dt.datetime(2023, 7, 11, 6, 0, tzinfo=dt.UTC).timestamp()
+    _, ev = await evaluate(creds, now=now, usage="none")
+    got = outcome(ev, "k8s:lab:ns:message-image-pull-fail", "Warning events")
+    assert (got.state, got.summary) == (
+        OK,
+        "13 in the last hour on 1 object(s): Pod no-image-deployment-849c4c4958-rxqmt: "
+        "Failed ×13 (Error: ImagePullBackOff)",
+    )
+    quiet = outcome(ev, "k8s:lab:ns:default", "Warning events")
+    assert (quiet.state, quiet.summary) == (OK, "no warning events in the last hour")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 
 from lookout.checks.kube.api import (
     CRIT,
@@ -13,6 +14,8 @@ from lookout.checks.kube.api import (
     Outcome,
     cores,
     human_bytes,
+    lower,
+    mark,
     metric,
     percent,
     worst,
@@ -21,7 +24,7 @@ from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.pods import condition
 from lookout.checks.kube.quantity import get
 from lookout.checks.kube.sections import Node, Pod
-from lookout.checks.kube.view import Objects, Usage
+from lookout.checks.kube.view import Certificate, Objects, Usage
 
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
@@ -217,3 +220,22 @@ def usage_source(usage: Usage, nodes: int, pods: int) -> Outcome:
             WARN, f"{src}: {counts}; no node series (is kube_pod_info scraped?)", "", metrics
         )
     return Outcome(OK, f"{src}: {counts}", details, metrics)
+
+
+def api_certificate(
+    cert: Certificate | None, error: str, now: float, params: KubeParams
+) -> Outcome:
+    """Days left on the API server's serving certificate, from the TLS handshake (mixin
+    KubeClientCertificateExpiration: 7 d / 1 d; here 30 d / 7 d by default: an API server
+    certificate is renewed by hand or by an upgrade, which wants notice)."""
+    if cert is None:
+        return Outcome(UNKNOWN, f"certificate not read: {error}" if error else "not read yet")
+    days = (cert.not_after - now) / 86400
+    state = lower(days, params.cert_days_levels)
+    when = datetime.fromtimestamp(cert.not_after, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    left = f"expired {-days:.0f} days ago" if days < 0 else f"{days:.0f} days left"
+    summary = f"{cert.subject}, expires {when} ({left}){mark(state)}"
+    details = f"Issuer: {cert.issuer}"
+    return Outcome(
+        state, summary, details, (metric("days_left", days, "", params.cert_days_levels),)
+    )

@@ -13,7 +13,9 @@ from typing import Any
 
 import msgspec
 
+from lookout.checks.kube import autoscaling as autoscale
 from lookout.checks.kube import cluster as c
+from lookout.checks.kube import events as warn_events
 from lookout.checks.kube import namespace as ns_checks
 from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
@@ -26,8 +28,17 @@ from lookout.checks.kube.naming import cluster_host, labels, namespace_host, nod
 from lookout.checks.kube.params import KubeParams, resolve
 from lookout.checks.kube.pods import PodHealth, assess
 from lookout.checks.kube.requests import Cache, Totals, totals
-from lookout.checks.kube.sections import DaemonSet, Deployment, Pod, StatefulSet
-from lookout.checks.kube.view import Index, Objects, Usage, WorkloadKey, build_index, key, workloads
+from lookout.checks.kube.sections import DaemonSet, Deployment, Event, Pod, StatefulSet
+from lookout.checks.kube.view import (
+    Certificate,
+    Index,
+    Objects,
+    Usage,
+    WorkloadKey,
+    build_index,
+    key,
+    workloads,
+)
 
 
 class HostSpec(msgspec.Struct, frozen=True, gc=False):
@@ -64,6 +75,10 @@ class ClusterInput:
     pod_hosts: Mapping[str, str] | None = None
     """Label selector (all must match) for pods that get their own host; None: no pod hosts."""
     events: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Event] | None = None
+    """Warning events of the cluster (None: not read)."""
+    api_cert: Certificate | None = None
+    api_cert_error: str = ""
 
 
 @dataclass
@@ -114,6 +129,9 @@ def evaluate(inp: ClusterInput, memory: Memory) -> Evaluation:
     _workloads(inp, idx, ev, params, health, pvc_owner, memory, cache)
     if inp.pod_hosts is not None:
         _pods(inp, idx, ev, params, health, memory, cache)
+    _autoscalers(inp, ev, params, memory)
+    if inp.warnings is not None:
+        _warning_events(inp, ev)
     return ev
 
 
@@ -150,6 +168,15 @@ def _cluster(inp: ClusterInput, ev: Evaluation, host: str, p: KubeParams, t: Tot
             inp.unserved,
         ),
     )
+    ev.add(
+        host,
+        "Persistent volumes",
+        autoscale.persistent_volumes(list(inp.objects.persistentvolumes.values()), inp.now),
+    )
+    if inp.api_cert is not None or inp.api_cert_error:
+        ev.add(
+            host, "API certificate", c.api_certificate(inp.api_cert, inp.api_cert_error, inp.now, p)
+        )
     if inp.usage.source or inp.usage.error:
         running = sum(1 for p in inp.objects.pods.values() if p.status.phase == "Running")
         ev.add(host, "Usage source", c.usage_source(inp.usage, len(nodes), running))
@@ -318,6 +345,53 @@ def _workloads(
                     f"PVC {pvc.metadata.name}",
                     pvc_checks.check(pvc, inp.usage.volumes.get(pk), memory, inp.now, p),
                 )
+
+
+def _autoscalers(inp: ClusterInput, ev: Evaluation, params: _Params, memory: Memory) -> None:
+    """Autoscalers on the workload they scale (else their namespace), budgets on their
+    namespace."""
+    have = {h.name for h in ev.hosts}
+    for h in inp.objects.horizontalpodautoscalers.values():
+        m, ref = h.metadata, h.spec.scale_target_ref
+        host = object_host(inp.name, ref.kind, m.namespace, ref.name)
+        if host not in have:
+            host = _namespace_of(inp, ev, have, m.namespace)
+        p = params(labels(inp.name, "hpa", m.namespace, m.labels))
+        ev.add(host, f"HPA {m.name}", autoscale.hpa(h, memory, inp.now, p))
+    for b in inp.objects.poddisruptionbudgets.values():
+        m = b.metadata
+        host = _namespace_of(inp, ev, have, m.namespace)
+        p = params(labels(inp.name, "pdb", m.namespace, m.labels))
+        ev.add(host, f"PDB {m.name}", autoscale.pdb(b, memory, inp.now, p))
+
+
+def _namespace_of(inp: ClusterInput, ev: Evaluation, have: set[str], namespace: str) -> str:
+    """The namespace's host, made if nothing else in the namespace made it."""
+    host = namespace_host(inp.name, namespace)
+    if host not in have:
+        hl = labels(inp.name, "namespace", namespace, name=namespace)
+        ev.hosts.append(HostSpec(host, "namespace", hl, (cluster_host(inp.name),)))
+        have.add(host)
+    return host
+
+
+def _warning_events(inp: ClusterInput, ev: Evaluation) -> None:
+    """Recent Warning events, summarised per object on the namespace's host (the node's for
+    Node events, the cluster's for other cluster-scoped objects)."""
+    cluster = cluster_host(inp.name)
+    by_host: dict[str, list[Event]] = defaultdict(list)
+    for e in warn_events.recent(inp.warnings or (), inp.now):
+        ref = e.involved_object
+        ns = e.metadata.namespace or ref.namespace
+        if ref.kind == "Node" and ref.name in inp.objects.nodes:
+            by_host[node_host(inp.name, ref.name)].append(e)
+        elif ns:
+            by_host[namespace_host(inp.name, ns)].append(e)
+        else:
+            by_host[cluster].append(e)
+    for spec in ev.hosts:
+        if spec.kind in ("cluster", "node", "namespace"):
+            ev.add(spec.name, "Warning events", warn_events.summary(by_host.get(spec.name, [])))
 
 
 def _rollout(

@@ -9,6 +9,7 @@ from lookout.checks.kube.api import (
     WARN,
     Outcome,
     cores,
+    human_age,
     human_bytes,
     mark,
     metric,
@@ -31,6 +32,7 @@ EXPECTED = {
     "NetworkUnavailable": "False",
 }
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 FLAP_WINDOW = 900.0
 
 
@@ -60,14 +62,28 @@ def conditions(node: Node, params: KubeParams, memory: Memory, now: float) -> Ou
     if flips > params.node_flap_changes:
         state = worst(state, WARN)
         bad.append(f"readiness flapping ({flips} changes in 15m)")
-    if node.spec.unschedulable:
-        lines.append("cordoned (unschedulable)")
     summary = "Ready, no pressure" if not bad else ", ".join(bad)
-    if node.spec.unschedulable:
-        summary += ", cordoned"
+    cordoned = _cordoned_for(node, memory, now)
+    if cordoned is not None:
+        limit = params.node_cordoned_warn
+        s = WARN if limit is not None and cordoned >= limit else OK
+        state = worst(state, s)
+        summary += f", cordoned for {human_age(cordoned)}{mark(s)}"
+        lines.append(f"cordoned (unschedulable) for {human_age(cordoned)}{mark(s)}")
     return Outcome(
         state, summary, "\n".join(lines), (metric("kube_node_ready_changes", flips, lo=0),)
     )
+
+
+def _cordoned_for(node: Node, memory: Memory, now: float) -> float | None:
+    """Seconds the node has been cordoned (the ``unschedulable`` taint's ``timeAdded``, else
+    since Lookout saw it), None when it is not."""
+    cordoned = node.spec.unschedulable
+    added = next(
+        (t.time_added for t in node.spec.taints or () if t.key == UNSCHEDULABLE_TAINT), None
+    )
+    start = added.timestamp() if added is not None else None
+    return memory.held_for(f"node/{node.metadata.name}/cordoned", cordoned, now, start)
 
 
 def kubelet(

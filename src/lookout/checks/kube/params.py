@@ -32,6 +32,10 @@ class KubeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     its progress deadline is CRIT at once."""
     job_running_levels: Levels = (43200.0, 86400.0)
     """Seconds a job may run before WARN, CRIT (mixin kubeJobTimeoutDuration: 12h)."""
+    job_deadline_state: int = 2
+    """State of a job running past its ``activeDeadlineSeconds``."""
+    cronjob_missed_levels: Levels = (600.0, 3600.0)
+    """Seconds a CronJob may be overdue on its schedule before WARN, CRIT."""
     cronjob_success_age: Levels = None
     """Seconds since the last successful run for WARN, CRIT (None: not checked)."""
     cpu_request_levels: Levels = None
@@ -50,8 +54,23 @@ class KubeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """Node filesystem used in % of capacity (df defaults)."""
     node_pods_levels: Levels = (95.0, 100.0)
     """Pods in % of the pod capacity (mixin KubeletTooManyPods: 95 %)."""
+    node_cordoned_warn: float | None = 86400.0
+    """Seconds a node may stay cordoned (``spec.unschedulable``) before WARN (None: never)."""
     node_flap_changes: int = 2
     """Ready transitions in 15 minutes above which the node is flapping (mixin: >2)."""
+    # autoscalers and disruption budgets (mixin KubeHpaMaxedOut, KubeHpaReplicasMismatch,
+    # KubePdbNotEnoughHealthyPods: 15m)
+    hpa_maxed_levels: Levels = (900.0, 86400.0)
+    """Seconds an autoscaler may sit at its maximum before WARN, CRIT."""
+    hpa_mismatch_levels: Levels = (900.0, 3600.0)
+    """Seconds desired may differ from current replicas (between min and max)."""
+    pdb_blocked_levels: Levels = (3600.0, 86400.0)
+    """Seconds a budget may allow no disruption (node drains block) before WARN, CRIT."""
+    pdb_unhealthy_levels: Levels = (900.0, 3600.0)
+    """Seconds a budget may have fewer healthy pods than it wants."""
+    # certificates
+    cert_days_levels: Levels = (30.0, 7.0)
+    """Days left on the API server's (and kubelets') serving certificate for WARN, CRIT."""
     # cluster
     overcommit_cpu: bool = True
     overcommit_memory: bool = True

@@ -138,6 +138,7 @@ class Taint(_S):
     key: str = ""
     value: str = ""
     effect: str = ""
+    time_added: datetime | None = None
 
 
 class NodeSpec(_S):
@@ -320,6 +321,9 @@ class Job(_S):
 class CronJobSpec(_S):
     schedule: str = ""
     suspend: bool = False
+    time_zone: str | None = None
+    starting_deadline_seconds: int | None = None
+    concurrency_policy: str = ""
 
 
 class ObjectRef(_S):
@@ -340,16 +344,92 @@ class CronJob(_S):
     status: CronJobStatus = msgspec.field(default_factory=CronJobStatus)
 
 
+# ------------------------------------------------------------------ autoscaling, disruption, PVs
+class ScaleTarget(_S):
+    kind: str = ""
+    name: str = ""
+
+
+class HpaSpec(_S):
+    scale_target_ref: ScaleTarget = msgspec.field(default_factory=ScaleTarget)
+    min_replicas: int | None = None
+    max_replicas: int = 0
+
+
+class HpaStatus(_S):
+    current_replicas: int = 0
+    desired_replicas: int = 0
+    last_scale_time: datetime | None = None
+    conditions: list[Condition] | None = None
+
+
+class HorizontalPodAutoscaler(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: HpaSpec = msgspec.field(default_factory=HpaSpec)
+    status: HpaStatus = msgspec.field(default_factory=HpaStatus)
+
+
+class PdbStatus(_S):
+    observed_generation: int = 0
+    disruptions_allowed: int = 0
+    current_healthy: int = 0
+    desired_healthy: int = 0
+    expected_pods: int = 0
+    conditions: list[Condition] | None = None
+
+
+class PodDisruptionBudget(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    status: PdbStatus = msgspec.field(default_factory=PdbStatus)
+
+
+class ClaimRef(_S):
+    name: str = ""
+    namespace: str = ""
+
+
+class PvSpec(_S):
+    capacity: Quantities | None = None
+    claim_ref: ClaimRef | None = None
+    storage_class_name: str = ""
+    persistent_volume_reclaim_policy: str = ""
+
+
+class PvStatus(_S):
+    phase: str = ""
+    reason: str = ""
+    message: str = ""
+    last_phase_transition_time: datetime | None = None
+
+
+class PersistentVolume(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: PvSpec = msgspec.field(default_factory=PvSpec)
+    status: PvStatus = msgspec.field(default_factory=PvStatus)
+
+
+class ObjectRefKind(ObjectRef):
+    kind: str = ""
+
+
 class Event(_S):
     """A core/v1 Event (read only for problem pods, to name e.g. FailedMount)."""
 
     metadata: Meta = msgspec.field(default_factory=Meta)
-    involved_object: ObjectRef = msgspec.field(default_factory=ObjectRef)
+    involved_object: ObjectRefKind = msgspec.field(default_factory=ObjectRefKind)
     type: str = ""
     reason: str = ""
     message: str = ""
     count: int = 0
+    first_timestamp: datetime | None = None
     last_timestamp: datetime | None = None
+    event_time: datetime | None = None
+    """Set instead of the timestamps by newer reporters (events.k8s.io)."""
+
+    def at(self) -> float:
+        """When it last happened (epoch seconds; 0 when not known)."""
+        t = self.last_timestamp or self.event_time or self.metadata.creation_timestamp
+        return t.timestamp() if t is not None else 0.0
 
 
 # ------------------------------------------------------------------ kubelet stats/summary
@@ -422,5 +502,8 @@ KINDS: dict[str, type[Any]] = {
     "ReplicaSet": ReplicaSet,
     "Job": Job,
     "CronJob": CronJob,
+    "HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+    "PodDisruptionBudget": PodDisruptionBudget,
+    "PersistentVolume": PersistentVolume,
 }
 """The object kinds Lookout lists and watches, by API kind."""

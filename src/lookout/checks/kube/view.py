@@ -13,11 +13,14 @@ from lookout.checks.kube.sections import (
     DaemonSet,
     Deployment,
     Event,
+    HorizontalPodAutoscaler,
     Job,
     Namespace,
     Node,
+    PersistentVolume,
     PersistentVolumeClaim,
     Pod,
+    PodDisruptionBudget,
     ReplicaSet,
     ResourceQuota,
     StatefulSet,
@@ -47,6 +50,9 @@ class Objects:
     replicasets: dict[str, ReplicaSet] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
     cronjobs: dict[str, CronJob] = field(default_factory=dict)
+    horizontalpodautoscalers: dict[str, HorizontalPodAutoscaler] = field(default_factory=dict)
+    poddisruptionbudgets: dict[str, PodDisruptionBudget] = field(default_factory=dict)
+    persistentvolumes: dict[str, PersistentVolume] = field(default_factory=dict)
 
     def count(self) -> int:
         return sum(len(v) for v in vars(self).values())
@@ -65,6 +71,15 @@ class VolumeUsage(msgspec.Struct, frozen=True):
     used: float
     capacity: float
     available: float
+
+
+class Certificate(msgspec.Struct, frozen=True):
+    """A serving certificate read from a TLS handshake."""
+
+    subject: str
+    issuer: str
+    not_after: float
+    """Expiry, epoch seconds."""
 
 
 class Usage(msgspec.Struct):

@@ -3,6 +3,11 @@ pods (problems named), restarts, CPU/memory vs requests and limits, job and cron
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
 from lookout.checks.kube.api import (
     CRIT,
     OK,
@@ -173,6 +178,14 @@ def job(obj: Job, now: float, params: KubeParams) -> Outcome:
     if st.active:
         age = seconds_since(st.start_time, now)
         state = upper(age, params.job_running_levels) if age is not None else OK
+        limit = obj.spec.active_deadline_seconds
+        if limit is not None and age is not None and age > limit:
+            state = worst(state, params.job_deadline_state)
+            return Outcome(
+                state,
+                f"running for {human_age(age)}, past its deadline of {human_age(limit)}"
+                f"{mark(state)} ({counts})",
+            )
         return Outcome(state, f"running for {human_age(age)}{mark(state)} ({counts})")
     return Outcome(OK, counts)
 
@@ -197,6 +210,18 @@ def cronjob(obj: CronJob, jobs: list[Job], now: float, params: KubeParams) -> Ou
     if obj.spec.suspend:
         state = worst(state, WARN)
         notes.append("suspended")
+    elif not st.active:
+        due, overdue = missed(obj, now)
+        if due:
+            lines.append(f"Next run due: {due}")
+        if overdue is not None and overdue > 0:
+            s = upper(overdue, params.cronjob_missed_levels)
+            if s:
+                state = worst(state, s)
+                notes.append(f"missed its schedule: due {human_age(overdue)} ago{mark(s)}")
+        elif overdue is None and due == "":
+            state = worst(state, WARN)
+            notes.append(f"schedule {obj.spec.schedule!r} not understood")
     success_age = seconds_since(st.last_successful_time, now)
     if success_age is not None:
         s = upper(success_age, params.cronjob_success_age)
@@ -222,6 +247,21 @@ def cronjob(obj: CronJob, jobs: list[Job], now: float, params: KubeParams) -> Ou
         else ()
     )
     return Outcome(state, summary, "\n".join(lines), metrics)
+
+
+def missed(obj: CronJob, now: float) -> tuple[str, float | None]:
+    """(when the next run after the last scheduled one is due, seconds it is overdue — negative
+    while not due yet); ('', None) for a schedule croniter does not understand. The clock is
+    the CronJob's ``timeZone`` (UTC when unset, as most control planes run)."""
+    base = obj.status.last_schedule_time or obj.metadata.creation_timestamp
+    if base is None:
+        return "-", None
+    try:
+        zone = ZoneInfo(obj.spec.time_zone or "UTC")
+        due = croniter(obj.spec.schedule, base.astimezone(zone)).get_next(datetime)
+    except (ValueError, KeyError, TypeError):  # croniter's errors are ValueErrors
+        return "", None
+    return due.isoformat(timespec="minutes"), now - due.timestamp()
 
 
 __all__ = ["UNKNOWN", "cronjob", "job", "pods", "replicas", "resource", "restarts"]

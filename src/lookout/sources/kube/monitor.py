@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,11 +20,13 @@ from typing import Any
 from lookout.checks.kube.evaluate import ClusterInput, Evaluation, evaluate, offline
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.sections import Event, Pod
-from lookout.checks.kube.view import Objects, Usage, key
+from lookout.checks.kube.view import Certificate, Objects, Usage, key
 from lookout.sources.kube import usage as kubelet_usage
+from lookout.sources.kube.certs import peer_certificate
 from lookout.sources.kube.client import KubeClient, Timeouts, WatchEvent
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import ApiStatus, Forbidden, Gone, KubeError, Unauthorized
+from lookout.sources.kube.events import warning_events
 from lookout.sources.kube.prometheus import PrometheusUsage
 from lookout.sources.kube.resources import RESOURCES, Resource
 
@@ -94,6 +97,11 @@ class ClusterMonitor:
         self.last: Evaluation | None = None
         self.usage = Usage()
         self.kubelets: dict[str, tuple[int | None, str]] = {}
+        self.warnings: list[Event] | None = None
+        """The cluster's Warning events (None until read; kept when a read fails)."""
+        self.api_cert: Certificate | None = None
+        self.api_cert_error = ""
+        self._tls: ssl.SSLContext | None = None
 
     # ------------------------------------------------------------------ life cycle
     async def run(self) -> None:
@@ -274,6 +282,9 @@ class ClusterMonitor:
             rules=self.spec.rules,
             pod_hosts=self.spec.pod_hosts,
             events={k: ev for k, (_, ev) in self.events.items() if ev is not None},
+            warnings=self.warnings,
+            api_cert=self.api_cert,
+            api_cert_error=self.api_cert_error,
         )
         ev = await asyncio.to_thread(_evaluate_without_gc, inp, self.memory)
         ev.partial = not self.synced
@@ -289,7 +300,21 @@ class ClusterMonitor:
         if "nodes" not in self.denied:
             kubelets = await kubelet_usage.kubelet_health(self.client, list(self.objects.nodes))
         await self._read_events(self.clock())
+        with contextlib.suppress(KubeError):  # 403: not allowed; the rest still counts
+            self.warnings = await warning_events(self.client)
+        await self._read_certificate()
         self.usage, self.kubelets = usage, kubelets
+
+    async def _read_certificate(self) -> None:
+        if not self.spec.creds.server.startswith("https"):
+            return
+        try:
+            if self._tls is None:
+                self._tls = self.spec.creds.ssl_context()
+            self.api_cert = await peer_certificate(self.spec.creds.server, self._tls)
+            self.api_cert_error = ""
+        except KubeError as exc:
+            self.api_cert, self.api_cert_error = None, str(exc)
 
     async def _collect_loop(self, collected: asyncio.Event) -> None:
         while True:

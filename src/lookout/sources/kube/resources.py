@@ -36,6 +36,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("replicasets", "apps", "v1", s.ReplicaSet),
     Resource("jobs", "batch", "v1", s.Job),
     Resource("cronjobs", "batch", "v1", s.CronJob),
+    Resource("horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler),
+    Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget),
+    Resource("persistentvolumes", "", "v1", s.PersistentVolume, namespaced=False),
 )
 BY_NAME = {r.name: r for r in RESOURCES}
 
