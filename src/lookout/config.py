@@ -6,6 +6,7 @@ Every problem is reported together, naming the key, the value and what was expec
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -171,6 +172,47 @@ class ExecutionSettings(BaseModel):
     """Run the event handlers of hosts and services (false: they are kept but not run)."""
 
 
+class LivestatusSettings(BaseModel):
+    """The Livestatus server (issue 14): LQL for Thruk, NagVis and Checkmk's tools."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    enabled: bool = True
+    """Serve Livestatus on the Unix socket ``socket`` (mode 0660) in ``lookout serve``."""
+    socket: str = "run/live"
+    """Path of the Unix socket, relative to the site directory."""
+    tcp: str = ""
+    """HOST:PORT to serve Livestatus over TCP too (empty: off; 6557 is the usual port)."""
+    tls: bool = True
+    """Over TCP, speak TLS with a certificate from the site CA (false: plain TCP)."""
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    """Client networks allowed over TCP (CIDR); others are closed at once."""
+    max_request_bytes: int = Field(1024 * 1024, gt=0)
+    """Largest request in bytes (413 above)."""
+    request_timeout: float = Field(10.0, gt=0)
+    """Seconds a client may take to send a request once it started it."""
+    idle_timeout: float = Field(60.0, gt=0)
+    """Seconds a kept-alive connection may wait for its next request."""
+    max_connections: int = Field(64, ge=1)
+    """Connections served at once; more are closed at once."""
+
+    @field_validator("tcp")
+    @classmethod
+    def _tcp(cls, value: str) -> str:
+        if value:
+            parse_listen(value)
+        return value
+
+    @field_validator("allow")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -230,6 +272,8 @@ class Settings(BaseSettings):
     """The push agents' receiver (TLS, client certificates)."""
     execution: ExecutionSettings = ExecutionSettings()
     """Programs the site runs (Nagios plugins): the execution switch, limits, resource file."""
+    livestatus: LivestatusSettings = LivestatusSettings()
+    """The Livestatus server: Unix socket, optional TCP with TLS and a client allow-list."""
 
     @field_validator("listen")
     @classmethod

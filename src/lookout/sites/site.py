@@ -45,6 +45,7 @@ from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
+from lookout.sites.livestatus import make_livestatus
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
     CommandRunner,
@@ -307,6 +308,8 @@ class Site:
         self.chatops = ChatOps(self.notifier, self.actions)
         self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
         self.agents = make_receiver(self)
+        self.livestatus = make_livestatus(self)
+        """The Livestatus server (None when ``[livestatus]`` turns socket and TCP off)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
@@ -338,6 +341,8 @@ class Site:
         await self.kube.start()
         if self.agents is not None:
             await self.agents.start()
+        if self.livestatus is not None:
+            await self.livestatus.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -345,6 +350,8 @@ class Site:
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
 
     async def stop(self) -> None:
+        if self.livestatus is not None:
+            await self.livestatus.stop()
         await self.kube.stop()
         for task in self._tasks:
             task.cancel()

@@ -1,0 +1,177 @@
+"""Answering a GET: compile its headers against the table, pick rows, render.
+
+Everything runs on the site's event loop, reading the engine's state without copying; only
+the ``log`` table awaits (the database, in a thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lookout.livestatus import output, stats
+from lookout.livestatus.columns import Column, Getter
+from lookout.livestatus.data import SiteData
+from lookout.livestatus.errors import BAD_REQUEST, NOT_FOUND, LqlError
+from lookout.livestatus.filters import AllOf, Leaf, Node, combine, compile_node, parse_condition
+from lookout.livestatus.query import Request, positive_int
+from lookout.livestatus.tables import Table
+
+log = logging.getLogger(__name__)
+
+MAX_LOG_ROWS = 100_000
+"""Most ``log`` rows one query reads (narrow it with ``Filter: time >= …``)."""
+IGNORED = (
+    "Timelimit",
+    "WaitObject",
+    "WaitCondition",
+    "WaitConditionAnd",
+    "WaitConditionOr",
+    "WaitConditionNegate",
+    "WaitTrigger",
+    "WaitTimeout",
+)
+"""Accepted and ignored: answers are always immediate."""
+
+
+@dataclass(slots=True)
+class Compiled:
+    table: Table
+    columns: list[Column] = field(default_factory=list)
+    filters: list[Node] = field(default_factory=list)
+    stats: list[stats.StatsItem] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+    auth_user: str | None = None
+    time_shift: int = 0
+
+
+def compile_request(req: Request, tables: dict[str, Table], now: float) -> Compiled:
+    table = tables.get(req.target)
+    if table is None:
+        raise LqlError(NOT_FOUND, f"Invalid GET request, no such table '{req.target}'")
+    q = Compiled(table)
+    cols, name = table.columns, table.name
+    for header, value in req.headers:
+        if header == "Columns":
+            for c in value.split():
+                if c not in cols:
+                    raise LqlError(BAD_REQUEST, f"Columns: Table '{name}' has no column '{c}'")
+                q.columns.append(cols[c])
+        elif header == "Filter":
+            q.filters.append(parse_condition("Filter", value, cols, name))
+        elif header in ("And", "Or", "Negate"):
+            combine(q.filters, header, value, header.lower())
+        elif header == "Stats":
+            q.stats.append(stats.parse_stats("Stats", value, cols, name))
+        elif header in ("StatsAnd", "StatsOr", "StatsNegate"):
+            stats.combine_stats(q.stats, header, value, header[5:].lower())
+        elif header == "Limit":
+            q.limit = positive_int("Limit", value)
+        elif header == "Offset":
+            q.offset = positive_int("Offset", value)
+        elif header == "AuthUser":
+            q.auth_user = value
+        elif header == "Localtime":
+            q.time_shift = _time_shift(value, now)
+        elif header not in IGNORED:
+            raise LqlError(BAD_REQUEST, f"Undefined request header '{header}'")
+    return q
+
+
+def _time_shift(value: str, now: float) -> int:
+    """Seconds to add to our times for a client whose clock reads ``value``: the difference
+    rounded to half hours (time zones), none when under a minute off."""
+    try:
+        theirs = int(value)
+    except ValueError:
+        raise LqlError(BAD_REQUEST, f"Localtime: expected Unix seconds, got {value!r}") from None
+    diff = theirs - now
+    if abs(diff) < 60:
+        return 0
+    if abs(diff) > 86400:
+        raise LqlError(BAD_REQUEST, f"Localtime: {value} is more than a day off our clock")
+    return round(diff / 1800.0) * 1800
+
+
+def reader(q: Compiled) -> Callable[[Column], Getter]:
+    """How the query reads a column: as is, or time columns shifted to the client's clock."""
+    shift = q.time_shift
+
+    def read(column: Column) -> Getter:
+        get = column.get
+        if shift and column.kind == "time":
+            return lambda row: (v + shift) if (v := get(row)) else 0
+        return get
+
+    return read
+
+
+async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> bytes:
+    """The framed answer to a GET request (errors included)."""
+    data.fresh()
+    try:
+        if req.error is not None:
+            raise req.error
+        q = compile_request(req, tables, data.clock())
+        code, body = 200, await _run(q, req, data)
+    except LqlError as exc:
+        data.counters.errors += 1
+        log.info("livestatus: %s %s: %d %s", req.method, req.target[:80], exc.code, exc.message)
+        code, body = exc.code, output.error_body(exc.message)
+    return output.frame(code, body, req.fixed16)
+
+
+async def _run(q: Compiled, req: Request, data: SiteData) -> bytes:
+    read = reader(q)
+    rows = await _rows(q, data)
+    if q.auth_user is not None and q.table.visible is not None:
+        user, visible = q.auth_user, q.table.visible
+        rows = [r for r in rows if visible(data, user, r)]
+    if q.filters:
+        pred = compile_node(AllOf(tuple(q.filters)), read)
+        rows = [r for r in rows if pred(r)]
+    if q.offset:
+        rows = rows[q.offset :]
+    if q.limit is not None:
+        rows = rows[: q.limit]
+    if q.stats:
+        result = stats.compute(rows, q.columns, q.stats, read)
+        header = [c.name for c in q.columns] + [f"stats_{i + 1}" for i in range(len(q.stats))]
+        return output.render(result, header if req.column_headers else None, req)
+    columns = q.columns or list(q.table.columns.values())
+    getters = [read(c) for c in columns]
+    if len(getters) == 1:
+        g = getters[0]
+        table = [[g(r)] for r in rows]
+    else:
+        table = [[g(r) for g in getters] for r in rows]
+    show = req.column_headers if req.column_headers is not None else not q.columns
+    return output.render(table, [c.name for c in columns] if show else None, req)
+
+
+async def _rows(q: Compiled, data: SiteData) -> list[Any]:
+    if q.table.fetch is None:
+        return list(q.table.rows())
+    since, until = _time_bounds(q.filters, q.time_shift)
+    return await q.table.fetch(since, until, MAX_LOG_ROWS)
+
+
+def _time_bounds(filters: list[Node], shift: int) -> tuple[float | None, float | None]:
+    """The ``time`` range the top-level filters ask for (to read only that from storage)."""
+    since: float | None = None
+    until: float | None = None
+    for f in filters:
+        if not isinstance(f, Leaf) or f.column.name != "time":
+            continue
+        try:
+            ref = float(f.ref) - shift
+        except ValueError:
+            continue
+        if f.op in (">=", ">", "="):
+            since = ref if since is None else max(since, ref)
+        if f.op in ("<=", "<", "="):
+            until = ref if until is None else min(until, ref)
+    return since, until
