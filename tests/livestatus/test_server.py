@@ -64,7 +64,8 @@ def test_hosts_follow_the_nagios_conventions(site: Site) -> None:
     ]  # fmt: skip
     assert got[("db01",)][:8] == ["db01", "db01", 1, 1, ["prod"], ["web01"], [], []]
     assert got[("db01",)][15] == 3  # UNKNOWN is worse than WARN, not than CRIT
-    assert got[("idle01",)][3] == 0
+    # a host without a host check is UP, as in Nagios; its unchecked service is pending
+    assert got[("idle01",)][2:4] == [0, 1]
     assert got[("idle01",)][14] == 1
 
 

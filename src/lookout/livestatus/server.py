@@ -29,6 +29,8 @@ from lookout.livestatus.tables import Table
 
 log = logging.getLogger(__name__)
 
+MAX_UNIX_PATH = 100
+"""Socket paths this long or longer are bound through the directory (sun_path holds 108)."""
 WRITE_TIMEOUT = 30.0
 """Seconds an answer may wait for the client to read it before the connection is dropped."""
 
@@ -59,13 +61,10 @@ class LivestatusServer:
     async def start(self) -> None:
         s = self.settings
         if self.socket_path is not None:
-            path = self.socket_path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # left behind by a site that died
-            server = await asyncio.start_unix_server(self._accept, path, limit=s.max_request_bytes)
-            os.chmod(path, 0o660)
-            self._servers.append(server)
+            try:
+                self._servers.append(await self._start_unix(self.socket_path))
+            except OSError as exc:  # the site runs on without it, saying why
+                log.error("livestatus: cannot listen on %s: %s", self.socket_path, exc)
         if s.tcp:
             host, port = parse_listen(s.tcp)
             server = await asyncio.start_server(
@@ -73,6 +72,21 @@ class LivestatusServer:
             )
             self.tcp_port = server.sockets[0].getsockname()[1]
             self._servers.append(server)
+
+    async def _start_unix(self, path: Path) -> asyncio.Server:
+        _clear(path)
+        limit = self.settings.max_request_bytes
+        if len(os.fsencode(path)) < MAX_UNIX_PATH:
+            server = await asyncio.start_unix_server(self._accept, path, limit=limit)
+        else:  # too long for sun_path: bind through the directory's descriptor (Linux)
+            fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                short = f"/proc/self/fd/{fd}/{path.name}"
+                server = await asyncio.start_unix_server(self._accept, short, limit=limit)
+            finally:
+                os.close(fd)
+        os.chmod(path, 0o660)
+        return server
 
     async def stop(self) -> None:
         for server in self._servers:
@@ -86,8 +100,7 @@ class LivestatusServer:
             await server.wait_closed()
         self._servers = []
         if self.socket_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
+            _clear(self.socket_path)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -194,6 +207,13 @@ class LivestatusServer:
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
         await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+
+
+def _clear(path: Path) -> None:
+    """Make the socket's directory; remove a socket left behind (by a site that died)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 async def _readline(reader: asyncio.StreamReader, limit: int) -> bytes:
