@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lookout.wire.api import Body, _invalid
+from lookout.wire.api import Body
 
 CREDENTIALS = ("token", "token_file", "client_cert", "client_key")
 """One credential is used: giving any of these in a patch replaces the stored one."""
@@ -32,7 +32,7 @@ class ClusterIn(Body):
     interval: float | None = Field(None, ge=1, le=86400)
     """Seconds between full reads of the cluster (1 s to a day; default: the site's setting)."""
     usage: Literal["kubelet", "prometheus", "none"] = "kubelet"
-    prometheus_url: str = Field("", pattern=r"^(https?://\S+)?$")
+    prometheus_url: str = Field("", pattern=r"^(https?://\S+)?$", validate_default=True)
     params: dict[str, Any] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(default_factory=list)
     pod_hosts: dict[str, str] | None = None
@@ -49,11 +49,22 @@ class ClusterIn(Body):
             raise ValueError(
                 "give exactly one of token, token_file, or client_cert with client_key"
             )
-        if self.ca_data and "BEGIN CERTIFICATE" not in self.ca_data:
-            raise _invalid(self, "ca_data", "ca_data must be PEM (-----BEGIN CERTIFICATE-----)")
-        if self.usage == "prometheus" and not self.prometheus_url:
-            raise _invalid(self, "prometheus_url", "usage 'prometheus' needs prometheus_url")
         return self
+
+    @field_validator("ca_data")
+    @classmethod
+    def _pem(cls, pem: str) -> str:
+        if pem and "BEGIN CERTIFICATE" not in pem:
+            raise _error("ca_data must be PEM (-----BEGIN CERTIFICATE-----)")
+        return pem
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_for_usage(cls, url: str, info: ValidationInfo) -> str:
+        """A field check (not a model one), so that it is reported with the other fields'."""
+        if info.data.get("usage") == "prometheus" and not url:
+            raise _error("usage 'prometheus' needs prometheus_url")
+        return url
 
 
 SETTINGS = tuple(f for f in ClusterIn.model_fields if f != "name")
@@ -86,7 +97,7 @@ class ClusterPatch(Body):
             return data
         details: list[InitErrorDetails] = [
             {
-                "type": PydanticCustomError("value_error", "{msg}", {"msg": _why_not(key)}),
+                "type": _error(_why_not(key)),
                 "loc": (key,),
                 "input": data[key],
             }
@@ -109,6 +120,10 @@ class ClusterPatch(Body):
                 continue  # null: leave as it is
             out[key] = value
         return out
+
+
+def _error(msg: str) -> PydanticCustomError:
+    return PydanticCustomError("value_error", "{msg}", {"msg": msg})
 
 
 def _why_not(key: str) -> str:

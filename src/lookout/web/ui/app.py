@@ -6,7 +6,15 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from lookout.web.ui import act, login, notify_forms, object_pages, pages, setup_forms
+from lookout.web.ui import (
+    act,
+    cluster_forms,
+    login,
+    notify_forms,
+    object_pages,
+    pages,
+    setup_forms,
+)
 from lookout.web.ui.sessions import SessionStore
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import SECURITY_HEADERS
@@ -23,7 +31,13 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)
     app.include_router(object_pages.router)
-    for router in (login.router, act.router, setup_forms.router, notify_forms.router):
+    for router in (
+        login.router,
+        act.router,
+        setup_forms.router,
+        notify_forms.router,
+        cluster_forms.router,
+    ):
         app.include_router(router)
 
     async def on_login_required(request: Request, _: Exception) -> Response:
