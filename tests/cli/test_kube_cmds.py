@@ -128,6 +128,7 @@ def test_a_wrong_token_in_a_kubeconfig_names_the_kubeconfig(
 def test_a_refused_access_review_names_the_permission(
     api: KubeApi, server: Running, files: dict[str, Path]
 ) -> None:
+    api.fail["/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"] = 403  # falls back
     api.fail["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] = 403
     out = _connect(
         "lab", "--server", server.url, "--token-file", str(files["token"]),

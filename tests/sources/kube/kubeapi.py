@@ -221,6 +221,11 @@ class KubeApi:
                 self._review,
                 methods=["POST"],
             ),
+            Route(
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                self._rules_review,
+                methods=["POST"],
+            ),
             Route("/api/v1/{resource}", self._collection),
             Route("/apis/{group}/{version}/{resource}", self._collection),
         ]
@@ -309,6 +314,28 @@ class KubeApi:
         allowed = self.tokens[token]
         ok = ALL in allowed or f"{attrs['verb']} {res}" in allowed
         body["status"] = {"allowed": ok, "reason": "" if ok else "no RBAC policy matched"}
+        return JSONResponse(body, status_code=201)
+
+    rules_reviews: bool = True
+    """Whether SelfSubjectRulesReview is served (else 404, as on servers without it)."""
+
+    async def _rules_review(self, request: Request) -> Response:
+        denied = await self._gate(request, "", "")
+        if denied is not None:
+            return denied
+        if not self.rules_reviews:
+            return _status(404, "NotFound", "the server could not find the requested resource")
+        body = await request.json()
+        token = request.headers["authorization"].removeprefix("Bearer ").strip()
+        allowed = self.tokens[token]
+        if ALL in allowed:
+            rules = [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+        else:
+            rules = [
+                {"verbs": [verb], "apiGroups": ["*"], "resources": [res]}
+                for verb, _, res in (a.partition(" ") for a in sorted(allowed))
+            ]
+        body["status"] = {"resourceRules": rules, "nonResourceRules": [], "incomplete": False}
         return JSONResponse(body, status_code=201)
 
     async def _collection(self, request: Request) -> Response:

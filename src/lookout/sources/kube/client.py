@@ -293,6 +293,25 @@ class KubeClient:
             status.get("reason") or status.get("evaluationError") or ""
         )
 
+    async def rules_review(self, namespace: str) -> dict[str, Any]:
+        """SelfSubjectRulesReview: the rules our token has in ``namespace`` (the status:
+        ``resourceRules``, ``incomplete``, ``evaluationError``)."""
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        }
+        r = await self._request(
+            "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", json=body
+        )
+        try:
+            status = r.json().get("status", {})
+        except (ValueError, AttributeError) as exc:
+            raise BadAnswer(f"rules review: not a review: {r.text[:200]!r}") from exc
+        if not isinstance(status, dict):
+            raise BadAnswer(f"rules review: status is not an object: {r.text[:200]!r}")
+        return status
+
     def _watch_event(self, res: Resource, line: str, ev_dec: Any, obj_dec: Any) -> WatchEvent[Any]:
         try:
             raw = ev_dec.decode(line)

@@ -6,7 +6,6 @@ naming where the token and the CA came from (an :class:`Origin`)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,7 +21,7 @@ from lookout.sources.kube.errors import (
     Unauthorized,
     Unreachable,
 )
-from lookout.sources.kube.rbac import ACCOUNT, NAMESPACE, SECRET
+from lookout.sources.kube.rbac import ACCOUNT, NAMESPACE, SECRET, check_permissions
 from lookout.sources.kube.resources import Permission, required_permissions
 
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -79,8 +78,7 @@ async def verify(
         for path in ("/readyz", "/livez"):
             out.health[path] = await client.health(path)
         perms = required_permissions()
-        answers = await asyncio.gather(*(client.can(p) for p in perms))
-        out.permissions = [(p, ok, why) for p, (ok, why) in zip(perms, answers, strict=True)]
+        out.permissions = await check_permissions(client, perms)
     except KubeError as exc:
         out.failure = exc
     finally:
