@@ -281,3 +281,55 @@ def test_lists_work_from_the_keyboard(chromium: Any, shop: LiveSite, users: dict
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/service\?host=shop.checkout-7d9f-x2b&name=Pod"))
     page.context.close()
+
+
+def test_an_admin_sets_up_a_channel_and_a_rule_in_the_browser(
+    chromium: Any, shop: LiveSite, users: dict[str, str], tmp_path: Path
+) -> None:
+    """Setup → notifications: a webhook channel and a rule through the forms; a mistake is
+    shown next to its field with the rest of the form as typed."""
+    wanted = os.environ.get("LOOKOUT_SCREENSHOTS")
+    out = Path(wanted or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page = _page(chromium, shop, users["admin"])
+    page.goto("/setup")
+    page.click("text=Edit rules and channels")
+    page.click("a.button:has-text('Webhook')")
+    page.fill("input[name=name]", "ops-hook")
+    page.fill("input[name=url]", "ops.example.invalid/lookout")  # no scheme
+    page.fill("input[name=secret]", "signing-key")
+    page.click("button:has-text('Add channel')")
+    url_field = page.locator(".field[data-field=url]")
+    assert "String should match pattern" in url_field.locator(".field-error").inner_text()
+    assert page.input_value("input[name=name]") == "ops-hook"
+    assert page.input_value("input[name=secret]") == "", "a secret is not shown back"
+    page.screenshot(path=str(out / "setup-channel-error-light.png"), full_page=True)
+    page.fill("input[name=url]", "https://ops.example.invalid/lookout")
+    page.fill("input[name=secret]", "signing-key")
+    page.click("button:has-text('Add channel')")
+    assert "channel ops-hook added" in page.inner_text("main")
+
+    page.click("a.button:has-text('New rule')")
+    page.fill("input[name=name]", "web-problems")
+    page.fill("textarea[name=hosts]", "web-*")
+    page.check("input[name=channels][value=ops-hook]")
+    page.fill("input[name=repeat_every]", "60d")
+    page.click("button:has-text('Add rule')")
+    error = page.locator(".field[data-field=repeat_every] .field-error").inner_text()
+    assert "at most 4w2d (30 days)" in error
+    assert page.input_value("textarea[name=hosts]") == "web-*"
+    page.fill("input[name=repeat_every]", "2h")
+    page.click("button:has-text('Add rule')")
+    assert "rule web-problems added" in page.inner_text("main")
+    page.screenshot(path=str(out / "setup-notifications-light.png"), full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(out / "setup-notifications-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    with shop.client() as c:
+        rules = c.get("/api/v1/notifications/rules").json()["items"]
+    rule = next(r for r in rules if r["name"] == "web-problems")
+    assert (rule["hosts"], rule["channels"]) == (["web-*"], ["ops-hook"])
+    assert rule["repeat_every"] == 7200
+    page.goto("/setup/rule?name=web-problems")
+    page.screenshot(path=str(out / "setup-rule-light.png"), full_page=True)
+    page.context.close()

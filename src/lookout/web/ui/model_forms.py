@@ -76,9 +76,9 @@ def fields_of(
         out.append(
             FormField(
                 name=prefix + name,
-                label=name.replace("_", " ").capitalize(),
+                label=_label(name),
                 kind=kind,
-                help=info.description or "",
+                help=_help(info.description or "", kind),
                 choices=tuple(choices.get(name, allowed)),
                 required=info.is_required(),
                 optional=optional,
@@ -86,6 +86,22 @@ def fields_of(
             )
         )
     return out
+
+
+_WORDS = {"url": "URL", "urls": "URLs", "api": "API", "ca": "CA", "smtp": "SMTP"}
+
+
+def _label(name: str) -> str:
+    """``api_key`` → ``API key``."""
+    words = [_WORDS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def _help(doc: str, kind: Kind) -> str:
+    """A field's docstring as help under its input: no RST quotes; a duration's "Seconds"
+    is typed as ``2h30m`` here."""
+    doc = doc.replace("``", "")
+    return "Time" + doc.removeprefix("Seconds") if kind == "duration" else doc
 
 
 def _kind_of(annotation: Any) -> tuple[Kind | None, tuple[str, ...], bool]:
