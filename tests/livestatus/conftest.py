@@ -1,9 +1,10 @@
-"""One live site shared by the Livestatus tests (see ``lssite``)."""
+"""Live sites shared by the Livestatus tests (see ``lssite``): one only read, one acted on."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lssite import Site, populate
@@ -11,10 +12,9 @@ from lssite import Site, populate
 from livesite import make_site
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def _running(base: Path) -> Iterator[Site]:
     live = make_site(
-        tmp_path_factory.mktemp("ls") / "site",
+        base / "site",
         tick_interval=0.2,
         livestatus={"request_timeout": 1.0, "idle_timeout": 2.0, "max_request_bytes": 65536},
     )
@@ -29,3 +29,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield s
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site only read from: its objects and states stay as ``populate`` made them."""
+    yield from _running(tmp_path_factory.mktemp("ls"))
+
+
+@pytest.fixture(scope="session")
+def acting_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site for tests that change things (commands); each uses objects of its own."""
+    yield from _running(tmp_path_factory.mktemp("lsact"))

@@ -137,6 +137,7 @@ class LivestatusServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         first = True
+        refused = b""  # a refused command's line, for a client that closes its side next
         while True:
             wait = self.settings.request_timeout if first else self.settings.idle_timeout
             try:
@@ -147,18 +148,27 @@ class LivestatusServer:
                 )
                 return
             if text is None:
+                if refused:  # Thruk's client sends the command, then shuts down and reads
+                    await self._write(writer, refused)
                 return
-            first = False
+            first, refused = False, b""
             req = parse_request(text)
             self.data.counters.requests += 1
             if req.method == "COMMAND" and req.error is None:
-                reply = await self._commands(req, eof)
+                failed = await self._commands(req)
+                if failed is not None and req.fixed16:
+                    await self._write(writer, output.frame(*failed, True))
+                elif failed is not None:
+                    code, body = failed
+                    refused = f"{code}: ".encode() + body
             else:
-                reply = await answer(req, self.tables, self.data)
-            if reply:
-                await self._write(writer, reply)
-            if eof or not req.keepalive:
+                await self._write(writer, await answer(req, self.tables, self.data))
+            if eof:
+                if refused:
+                    await self._write(writer, refused)
                 return
+            if not req.keepalive and req.method != "COMMAND":
+                return  # after commands the connection stays (as in Naemon): more may follow
 
     async def _read_request(
         self, reader: asyncio.StreamReader, first_wait: float
@@ -186,9 +196,9 @@ class LivestatusServer:
                     lines.append(line)
                 line = await _readline(reader, limit)
 
-    async def _commands(self, req: Request, eof: bool) -> bytes:
-        """Carry out each command line; a refused one is logged and, when the client can
-        hear it (fixed16, or it closed its side and waits for a line), answered."""
+    async def _commands(self, req: Request) -> tuple[int, bytes] | None:
+        """Carry out each command line, stopping at the first refused one: (code, message)
+        of that one (logged), None when all were done. Commands get no answer otherwise."""
         for line in req.commands:
             self.data.counters.commands += 1
             try:
@@ -196,13 +206,9 @@ class LivestatusServer:
             except LqlError as exc:
                 self.data.counters.errors += 1
                 log.warning("livestatus: refused %s: %s", line[:200], exc.message)
-                if req.fixed16:
-                    return output.frame(exc.code, output.error_body(exc.message), True)
-                if eof:
-                    return f"{exc.code}: {exc.message}\n".encode("utf-8", "replace")
-                return b""
+                return exc.code, output.error_body(exc.message)
             log.info("livestatus: %s", line[:200])
-        return b""
+        return None
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
