@@ -107,7 +107,7 @@ def test_a_wrong_token_names_its_file_and_what_to_do(
     err = _flat(out.stderr)
     assert err.startswith("error: the API server refused the token (401 Unauthorized)")
     assert f"the token came from --token-file {files['wrong']}" in err
-    assert "ServiceAccount lookout-monitoring/lookout" in err
+    assert "ServiceAccount lookout-monitoring/lookout; read it again with:" in err
     assert "get secret lookout-token -o jsonpath='{.data.token}'" in err
     assert "lookout kube rbac | kubectl apply -f -" in err
     assert "GET /version" not in err

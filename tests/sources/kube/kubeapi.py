@@ -477,9 +477,12 @@ class _Thread:
     thread: threading.Thread
 
 
-def serve(api: KubeApi, tmp: Path) -> Iterator[Running]:
-    """Run ``api`` over HTTPS on a free port in a thread; yields while it runs."""
-    pki = make_pki(tmp / "pki")
+def serve(
+    api: KubeApi, tmp: Path, hosts: Iterable[str] = ("127.0.0.1", "localhost")
+) -> Iterator[Running]:
+    """Run ``api`` over HTTPS on a free port in a thread (its certificate names ``hosts``);
+    yields while it runs."""
+    pki = make_pki(tmp / "pki", hosts)
     port = free_port()
     config = uvicorn.Config(
         api.app(),

@@ -36,7 +36,9 @@ UNTRUSTED = (2, 7, 18, 19, 20, 21)
 """OpenSSL verification codes of a certificate no given CA vouches for: issuer unknown (2, 20),
 signed by another CA of the same name (7: kubeadm and k3s name every cluster CA alike),
 self-signed (18, 19), cannot verify the first certificate (21)."""
-HOSTNAME_MISMATCH, EXPIRED, NOT_YET_VALID = 62, 10, 9
+NAME_MISMATCH = (62, 64)
+"""The certificate names neither the host name (62) nor the IP address (64) connected to."""
+EXPIRED, NOT_YET_VALID = 10, 9
 GET_TOKEN = (
     f"kubectl -n {NAMESPACE} get secret {SECRET} -o jsonpath='{{.data.token}}' "
     "| base64 -d > lookout.token"
@@ -130,7 +132,8 @@ def _unauthorized(creds: Credentials, origin: Origin) -> Advice:
         "or its ServiceAccount was deleted",
         [
             f"the token came from {origin.token or 'the command line'}: check that it is "
-            f"the current token of ServiceAccount {NAMESPACE}/{ACCOUNT}: {GET_TOKEN}",
+            f"the current token of ServiceAccount {NAMESPACE}/{ACCOUNT}; read it again with:",
+            GET_TOKEN,
             "if the ServiceAccount or its token Secret is gone, create them again: "
             "lookout kube rbac | kubectl apply -f -",
         ],
@@ -153,7 +156,7 @@ def _forbidden(exc: Forbidden) -> Advice:
 
 def _tls(exc: TlsFailure, creds: Credentials, origin: Origin) -> Advice:
     host = httpx.URL(creds.server).host
-    if exc.code == HOSTNAME_MISMATCH:
+    if exc.code in NAME_MISMATCH:
         return Advice(
             f"the API server's certificate is not valid for the name {host} ({exc.reason})",
             ["connect with a name or address the certificate lists (the kubeconfig's server)"],
