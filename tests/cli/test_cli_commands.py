@@ -146,6 +146,21 @@ def test_tokens_are_created_used_and_revoked(cli: Cli, site: RunningSite) -> Non
     assert "invalid bearer token" in revoked.stderr
 
 
+def test_a_user_is_removed_with_its_tokens(cli: Cli) -> None:
+    cli.ok("user", "add", "bob", "--role", "operator")
+    token = cli.json("token", "create", "bob's", "--user", "bob")["token"]
+    refused = cli("user", "remove", "bob", input="n\n")
+    assert refused.exit_code == 1
+    assert "bob" in {u["name"] for u in cli.json("user", "list")["items"]}
+    assert "user bob removed" in cli.ok("user", "remove", "bob", "--yes").stdout
+    assert "bob" not in {u["name"] for u in cli.json("user", "list")["items"]}
+    as_bob = cli("problems", "--url", cli.site.url, "--token", token, connect=False)
+    assert as_bob.exit_code == 1
+    gone = cli("user", "remove", "bob", "--yes")
+    assert gone.exit_code == 1
+    assert "not found" in gone.output
+
+
 def test_users_are_added_and_listed(cli: Cli) -> None:
     out = cli.ok(
         "user",

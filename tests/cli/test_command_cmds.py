@@ -42,3 +42,14 @@ def test_a_command_in_use_cannot_be_removed(cli: Any) -> None:
     result = cli("command", "remove", name)
     assert result.exit_code == 1
     assert f"{host}/Echo" in result.output
+
+
+def test_add_replace_sets_a_new_line(cli: Any) -> None:
+    name = f"check_{uuid.uuid4().hex[:8]}"
+    created = cli.json("command", "add", name, "/bin/echo one", "--replace")
+    assert created["argv"] == ["/bin/echo", "one"]
+    taken = cli("command", "add", name, "/bin/echo two")
+    assert taken.exit_code == 1
+    out = cli.ok("command", "add", name, "/bin/echo two", "--replace").stdout
+    assert f"command {name} set: /bin/echo two" in out
+    assert cli.json("command", "show", name)["argv"] == ["/bin/echo", "two"]

@@ -47,3 +47,27 @@ def test_invalid_file_reports_the_field(cli: Any, tmp_path: Path) -> None:
     result = cli("notifications", "apply", str(path))
     assert result.exit_code == 1
     assert "state_types" in result.output
+
+
+def test_channels_rules_and_contacts_are_listed_and_removed(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "notify.toml"
+    path.write_text(
+        SETUP.replace("ops-hook", "gone-hook").replace("web-crit", "gone-rule")
+        + '\n[[contacts]]\nuser = "admin"\ngroups = ["dba"]\n'
+    )
+    cli.ok("notifications", "apply", str(path))
+    contacts = {c["user"]: c for c in cli.json("notifications", "contacts")["items"]}
+    assert contacts["admin"]["groups"] == ["dba"]
+    assert "dba" in cli.ok("notifications", "contacts").stdout
+
+    assert "rule gone-rule removed" in cli.ok("notifications", "remove-rule", "gone-rule").stdout
+    assert "gone-rule" not in {r["name"] for r in cli.json("notifications", "rules")["items"]}
+    out = cli.ok("notifications", "remove-channel", "gone-hook").stdout
+    assert "channel gone-hook removed" in out
+    assert "gone-hook" not in {c["name"] for c in cli.json("notifications", "channels")["items"]}
+    again = cli("notifications", "remove-channel", "gone-hook")
+    assert again.exit_code == 1
+    assert "not found" in again.output
+    old_name = cli("notifications", "delete-rule", "gone-rule")
+    assert old_name.exit_code == 1
+    assert "not found" in old_name.output

@@ -22,7 +22,7 @@ from lookout.cli.format import (
 )
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
-user_app = typer.Typer(help="Users: add, list.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: add, list, remove, passwd.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
 
@@ -107,7 +107,7 @@ def user_add(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a user (tokens for it: ``lookout token create NAME --user USER``)."""
+    """Add a user (tokens for it: lookout token create NAME --user USER)."""
     password = read_password() if password_stdin else None
     created = api.post(
         "/users",
@@ -133,6 +133,20 @@ def user_list(api: ApiClient, as_json: JsonOpt = False) -> None:
         print_json(answer)
         return
     stdout().print(users_table(answer["items"], time.time()))
+
+
+@user_app.command("remove")
+@api_command
+def user_remove(
+    api: ApiClient,
+    name: Annotated[str, typer.Argument(help="User name", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
+) -> None:
+    """Remove a user and revoke their API tokens."""
+    if not yes:
+        typer.confirm(f"Remove user {name}?", abort=True)
+    api.delete(path_of("users", name))
+    print_done(f"user {name} removed")
 
 
 def register(app: typer.Typer) -> None:

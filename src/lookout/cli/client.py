@@ -156,8 +156,11 @@ class ApiClient:
         return self._call("POST", path, json=_clean(body))
 
     def patch(self, path: str, body: Mapping[str, Any]) -> Any:
-        """Send ``body`` as it is: ``null`` resets a setting."""
+        """Send ``body`` as it is: ``null`` resets a setting (e.g. "no check")."""
         return self._call("PATCH", path, json=dict(body))
+
+    def put(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self._call("PUT", path, json=_clean(body))
 
     def delete(self, path: str) -> None:
         self._call("DELETE", path)

@@ -31,10 +31,20 @@ def add(
             show_default=False,
         ),
     ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the line of an existing command too")
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Define a command; services run it with {"type": "nagios", "command": NAME, "args": [...]}."""
-    answer = api.post("/commands", {"name": name, "command_line": line})
-    print_done(f"command {name} added: {' '.join(answer['argv'])}")
+    if replace:
+        answer = api.put(path_of("commands", name), {"command_line": line})
+    else:
+        answer = api.post("/commands", {"name": name, "command_line": line})
+    if as_json:
+        print_json(answer)
+        return
+    print_done(f"command {name} {'set' if replace else 'added'}: {' '.join(answer['argv'])}")
     stdout().print(
         f"  use it: lookout service add HOST SERVICE --check-json "
         f'\'{{"type": "nagios", "command": "{name}", "args": [...]}}\'',

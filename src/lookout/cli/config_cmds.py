@@ -37,7 +37,7 @@ config_app = typer.Typer(
     help="Configuration as code: export the site to YAML files, apply files to the site.",
     no_args_is_help=True,
 )
-import_app = typer.Typer(help="Import configuration from other monitoring systems.")
+import_app = typer.Typer(help="Import configuration from other monitoring systems: nagios.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
 DryRunOpt = Annotated[

@@ -35,7 +35,8 @@ from lookout.sources.journeys.browser import CHROMIUM
 from lookout.sources.journeys.runner import Options, run_journey
 
 journey_app = typer.Typer(
-    help="Synthetic journeys: HTTP and browser steps from a YAML file.", no_args_is_help=True
+    help="Synthetic journeys (HTTP and browser steps from a YAML file): check, run.",
+    no_args_is_help=True,
 )
 UNKNOWN = 3
 
@@ -160,7 +161,7 @@ def run(
     ] = None,
     service: Annotated[
         str | None,
-        typer.Option(help="Service of the result (default: the file's, else 'Journey <name>')"),
+        typer.Option(help="Service of the result (default: the file's, else 'Journey NAME')"),
     ] = None,
     create: Annotated[
         bool,

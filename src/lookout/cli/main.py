@@ -12,7 +12,10 @@ from lookout.cli import (
     agent_cmds,
     command_cmds,
     config_cmds,
+    edit_cmds,
     handling_cmds,
+    helpstyle,
+    history_cmds,
     journey_cmds,
     kube_cmds,
     notify_cmds,
@@ -22,6 +25,7 @@ from lookout.cli import (
 )
 from lookout.cli.options import GlobalOptions
 
+helpstyle.install()
 app = typer.Typer(
     name="lookout",
     help="Lookout monitoring: run a site and handle its problems.",
@@ -45,11 +49,13 @@ def main(
 site_cmds.register(app)
 objects_cmds.register(app)
 handling_cmds.register(app)
+history_cmds.register(app)
 admin_cmds.register(app)
 notify_cmds.register(app)
 user_cmds.register(app)
 kube_cmds.register(app)
 agent_cmds.register(app)
+edit_cmds.register(app)
 command_cmds.register(app)
 config_cmds.register(app)
 journey_cmds.register(app)

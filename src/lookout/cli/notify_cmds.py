@@ -16,7 +16,9 @@ from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import print_done, print_json, relative, state_text, stdout
 
 app = typer.Typer(
-    help="Notifications: delivery history, dry runs, rules and channels.", no_args_is_help=True
+    help="Notifications: list (deliveries), test (a dry run), rules, channels, contacts, apply, "
+    "remove-rule, remove-channel.",
+    no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
 STATUS_STYLE = {"sent": "green", "pending": "yellow", "sending": "cyan", "failed": "red"}
@@ -177,12 +179,46 @@ def apply_file(
             print_done(f"{section[:-1]} {item.get('name') or item.get('user')} saved")
 
 
-@app.command("delete-rule")
+@app.command("contacts")
 @api_command
-def delete_rule(api: ApiClient, name: Annotated[str, typer.Argument(help="Rule name")]) -> None:
-    """Delete a rule."""
+def list_contacts(api: ApiClient, as_json: JsonOpt = False) -> None:
+    """Contacts: the users notifications go to, and their groups."""
+    answer = api.get("/notifications/contacts")
+    if as_json:
+        print_json(answer)
+        return
+    table = Table(title=f"{answer['total']} contacts", title_justify="left")
+    for col in ("user", "groups", "details"):
+        table.add_column(col)
+    for c in answer["items"]:
+        details = ", ".join(
+            f"{k}={v}" for k, v in c.items() if k not in ("user", "groups") and v not in ("", None)
+        )
+        table.add_row(c["user"], ", ".join(c.get("groups") or []), details)
+    stdout().print(table)
+
+
+@app.command("remove-rule")
+@api_command
+def remove_rule(api: ApiClient, name: Annotated[str, typer.Argument(help="Rule name")]) -> None:
+    """Remove a rule."""
     api.delete(path_of("notifications", "rules", name))
-    print_done(f"rule {name} deleted")
+    print_done(f"rule {name} removed")
+
+
+app.command("delete-rule", hidden=True, help="Remove a rule (old name of remove-rule).")(
+    remove_rule
+)
+
+
+@app.command("remove-channel")
+@api_command
+def remove_channel(
+    api: ApiClient, name: Annotated[str, typer.Argument(help="Channel name")]
+) -> None:
+    """Remove a channel."""
+    api.delete(path_of("notifications", "channels", name))
+    print_done(f"channel {name} removed")
 
 
 def register(root: typer.Typer) -> None:

@@ -24,14 +24,18 @@ from lookout.cli.format import (
 )
 from lookout.domain.states import parse_state, state_name
 
-host_app = typer.Typer(help="Hosts: add, list, show, remove.", no_args_is_help=True)
-service_app = typer.Typer(help="Services of hosts: add, list, remove.", no_args_is_help=True)
+host_app = typer.Typer(
+    help="Hosts: add, list, show, edit, remove, agent-token, deregister.", no_args_is_help=True
+)
+service_app = typer.Typer(
+    help="Services of hosts: add, list, show, edit, remove.", no_args_is_help=True
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
 HostArg = Annotated[str, typer.Argument(help="Host name", show_default=False)]
 LabelOpt = Annotated[
     list[str] | None,
-    typer.Option("--label", "-l", help="key=value, repeatable", show_default=False),
+    typer.Option("--label", "-l", metavar="KEY=VALUE", help="Repeatable", show_default=False),
 ]
 StateOpt = Annotated[
     list[str] | None,
@@ -58,7 +62,7 @@ def host_add(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a host (``--agent``: with a one-time registration token for its push agent)."""
+    """Add a host (--agent: with a one-time registration token for its push agent)."""
     created = api.post(
         "/hosts",
         {
@@ -107,7 +111,7 @@ def host_list(
 @host_app.command("show")
 @api_command
 def host_show(api: ApiClient, name: HostArg, as_json: JsonOpt = False) -> None:
-    """A host and its services. ``--json``: ``{"host": {...}, "services": [...]}``."""
+    """A host and its services (--json: {"host": {...}, "services": [...]})."""
     host = api.get(path_of("hosts", name))
     services = api.get(path_of("hosts", name, "services"))["items"]
     if as_json:

@@ -1,0 +1,70 @@
+"""``lookout acknowledgements``, ``lookout comments`` and ``lookout metrics`` against a real
+site."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Cli
+
+pytestmark = pytest.mark.integration
+
+
+def _host(cli: Cli) -> str:
+    host = f"hist-{uuid.uuid4().hex[:8]}"
+    cli.ok("host", "add", host)
+    cli.ok("service", "add", host, "load", "--max-check-attempts", "1")
+    return host
+
+
+def test_acknowledgements_are_listed(cli: Cli) -> None:
+    host = _host(cli)
+    cli.ok("submit", host, "load", "CRIT", "load 30")
+    assert cli.json("acknowledgements", "--host", host)["items"] == []
+    cli.ok("ack", host, "load", "-c", "looking", "--expire", "1d12h")
+    [ack] = cli.json("acknowledgements", "--host", host)["items"]
+    assert (ack["service"], ack["author"], ack["comment"]) == ("load", "admin", "looking")
+    assert ack["expire_at"] - ack["set_at"] == pytest.approx(36 * 3600, abs=60)
+    table = cli.ok("acknowledgements", "--host", host).stdout
+    assert f"{host}/load" in table
+    assert "CRIT" in table
+    assert "looking" in table
+    assert "in 1d11h" in table or "in 1d12h" in table
+
+
+def test_comments_are_listed_oldest_first(cli: Cli) -> None:
+    host = _host(cli)
+    cli.ok("comment", host, "first note")
+    cli.ok("comment", host, "load", "second note")
+    items = cli.json("comments", "--host", host)["items"]
+    assert sorted(c["text"] for c in items) == ["first note", "second note"]
+    only = cli.json("comments", "--host", host, "--service", "load")["items"]
+    assert [c["text"] for c in only] == ["second note"]
+    table = cli.ok("comments", "--host", host).stdout
+    assert table.index("first note") < table.index("second note")
+
+
+def test_metrics_summarise_each_series(cli: Cli) -> None:
+    host = _host(cli)
+    for value in (1, 3, 2):
+        cli.ok("submit", host, "load", "OK", "fine", "--perfdata", f"load1={value};4;8;0")
+    answer = cli.json("metrics", host, "load", "--since", "1d", "--step", "1m")
+    [series] = answer["series"]
+    assert series["name"] == "load1"
+    assert answer["end"] - answer["start"] == pytest.approx(86400, abs=1)
+    assert answer["step"] == 60
+    table = cli.ok("metrics", host, "load", "--since", "1h").stdout
+    assert "last 1h, one point per 15s" in table
+    row = next(line for line in table.splitlines() if "load1" in line)
+    assert "│ 4 " in row
+    assert "│ 8 " in row
+    assert "just now" in row or "ago" in row
+    empty = cli.ok("metrics", host, "--since", "1h").stdout
+    assert "No metrics in this time range." in empty
+    bad = cli("metrics", host, "load", "--since", "yesterday")
+    assert bad.exit_code == 2
+    assert "'yesterday' is not a duration" in bad.output
