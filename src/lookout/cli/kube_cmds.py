@@ -20,6 +20,8 @@ from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.rbac import NAMESPACE, SECRET, manifest
 
 T = TypeVar("T")
+WAIT_STEP = 0.3
+"""Seconds between looks at a cluster that is reconnecting after ``kube set``."""
 
 kube_app = typer.Typer(
     help="Kubernetes clusters: RBAC manifest, connect, set, list, status, remove.",
@@ -208,6 +210,10 @@ def set_settings(
         bool, typer.Option("--no-pod-hosts", help="No pod gets its own host")
     ] = False,
     thresholds: ThresholdsOpt = None,
+    wait: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for the cluster to connect with them (0: do not)"),
+    ] = 15.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a connected cluster's settings in place; its monitor restarts with them (hosts
@@ -240,11 +246,43 @@ def set_settings(
         print_error("nothing to change: give at least one setting (lookout kube set --help)")
         raise typer.Exit(2)
     answer = api.patch(path_of("kube", "clusters", name), patch)
+    if not as_json:
+        changed = ", ".join(patch)  # the names only: never a token
+        print_done(f"cluster {name}: {changed} changed; reconnecting with the new settings …")
+    if wait > 0:
+        answer = _reconnected(api, name, wait)
     if as_json:
         print_json(answer)
-        return
-    changed = ", ".join(patch)  # the names only: never a token
-    print_done(f"cluster {name}: {changed} changed; it reconnects now (lookout kube status {name})")
+    else:
+        _report_reconnect(name, answer["status"], wait)
+
+
+def _reconnected(api: ApiClient, name: str, wait: float) -> Any:
+    """The cluster once its new monitor has connected or failed, or after ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        answer = api.get(path_of("kube", "clusters", name))
+        st = answer["status"]
+        done = st.get("connected") or st.get("error") or not st.get("monitoring")
+        if done or time.monotonic() > deadline:
+            return answer
+        time.sleep(WAIT_STEP)
+
+
+def _report_reconnect(name: str, st: dict[str, Any], wait: float) -> None:
+    if not st.get("monitoring"):
+        stdout().print("the site does not monitor Kubernetes now ([kubernetes] enabled = false)")
+    elif st.get("connected"):
+        print_done(f"connected: API server {st.get('server_version', '')}")
+    elif st.get("error"):
+        print_error(
+            f"cluster {name} does not connect with the new settings: {st['error']}",
+            [f"the settings are stored; correct them with lookout kube set {name} …"],
+        )
+        raise typer.Exit(1)
+    else:
+        late = f"not connected yet after {wait:g} s" if wait > 0 else "not waited for"
+        stdout().print(f"{late}: lookout kube status {name} shows when it is")
 
 
 @kube_app.command("list")
@@ -315,8 +353,28 @@ def status(
         ("watch changes", st.get("watch_changes", "")),
         ("not permitted", ", ".join(st.get("denied", [])) or "-"),
         ("last evaluation", relative(st.get("last_evaluation"), time.time())),
+        *_settings(c.get("options") or {}),
     ):
         out.print(f"  {label:16} {value}")
+
+
+def _selector_text(pods: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in pods.items()) or "every pod"
+
+
+def _settings(opts: dict[str, Any]) -> list[tuple[str, str]]:
+    """What ``lookout kube set`` changes, as ``status`` shows it."""
+    usage = opts.get("usage", "kubelet")
+    if usage == "prometheus":
+        usage += f" {opts.get('prometheus_url', '')}"
+    pods = opts.get("pod_hosts")
+    rules = len(opts.get("rules") or [])
+    return [
+        ("interval", f"{opts['interval']:g} s" if opts.get("interval") else "the site's"),
+        ("usage", usage),
+        ("pod hosts", "-" if pods is None else _selector_text(pods)),
+        ("thresholds", f"{len(opts.get('params') or {})} overrides, {rules} rules"),
+    ]
 
 
 @kube_app.command("remove")
