@@ -44,6 +44,17 @@ async def save_rule(
     await n.reload()
 
 
+async def move_rule(n: Notifier, name: str, steps: int, at: float) -> None:
+    """Move a rule ``steps`` places in the order rules are evaluated (negative: earlier)."""
+    names = [r.name for r in await asyncio.to_thread(n.store.rules)]
+    if name not in names:
+        raise NotFound(f"rule {name!r} not found")
+    i = names.index(name)
+    names.insert(max(0, min(len(names) - 1, i + steps)), names.pop(i))
+    await asyncio.to_thread(n.store.order_rules, names, at)
+    await n.reload()
+
+
 async def remove_rule(n: Notifier, name: str) -> None:
     await asyncio.to_thread(n.store.delete_rule, name)
     await n.reload()

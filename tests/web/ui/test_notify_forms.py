@@ -227,3 +227,29 @@ def test_forms_without_the_csrf_token_are_refused(admin: httpx.Client, ui_admin:
     )
     assert r.status_code == 403
     assert stored_channel(admin, name) is None
+
+
+def test_rules_move_up_and_down_in_the_order_they_are_evaluated(
+    admin: httpx.Client, ui_admin: Browser
+) -> None:
+    channel = unique("hook")
+    assert new_webhook(ui_admin, channel).status_code == 303
+    names = [unique(f"r{i}") for i in range(3)]
+    for name in names:
+        r = ui_admin.post("/setup/rule", {"name": name, "action": "notify", "channels": channel})
+        assert r.status_code == 303, r.text
+
+    def order() -> list[str]:
+        items = admin.get("/api/v1/notifications/rules").json()["items"]
+        return [r["name"] for r in items if r["name"] in names]
+
+    assert order() == names
+    assert ui_admin.post("/setup/rule/move", {"name": names[2], "by": "-1"}).status_code == 303
+    assert order() == [names[0], names[2], names[1]]
+    ui_admin.post("/setup/rule/move", {"name": names[0], "by": "-1"})  # first already
+    ui_admin.post("/setup/rule/move", {"name": names[0], "by": "1"})
+    assert order() == [names[2], names[0], names[1]]
+    ui_admin.post("/setup/rule/move", {"name": names[0], "by": "7"})
+    assert "by: expected -1 or 1, not &#39;7&#39;" in ui_admin.get("/setup/notifications").text
+    for name in names:
+        ui_admin.post("/setup/rule/delete", {"name": name})

@@ -183,6 +183,21 @@ def _rule_form(
     )
 
 
+@router.post("/setup/rule/move")
+async def move_rule(request: Request) -> Response:
+    """One place earlier (``by=-1``) or later (``by=1``) in the order rules are evaluated."""
+    sess, data = await form_of(request, Role.ADMIN)
+    name, by = first(data, "name"), first(data, "by")
+    if by not in ("-1", "1"):
+        sess.flash.append(("error", f"by: expected -1 or 1, not {by!r}"))
+        return RedirectResponse(LIST, status_code=303)
+    try:
+        await editing.move_rule(_notifier(request), name, int(by), site_of(request).clock())
+    except LookoutError as exc:
+        sess.flash.append(("error", str(exc)))
+    return RedirectResponse(f"{LIST}#rules", status_code=303)
+
+
 @router.post("/setup/rule/delete")
 async def delete_rule(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
