@@ -44,7 +44,7 @@ async def test_reaction_8h_sets_a_downtime_by_that_user(harness: Harness, zulip:
         ],
         what="confirmation in the topic",
     )
-    assert "**alice**" in replies[0]["content"]
+    assert "@_**Alice|12**" in replies[0]["content"]  # named, without a ping
 
 
 async def test_viewer_is_refused_politely(harness: Harness, zulip: ZulipServer):
@@ -52,10 +52,9 @@ async def test_viewer_is_refused_politely(harness: Harness, zulip: ZulipServer):
     msg = await _problem(harness, zulip)
     victor = zulip.users["victor@example.org"]
     zulip.add_reaction(victor, msg["id"], "check", "unicode_emoji")  # type: ignore[arg-type]
-    refusal = await until(
-        lambda: [m for m in zulip.stream_messages() if "Sorry" in m["content"]], what="refusal"
-    )
+    refusal = await until(lambda: zulip.direct_messages(victor), what="refusal")
     assert "viewer" in refusal[0]["content"]
+    assert not [m for m in zulip.stream_messages() if "Sorry" in m["content"]]
     assert harness.site.engine.status[("db1", "Disk /var")].ack is None
 
 
@@ -143,11 +142,15 @@ async def test_custom_realm_emoji_controls(harness: Harness, zulip: ZulipServer)
     await until(lambda: st.ack is not None, what="ack by custom emoji")
     confirmations = await until(
         lambda: [
-            m for m in zulip.stream_messages("db1 / Disk /var") if "Acknowledged" in m["content"]
+            m
+            for m in zulip.stream_messages("db1 / Disk /var")
+            if "Acknowledged" in m["content"] and m is not msgs[0]
         ]
     )
     await until(lambda: harness.site.notifier.dispatcher.backlog == 0)
     assert len(confirmations) == 1  # the bot's confirmation, not a second notification
+    # and the problem message itself says so (a reaction count proves nothing)
+    assert msgs[0]["content"].endswith("\n✅ Acknowledged by @_**Alice|12**")
 
 
 async def test_direct_message_commands_are_answered_directly(harness: Harness, zulip: ZulipServer):
@@ -155,14 +158,7 @@ async def test_direct_message_commands_are_answered_directly(harness: Harness, z
     await _problem(harness, zulip)
     alice = zulip.users["alice@example.org"]
     zulip.post(alice, "", "", "problems disk", "private", to=["bot@zulip.test"])
-    answers = await until(
-        lambda: [
-            m
-            for m in zulip.messages.values()
-            if m["type"] == "private" and m.get("to") == ["alice@example.org"]
-        ],
-        what="direct answer",
-    )
+    answers = await until(lambda: zulip.direct_messages(alice), what="direct answer")
     assert "db1/Disk /var" in answers[0]["content"]
 
 
@@ -185,8 +181,8 @@ async def test_operators_act_only_on_their_contact_groups(harness: Harness, zuli
     alice = zulip.users["alice@example.org"]
     zulip.post(alice, "monitoring", "db1 / Backup", "@**Lookout** ack", "stream")
     refusal = await until(
-        lambda: [m for m in zulip.stream_messages() if "contact group(s) dba" in m["content"]],
-        what="refusal by contact group",
+        lambda: [m for m in zulip.direct_messages(alice) if "contact group(s) dba" in m["content"]],
+        what="refusal by contact group, in private",
     )
     assert refusal
     site.notifier.store.put_contact(Contact(user="alice", groups=["dba"]), 0.0)

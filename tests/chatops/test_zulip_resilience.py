@@ -60,10 +60,11 @@ async def test_zulip_down_ten_minutes_every_notification_once_in_order(
         )
         for i in range(3):
             heads = [m["content"].split("\n")[0] for m in zulip.stream_messages(f"db1 / svc{i}")]
+            what = f"**svc{i}** on **db1**"
             assert heads == [
-                "🔴 **CRIT** · PROBLEM",
-                "🟢 **OK** · RECOVERY",
-                "🔴 **CRIT** · PROBLEM",
+                f"🔴 **CRIT** · PROBLEM · {what}",
+                f"🟢 **OK** · RECOVERY · {what}",
+                f"🔴 **CRIT** · PROBLEM · {what}",
             ]
         await run_for(clock, 120, 20)
         assert len(zulip.stream_messages()) == 9  # and nothing twice

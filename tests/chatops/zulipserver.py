@@ -1,10 +1,17 @@
 """A local Zulip server speaking the documented REST API, for tests of the notifier and bot.
 
 Implemented from https://zulip.com/api/ (send-message, update-message, add/remove-reaction,
-get-message, register-queue, get-events, get-own-user, rest-error-handling, http-headers):
+get-message, register-queue, get-events, get-own-user, rest-error-handling, http-headers,
+message-formatting, resolve-a-topic):
 HTTP Basic auth ``email:api_key``; errors as ``{"result": "error", "msg", "code"}``; a per-user
 rate limit with ``X-RateLimit-*`` headers and 429 ``RATE_LIMIT_HIT`` + ``Retry-After``; event
 queues with heartbeats, expiry → ``BAD_EVENT_QUEUE_ID``; topics cut at 60 characters.
+
+As Zulip does, too: mentions go by name (``@**Alice**``) or name and id (``@**Alice|11**``),
+silent ones (``@_**Alice|11**``) set no ``mentioned`` flag, and anything else (``@**alice@…**``,
+plain ``@Alice``) is text; users may hide their e-mail (``hidden_emails``: the API shows
+``user<id>@zulip.example.org``); content edits are refused after ``edit_limit`` seconds;
+moving a topic to ``✔ topic`` resolves it, and the Notification Bot says so in it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import base64
 import contextlib
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,13 +71,23 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
+MENTION = re.compile(r"@(_?)\*\*([^*|]+?)(?:\|(\d+))?\*\*")
+RESOLVED = "✔ "
+
+
 def error(msg: str, code: str, status: int = 400, **extra: Any) -> JSONResponse:
     return JSONResponse({"result": "error", "msg": msg, "code": code, **extra}, status)
 
 
 class ZulipServer:
-    def __init__(self, *, rate_limit: int = 200, heartbeat: float = 1.0) -> None:
+    def __init__(
+        self, *, rate_limit: int = 200, heartbeat: float = 1.0, edit_limit: float = 600.0
+    ) -> None:
         self.users: dict[str, User] = {}
+        self.hidden_emails: set[str] = set()
+        """Users whose e-mail the API does not show (``email_address_visibility``)."""
+        self.edit_limit = edit_limit
+        """Seconds after sending that a message's content may be edited (the realm default)."""
         self.streams = {"monitoring"}
         self.realm_emoji: dict[str, str] = {}
         """Custom emoji name → id (``POST /realm/emoji/{name}`` uploads them in Zulip)."""
@@ -85,6 +103,7 @@ class ZulipServer:
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.add_user("bot@zulip.test", "Lookout", is_bot=True)
+        self.notification_bot = self.add_user("notification-bot@zulip.test", "Notification Bot")
 
     @property
     def url(self) -> str:
@@ -94,6 +113,37 @@ class ZulipServer:
         u = User(len(self.users) + 10, email, name, f"key-{len(self.users)}", is_bot)
         self.users[email] = u
         return u
+
+    def email_of(self, user: User) -> str:
+        """The e-mail other users and bots see."""
+        if user.email in self.hidden_emails:
+            return f"user{user.user_id}@zulip.example.org"
+        return user.email
+
+    def by_id(self, user_id: int) -> User | None:
+        return next((u for u in self.users.values() if u.user_id == user_id), None)
+
+    def mentions(self, content: str) -> tuple[set[int], set[int]]:
+        """User ids ``content`` mentions: (notified, silently). ``@**Name|id**`` needs the id
+        to match the name; ``@**Name**`` a unique full name; e-mails are no mentions."""
+        loud: set[int] = set()
+        silent: set[int] = set()
+        for m in MENTION.finditer(content):
+            name, uid = m.group(2), m.group(3)
+            found = [
+                u
+                for u in self.users.values()
+                if u.full_name == name and (uid is None or u.user_id == int(uid))
+            ]
+            if len(found) == 1:
+                (silent if m.group(1) else loud).add(found[0].user_id)
+        return loud, silent
+
+    def recipient(self, to: object) -> User | None:
+        """A direct message recipient by user id or by the e-mail the sender sees."""
+        if isinstance(to, int):
+            return self.by_id(to)
+        return next((u for u in self.users.values() if self.email_of(u) == to), None)
 
     # ------------------------------------------------------------------ running
     def app(self) -> Starlette:
@@ -197,14 +247,16 @@ class ZulipServer:
         topic: str,
         content: str,
         kind: str,
-        to: list[str] | None = None,
+        to: list[int] | list[str] | None = None,
     ) -> int:
         mid = next(self._ids)
+        targets = [self.recipient(x) for x in to or []]
+        to_ids = [u.user_id for u in targets if u is not None]
         msg = {
             "id": mid,
             "type": kind,
             "sender_id": sender.user_id,
-            "sender_email": sender.email,
+            "sender_email": self.email_of(sender),
             "sender_full_name": sender.full_name,
             "display_recipient": stream,
             "subject": topic[:60],
@@ -212,13 +264,15 @@ class ZulipServer:
             "timestamp": int(time.time()),
             "timestamp_f": time.time(),  # not Zulip's: when this server received it
             "reactions": [],
+            "to": to_ids,  # not Zulip's: the user ids of a direct message
         }
         self.messages[mid] = msg
+        loud, _ = self.mentions(content)
         for q in self.queues.values():
             if q.user is sender:
                 continue
-            mentioned = f"@**{q.user.full_name}**" in content
-            if kind == "stream" or mentioned or q.user.email in (to or []):
+            mentioned = q.user.user_id in loud
+            if kind == "stream" or q.user.user_id in to_ids:
                 flags = ["mentioned"] if mentioned else []
                 q.push({"type": "message", "message": dict(msg), "flags": flags})
         return mid
@@ -243,8 +297,9 @@ class ZulipServer:
             mid = self.post(user, to, topic, content, "stream")
         elif kind in ("private", "direct"):
             to = json.loads(str(form.get("to", "[]")))
+            if not all(self.recipient(x) for x in to):
+                return error(f"Invalid user ID or e-mail in {to}", "BAD_REQUEST")
             mid = self.post(user, "", "", content, "private", to=to)
-            self.messages[mid]["to"] = to
         else:
             return error(f"Invalid message type '{kind}'", "BAD_REQUEST")
         return self.ok(headers, id=mid)
@@ -271,16 +326,25 @@ class ZulipServer:
         topic = form.get("topic")
         if "content" in form and msg["sender_id"] != user.user_id:
             return error("You don't have permission to edit this message", "BAD_REQUEST")
+        if "content" in form and time.time() - msg["timestamp_f"] > self.edit_limit:
+            return error("The time limit for editing this message has passed", "BAD_REQUEST")
         if topic is not None:
-            old = msg["subject"]
-            mode = str(form.get("propagate_mode", "change_one"))
-            for m in self.messages.values():
-                same = m["display_recipient"] == msg["display_recipient"] and m["subject"] == old
-                if m is msg or (mode == "change_all" and same):
-                    m["subject"] = str(topic)[:60]
+            self.move_topic(user, msg, str(topic).strip()[:60], form)
         if "content" in form:
             msg["content"] = str(form["content"])
         return self.ok(headers)
+
+    def move_topic(self, user: User, msg: dict[str, Any], topic: str, form: dict[str, str]) -> None:
+        old = msg["subject"]
+        mode = str(form.get("propagate_mode", "change_one"))
+        for m in self.messages.values():
+            same = m["display_recipient"] == msg["display_recipient"] and m["subject"] == old
+            if m is msg or (mode == "change_all" and same):
+                m["subject"] = topic
+        resolved = topic == RESOLVED + old.removeprefix(RESOLVED) and not old.startswith(RESOLVED)
+        if resolved and form.get("send_notification_to_new_thread", "true") == "true":
+            note = f"@_**{user.full_name}|{user.user_id}** has marked this topic as resolved."
+            self.post(self.notification_bot, msg["display_recipient"], topic, note, "stream")
 
     def add_reaction(self, user: User, mid: int, name: str, rtype: str) -> Response | None:
         msg = self.messages.get(mid)
@@ -299,7 +363,7 @@ class ZulipServer:
             "emoji_code": code,
             "reaction_type": rtype,
             "user_id": user.user_id,
-            "user": user.brief(),
+            "user": {**user.brief(), "email": self.email_of(user)},
         }
         msg["reactions"].append(reaction)
         for q in self.queues.values():
@@ -401,7 +465,16 @@ class ZulipServer:
         user = next((u for u in self.users.values() if u.user_id == uid), None)
         if user is None:
             return error("No such user", "BAD_REQUEST")
-        return self.ok(headers, user={**user.brief(), "user_id": user.user_id})
+        hidden = user.email in self.hidden_emails
+        return self.ok(
+            headers,
+            user={
+                **user.brief(),
+                "email": self.email_of(user),
+                "delivery_email": None if hidden else user.email,
+                "user_id": user.user_id,
+            },
+        )
 
     # ------------------------------------------------------------------ for tests
     async def dump(self, request: Request) -> Response:
@@ -409,6 +482,11 @@ class ZulipServer:
         return JSONResponse(
             {"messages": list(self.messages.values()), "requests": len(self.requests)}
         )
+
+    def direct_messages(self, to: User) -> list[dict[str, Any]]:
+        return [
+            m for m in self.messages.values() if m["type"] == "private" and m["to"] == [to.user_id]
+        ]
 
     def stream_messages(self, topic: str | None = None) -> list[dict[str, Any]]:
         return [

@@ -74,8 +74,8 @@ async def test_zulip_down_ten_minutes_then_every_notification_once_in_order(stor
         for i in range(6):
             msgs = server.stream_messages(f"h / svc-{i}")
             assert [m["content"].split("\n")[0] for m in msgs] == [
-                "🔴 **CRIT** · PROBLEM",
-                "🟢 **OK** · RECOVERY",
+                f"🔴 **CRIT** · PROBLEM · **svc-{i}** on **h**",
+                f"🟢 **OK** · RECOVERY · **svc-{i}** on **h**",
             ]
         assert len(server.stream_messages()) == len(rows)
         # the lane's head was retried with backoff; the rest waited behind it, in order
@@ -178,7 +178,7 @@ async def test_a_failing_channel_does_not_block_another(store: NotifyStore):
         rows += [row(10 + i, kind="recovery", service=f"s{i}") for i in range(3)]
         store.commit_batch(0, clock.t, rows, [], [])
         d = dispatcher(store, server, clock, group_window=0)
-        dead = WebhookSpec(url="http://127.0.0.1:9/nothing-listens")
+        dead = WebhookSpec(url="http://127.0.0.1:9/nothing-listens", group_window=0)
         d.set_channels(
             {**d.drivers, "dead": WebhookChannel("dead", dead, ChannelContext(store, clock))},
             {**d.specs, "dead": dead},

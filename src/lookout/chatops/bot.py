@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
+import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from lookout.actions import Actions
 from lookout.auth import Role
 from lookout.chatops.commands import USAGE, Command, CommandError, parse
+from lookout.chatops.people import Person, Sender, find_user
 from lookout.domain.states import state_name
 from lookout.engine.inputs import Target
 from lookout.errors import LookoutError, TemporaryFailure
-from lookout.notify.channels.zulip import ZulipChannel, topic_for
+from lookout.notify.channels.zulip import ZulipChannel, local_time, topic_for
 from lookout.notify.clock import Clock
 from lookout.notify.store import NotifyStore
 from lookout.notify.zulipapi import ZulipError
@@ -33,25 +35,27 @@ log = logging.getLogger(__name__)
 
 RECONCILE_DAYS = 14
 """Problem messages older than this are not re-read after a lost event queue."""
+LINK_CODE_SECONDS = 600
+"""How long a one-time code for linking a Zulip account stays valid."""
 DURATIONS = {"1h": 3600.0, "8h": 8 * 3600.0, "1d": 86400.0, "7d": 7 * 86400.0}
 
 
 @dataclass(frozen=True, slots=True)
 class Where:
-    """Where to answer: a stream topic, or a direct message to ``sender``."""
+    """Where to answer: a stream topic, or (no stream) a direct message to ``to``."""
 
     stream: str
     topic: str
-    sender: str
+    to: int = 0
+    """Zulip user id of a direct message's recipient."""
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
-    user: str
-    role: Role
-    zulip: str
-    groups: tuple[str, ...] = ()
-    """The user's contact groups."""
+class Answer:
+    """What the bot says: in the thread, or privately to the person (refusals)."""
+
+    text: str
+    private: bool = False
 
 
 class ZulipBot:
@@ -62,29 +66,43 @@ class ZulipBot:
         self.name = channel.name
         self.spec = channel.spec
         self.client = channel.client
+        self.realm = channel.realm
         self.actions = actions
         self.engine = actions.engine
         self.store = store
         self.clock = clock
         self.bot_user_id: int | None = None
+        self.bot_name = "Lookout"
         self.registrations = 0
         self.handled = 0
 
     # ------------------------------------------------------------------ identity
-    async def person(self, email: str) -> Person | None:
-        users = await asyncio.to_thread(self.store.users)
-        contacts = await asyncio.to_thread(self.store.contacts)
-        name = self.spec.user_map.get(email)
-        if name is None:
-            name = next((c.user for c in contacts if c.zulip.lower() == email.lower()), None)
-        if name is None:
-            name = next(
-                (u for u, (e, _) in users.items() if e and e.lower() == email.lower()), None
-            )
+    async def person(self, sender: Sender) -> Person | None:
+        store = self.store
+        linked, users, contacts = await asyncio.gather(
+            asyncio.to_thread(store.linked_user, self.realm, sender.user_id),
+            asyncio.to_thread(store.users),
+            asyncio.to_thread(store.contacts),
+        )
+        name = find_user(
+            sender,
+            linked=linked,
+            user_map=self.spec.user_map,
+            contacts=contacts,
+            emails={u: e for u, (e, _) in users.items()},
+        )
         if name is None or name not in users:
             return None
         groups = next((tuple(c.groups) for c in contacts if c.user == name), ())
-        return Person(name, Role(users[name][1]), email, groups)
+        return Person(name, Role(users[name][1]), sender, groups)
+
+    async def sender_of(self, user_id: int, brief: dict[str, Any] | None) -> Sender:
+        """The reacting user (reaction events carry a deprecated ``user`` with the name)."""
+        info = brief or {}
+        if not info.get("full_name"):
+            body = await self.client.call("GET", f"/users/{user_id}")
+            info = body.get("user", {})
+        return Sender(user_id, str(info.get("full_name", "")), str(info.get("email", "")))
 
     def object_groups(self, host: str, service: str) -> set[str]:
         """Contact groups an object belongs to (label ``contact_groups`` on host or service)."""
@@ -100,20 +118,21 @@ class ZulipBot:
         if who.role.allows(Role.ADMIN) or not groups or groups & set(who.groups):
             return None
         return (
-            f"Sorry @**{who.zulip}**, {_name(host, service)} belongs to contact group(s) "
-            f"{', '.join(sorted(groups))}, which you are not in."
+            f"Sorry, {_name(host, service)} belongs to contact group(s) "
+            f"{', '.join(sorted(groups))}, which you (Lookout user **{who.user}**) are not in."
         )
 
-    def _refusal(self, email: str, who: Person | None, what: str) -> str | None:
+    def _refusal(self, who: Person | None, what: str) -> str | None:
         if who is None:
             return (
-                f"Sorry, {email} is not linked to a Lookout user, so I cannot {what}. "
-                "An admin can add your Zulip email to a Lookout user."
+                f"Sorry, your Zulip account is not linked to a Lookout user, so I cannot {what}. "
+                f"Send me `link` (here, privately) for a one-time code to enter on your "
+                "Lookout profile page, or ask an admin to link you."
             )
         if not who.role.allows(Role.OPERATOR):
             return (
-                f"Sorry @**{who.zulip}**, your Lookout role ({who.role}) may look but not "
-                f"{what}; that needs the operator role."
+                f"Sorry, your Lookout role ({who.role}) may look but not {what}; "
+                "that needs the operator role."
             )
         return None
 
@@ -121,45 +140,85 @@ class ZulipBot:
     def _exists(self, host: str, service: str) -> bool:
         return (host, service) in self.engine.status
 
-    async def on_message(self, message: dict[str, Any]) -> str | None:
+    def addressed(self, content: str) -> str | None:
+        """``content`` without a plain-text ``@Lookout`` at its start (None: not addressed)."""
+        m = re.match(rf"\s*@{re.escape(self.bot_name)}\b", content, re.IGNORECASE)
+        return content[m.end() :] if m else None
+
+    async def on_message(self, message: dict[str, Any]) -> Answer | None:
         """Handle a message addressed to the bot; returns the answer (None: no answer)."""
         content = str(message.get("content", ""))
-        email = str(message.get("sender_email", ""))
+        content = self.addressed(content) or content
+        sender = Sender(
+            int(message.get("sender_id") or 0),
+            str(message.get("sender_full_name", "")),
+            str(message.get("sender_email", "")),
+        )
         try:
             cmd = parse(content, self._exists)
         except CommandError as exc:
-            return str(exc)
+            return Answer(f"{sender.mention} {exc}")
         implied = None
         if message.get("type") == "stream":
             implied = await asyncio.to_thread(
                 self.store.object_of_topic, self.name, str(message.get("subject", ""))
             )
-        return await self.run_command(cmd, email, implied)
+        return await self.run_command(cmd, sender, implied)
 
-    async def run_command(self, cmd: Command, email: str, implied: tuple[str, str] | None) -> str:
+    async def run_command(
+        self, cmd: Command, sender: Sender, implied: tuple[str, str] | None
+    ) -> Answer:
         if cmd.verb == "help":
-            return "Commands:\n" + "\n".join(f"* `{u}`" for u in USAGE.values())
+            return Answer("Commands:\n" + "\n".join(f"* `{u}`" for u in USAGE.values()))
         if cmd.verb == "problems":
-            return self._problems(cmd.filter)
+            return Answer(self._problems(cmd.filter))
+        if cmd.verb == "link":
+            return Answer(await self._link_code(sender), private=True)
         target = (cmd.host, cmd.service or "") if cmd.host else implied
         if target is None:
-            return f"Which object? Outside a problem topic name it. Use: `{USAGE[cmd.verb]}`"
+            return Answer(
+                f"{sender.mention} which object? Outside a problem topic name it. "
+                f"Use: `{USAGE[cmd.verb]}`"
+            )
         if cmd.verb == "status":
-            return self._status(*target)
-        who = await self.person(email)
-        refusal = self._refusal(email, who, {"ack": "acknowledge"}.get(cmd.verb, cmd.verb))
+            return Answer(self._status(*target))
+        who = await self.person(sender)
+        refusal = self._refusal(who, {"ack": "acknowledge"}.get(cmd.verb, cmd.verb))
         if refusal or who is None:
-            return refusal or ""
+            return Answer(refusal or "", private=True)
         theirs = self.not_theirs(who, *target)
         if theirs:
-            return theirs
+            return Answer(theirs, private=True)
         try:
-            return await self._act(cmd.verb, target, who.user, cmd.comment, cmd.duration)
+            text = await self._act(cmd.verb, target, who, cmd.comment, cmd.duration)
         except LookoutError as exc:
-            return f"Could not {cmd.verb} {_name(*target)}: {exc}"
+            return Answer(f"{sender.mention} could not {cmd.verb} {_name(*target)}: {exc}")
+        await self._mark_object(cmd.verb, target, who, cmd.duration)
+        return Answer(text)
+
+    async def _link_code(self, sender: Sender) -> str:
+        code = secrets.token_hex(4).upper()
+        await asyncio.to_thread(
+            self.store.put_link_code,
+            self.realm,
+            sender.user_id,
+            sender.full_name,
+            code,
+            self.clock.now() + LINK_CODE_SECONDS,
+        )
+        where = self.channel.ctx.site_url
+        page = (
+            f"your [Lookout profile page]({where}/profile)"
+            if where
+            else "your Lookout profile page"
+        )
+        return (
+            f"Your one-time code is `{code}`. Enter it on {page} within "
+            f"{LINK_CODE_SECONDS // 60:.0f} minutes to act in Lookout as that user."
+        )
 
     async def _act(
-        self, verb: str, key: tuple[str, str], author: str, comment: str, duration: float
+        self, verb: str, key: tuple[str, str], who: Person, comment: str, duration: float
     ) -> str:
         host, service = key
         target = Target(host=host, service=service or None)
@@ -167,23 +226,24 @@ class ZulipBot:
         if echo is not None:
             self.channel.expect_echo(host, service, echo)
         try:
-            return await self._apply(verb, target, author, comment, duration)
+            return await self._apply(verb, target, who, comment, duration)
         except LookoutError:
             if echo is not None:
                 self.channel.echoes.pop((host, service, echo), None)
             raise
 
     async def _apply(
-        self, verb: str, target: Target, author: str, comment: str, duration: float
+        self, verb: str, target: Target, who: Person, comment: str, duration: float
     ) -> str:
         a = self.actions
+        author, by = who.user, who.sender.silent
         host, service = target.host or "", target.service or ""
         if verb == "ack":
             await a.acknowledge(target, author=author, comment=comment or "acknowledged in Zulip")
-            return f"Acknowledged {_name(host, service)} by **{author}** ✓"
+            return f"Acknowledged {_name(host, service)} by {by} ✓"
         if verb == "unack":
             await a.remove_acknowledgement(target, author=author, comment=comment)
-            return f"Acknowledgement of {_name(host, service)} removed by **{author}** ✓"
+            return f"Acknowledgement of {_name(host, service)} removed by {by} ✓"
         if verb == "downtime":
             now = self.clock.now()
             await a.schedule_downtime(
@@ -194,10 +254,26 @@ class ZulipBot:
                 comment=comment or "downtime from Zulip",
                 include_services=not service,
             )
-            until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + duration))
-            return f"Downtime for {_name(host, service)} until {until} set by **{author}** ✓"
+            until = local_time(now + duration)
+            return f"Downtime for {_name(host, service)} until {until} set by {by} ✓"
         await a.recheck(target, author=author, comment=comment)
-        return f"Recheck of {_name(host, service)} requested by **{author}** ✓"
+        return f"Recheck of {_name(host, service)} requested by {by} ✓"
+
+    def _state_line(self, verb: str, who: Person, duration: float) -> str | None:
+        """The line edited into a problem message when it is handled from chat."""
+        if verb == "ack":
+            return f"✅ Acknowledged by {who.sender.silent}"
+        if verb == "downtime":
+            until = local_time(self.clock.now() + duration)
+            return f"🔕 In downtime until {until}, set by {who.sender.silent}"
+        return None
+
+    async def _mark_object(
+        self, verb: str, key: tuple[str, str], who: Person, duration: float
+    ) -> None:
+        line = self._state_line(verb, who, duration)
+        if line is not None:
+            await self.channel.mark_object(*key, line)
 
     def _status(self, host: str, service: str) -> str:
         st = self.engine.status.get((host, service))
@@ -226,8 +302,8 @@ class ZulipBot:
         return f"{len(rows)} problem(s):\n" + "\n".join(rows[:30]) + more
 
     # ------------------------------------------------------------------ reactions
-    async def on_reaction(self, ev: dict[str, Any]) -> str | None:
-        """A reaction was added; returns the confirmation posted (None: not a control)."""
+    async def on_reaction(self, ev: dict[str, Any]) -> Answer | None:
+        """A reaction was added; returns what the bot said (None: not a control)."""
         if ev.get("op", "add") != "add" or ev.get("user_id") == self.bot_user_id:
             return None
         action = self.spec.controls.actions().get(str(ev.get("emoji_name", "")))
@@ -244,53 +320,59 @@ class ZulipBot:
         )
         if not claimed:
             return None
-        email = str((ev.get("user") or {}).get("email", ""))
-        if not email:
-            user = await self.client.call("GET", f"/users/{user_id}")
-            email = str(user.get("user", {}).get("email", ""))
-        answer = await self._react(action, objects, email)
+        sender = await self.sender_of(user_id, ev.get("user"))
+        answer = await self._react(action, objects, sender, message_id)
         await asyncio.to_thread(
-            self.store.reaction_outcome, self.name, message_id, user_id, emoji, answer
+            self.store.reaction_outcome, self.name, message_id, user_id, emoji, answer.text
         )
-        await self._say_in_topic(objects, answer)
+        if answer.private:
+            await self.reply(Where("", "", sender.user_id), answer.text)
+        else:
+            await self._say_in_topic(message_id, objects, answer.text)
         self.handled += 1
         return answer
 
-    async def _react(self, action: str, objects: list[tuple[str, str]], email: str) -> str:
+    async def _react(
+        self, action: str, objects: list[tuple[str, str]], sender: Sender, message_id: int
+    ) -> Answer:
         what = "acknowledge" if action == "ack" else "set downtimes"
-        who = await self.person(email)
-        refusal = self._refusal(email, who, what)
+        who = await self.person(sender)
+        refusal = self._refusal(who, what)
         if refusal or who is None:
-            return refusal or ""
+            return Answer(refusal or "", private=True)
+        verb = "ack" if action == "ack" else "downtime"
+        duration = DURATIONS.get(action, 0.0)
         done, failed = [], []
         for key in objects:
-            verb = "ack" if action == "ack" else "downtime"
-            theirs = self.not_theirs(who, *key)
-            if theirs:
+            if self.not_theirs(who, *key):
                 failed.append(f"{_name(*key)}: not in your contact groups")
                 continue
             try:
-                await self._act(verb, key, who.user, "", DURATIONS.get(action, 0.0))
+                await self._act(verb, key, who, "", duration)
                 done.append(_name(*key))
             except LookoutError as exc:
                 failed.append(f"{_name(*key)}: {exc}")
+        if not done:
+            return Answer("Not done: " + "; ".join(failed[:5]), private=True)
         names = ", ".join(done[:5]) + (f" and {len(done) - 5} more" if len(done) > 5 else "")
+        by = who.sender.silent
         if action == "ack":
-            text = f"Acknowledged by **{who.user}** ✓ ({names})" if done else ""
+            text = f"Acknowledged by {by} ✓ ({names})"
         else:
-            text = f"Downtime {action} set by **{who.user}** ✓ ({names})" if done else ""
+            text = f"Downtime {action} set by {by} ✓ ({names})"
         if failed:
-            text += ("\n" if text else "") + "Not done: " + "; ".join(failed[:5])
-        return text
+            text += "\nNot done: " + "; ".join(failed[:5])
+        line = self._state_line(verb, who, duration)
+        if line is not None:
+            part = f" ({len(done)} of {len(objects)})" if len(objects) > 1 and failed else ""
+            await self.channel.mark_message(message_id, line + part)
+        return Answer(text)
 
-    async def _say_in_topic(self, objects: list[tuple[str, str]], text: str) -> None:
-        if len(objects) == 1:
-            found = await asyncio.to_thread(self.store.topic_message, self.name, *objects[0])
-            topic = found[1] if found else topic_for(*objects[0])
-        else:
-            found = await asyncio.to_thread(self.store.topic_message, self.name, *objects[0])
-            topic = found[1] if found else "problems"
-        await self.reply(Where(self.spec.stream, topic, ""), text)
+    async def _say_in_topic(
+        self, message_id: int, objects: list[tuple[str, str]], text: str
+    ) -> None:
+        topic = await asyncio.to_thread(self.store.message_topic, self.name, message_id)
+        await self.reply(Where(self.spec.stream, topic or topic_for(*objects[0])), text)
 
     async def reply(self, where: Where, text: str) -> None:
         if not text:
@@ -299,7 +381,7 @@ class ZulipBot:
             if where.stream:
                 await self.client.send_stream(where.stream, where.topic, text)
             else:
-                await self.client.send_direct([where.sender], text)
+                await self.client.send_direct([where.to], text)
         except LookoutError as exc:
             log.warning("zulip %s: could not answer: %s", self.name, exc)
 
@@ -314,7 +396,12 @@ class ZulipBot:
         if "data" in body:  # the raw Markdown; message.content may be rendered HTML
             message["content"] = body["data"]
         answer = await self.on_message(message)
-        return {"content": answer} if answer else {"response_not_required": True}
+        if answer is None or not answer.text:
+            return {"response_not_required": True}
+        if answer.private:
+            await self.reply(Where("", "", int(message.get("sender_id") or 0)), answer.text)
+            return {"response_not_required": True}
+        return {"content": answer.text}
 
     # ------------------------------------------------------------------ events API
     async def reconcile(self) -> int:
@@ -342,15 +429,25 @@ class ZulipBot:
             msg = ev.get("message") or {}
             if msg.get("sender_id") == self.bot_user_id:
                 return
-            flags = ev.get("flags") or []
-            private = msg.get("type") in ("private", "direct")
-            if not private and "mentioned" not in flags:
+            if not await self._for_me(ev, msg):
                 return
             answer = await self.on_message(msg)
+            if answer is None:
+                return
+            private = answer.private or msg.get("type") in ("private", "direct")
             stream = "" if private else str(msg.get("display_recipient", ""))
-            where = Where(stream, str(msg.get("subject", "")), str(msg.get("sender_email", "")))
-            await self.reply(where, answer or "")
+            where = Where(stream, str(msg.get("subject", "")), int(msg.get("sender_id") or 0))
+            await self.reply(where, answer.text)
             self.handled += 1
+
+    async def _for_me(self, ev: dict[str, Any], msg: dict[str, Any]) -> bool:
+        """Direct messages, mentions, and a plain-text ``@Lookout …`` in the bot's topics."""
+        if msg.get("type") in ("private", "direct") or "mentioned" in (ev.get("flags") or []):
+            return True
+        if self.addressed(str(msg.get("content", ""))) is None:
+            return False
+        topic = str(msg.get("subject", ""))
+        return await asyncio.to_thread(self.store.is_bot_topic, self.name, topic)
 
     async def run(self) -> None:
         """Follow the events API until cancelled."""
@@ -364,6 +461,7 @@ class ZulipBot:
                 if queue_id is None:
                     me = await self.client.me()
                     self.bot_user_id = int(me.get("user_id", 0)) or None
+                    self.bot_name = str(me.get("full_name") or self.bot_name)
                     queue_id, last, longpoll = await self.client.register(["message", "reaction"])
                     self.registrations += 1
                     await self.reconcile()

@@ -8,6 +8,7 @@ Forms (a target ``host`` or ``host/service`` may be left out inside a problem to
     status host[/service]
     problems [filter]
     recheck [host[/service]]
+    link
     help
 """
 
@@ -27,6 +28,7 @@ USAGE = {
     "status": "status host[/service]",
     "problems": "problems [filter]",
     "recheck": "recheck [host[/service]]",
+    "link": "link (a one-time code to link your Zulip account to your Lookout user)",
     "help": "help",
 }
 ALIASES = {"acknowledge": "ack", "dt": "downtime", "unacknowledge": "unack", "?": "help"}
@@ -70,8 +72,8 @@ def parse(text: str, exists: Callable[[str, str], bool]) -> Command:
     if verb not in USAGE:
         known = ", ".join(USAGE)
         raise CommandError(f"I do not know the command {words[0]!r}. Commands: {known}.")
-    if verb == "help":
-        return Command("help")
+    if verb in ("help", "link"):
+        return Command(verb)
     if verb == "problems":
         return Command("problems", filter=" ".join(rest))
     duration = 0.0

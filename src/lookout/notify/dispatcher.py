@@ -8,7 +8,8 @@ topic's messages stay in order); unordered lanes (webhooks) send several at once
 Every attempt is recorded as ``sending`` before the request leaves: after a crash such a row
 is marked failed rather than sent again (at most once). Problems that arrive in a burst are
 bundled: after ``group_burst`` single messages in ``group_window`` seconds, further problems
-wait for the window and go out as one message listing them (up to ``group_cap``).
+wait for the window and go out as one message listing them (up to ``group_cap``); so are
+recoveries, counted apart (a storm recovers as it came).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 Spec = ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec
 LaneKey = tuple[str, str]
+BUNDLED = ("problem", "recovery")
+"""Kinds of notification a storm of which is bundled into one message."""
 
 
 def _batch_size(spec: Spec) -> int:
@@ -48,7 +51,8 @@ class Lane:
     key: LaneKey
     rows: deque[Delivery] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    recent: deque[float] = field(default_factory=deque)
+    recent: dict[str, deque[float]] = field(default_factory=dict)
+    """Per bundled kind: when single messages of it went out (the burst before bundling)."""
     task: asyncio.Task[None] | None = None
 
 
@@ -151,8 +155,8 @@ class Dispatcher:
             return
         if await self._drop_irrelevant(lane):
             return
-        if head.kind == "problem" and spec.group_window > 0:
-            batch = self._problems(lane, spec, now)
+        if head.kind in BUNDLED and spec.group_window > 0:
+            batch = self._bundle(lane, spec, now, head.kind)
             if batch is None:  # wait for the group window to fill
                 await self.clock.wait(lane.wake, head.created_at + spec.group_window)
                 return
@@ -173,7 +177,7 @@ class Dispatcher:
     ) -> list[Delivery]:
         """Due deliveries that may go out together with ``first``: in an ordered lane only
         the first pending one of each other object (order is kept per object, i.e. per Zulip
-        topic); problems stay on the grouping path."""
+        topic); problems and recoveries stay on the bundling path."""
         room = driver.parallel * _batch_size(spec) - 1
         if room <= 0:
             return []
@@ -182,7 +186,7 @@ class Dispatcher:
         for d in list(lane.rows)[: room * 4]:
             if len(taken) >= room or d.due_at > now:
                 break
-            if d.kind == "problem" and spec.group_window > 0:
+            if d.kind in BUNDLED and spec.group_window > 0:
                 break
             obj = (d.host, d.service)
             if driver.ordered and obj in blocked:
@@ -206,21 +210,24 @@ class Dispatcher:
         await self._finish([head], CANCELLED, error=reason)
         return True
 
-    def _problems(self, lane: Lane, spec: Spec, now: float) -> list[Delivery] | None:
+    def _bundle(self, lane: Lane, spec: Spec, now: float, kind: str) -> list[Delivery] | None:
+        """The due deliveries of ``kind`` at the head of the lane to send now, one or a
+        bundle; None while a storm's window is still filling."""
         window = spec.group_window
-        while lane.recent and lane.recent[0] <= now - window:
-            lane.recent.popleft()
+        recent = lane.recent.setdefault(kind, deque())
+        while recent and recent[0] <= now - window:
+            recent.popleft()
         due = []
         for d in lane.rows:
-            if d.kind != "problem" or d.due_at > now:
+            if d.kind != kind or d.due_at > now:
                 break
             due.append(d)
-        if len(due) == 1 and len(lane.recent) < spec.group_burst:
-            lane.recent.append(now)
+        if len(due) == 1 and len(recent) < spec.group_burst:
+            recent.append(now)
             return [lane.rows.popleft()]
         if now < due[0].created_at + window and len(due) < 10 * spec.group_cap:
             return None
-        lane.recent.append(now)
+        recent.append(now)
         for _ in due:
             lane.rows.popleft()
         return due

@@ -135,7 +135,11 @@ class Notifier:
             channels=specs,
         )
         ctx = ChannelContext(
-            store=store, clock=self.clock, site_name=self.options.site_name, ui_url=self.url_of
+            store=store,
+            clock=self.clock,
+            site_name=self.options.site_name,
+            ui_url=self.url_of,
+            site_url=self.options.url,
         )
         old = self.dispatcher.drivers
         drivers = {name: make_channel(name, spec, ctx) for name, spec in specs.items()}
@@ -337,6 +341,7 @@ class Notifier:
             event_id=ev.id,
             url=self.url_of(ev.host, ev.service),
             site=self.options.site_name,
+            extra={"end": ev.data["end"]} if "end" in ev.data else {},
         )
 
     def _rows(

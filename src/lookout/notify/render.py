@@ -31,6 +31,16 @@ STATE_ICONS = {
 }
 
 
+def bundle_head(msg: Outgoing) -> str:
+    """``50 problems arrived together``, ``50 recovered``: what a bundle holds."""
+    kind = msg.notes[0].kind
+    if kind == "problem":
+        return f"{msg.total} problems arrived together"
+    if kind == "recovery":
+        return f"{msg.total} recovered"
+    return f"{msg.total} × {TITLES.get(kind, kind.upper())}"
+
+
 def stamp(ts: float) -> str:
     if not is_time(ts):
         return f"{ts:g} (not a time)"
@@ -45,14 +55,14 @@ def title(note: Notification) -> str:
 
 def subject(msg: Outgoing) -> str:
     if msg.bundled:
-        return f"{msg.total} problems: " + ", ".join(n.object for n in msg.notes[:3])
+        return f"{bundle_head(msg)}: " + ", ".join(n.object for n in msg.notes[:3])
     return title(msg.notes[0])
 
 
 def text(msg: Outgoing) -> str:
     """Plain text (email body, apprise)."""
     if msg.bundled:
-        lines = [f"{msg.total} problems arrived together:", ""]
+        lines = [f"{bundle_head(msg)}:", ""]
         lines += [f"- {n.state} {n.object}: {n.summary}" for n in msg.listed]
         if msg.total > len(msg.listed):
             lines.append(f"… and {msg.total - len(msg.listed)} more")
@@ -81,7 +91,7 @@ def html_body(msg: Outgoing) -> str:
         )
         more = msg.total - len(msg.listed)
         tail = f"<p>… and {more} more</p>" if more > 0 else ""
-        return f"<p>{msg.total} problems arrived together:</p><ul>{items}</ul>{tail}"
+        return f"<p>{esc(bundle_head(msg))}:</p><ul>{items}</ul>{tail}"
     n = msg.notes[0]
     parts = [f"<h3>{esc(title(n))}</h3>"]
     if n.summary:

@@ -3,6 +3,7 @@ notification state, and the chat bot's message map. Synchronous; callers use a t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -469,17 +470,72 @@ class NotifyStore:
             )
             return sorted(r[0] for r in conn.execute(q))
 
-    def topic_message(self, channel: str, host: str, service: str) -> tuple[int, str] | None:
-        """The latest problem message of an object and its topic."""
+    def message_topic(self, channel: str, message_id: int) -> str | None:
+        """The topic a problem message was posted to (without the resolved mark)."""
         m = t.chat_messages
         with self.db.connect() as conn:
             row = conn.execute(
-                sa.select(m.c.message_id, m.c.topic)
-                .where((m.c.channel == channel) & (m.c.host == host) & (m.c.service == service))
+                sa.select(m.c.topic)
+                .where((m.c.channel == channel) & (m.c.message_id == message_id))
+                .limit(1)
+            ).first()
+        return None if row is None else str(row[0])
+
+    def problem_topics(
+        self, channel: str, objects: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """Object → the topic of its latest problem message (objects without one left out)."""
+        m = t.chat_messages
+        out: dict[tuple[str, str], str] = {}
+        with self.db.connect() as conn:
+            for host, service in objects:
+                row = conn.execute(
+                    sa.select(m.c.topic)
+                    .where((m.c.channel == channel) & (m.c.host == host) & (m.c.service == service))
+                    .order_by(m.c.message_id.desc())
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    out[(host, service)] = str(row[0])
+        return out
+
+    def open_problem_message(
+        self, channel: str, host: str, service: str
+    ) -> tuple[int, bool] | None:
+        """The object's latest open problem message, and whether it is about this object alone."""
+        m = t.chat_messages
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(m.c.message_id)
+                .where(
+                    (m.c.channel == channel)
+                    & (m.c.host == host)
+                    & (m.c.service == service)
+                    & m.c.open
+                )
                 .order_by(m.c.message_id.desc())
                 .limit(1)
             ).first()
-        return None if row is None else (int(row[0]), str(row[1]))
+            if row is None:
+                return None
+            n = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(m)
+                .where((m.c.channel == channel) & (m.c.message_id == row[0]))
+            ).scalar()
+        return int(row[0]), n == 1
+
+    def is_bot_topic(self, channel: str, topic: str) -> bool:
+        """A topic the bot posted a problem to."""
+        m = t.chat_messages
+        bare = topic.removeprefix("✔ ")
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(m.c.message_id)
+                .where((m.c.channel == channel) & (m.c.topic == bare))
+                .limit(1)
+            ).first()
+        return row is not None
 
     def object_of_topic(self, channel: str, topic: str) -> tuple[str, str] | None:
         m = t.chat_messages
@@ -493,14 +549,110 @@ class NotifyStore:
             ).all()
         return (row[0][0], row[0][1]) if len(row) == 1 else None
 
-    def close_messages(self, channel: str, host: str, service: str) -> None:
+    def close_problems(self, channel: str, objects: Sequence[tuple[str, str]]) -> dict[str, int]:
+        """Close the problem messages of recovered objects. Returns the topics this left
+        without an open problem (to be marked resolved), each with a message id in it."""
         m = t.chat_messages
+        touched: set[str] = set()
+        with self.db.begin() as conn:
+            for host, service in objects:
+                mine = (
+                    (m.c.channel == channel)
+                    & (m.c.host == host)
+                    & (m.c.service == service)
+                    & m.c.open
+                )
+                touched.update(str(r[0]) for r in conn.execute(sa.select(m.c.topic).where(mine)))
+                conn.execute(m.update().where(mine).values(open=False))
+            done: dict[str, int] = {}
+            for topic in sorted(touched):
+                here = (m.c.channel == channel) & (m.c.topic == topic)
+                still = conn.execute(sa.select(m.c.message_id).where(here & m.c.open).limit(1))
+                if still.first() is None:
+                    last = conn.execute(sa.select(sa.func.max(m.c.message_id)).where(here))
+                    done[topic] = int(last.scalar() or 0)
+            return done
+
+    def close_messages(self, channel: str, host: str, service: str) -> None:
+        self.close_problems(channel, [(host, service)])
+
+    # ------------------------------------------------------------------ linked Zulip accounts
+    def linked_user(self, realm: str, zulip_user_id: int) -> str | None:
+        """The Lookout user a Zulip account was linked to (by its user id)."""
+        k = t.chat_links
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(k.c.user).where(
+                    (k.c.realm == realm) & (k.c.zulip_user_id == zulip_user_id)
+                )
+            ).first()
+        return None if row is None else str(row[0])
+
+    def put_link_code(
+        self, realm: str, zulip_user_id: int, full_name: str, code: str, expires_at: float
+    ) -> None:
+        """Remember a one-time code (as its hash) that links this Zulip account when a
+        Lookout user enters it; the account's earlier codes and expired ones are dropped."""
+        c = t.chat_link_codes
         with self.db.begin() as conn:
             conn.execute(
-                m.update()
-                .where((m.c.channel == channel) & (m.c.host == host) & (m.c.service == service))
-                .values(open=False)
+                c.delete().where(
+                    ((c.c.realm == realm) & (c.c.zulip_user_id == zulip_user_id))
+                    | (c.c.expires_at < expires_at - 86400)
+                )
             )
+            conn.execute(
+                c.insert().values(
+                    code_hash=_code_hash(code),
+                    realm=realm,
+                    zulip_user_id=zulip_user_id,
+                    full_name=full_name,
+                    expires_at=expires_at,
+                )
+            )
+
+    def redeem_link_code(self, code: str, user: str, at: float) -> str | None:
+        """Link the Zulip account the code was made for to ``user``; returns its Zulip name
+        (None: no such code, or it expired). A code works once."""
+        c, k = t.chat_link_codes, t.chat_links
+        with self.db.begin() as conn:
+            row = conn.execute(
+                sa.select(c).where(c.c.code_hash == _code_hash(code)).with_for_update()
+            ).first()
+            if row is None:
+                return None
+            conn.execute(c.delete().where(c.c.code_hash == row.code_hash))
+            if row.expires_at < at:
+                return None
+            values = {"user": user, "full_name": row.full_name, "linked_at": at}
+            stmt = _insert(conn, k).values(
+                realm=row.realm, zulip_user_id=row.zulip_user_id, **values
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["realm", "zulip_user_id"], set_=values)
+            )
+            return str(row.full_name)
+
+    def zulip_links(self, user: str) -> list[tuple[str, int, str]]:
+        """The Zulip accounts linked to ``user``: (realm, user id, name)."""
+        k = t.chat_links
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(k.c.realm, k.c.zulip_user_id, k.c.full_name)
+                .where(k.c.user == user)
+                .order_by(k.c.realm, k.c.zulip_user_id)
+            )
+            return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    def unlink(self, user: str, realm: str, zulip_user_id: int) -> bool:
+        k = t.chat_links
+        with self.db.begin() as conn:
+            n = conn.execute(
+                k.delete().where(
+                    (k.c.user == user) & (k.c.realm == realm) & (k.c.zulip_user_id == zulip_user_id)
+                )
+            )
+        return bool(n.rowcount)
 
     def claim_reaction(
         self, channel: str, message_id: int, user_id: int, emoji: str, at: float
@@ -537,6 +689,10 @@ class NotifyStore:
                 )
                 .values(outcome=outcome)
             )
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
 def _delivery(r: Any) -> Delivery:

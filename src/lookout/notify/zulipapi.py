@@ -138,6 +138,9 @@ class ZulipClient:
             data={"topic": topic, "propagate_mode": "change_all"},
         )
 
+    async def edit_content(self, message_id: int, content: str) -> None:
+        await self.call("PATCH", f"/messages/{message_id}", data={"content": content})
+
     async def get_message(self, message_id: int) -> dict[str, Any]:
         body = await self.call("GET", f"/messages/{message_id}")
         msg: dict[str, Any] = body["message"]

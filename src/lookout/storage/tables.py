@@ -397,6 +397,31 @@ chat_reactions = sa.Table(
 )
 """Reactions already handled, so a replay (reconciliation after a lost queue) acts once."""
 
+chat_links = sa.Table(
+    "chat_links",
+    metadata,
+    sa.Column("realm", sa.String(255), primary_key=True),
+    sa.Column("zulip_user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("full_name", sa.String(255), nullable=False),
+    sa.Column("linked_at", sa.Float, nullable=False),
+    sa.Index("ix_chat_links_user", "user"),
+)
+"""Zulip accounts linked to Lookout users by user id (migration 0009): Zulip may hide e-mails."""
+
+chat_link_codes = sa.Table(
+    "chat_link_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("realm", sa.String(255), nullable=False),
+    sa.Column("zulip_user_id", sa.BigInteger, nullable=False),
+    sa.Column("full_name", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""One-time codes the bot sent by private message (SHA-256, never the code itself)."""
+
 
 # ------------------------------------------------ web UI (issue #6, migration 0006)
 ui_sessions = sa.Table(

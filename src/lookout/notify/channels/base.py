@@ -36,3 +36,5 @@ class ChannelContext:
     clock: Clock
     site_name: str = "lookout"
     ui_url: Callable[[str, str], str] | None = None
+    site_url: str = ""
+    """The site's public URL (links to its pages), empty when not configured."""

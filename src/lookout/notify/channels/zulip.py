@@ -1,5 +1,8 @@
 """Zulip channel: one topic per problem; control reactions on problem messages; recovery,
-acknowledgement and downtime messages in the same topic; resolved (``✔ ``) on recovery."""
+acknowledgement and downtime messages in the topic the problem was posted to (its own, or a
+storm's bundle topic); a topic is resolved (``✔ ``) once every problem in it recovered.
+Handling a problem (acknowledged, in downtime) is also written into the problem message itself,
+so its state does not depend on counting reactions."""
 
 from __future__ import annotations
 
@@ -7,7 +10,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 
+from lookout.domain.values import is_time
 from lookout.errors import LookoutError, TemporaryFailure
 from lookout.notify import render
 from lookout.notify.channels.base import ChannelContext
@@ -35,27 +42,44 @@ def topic_for(host: str, service: str) -> str:
 
 
 def bundle_topic(msg: Outgoing) -> str:
+    """A storm's topic: its size, its time and its first delivery id, so two storms of equal
+    size in one minute do not share a topic (and a retry keeps the name)."""
     first = msg.notes[0]
-    return f"{msg.total} problems from {render.stamp(first.at)[11:16]} UTC"
+    tag = msg.ids[0] if msg.ids else hashlib.sha256(msg.keys[0].encode()).hexdigest()[:6]
+    return f"{msg.total} problems from {render.stamp(first.at)[11:16]} UTC #{tag}"
+
+
+def local_time(ts: float) -> str:
+    """Zulip's global time: every reader sees it in their own time zone."""
+    if not is_time(ts):
+        return render.stamp(ts)
+    return f"<time:{datetime.fromtimestamp(ts, UTC).isoformat(timespec='seconds')}>"
+
+
+def object_name(host: str, service: str) -> str:
+    return f"**{service}** on **{host}**" if service else f"host **{host}**"
 
 
 def _line(n: Notification) -> str:
     icon = render.STATE_ICONS.get(n.state, "")
-    return f"{icon} **{n.state}** {n.object}: {n.summary}".strip()
+    link = f" ([open]({n.url}))" if n.url else ""
+    return f"{icon} **{n.state}** {n.object}: {n.summary}{link}".strip()
 
 
 def content(msg: Outgoing, spec: ZulipSpec) -> str:
     if msg.bundled:
-        lines = [f"**{msg.total} problems arrived together:**"]
+        lines = [f"**{render.bundle_head(msg)}:**"]
         lines += [f"* {_line(n)}" for n in msg.listed]
         if msg.total > len(msg.listed):
             lines.append(f"* … and {msg.total - len(msg.listed)} more")
-        lines.append(_controls_hint(spec, "all of them"))
+        if msg.notes[0].kind == "problem":
+            lines.append(_controls_hint(spec, "all of them"))
         return "\n".join(lines)
     n = msg.notes[0]
     icon = render.STATE_ICONS.get(n.state, "")
     kind = render.TITLES.get(n.kind, n.kind.upper())
-    head = f"{icon} **{n.state}** · {kind}" if n.state else f"**{kind}**"
+    what = object_name(n.host, n.service)
+    head = f"{icon} **{n.state}** · {kind} · {what}" if n.state else f"**{kind}** · {what}"
     lines = [head.strip()]
     if n.kind == "acknowledgement":
         lines = [f"✓ Acknowledged by **{n.author}**" + (f": {n.comment}" if n.comment else "")]
@@ -65,7 +89,7 @@ def content(msg: Outgoing, spec: ZulipSpec) -> str:
         lines.append(f"```quote\n{n.summary}\n```")
     meta = []
     if n.since and n.kind == "problem":
-        meta.append(f"since {render.stamp(n.since)}")
+        meta.append(f"since {local_time(n.since)}")
     if n.number > 1:
         meta.append(f"notification {n.number}")
     if n.url:
@@ -101,6 +125,9 @@ class ZulipChannel:
         self._idle.set()
         self.echoes: dict[tuple[str, str, str], float] = {}
         """(host, service, kind) of actions the bot took and confirmed in the topic itself."""
+        self.realm = spec.site.rstrip("/")
+        """The Zulip organisation (its URL): Zulip user ids are unique within it."""
+        self._editing: dict[int, asyncio.Lock] = {}
         self.client = ZulipClient(
             spec.site,
             spec.email,
@@ -129,6 +156,8 @@ class ZulipChannel:
         n = msg.notes[0]
         if not msg.bundled and self._is_echo(n):
             return Sent(external_id="confirmed-by-bot")
+        if not msg.bundled and n.kind in HANDLED:
+            await self.mark_object(n.host, n.service, HANDLED[n.kind](n))
         self._sending += 1
         self._idle.clear()
         try:
@@ -138,8 +167,22 @@ class ZulipChannel:
             if not self._sending:
                 self._idle.set()
 
+    async def _topic(self, msg: Outgoing) -> str:
+        """Problems get a topic of their own (a storm: one for the bundle); anything after
+        goes where the objects' problems were posted."""
+        n = msg.notes[0]
+        if n.kind == "problem":
+            return bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
+        store = self.ctx.store
+        found = await asyncio.to_thread(
+            store.problem_topics, self.name, [(x.host, x.service) for x in msg.notes]
+        )
+        if not found:
+            return topic_for(n.host, n.service)
+        return Counter(found.values()).most_common(1)[0][0]
+
     async def _send(self, msg: Outgoing, n: Notification) -> Sent:
-        topic = bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
+        topic = await self._topic(msg)
         message_id = await self.client.send_stream(self.spec.stream, topic, content(msg, self.spec))
         store = self.ctx.store
         if n.kind == "problem":
@@ -156,8 +199,8 @@ class ZulipChannel:
             self._controls.put_nowait(message_id)
             if self._controls_task is None:
                 self._controls_task = asyncio.create_task(self._controls_worker())
-        elif n.kind == "recovery" and not msg.bundled:
-            await self._resolve(n, topic)
+        elif n.kind == "recovery":
+            await self._resolve([(x.host, x.service) for x in msg.notes])
         return Sent(external_id=str(message_id))
 
     async def _controls_worker(self) -> None:
@@ -179,15 +222,60 @@ class ZulipChannel:
                 log.warning("zulip %s: control reactions on %s: %s", self.name, message_id, exc)
                 return
 
-    async def _resolve(self, n: Notification, topic: str) -> None:
+    async def _resolve(self, objects: list[tuple[str, str]]) -> None:
+        """Close the problem messages of recovered objects; a topic none of whose problems is
+        open any more is marked resolved."""
         store = self.ctx.store
-        found = await asyncio.to_thread(store.topic_message, self.name, n.host, n.service)
-        await asyncio.to_thread(store.close_messages, self.name, n.host, n.service)
-        if not self.spec.resolve_topics or found is None or found[1] != topic:
+        topics = await asyncio.to_thread(store.close_problems, self.name, objects)
+        if not self.spec.resolve_topics:
             return
-        try:
-            await self.client.rename_topic(found[0], RESOLVED + topic)
-        except TemporaryFailure as exc:
-            log.warning("zulip %s: resolving %r later failed: %s", self.name, topic, exc)
-        except LookoutError as exc:  # e.g. MOVE_MESSAGES_TIME_LIMIT_EXCEEDED: realm policy
-            log.info("zulip %s: topic %r not marked resolved: %s", self.name, topic, exc)
+        for topic, message_id in topics.items():
+            try:
+                await self.client.rename_topic(message_id, RESOLVED + topic)
+            except TemporaryFailure as exc:
+                log.warning("zulip %s: resolving %r failed: %s", self.name, topic, exc)
+            except LookoutError as exc:  # e.g. MOVE_MESSAGES_TIME_LIMIT_EXCEEDED: realm policy
+                log.info("zulip %s: topic %r not marked resolved: %s", self.name, topic, exc)
+
+    # ------------------------------------------------------------------ state in the message
+    async def mark_object(self, host: str, service: str, line: str) -> None:
+        """Write ``line`` into the object's open problem message (in a bundle: naming it)."""
+        store = self.ctx.store
+        found = await asyncio.to_thread(store.open_problem_message, self.name, host, service)
+        if found is None:
+            return
+        message_id, alone = found
+        await self.mark_message(message_id, line if alone else f"{line} ({host}/{service})")
+
+    async def mark_message(self, message_id: int, line: str) -> None:
+        """Append ``line`` to one of the bot's messages. Zulip may refuse (the realm's edit
+        time limit, 10 minutes by default): the answer in the topic still says it."""
+        lock = self._editing.setdefault(message_id, asyncio.Lock())
+        async with lock:
+            try:
+                msg = await self.client.get_message(message_id)
+                text = str(msg.get("raw_content") or msg.get("content") or "")
+                await self.client.edit_content(message_id, f"{text}\n{line}")
+            except LookoutError as exc:
+                log.info("zulip %s: message %s not updated: %s", self.name, message_id, exc)
+        if not lock.locked():
+            self._editing.pop(message_id, None)
+
+
+def _handled_line(verb: str) -> Callable[[Notification], str]:
+    def line(n: Notification) -> str:
+        comment = f": {n.comment}" if n.comment else ""
+        if verb == "ack":
+            return f"✅ Acknowledged by **{n.author}** in Lookout{comment}"
+        until = n.extra.get("end")
+        when = f" until {local_time(float(until))}" if isinstance(until, int | float) else ""
+        return f"🔕 In downtime{when}, set by **{n.author}** in Lookout{comment}"
+
+    return line
+
+
+HANDLED: dict[str, Callable[[Notification], str]] = {
+    "acknowledgement": _handled_line("ack"),
+    "downtime_start": _handled_line("downtime"),
+}
+"""Notifications whose news is also written into the problem message."""
