@@ -193,7 +193,7 @@ class ZulipBot:
             text = await self._act(cmd.verb, target, who, cmd.comment, cmd.duration)
         except LookoutError as exc:
             return Answer(f"{sender.mention} could not {cmd.verb} {_name(*target)}: {exc}")
-        await self._mark_object(cmd.verb, target, who, cmd.duration)
+        await self._mark_object(cmd.verb, target, who, cmd.duration, cmd.comment)
         return Answer(text)
 
     async def _link_code(self, sender: Sender) -> str:
@@ -214,7 +214,8 @@ class ZulipBot:
         )
         return (
             f"Your one-time code is `{code}`. Enter it on {page} within "
-            f"{LINK_CODE_SECONDS // 60:.0f} minutes to act in Lookout as that user."
+            f"{LINK_CODE_SECONDS // 60} minutes; from then on your reactions and commands here "
+            "act in Lookout as you."
         )
 
     async def _act(
@@ -259,19 +260,20 @@ class ZulipBot:
         await a.recheck(target, author=author, comment=comment)
         return f"Recheck of {_name(host, service)} requested by {by} ✓"
 
-    def _state_line(self, verb: str, who: Person, duration: float) -> str | None:
+    def _state_line(self, verb: str, who: Person, duration: float, comment: str = "") -> str | None:
         """The line edited into a problem message when it is handled from chat."""
+        why = f": {comment}" if comment else ""
         if verb == "ack":
-            return f"✅ Acknowledged by {who.sender.silent}"
+            return f"✅ Acknowledged by {who.sender.silent}{why}"
         if verb == "downtime":
             until = local_time(self.clock.now() + duration)
-            return f"🔕 In downtime until {until}, set by {who.sender.silent}"
+            return f"🔕 In downtime until {until}, set by {who.sender.silent}{why}"
         return None
 
     async def _mark_object(
-        self, verb: str, key: tuple[str, str], who: Person, duration: float
+        self, verb: str, key: tuple[str, str], who: Person, duration: float, comment: str
     ) -> None:
-        line = self._state_line(verb, who, duration)
+        line = self._state_line(verb, who, duration, comment)
         if line is not None:
             await self.channel.mark_object(*key, line)
 

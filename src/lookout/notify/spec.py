@@ -118,7 +118,8 @@ class ZulipSpec(_ChannelBase):
     webhook_token: str = ""
     """Token of an outgoing-webhook bot; mentions POSTed to /api/v1/notifications/zulip/CHANNEL."""
     user_map: dict[str, str] = {}
-    """Zulip email → Lookout user, for accounts whose email differs."""
+    """Zulip user id (as text) or e-mail → Lookout user, for accounts whose e-mail differs or
+    is hidden from bots (people can also link themselves: send the bot ``link``)."""
     ca_file: str = ""
     """PEM bundle to verify the server with (default: the system's); TLS is always verified."""
     rate_per_minute: int = Field(200, ge=1, le=10_000_000)

@@ -13,6 +13,7 @@ from lookout.web.ui import (
     notify_forms,
     object_pages,
     pages,
+    profile,
     setup_forms,
 )
 from lookout.web.ui.sessions import SessionStore
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         setup_forms.router,
         notify_forms.router,
         cluster_forms.router,
+        profile.router,
     ):
         app.include_router(router)
 

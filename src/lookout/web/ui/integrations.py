@@ -259,3 +259,38 @@ async def kube_connections(site: Any) -> list[ClusterConnection]:
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------- Zulip accounts (#18)
+def chat_available(site: Any) -> bool:
+    """Whether the site runs a Zulip bot people can link their account with."""
+    chatops = getattr(site, "chatops", None)
+    return bool(chatops is not None and chatops.bots)
+
+
+async def zulip_links(site: Any, user: str) -> list[tuple[str, int, str]]:
+    """The Zulip accounts linked to ``user``: (organisation URL, user id, name)."""
+    notifier = getattr(site, "notifier", None)
+    if notifier is None:
+        return []
+    links: list[tuple[str, int, str]] = await asyncio.to_thread(notifier.store.zulip_links, user)
+    return links
+
+
+async def redeem_zulip_code(site: Any, code: str, user: str) -> str | None:
+    """Link the Zulip account a one-time code was sent to; its name, or None (no such code)."""
+    notifier = getattr(site, "notifier", None)
+    if notifier is None:
+        return None
+    name: str | None = await asyncio.to_thread(
+        notifier.store.redeem_link_code, code, user, site.clock()
+    )
+    return name
+
+
+async def unlink_zulip(site: Any, user: str, realm: str, zulip_user_id: int) -> bool:
+    notifier = getattr(site, "notifier", None)
+    if notifier is None:
+        return False
+    done: bool = await asyncio.to_thread(notifier.store.unlink, user, realm, zulip_user_id)
+    return done
