@@ -409,7 +409,7 @@ chat_links = sa.Table(
     sa.Column("linked_at", sa.Float, nullable=False),
     sa.Index("ix_chat_links_user", "user"),
 )
-"""Zulip accounts linked to Lookout users by user id (migration 0009): Zulip may hide e-mails."""
+"""Zulip accounts linked to Lookout users by user id (migration 0010): Zulip may hide e-mails."""
 
 chat_link_codes = sa.Table(
     "chat_link_codes",

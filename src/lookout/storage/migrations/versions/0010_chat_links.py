@@ -1,7 +1,7 @@
 """Zulip accounts linked by user id, and the one-time codes that link them (issue 18)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 23:30:00.000000
 
 Zulip lets people hide their e-mail from bots, so a Zulip account is linked to a Lookout user
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
