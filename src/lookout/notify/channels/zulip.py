@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -128,6 +127,9 @@ class ZulipChannel:
         self.realm = spec.site.rstrip("/")
         """The Zulip organisation (its URL): Zulip user ids are unique within it."""
         self._editing: dict[int, asyncio.Lock] = {}
+        self._posted: dict[str, int] = {}
+        """Delivery key → message id of follow-up parts already posted while a later part of
+        the same bundle failed (kept until the bundle is sent)."""
         self.client = ZulipClient(
             spec.site,
             spec.email,
@@ -167,39 +169,59 @@ class ZulipChannel:
             if not self._sending:
                 self._idle.set()
 
-    async def _topic(self, msg: Outgoing) -> str:
-        """Problems get a topic of their own (a storm: one for the bundle); anything after
-        goes where the objects' problems were posted."""
-        n = msg.notes[0]
-        if n.kind == "problem":
-            return bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
-        store = self.ctx.store
-        found = await asyncio.to_thread(
-            store.problem_topics, self.name, [(x.host, x.service) for x in msg.notes]
-        )
-        if not found:
-            return topic_for(n.host, n.service)
-        return Counter(found.values()).most_common(1)[0][0]
+    async def _follow_ups(self, msg: Outgoing) -> dict[str, Outgoing]:
+        """Recoveries, acknowledgements … by topic: each goes where its object's problem was
+        posted (its own topic, or a storm's); a bundle may span several topics."""
+        objects = [(x.host, x.service) for x in msg.notes]
+        found = await asyncio.to_thread(self.ctx.store.problem_topics, self.name, objects)
+        parts: dict[str, list[int]] = {}
+        for i, key in enumerate(objects):
+            parts.setdefault(found.get(key) or topic_for(*key), []).append(i)
+        return {
+            topic: Outgoing(
+                recipient=msg.recipient,
+                notes=[msg.notes[i] for i in idx],
+                keys=[msg.keys[i] for i in idx],
+                cap=msg.cap,
+                ids=[msg.ids[i] for i in idx if i < len(msg.ids)],
+            )
+            for topic, idx in parts.items()
+        }
 
     async def _send(self, msg: Outgoing, n: Notification) -> Sent:
-        topic = await self._topic(msg)
+        if n.kind != "problem":
+            return await self._send_follow_ups(msg, n)
+        topic = bundle_topic(msg) if msg.bundled else topic_for(n.host, n.service)
         message_id = await self.client.send_stream(self.spec.stream, topic, content(msg, self.spec))
-        store = self.ctx.store
-        if n.kind == "problem":
-            objects = [(x.host, x.service) for x in msg.notes]
-            await asyncio.to_thread(
-                store.record_message,
-                self.name,
-                message_id,
-                objects,
-                self.spec.stream,
-                topic,
-                self.ctx.clock.now(),
-            )
-            self._controls.put_nowait(message_id)
-            if self._controls_task is None:
-                self._controls_task = asyncio.create_task(self._controls_worker())
-        elif n.kind == "recovery":
+        await asyncio.to_thread(
+            self.ctx.store.record_message,
+            self.name,
+            message_id,
+            [(x.host, x.service) for x in msg.notes],
+            self.spec.stream,
+            topic,
+            self.ctx.clock.now(),
+        )
+        self._controls.put_nowait(message_id)
+        if self._controls_task is None:
+            self._controls_task = asyncio.create_task(self._controls_worker())
+        return Sent(external_id=str(message_id))
+
+    async def _send_follow_ups(self, msg: Outgoing, n: Notification) -> Sent:
+        """One message per topic. A part posted before a later part failed is remembered, so
+        the dispatcher's retry does not post it twice."""
+        message_id = 0
+        for topic, part in (await self._follow_ups(msg)).items():
+            done = self._posted.get(part.keys[0])
+            if done is None:
+                done = await self.client.send_stream(
+                    self.spec.stream, topic, content(part, self.spec)
+                )
+                self._posted.update(dict.fromkeys(part.keys, done))
+            message_id = done
+        for key in msg.keys:
+            self._posted.pop(key, None)
+        if n.kind == "recovery":
             await self._resolve([(x.host, x.service) for x in msg.notes])
         return Sent(external_id=str(message_id))
 
