@@ -101,7 +101,9 @@ def _help(doc: str, kind: Kind) -> str:
     """A field's docstring as help under its input: no RST quotes; a duration's "Seconds"
     is typed as ``2h30m`` here."""
     doc = doc.replace("``", "")
-    return "Time" + doc.removeprefix("Seconds") if kind == "duration" else doc
+    if kind == "duration" and doc.startswith("Seconds"):
+        return "Time" + doc.removeprefix("Seconds")
+    return doc
 
 
 def _kind_of(annotation: Any) -> tuple[Kind | None, tuple[str, ...], bool]:
