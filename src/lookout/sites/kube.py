@@ -22,6 +22,7 @@ from lookout.engine.inputs import Results
 from lookout.errors import NotFound, ValidationError
 from lookout.sites import kube_settings
 from lookout.sites.kube_settings import Refused
+from lookout.sources.kube import state as kube_state
 from lookout.sources.kube.client import Timeouts
 from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.credentials import problems as credential_problems
@@ -66,9 +67,10 @@ class KubeManager:
     async def start(self) -> None:
         if not self.settings.enabled:
             return
+        saved = await asyncio.to_thread(store.load_states, self.site.db)
         for row in await asyncio.to_thread(store.list_clusters, self.site.db):
             try:
-                self._start(row)
+                self._start(row, saved.get(row["name"]))
             except Exception as exc:  # a broken row must not stop the site
                 log.error("cluster %s: cannot start monitoring: %s", row["name"], exc)
 
@@ -77,8 +79,10 @@ class KubeManager:
             await self._stop(c)
         self.clusters.clear()
 
-    def _start(self, row: dict[str, Any]) -> None:
-        self._launch(self._prepare(row, self.spec_of(row)))
+    def _start(self, row: dict[str, Any], saved: store.SavedState | None = None) -> None:
+        cluster = self._prepare(row, self.spec_of(row))
+        kube_state.restore(cluster.monitor, cluster.mapper, saved)
+        self._launch(cluster)
 
     def _prepare(self, row: dict[str, Any], spec: ClusterSpec) -> Cluster:
         """The cluster's mapper and monitor, not yet running (builds its HTTP clients)."""
@@ -174,6 +178,11 @@ class KubeManager:
             previous = self.clusters.pop(name, None)
             if previous is not None:
                 await self._stop(previous)
+                kube_state.restore(
+                    cluster.monitor,
+                    cluster.mapper,
+                    kube_state.snapshot(previous.monitor, previous.mapper, self.clock()),
+                )
             if self.settings.enabled:
                 self._launch(cluster)
             else:
@@ -278,3 +287,5 @@ class KubeManager:
                 )
             c.last_publish = now
             c.last_changes = plan.changes()
+            saved = await asyncio.to_thread(kube_state.snapshot, c.monitor, c.mapper, now)
+            await asyncio.to_thread(store.save_state, self.site.db, cluster, saved)

@@ -284,6 +284,18 @@ kube_clusters = sa.Table(
 """Connected clusters. The token (and a client key) are Fernet-encrypted with the site's
 ``kube.key``, or ``token_file`` names a file read at each connect; never stored in clear."""
 
+kube_state = sa.Table(
+    "kube_state",
+    metadata,
+    sa.Column("cluster", sa.String(63), primary_key=True),
+    sa.Column("memory", sa.LargeBinary, nullable=False),
+    sa.Column("vanished", JSON, nullable=False),
+    sa.Column("saved_at", sa.Float, nullable=False),
+)
+"""What a cluster's checks remember between evaluations (since-when timers, restart counters,
+readiness changes, fill trends: msgpack of ``checks.kube.memory.Memory``) and when vanished
+objects were first missed, saved after every evaluation so a restart changes no verdict."""
+
 
 # ------------------------------------------------ notifications (issue #5, migration 0005)
 

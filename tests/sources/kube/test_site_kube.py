@@ -4,6 +4,7 @@ token), hosts and services appear, the REST API never shows the token, `remove`.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,55 @@ def test_api_validates_and_never_echoes_the_token(site: LiveSite) -> None:
     with site.client() as http:
         assert http.delete("/api/v1/kube/clusters/a").status_code == 200
         assert http.delete("/api/v1/kube/clusters/a").status_code == 404
+
+
+def test_a_site_restart_keeps_what_the_checks_remember(
+    api: KubeApi, server: Running, tmp_path: Path
+) -> None:
+    """A StatefulSet short of replicas: the shortfall's duration goes on across a restart of
+    the site (saved with the site's state after every evaluation), it does not start at 0s."""
+    api.add(
+        {
+            "kind": "Node",
+            "metadata": {"name": "n1"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    )
+    api.add(
+        {
+            "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "shop", "generation": 1},
+            "spec": {"replicas": 2},
+            "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1},
+        }
+    )
+    token_file, ca_file = tmp_path / "token", tmp_path / "ca.crt"
+    token_file.write_text(TOKEN)
+    ca_file.write_text(server.pki.ca_pem)
+    s = make_site(tmp_path / "site", tick_interval=0.2, kubernetes={"interval": 0.5})
+    s.start()
+    try:
+        out = _cli(
+            s, "kube", "connect", "lab", "--server", server.url, "--token-file", str(token_file),
+            "--ca-file", str(ca_file), "--usage", "none",
+        )  # fmt: skip
+        assert out.exit_code == 0, out.output
+
+        def short_for(since: float) -> int | None:
+            with s.client() as http:
+                r = http.get("/api/v1/hosts/k8s:lab:statefulset:shop:db/services")
+                items = r.json().get("items", []) if r.status_code == 200 else []
+            for i in items:
+                if i["name"] == "Replicas" and (i.get("last_check") or 0) > since:
+                    found = re.search(r"short for (\d+)s", i["summary"])
+                    return int(found.group(1)) if found else None
+            return None
+
+        before = _wait(lambda: (n := short_for(0)) is not None and n >= 3 and n, "3 s short")
+        s.stop()
+        restarted = time.time()
+        s.start()
+        after = _wait(lambda: short_for(restarted), "a result after the restart")
+        assert after >= before  # timed from before the restart, not from 0s
+    finally:
+        s.stop()

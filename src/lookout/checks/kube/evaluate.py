@@ -132,6 +132,7 @@ def evaluate(inp: ClusterInput, memory: Memory) -> Evaluation:
     _autoscalers(inp, ev, params, memory)
     if inp.warnings is not None:
         _warning_events(inp, ev)
+    memory.sweep()
     return ev
 
 

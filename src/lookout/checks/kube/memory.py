@@ -7,6 +7,17 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import msgspec
+
+
+class _Saved(msgspec.Struct, gc=False):
+    """What :meth:`Memory.dump` writes (msgpack)."""
+
+    since: dict[str, float] = {}
+    samples: dict[str, list[tuple[float, float]]] = {}
+    last: dict[str, str] = {}
+    changes: dict[str, list[float]] = {}
+
 
 @dataclass
 class Memory:
@@ -14,6 +25,8 @@ class Memory:
     samples: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     last: dict[str, str] = field(default_factory=dict)
     changes: dict[str, deque[float]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    """Keys used since :meth:`sweep` (not saved): what the next sweep keeps."""
 
     def held_for(
         self, key: str, holds: bool, now: float, start: float | None = None
@@ -24,6 +37,7 @@ class Memory:
         if not holds:
             self.since.pop(key, None)
             return None
+        self.seen.add(key)
         first = now if start is None else min(start, now)
         return now - self.since.setdefault(key, first)
 
@@ -54,6 +68,7 @@ class Memory:
 
     def transitions(self, key: str, value: str, now: float, window: float) -> int:
         """How often ``value`` changed within the last ``window`` seconds."""
+        self.seen.add(key)
         times = self.changes.setdefault(key, deque())
         before = self.last.get(key)
         if before is not None and before != value:
@@ -66,6 +81,7 @@ class Memory:
     def _series(
         self, key: str, value: float, now: float, window: float, *, counter: bool = False
     ) -> deque[tuple[float, float]]:
+        self.seen.add(key)
         series = self.samples.setdefault(key, deque())
         # a counter needs only its changes (the value at the window start is the last one
         # before it): an unchanged counter stays one sample, which keeps the stored state small
@@ -79,6 +95,40 @@ class Memory:
             series.clear()
             series.extend(thinned)
         return series
+
+    def dump(self) -> bytes:
+        """Everything remembered, for storing with the site's state."""
+        return msgspec.msgpack.encode(
+            _Saved(
+                self.since,
+                {k: list(v) for k, v in self.samples.items()},
+                self.last,
+                {k: list(v) for k, v in self.changes.items()},
+            )
+        )
+
+    @classmethod
+    def load(cls, data: bytes) -> Memory:
+        """What :meth:`dump` wrote; raises ``msgspec.DecodeError`` for anything else."""
+        saved = msgspec.msgpack.decode(data, type=_Saved)
+        return cls(
+            dict(saved.since),
+            {k: deque(v) for k, v in saved.samples.items()},
+            dict(saved.last),
+            {k: deque(v) for k, v in saved.changes.items()},
+        )
+
+    def keep(self, key: str) -> None:
+        """Keep ``key`` through the next sweep without a new value."""
+        self.seen.add(key)
+
+    def sweep(self) -> None:
+        """Drop what no check asked about since the last sweep (deleted objects), so what is
+        remembered and saved stays the size of the cluster. Called after each evaluation."""
+        for table in (self.since, self.samples, self.last, self.changes):
+            for k in [k for k in table if k not in self.seen]:
+                del table[k]
+        self.seen = set()
 
     def forget(self, prefix: str) -> None:
         """Drop everything remembered about keys starting with ``prefix`` (a deleted object)."""

@@ -44,7 +44,9 @@ def check(
         state = upper(age, params.pvc_pending_levels) if age is not None else WARN
         return Outcome(state, f"{phase} for {human_age(age)}{mark(state)}")
     head = f"Bound to {pvc.spec.volume_name}, {human_bytes(size)}"
+    trend = f"pvc/{pvc.metadata.namespace}/{pvc.metadata.name}"
     if usage is None:
+        memory.keep(trend)  # a round without usage data must not lose the trend
         return Outcome(OK, f"{head} (no usage data)")
     pct = percent(usage.used, usage.capacity)
     state = upper(pct, params.pvc_used_levels)
@@ -58,9 +60,7 @@ def check(
         metric("fs_used_percent", pct, "%", params.pvc_used_levels, lo=0, hi=100),
         metric("fs_free", usage.available, "B", lo=0),
     ]
-    slope = memory.slope(
-        f"pvc/{pvc.metadata.namespace}/{pvc.metadata.name}", usage.used, now, TREND_WINDOW
-    )
+    slope = memory.slope(trend, usage.used, now, TREND_WINDOW)
     if slope is not None and slope > 0:
         until_full = usage.available / slope
         s = WARN if until_full < params.pvc_full_within and pct > 100 - 15 else OK
