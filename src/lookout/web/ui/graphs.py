@@ -79,62 +79,98 @@ def _time_label(ts: float, span: float) -> str:
 
 def graph(s: Series, start: float, end: float) -> Markup:
     """One metric as a line with its warn/crit levels; gaps where no data came."""
-    values = [v for _, v in s.points if v is not None]
-    levels = [x for x in (s.warn, s.crit) if x is not None]
-    lo = min([*values, *levels, 0.0]) if values else 0.0
-    hi = max([*values, *levels]) if values or levels else 1.0
-    if hi <= lo:
-        hi = lo + 1.0
-    ticks = nice_ticks(lo, hi)
-    lo, hi = ticks[0], ticks[-1]
-    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
-    span = max(end - start, 1.0)
-
-    def x(ts: float) -> float:
-        return LEFT + (ts - start) / span * pw
-
-    def y(v: float) -> float:
-        return TOP + ph - (v - lo) / (hi - lo) * ph
-
+    ticks = _value_ticks(s)
+    frame = _Frame(start, max(end - start, 1.0), ticks[0], ticks[-1])
     parts = [
         f'<svg class="graph" viewBox="0 0 {W:.0f} {H:.0f}" role="img" '
         f'aria-label="{escape(s.name)} over time">',
-        f'<rect class="g-bg" x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}"/>',
+        f'<rect class="g-bg" x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" '
+        f'height="{H - TOP - BOTTOM}"/>',
+        *_value_axis(frame, ticks, s.unit),
+        *_time_axis(frame),
+        *_levels(frame, s),
+        *_lines(frame, s.points),
     ]
-    for v in ticks:
-        parts.append(
-            f'<line class="g-grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
-            f'<text class="g-axis" x="{LEFT - 4}" y="{y(v) + 4:.1f}" text-anchor="end">'
-            f"{escape(fmt(v, s.unit))}</text>"
-        )
-    for i in range(5):
-        ts = start + span * i / 4
-        parts.append(
-            f'<text class="g-axis" x="{x(ts):.1f}" y="{H - 6}" '
-            f'text-anchor="{"start" if i == 0 else "end" if i == 4 else "middle"}">'
-            f"{escape(_time_label(ts, span))}</text>"
-        )
-    for cls, level in (("g-warn", s.warn), ("g-crit", s.crit)):
-        if level is not None and lo <= level <= hi:
-            parts.append(
-                f'<line class="{cls}" x1="{LEFT}" x2="{W - RIGHT}" '
-                f'y1="{y(level):.1f}" y2="{y(level):.1f}"><title>{cls[2:]} '
-                f"{escape(fmt(level, s.unit))}</title></line>"
-            )
-    for run in _runs(s.points, bridge=span / 12):
-        if len(run) == 1:
-            ts, v = run[0]
-            parts.append(f'<circle class="g-dot" cx="{x(ts):.1f}" cy="{y(v):.1f}" r="2"/>')
-        else:
-            pts = " ".join(f"{x(ts):.1f},{y(v):.1f}" for ts, v in run)
-            parts.append(f'<polyline class="g-line" points="{pts}"/>')
-    if not values:
+    if not any(v is not None for _, v in s.points):
         parts.append(
             f'<text class="g-empty" x="{W / 2}" y="{H / 2}" text-anchor="middle">'
             "no data in this range</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """Where a time and a value land on the canvas: ``start`` … ``start + span`` across,
+    ``lo`` … ``hi`` up."""
+
+    start: float
+    span: float
+    lo: float
+    hi: float
+
+    def x(self, ts: float) -> float:
+        return LEFT + (ts - self.start) / self.span * (W - LEFT - RIGHT)
+
+    def y(self, v: float) -> float:
+        ph = H - TOP - BOTTOM
+        return TOP + ph - (v - self.lo) / (self.hi - self.lo) * ph
+
+
+def _value_ticks(s: Series) -> list[float]:
+    """The value axis: round ticks around the data, the levels and zero."""
+    values = [v for _, v in s.points if v is not None]
+    levels = [x for x in (s.warn, s.crit) if x is not None]
+    lo = min([*values, *levels, 0.0]) if values else 0.0
+    hi = max([*values, *levels]) if values or levels else 1.0
+    return nice_ticks(lo, hi if hi > lo else lo + 1.0)
+
+
+def _value_axis(f: _Frame, ticks: list[float], unit: str) -> list[str]:
+    return [
+        f'<line class="g-grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{f.y(v):.1f}" y2="{f.y(v):.1f}"/>'
+        f'<text class="g-axis" x="{LEFT - 4}" y="{f.y(v) + 4:.1f}" text-anchor="end">'
+        f"{escape(fmt(v, unit))}</text>"
+        for v in ticks
+    ]
+
+
+def _time_axis(f: _Frame) -> list[str]:
+    """Five time labels: the start, three between, the end."""
+    out = []
+    for i in range(5):
+        ts = f.start + f.span * i / 4
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
+        out.append(
+            f'<text class="g-axis" x="{f.x(ts):.1f}" y="{H - 6}" text-anchor="{anchor}">'
+            f"{escape(_time_label(ts, f.span))}</text>"
+        )
+    return out
+
+
+def _levels(f: _Frame, s: Series) -> list[str]:
+    """The warn and crit lines that fall inside the value axis."""
+    return [
+        f'<line class="{cls}" x1="{LEFT}" x2="{W - RIGHT}" '
+        f'y1="{f.y(level):.1f}" y2="{f.y(level):.1f}"><title>{cls[2:]} '
+        f"{escape(fmt(level, s.unit))}</title></line>"
+        for cls, level in (("g-warn", s.warn), ("g-crit", s.crit))
+        if level is not None and f.lo <= level <= f.hi
+    ]
+
+
+def _lines(f: _Frame, points: Sequence[tuple[float, float | None]]) -> list[str]:
+    """The data: a line per run of points, a dot for a lone point."""
+    out = []
+    for run in _runs(points, bridge=f.span / 12):
+        if len(run) == 1:
+            ts, v = run[0]
+            out.append(f'<circle class="g-dot" cx="{f.x(ts):.1f}" cy="{f.y(v):.1f}" r="2"/>')
+        else:
+            pts = " ".join(f"{f.x(ts):.1f},{f.y(v):.1f}" for ts, v in run)
+            out.append(f'<polyline class="g-line" points="{pts}"/>')
+    return out
 
 
 def _runs(
