@@ -240,7 +240,7 @@ class SiteRunner:
             comments=list(eng.comments.values()) if eng.comments_changed else None,
             next_id=eng.next_id,
             started_at=eng.started_at,
-            points=self.store.series.take_pending(),
+            points=self.store.series.take_pending(keep_visible=True),
             at=now,
             prune_events_before=now - self.settings.event_retention if prune else None,
             prune_metrics=prune,

@@ -6,9 +6,11 @@ Storage:
   points as little-endian float64 ``(ts, value)`` pairs, sorted by ts without duplicate ts
   (the later value wins), with ``start_ts``/``end_ts``/``count``;
 * ``metric_rollup``: ``(count, sum, min, max)`` per series, step and bucket, written by the
-  downsampling pass of ``prune`` for complete buckets before each step's watermark
-  (``metric_watermark``); a point written with a ts already before a watermark (a late
-  point) is merged into that step's bucket right away, so rollups stay complete below it;
+  downsampling pass for complete buckets before each step's watermark (``metric_watermark``);
+  a point written with a ts already before a watermark (a late point) is merged into that
+  step's bucket right away, so rollups stay complete below it. A late point that replaces a
+  stored one (the same series and ts sent again) changes the bucket's sum by the difference
+  and leaves its count, so it is not counted twice;
 * a query at step ``s`` reads the largest rollup step ≤ ``s`` below its watermark and raw
   points from chunks after it, merging both per bucket; below the smallest step it reads chunks
   only. Everything is in the database, so answers are the same after a restart.
@@ -31,24 +33,39 @@ Size is bounded by time, not by count:
 So the database stays within ``series × (raw_seconds / flush interval + Σ keep / step)`` rows.
 In memory the store keeps one dict entry per series (key tuple of interned strings → id packed
 with a fingerprint of the stored unit/thresholds, well under 200 bytes per series) and the
-points added since the last ``take_pending`` (flush interval × result rate). The downsampling
-pass works on ``_CHUNK`` series at a time: its memory is bounded by the points of that many
-series since the last pass.
+points added since the last ``take_pending`` (flush interval × result rate) until the
+transaction writing them commits. The downsampling pass works on ``_CHUNK`` series at a time:
+its memory is bounded by the points of that many series since the last pass.
+
+Downsampling is incremental: ``roll_up``, called at every checkpoint, advances a pass over the
+series in id order until it has read about ``rollup_rows`` chunks, and moves the watermarks once
+the pass has covered every series (``prune`` finishes the pass at once, then applies
+retention). By default the share is ``max(ROLLUP_ROWS, (steps + 1) × series)`` chunks: each
+checkpoint adds at most one chunk per series and each step's pass reads it once, so passes keep
+up while no checkpoint does a whole hour's work (``bench/series.py``). A pass writes the buckets
+between the old and the new watermark whole (replacing what a pass cut short by a restart
+wrote), so it is idempotent and needs no state beyond memory; until it moves the watermarks,
+queries read those buckets from the chunks, and a late point of a series the pass has done is
+merged into its bucket.
 
 Threads: ``add`` and ``take_pending`` run in the asyncio thread; ``write_pending``, ``load``,
-``prune`` and ``forget`` run in the single writer thread inside the caller's transaction
-(never committed here). If that transaction rolls back, call ``load`` again before the next
-``write_pending``: series ids remembered meanwhile may not exist. ``query`` may run in any
-thread; it reads the pending buffer without locking (appends are atomic under the GIL). It
-reads the watermarks first, then rollups before them and chunk points from them on, so a pass
-committed in between cannot make it count a point twice or miss one.
+``roll_up``, ``prune``, ``expire`` and ``forget`` run in the single writer thread inside the
+caller's transaction (never committed here). If that transaction rolls back, call ``load``
+again before the next ``write_pending``: series ids remembered meanwhile may not exist. A
+caller taking points with ``keep_visible`` commits the transaction that wrote them inside
+``publishing(points)`` (or hands them back with ``release`` when they will never be written).
+``query`` may run in any thread: it reads the buffers without locking (appends are atomic
+under the GIL), points taken with ``keep_visible`` but not committed included; it waits while
+a commit of taken points is under way and reads again if one happened meanwhile (a sequence
+count, as in a seqlock), so it never counts such points twice or misses them. It reads the
+watermarks first, then rollups before them and chunk points from them on, so a pass committed
+in between cannot make it count a point twice or miss one.
 
-Known limits: points between ``take_pending`` and the writer's commit are invisible to
-``query``; a ``(series, ts)`` written again keeps the later value in chunks and rollups, except
-once rolled up: then the rollups count it twice; ``forget`` does not touch the pending buffer,
-so results still buffered for a forgotten object create its series again; the downsampling pass
-runs within one ``prune`` call and reads every chunk written since the previous pass once
-(some µs per chunk: seconds per million chunks, in the writer thread).
+Known limits: a point sent again after its chunk was deleted (older than ``raw_seconds`` and
+rolled up) is counted again in the rollups: nothing is left to tell it from a new point; the
+min and max of a bucket whose extreme point was replaced keep the old extreme (the average is
+exact); ``forget`` does not touch the pending buffer, so results still buffered for a forgotten
+object create its series again.
 """
 
 from __future__ import annotations
@@ -56,9 +73,11 @@ from __future__ import annotations
 import math
 import struct
 import sys
+import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from operator import lt
@@ -91,6 +110,11 @@ _MAX_BUCKETS = 10_000
 _NAME_LENGTH = 255  # metric_series host/service/name columns
 _UNIT_LENGTH = 16  # metric_series.unit
 _ROLLUP_LAG = 120.0  # seconds after its end before a bucket is rolled up (late results)
+ROLLUP_ROWS = 20_000
+"""Chunks a checkpoint's ``roll_up`` reads at least (unless the pass ends), if it has to."""
+_FIRST_BATCH = 32  # series in a roll_up's first batch, before it knows their chunks per series
+_QUERY_TRIES = 5  # reads of the database when commits of taken points keep coming between
+_QUERY_WAIT = 10.0  # seconds a query waits for a commit of taken points, at most
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _CHUNK_COLUMNS = ("series_id", "start_ts", "end_ts", "count", "data")
 _ROLLUP_COLUMNS = ("series_id", "step", "ts", "count", "sum", "min", "max")
@@ -153,14 +177,52 @@ class SeriesData(msgspec.Struct):
     points: list[tuple[float, float | None]]
 
 
-class SeriesStore:
-    """Buffers metric points in memory and writes them as chunks; rolls them up in ``prune``."""
+@dataclass(frozen=True, slots=True)
+class _LateMark:
+    """A step's watermark, and the new one of a pass under way (the same when it does not
+    move) that holds for the series up to ``done_through``."""
 
-    def __init__(self, retention: SeriesRetention | None = None) -> None:
+    mark: float
+    new: float
+    done_through: int
+
+    @property
+    def highest(self) -> float:
+        return self.new if self.done_through >= 0 else self.mark
+
+    def of(self, series_id: int) -> float:
+        return self.new if series_id <= self.done_through else self.mark
+
+
+@dataclass(slots=True)
+class _Pass:
+    """A downsampling pass under way: each moving step's (old, new) watermark, and the last
+    series id whose buckets up to the new watermark are written."""
+
+    moves: dict[int, tuple[float, float]]
+    done_through: int = -1
+
+
+class SeriesStore:
+    """Buffers metric points in memory and writes them as chunks; rolls them up per checkpoint
+    (``roll_up``) and applies retention in ``prune``/``expire``."""
+
+    def __init__(
+        self, retention: SeriesRetention | None = None, rollup_rows: int | None = None
+    ) -> None:
+        if rollup_rows is not None and rollup_rows < 1:
+            raise ConfigError("invalid series store", [f"rollup_rows {rollup_rows} < 1"])
         self.retention = retention or SeriesRetention()
+        self.rollup_rows = rollup_rows
+        """Chunks per ``roll_up`` (None: as many as keep up with the series, see above)."""
         self._steps = tuple(step for step, _ in self.retention.rollups)
         self._pending: list[_Entry] = []
+        self._taken: tuple[list[_Entry], ...] = ()  # taken, not yet committed (copy on write)
+        self._commits = 0  # odd while taken points are being committed
+        self._committed = threading.Condition()
         self._ids: dict[SeriesKey, int] = {}  # key → fingerprint << _ID_BITS | series id
+        self._pass: _Pass | None = None
+        self._next_pass = -math.inf  # no step can move before this time
 
     @property
     def series_count(self) -> int:
@@ -175,15 +237,49 @@ class SeriesStore:
         if metrics:
             self._pending.append((host, service, tuple(metrics), ts))
 
-    def take_pending(self) -> PendingPoints:
-        """Hand the buffered points over for writing and start a new buffer."""
-        entries, self._pending = self._pending, []
+    def take_pending(self, *, keep_visible: bool = False) -> PendingPoints:
+        """Hand the buffered points over for writing and start a new buffer. With
+        ``keep_visible`` ``query`` still sees them until the caller commits the transaction
+        writing them inside ``publishing`` (or hands them back with ``release``)."""
+        entries = self._pending
+        if keep_visible:  # before the swap: a query may see them twice (once counted), not never
+            self._taken = (*self._taken, entries)
+        self._pending = []
         return PendingPoints(entries)
 
     # ---- writer thread --------------------------------------------------------------------
 
+    @contextmanager
+    def publishing(self, points: PendingPoints | None) -> Iterator[None]:
+        """Wrap the commit of the transaction that wrote ``points`` (a ``take_pending``
+        result): queries wait meanwhile, and afterwards read them from the database only."""
+        if points is None:
+            yield
+            return
+        with self._committed:
+            self._commits += 1
+        try:
+            yield
+        finally:
+            with self._committed:
+                self._forget_taken(points)
+                self._commits += 1
+                self._committed.notify_all()
+
+    def release(self, points: PendingPoints | None) -> None:
+        """Stop showing ``points`` to queries: they will not be written (the write failed)."""
+        if points is not None:
+            with self._committed:
+                self._forget_taken(points)
+
+    def _forget_taken(self, points: PendingPoints) -> None:
+        self._taken = tuple(taken for taken in self._taken if taken is not points.entries)
+
     def load(self, conn: sa.Connection) -> None:
-        """Read the ids (and stored unit/thresholds) of every series."""
+        """Read the ids (and stored unit/thresholds) of every series, and forget a downsampling
+        pass under way (its writes may have been rolled back; the next pass writes them anew)."""
+        self._pass = None
+        self._next_pass = -math.inf
         ids: dict[SeriesKey, int] = {}
         query = sa.select(
             metric_series.c.id,
@@ -213,34 +309,41 @@ class SeriesStore:
             conn.execute(update, updates)
         if not rows:
             return
+        marks = self._late_marks(_read_watermarks(conn))
+        highest = max((mark.highest for mark in marks.values()), default=-math.inf)
+        late = [row for row in rows if row[1] < highest]
+        stored = self._stored_points(conn, late, highest) if late else {}
         _insert_chunks(conn, rows)
-        first = min(row[1] for row in rows)
-        marks = _read_watermarks(conn)
-        late = {step: marks[step] for step in self._steps if marks.get(step, -math.inf) > first}
         if late:
-            self._merge_late(conn, rows, late)
+            self._merge_late(conn, late, marks, stored)
+
+    def roll_up(self, conn: sa.Connection, now: float) -> bool:
+        """Advance downsampling by about ``rollup_rows`` chunks read (see the module
+        docstring). Returns whether every complete bucket is rolled up."""
+        budget = self.rollup_rows
+        if budget is None:
+            budget = max(ROLLUP_ROWS, (len(self._steps) + 1) * len(self._ids))
+        return self._roll_up(conn, now, budget)
 
     def prune(self, conn: sa.Connection, now: float) -> int:
-        """Roll up complete buckets into ``metric_rollup``, then delete points older than their
-        retention and series left without points. Returns the number of rows deleted
-        (chunks and rollups)."""
+        """Roll up every complete bucket into ``metric_rollup``, then ``expire``. Returns the
+        number of rows deleted (chunks and rollups)."""
+        self._roll_up(conn, now, math.inf)
+        return self.expire(conn, now)
+
+    def expire(self, conn: sa.Connection, now: float) -> int:
+        """Delete points older than their retention (chunks only once rolled up) and series
+        left without points. Returns the number of rows deleted (chunks and rollups)."""
         marks = _read_watermarks(conn)
-        moves: dict[int, tuple[float, float]] = {}  # step → (old, new) watermark
-        for step in self._steps:
-            target = float(math.floor((now - _ROLLUP_LAG) / step) * step)
-            old = marks.get(step, -math.inf)
-            if target > old:
-                moves[step] = (old, target)
-                marks[step] = target
         stale = sorted(step for step in marks if step not in self._steps)
         # chunks go once they are past raw retention and every step has rolled them up
-        chunk_cut = min([now - self.retention.raw_seconds, *(marks[s] for s in self._steps)])
+        chunk_cut = min(
+            [now - self.retention.raw_seconds, *(marks.get(s, -math.inf) for s in self._steps)]
+        )
         deleted = 0
         chunk, rollup = metric_chunk.c, metric_rollup.c
         ids = conn.execute(sa.select(metric_series.c.id).order_by(metric_series.c.id))
         for batch in _chunks(ids.scalars().all(), _CHUNK):
-            if moves:
-                self._downsample(conn, batch, moves)
             deleted += conn.execute(
                 sa.delete(metric_chunk).where(chunk.series_id.in_(batch), chunk.end_ts < chunk_cut)
             ).rowcount
@@ -255,8 +358,6 @@ class SeriesStore:
                 ).rowcount
         if stale:
             conn.execute(sa.delete(metric_watermark).where(metric_watermark.c.step.in_(stale)))
-        if moves:
-            self._save_watermarks(conn, {step: new for step, (_, new) in moves.items()})
         self._drop_empty_series(conn)
         return deleted
 
@@ -290,12 +391,18 @@ class SeriesStore:
         """
         first, count = _buckets(start, end, step)
         buckets = _Buckets(first, step, count)
-        stored = _stored_series(conn, host, service, name)
-        sums = {series_name: buckets.empty() for series_name, _ in stored.values()}
-        if stored:
-            self._fill_from_db(conn, stored, buckets, sums)
+        for _ in range(_QUERY_TRIES):
+            seen = self._quiet_commits()
+            buffers = self._buffers()
+            stored = _stored_series(conn, host, service, name)
+            sums = {series_name: buckets.empty() for series_name, _ in stored.values()}
+            if stored:
+                self._fill_from_db(conn, stored, buckets, sums)
+            if self._commits == seen:  # no taken points were committed while reading
+                break
         metas = {series_name: meta for series_name, meta in stored.values()}
-        self._fill_from_pending(host, service, name, buckets, sums, metas)
+        for entries in buffers:
+            _fill_from_entries(entries, host, service, name, buckets, sums, metas)
         return [
             SeriesData(series_name, *metas[series_name], points=buckets.points(*sums[series_name]))
             for series_name in sorted(sums)
@@ -361,26 +468,112 @@ class SeriesStore:
                 rows.append((series_id, flat[0], flat[-2], len(flat) >> 1, _pack(flat)))
         return rows, updates
 
+    def _late_marks(self, marks: dict[int, float]) -> dict[int, _LateMark]:
+        """Per step, the time before which a point of a series is already rolled up: the
+        watermark, or the new one of a pass under way for the series it has done."""
+        out: dict[int, _LateMark] = {}
+        moving = self._pass.moves if self._pass is not None else {}
+        done = self._pass.done_through if self._pass is not None else -1
+        for step in self._steps:
+            mark = marks.get(step, -math.inf)
+            new = moving[step][1] if step in moving else mark
+            late = _LateMark(mark, new, done)
+            if late.highest > -math.inf:
+                out[step] = late
+        return out
+
+    def _stored_points(
+        self, conn: sa.Connection, rows: list[_ChunkRow], until: float
+    ) -> dict[int, tuple[array[float], array[float]]]:
+        """The stored points (the later chunk's value for a repeated ts) of the series of
+        ``rows`` from their first point to ``until``: what a late point may replace."""
+        chunk = metric_chunk.c
+        out: dict[int, tuple[array[float], array[float]]] = {}
+        for batch in _chunks(rows, _CHUNK):
+            query = (
+                _select_chunks()
+                .where(
+                    chunk.series_id.in_([row[0] for row in batch]),
+                    chunk.end_ts >= min(row[1] for row in batch),
+                    chunk.start_ts < until,
+                )
+                .order_by(chunk.series_id, chunk.end_ts, chunk.id)
+            )
+            for series_id, stamps, values in _series_points(conn.execute(query)):
+                out[series_id] = (stamps, values)
+        return out
+
     def _merge_late(
-        self, conn: sa.Connection, rows: list[_ChunkRow], marks: dict[int, float]
+        self,
+        conn: sa.Connection,
+        rows: list[_ChunkRow],
+        marks: dict[int, _LateMark],
+        stored: dict[int, tuple[array[float], array[float]]],
     ) -> None:
-        """Merge the points before a step's watermark into that step's rollups."""
-        late = [row for row in rows if row[1] < max(marks.values())]
+        """Merge the points already rolled up for a step into that step's buckets: a new point
+        adds to count and sum; one replacing a stored point adds the difference to the sum."""
+        points: list[tuple[int, float, float, float | None]] = []
+        for series_id, _, _, _, data in rows:
+            stamps, values = stored.get(series_id, (array("d"), array("d")))
+            flat = _unpack(data)
+            for i in range(0, len(flat), 2):
+                ts = flat[i]
+                j = bisect_left(stamps, ts)
+                old = values[j] if j < len(stamps) and stamps[j] == ts else None
+                points.append((series_id, ts, flat[i + 1], old))
         for step, mark in marks.items():
-            raw: dict[tuple[int, float], float] = {}
-            for series_id, start, _, _, data in late:
-                if start < mark:
-                    flat = _unpack(data)
-                    for i in range(0, len(flat), 2):
-                        if flat[i] < mark:
-                            raw[series_id, flat[i]] = flat[i + 1]
-            _upsert_rollups(conn, _rollup_rows(raw, step))
+            due = [p for p in points if p[1] < mark.of(p[0])]
+            _upsert_rollups(conn, _late_rollup_rows(due, step))
+
+    def _roll_up(self, conn: sa.Connection, now: float, budget: float) -> bool:
+        """Pass on in batches of series sized to read about ``budget`` chunks in all."""
+        size = _CHUNK if budget == math.inf else max(1, min(_FIRST_BATCH, int(budget)))
+        while budget > 0:
+            if self._pass is None:
+                if now < self._next_pass:
+                    return True
+                self._pass = self._start_pass(conn, now)
+                if self._pass is None:
+                    return True
+            run = self._pass
+            query = (
+                sa.select(metric_series.c.id)
+                .where(metric_series.c.id > run.done_through)
+                .order_by(metric_series.c.id)
+                .limit(size)
+            )
+            batch = conn.execute(query).scalars().all()
+            if not batch:  # every series done: the watermarks move
+                self._save_watermarks(conn, {step: new for step, (_, new) in run.moves.items()})
+                self._pass = None
+                continue
+            read = self._downsample(conn, batch, run.moves)
+            run.done_through = batch[-1]
+            budget -= max(read, 1)
+            per_series = max(read / len(batch), 1.0)
+            size = _CHUNK if budget == math.inf else max(1, min(_CHUNK, int(budget / per_series)))
+        return False
+
+    def _start_pass(self, conn: sa.Connection, now: float) -> _Pass | None:
+        """A pass to the watermarks of ``now`` (the steps that move), or None."""
+        marks = _read_watermarks(conn)
+        moves: dict[int, tuple[float, float]] = {}  # step → (old, new) watermark
+        soonest = math.inf
+        for step in self._steps:
+            target = float(math.floor((now - _ROLLUP_LAG) / step) * step)
+            old = marks.get(step, -math.inf)
+            if target > old:
+                moves[step] = (old, target)
+            soonest = min(soonest, max(old, target) + step + _ROLLUP_LAG)
+        self._next_pass = soonest
+        return _Pass(moves) if moves else None
 
     def _downsample(
         self, conn: sa.Connection, batch: Sequence[int], moves: dict[int, tuple[float, float]]
-    ) -> None:
+    ) -> int:
         """Roll up the chunk points of ``batch`` series between each step's old and new
-        watermark into ``(count, sum, min, max)`` rows (merged into existing buckets)."""
+        watermark into ``(count, sum, min, max)`` rows, replacing those buckets (a pass cut
+        short before may have written them). Returns the number of chunks read."""
         low = min(old for old, _ in moves.values())
         high = max(new for _, new in moves.values())
         chunk = metric_chunk.c
@@ -390,13 +583,15 @@ class SeriesStore:
         query = _select_chunks().where(*where).order_by(chunk.series_id, chunk.end_ts, chunk.id)
         out: list[_RollupRow] = []
         steps = [(step, old, new, _rollup_bucket(step)) for step, (old, new) in moves.items()]
-        for series_id, stamps, values in _series_points(conn.execute(query).all()):
+        chunks = conn.execute(query).all()
+        for series_id, stamps, values in _series_points(chunks):
             for step, old, new, bucket_of in steps:
                 begin, stop = bisect_left(stamps, old), bisect_left(stamps, new)
                 for bucket, i, j in _runs(stamps, begin, stop, bucket_of):
                     part = values[i:j]
                     out.append((series_id, step, bucket, j - i, sum(part), min(part), max(part)))
-        _upsert_rollups(conn, out)
+        _upsert_rollups(conn, out, replace=True)
+        return len(chunks)
 
     def _save_watermarks(self, conn: sa.Connection, marks: dict[int, float]) -> None:
         insert = _insert(conn, metric_watermark)
@@ -488,27 +683,43 @@ class SeriesStore:
                     values[int(index)] += sum(points[i:j])
                     counts[int(index)] += j - i
 
-    def _fill_from_pending(
-        self,
-        host: str,
-        service: str,
-        name: str | None,
-        buckets: _Buckets,
-        sums: dict[str, tuple[list[float], list[int]]],
-        metas: dict[str, _Meta],
-    ) -> None:
-        for entry_host, entry_service, metrics, ts in self._pending:
-            if entry_host != host or entry_service != service:
+    def _quiet_commits(self) -> int:
+        """The commit count once no commit of taken points is under way."""
+        with self._committed:
+            self._committed.wait_for(lambda: self._commits % 2 == 0, timeout=_QUERY_WAIT)
+            return self._commits
+
+    def _buffers(self) -> list[list[_Entry]]:
+        """The points not yet in the database: taken ones first, then the pending buffer.
+        The buffer is read first: a ``take_pending`` in between shows it in both, once here."""
+        pending = self._pending
+        taken = self._taken
+        if any(entries is pending for entries in taken):
+            return list(taken)
+        return [*taken, pending]
+
+
+def _fill_from_entries(
+    entries: list[_Entry],
+    host: str,
+    service: str,
+    name: str | None,
+    buckets: _Buckets,
+    sums: dict[str, tuple[list[float], list[int]]],
+    metas: dict[str, _Meta],
+) -> None:
+    for entry_host, entry_service, metrics, ts in entries:
+        if entry_host != host or entry_service != service:
+            continue
+        for metric in metrics:
+            if name is not None and metric.name != name:
                 continue
-            for metric in metrics:
-                if name is not None and metric.name != name:
-                    continue
-                metas[metric.name] = _meta(metric)
-                values, counts = sums.setdefault(metric.name, buckets.empty())
-                index = buckets.index(ts)
-                if index is not None and metric.value - metric.value == 0.0:
-                    values[index] += metric.value
-                    counts[index] += 1
+            metas[metric.name] = _meta(metric)
+            values, counts = sums.setdefault(metric.name, buckets.empty())
+            index = buckets.index(ts)
+            if index is not None and metric.value - metric.value == 0.0:
+                values[index] += metric.value
+                counts[index] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -700,17 +911,21 @@ def _runs(
         i = j
 
 
-def _rollup_rows(raw: dict[tuple[int, float], float], step: int) -> list[_RollupRow]:
-    """Aggregate points into ``step`` buckets: count, sum, min, max per (series, bucket)."""
+def _late_rollup_rows(
+    points: Iterable[tuple[int, float, float, float | None]], step: int
+) -> list[_RollupRow]:
+    """What ``(series id, ts, value, replaced value or None)`` points add to their ``step``
+    buckets: count, sum, min, max per (series, bucket), to merge into the stored ones."""
     buckets: dict[tuple[int, float], list[float]] = {}
-    for (series_id, ts), value in raw.items():
+    for series_id, ts, value, old in points:
         key = (series_id, ts - ts % step)  # floor(ts / step) * step
+        count, added = (1, value) if old is None else (0, value - old)
         bucket = buckets.get(key)
         if bucket is None:
-            buckets[key] = [1, value, value, value]
+            buckets[key] = [count, added, value, value]
         else:
-            bucket[0] += 1
-            bucket[1] += value
+            bucket[0] += count
+            bucket[1] += added
             if value < bucket[2]:
                 bucket[2] = value
             if value > bucket[3]:
@@ -823,14 +1038,17 @@ def _copies(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 
-def _upsert_rollups(conn: sa.Connection, rows: list[_RollupRow]) -> None:
-    """Merge rows (unique per series, step and bucket) into ``metric_rollup``. PostgreSQL:
-    binary COPY into a temporary table, then one merging INSERT … SELECT (executemany costs
-    ~40 µs a row there); SQLite: executemany of the compiled upsert."""
+def _upsert_rollups(conn: sa.Connection, rows: list[_RollupRow], *, replace: bool = False) -> None:
+    """Merge rows (unique per series, step and bucket) into ``metric_rollup``, or with
+    ``replace`` overwrite the stored buckets. PostgreSQL: binary COPY into a temporary table,
+    then one merging INSERT … SELECT (executemany costs ~40 µs a row there); SQLite:
+    executemany of the compiled upsert."""
     if not rows:
         return
+    how = "replace" if replace else "merge"
     if not _copies(conn):
-        conn.exec_driver_sql(_driver_sql(conn, "rollup", _rollup_upsert), rows)
+        build = _rollup_replace if replace else _rollup_upsert
+        conn.exec_driver_sql(_driver_sql(conn, f"rollup-{how}", build), rows)
         return
     dbapi: Any = conn.connection.dbapi_connection
     with dbapi.cursor() as cursor:
@@ -843,7 +1061,8 @@ def _upsert_rollups(conn: sa.Connection, rows: list[_RollupRow]) -> None:
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
-        cursor.execute(_driver_sql(conn, "rollup-merge", _rollup_merge))
+        build = _rollup_replace_input if replace else _rollup_merge
+        cursor.execute(_driver_sql(conn, f"rollup-input-{how}", build))
         cursor.execute(f"DELETE FROM {_ROLLUP_INPUT.name}")
 
 
@@ -863,6 +1082,29 @@ def _rollup_merge(conn: sa.Connection) -> tuple[sa.Insert, tuple[str, ...]]:
     columns = [_ROLLUP_INPUT.c[column] for column in _ROLLUP_COLUMNS]
     insert = _insert(conn, metric_rollup).from_select(list(_ROLLUP_COLUMNS), sa.select(*columns))
     return _merge_rollups(conn, insert), ()
+
+
+def _rollup_replace(conn: sa.Connection) -> tuple[sa.Insert, tuple[str, ...]]:
+    """Write a bucket over the stored one."""
+    values: dict[str, Any] = {column: sa.bindparam(column) for column in _ROLLUP_COLUMNS}
+    return _replace_rollups(_insert(conn, metric_rollup).values(values)), _ROLLUP_COLUMNS
+
+
+def _rollup_replace_input(conn: sa.Connection) -> tuple[sa.Insert, tuple[str, ...]]:
+    """Write every row of the temporary input table over the stored ones (PostgreSQL)."""
+    columns = [_ROLLUP_INPUT.c[column] for column in _ROLLUP_COLUMNS]
+    insert = _insert(conn, metric_rollup).from_select(list(_ROLLUP_COLUMNS), sa.select(*columns))
+    return _replace_rollups(insert), ()
+
+
+def _replace_rollups(
+    insert: sqlite.Insert | postgresql.Insert,
+) -> sqlite.Insert | postgresql.Insert:
+    table = metric_rollup.c
+    return insert.on_conflict_do_update(
+        index_elements=[table.series_id, table.step, table.ts],
+        set_={column: insert.excluded[column] for column in ("count", "sum", "min", "max")},
+    )
 
 
 def _merge_rollups(

@@ -243,9 +243,13 @@ class SiteStore:
             if snapshot is None:
                 raise
             log.error("checkpoint failed, writing the journal alone and repairing: %s", exc)
-        seq = self._commit(bodies, None, None)
-        fixes = repair.Repairs()
-        self._commit((), snapshot, fixes)
+        try:
+            seq = self._commit(bodies, None, None)
+            fixes = repair.Repairs()
+            self._commit((), snapshot, fixes)
+        except StorageError:
+            self.series.release(snapshot.points)  # lost: no longer shown to queries
+            raise
         self.repairs.append(
             "checkpoint repaired: " + ("; ".join(fixes.notes) or "written again unchanged")
         )
@@ -259,8 +263,9 @@ class SiteStore:
     ) -> int:
         conn = self._conn()
         seq = self.last_seq
+        taken = snapshot.points if snapshot is not None else None
         try:
-            with conn.begin():
+            with conn.begin() as transaction:
                 if bodies:
                     rows = []
                     for at, body in bodies:
@@ -272,6 +277,8 @@ class SiteStore:
                         self.series.load(conn)  # a failed attempt may have learnt ids in vain
                         snapshot = _repaired(snapshot, fixes)
                     self._write_snapshot(conn, snapshot, seq)
+                with self.series.publishing(taken):  # queries see the points once throughout
+                    transaction.commit()
         except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
             # ValueError/TypeError/OverflowError: a value the driver cannot convert
             self._writer = None
@@ -302,10 +309,11 @@ class SiteStore:
                 conn.execute(t.comments.insert(), rows)
         if snap.points is not None:
             self.series.write_pending(conn, snap.points)
+        self.series.roll_up(conn, snap.at)  # a bounded share of downsampling per checkpoint
         if snap.prune_events_before is not None:
             conn.execute(sa.delete(t.events).where(t.events.c.at < snap.prune_events_before))
         if snap.prune_metrics:
-            self.series.prune(conn, snap.at)
+            self.series.expire(conn, snap.at)
         ck = _upsert(conn, t.checkpoint).values(
             id=1, journal_seq=seq, at=snap.at, next_id=snap.next_id, started_at=snap.started_at
         )
