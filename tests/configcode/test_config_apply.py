@@ -378,3 +378,28 @@ def test_event_handlers_are_applied_exported_and_keep_their_command(
     write(tree, {"hosts/ehhost.yaml": "name: ehhost\nevent_handler: {command: nowhere}\n"})
     r = cli("config", "apply", str(tree))
     assert "hosts/ehhost.yaml: event_handler.command: no command" in r.output
+
+
+def test_service_dependencies_are_applied_exported_and_checked(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    node = (
+        "name: depnode\nservices:\n  Kubelet: {}\n  Filesystem:\n"
+        "    depends_on: [{host: depnode, service: Kubelet}]\n"
+    )
+    tree = write(tmp_path / "deps", {"hosts/depnode.yaml": node})
+    cli.json("config", "apply", str(tree))
+    with site.client() as http:
+        svc = http.get("/api/v1/hosts/depnode/services/Filesystem").json()
+    assert svc["depends_on"] == [{"host": "depnode", "service": "Kubelet"}]
+    assert cli.json("config", "apply", str(tree))["changed"] is False
+    exported = tmp_path / "exported"
+    cli.ok("config", "export", str(exported))
+    assert "depends_on" in (exported / "hosts" / "depnode.yaml").read_text()
+    cyclic = node.replace(
+        "  Kubelet: {}\n", "  Kubelet:\n    depends_on: [{host: depnode, service: Filesystem}]\n"
+    )
+    write(tree, {"hosts/depnode.yaml": cyclic})
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code != 0
+    assert "a cycle" in r.output

@@ -165,6 +165,14 @@ def service_add(
         list[str] | None,
         typer.Option(help="$ARGn$ of the event handler, repeatable", show_default=False),
     ] = None,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="HOST/SERVICE",
+            help="A service whose problem this one's problem follows from, repeatable",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a service to a host (passive unless it has a check)."""
@@ -178,12 +186,25 @@ def service_add(
     }
     if event_handler is not None:
         body["event_handler"] = {"command": event_handler, "args": handler_arg or []}
+    if depends_on:
+        body["depends_on"] = parsed(parse_service_refs, depends_on, "--depends-on")
     created = api.post(path_of("hosts", host, "services"), body)
     if as_json:
         print_json(created)
         return
     kind = "active" if check is not None else "passive"
     print_done(f"service {host}/{name} added ({kind})")
+
+
+def parse_service_refs(texts: list[str]) -> list[dict[str, str]]:
+    """``HOST/SERVICE`` references (host names have no '/', service names may)."""
+    refs = []
+    for text in texts:
+        host, sep, service = text.partition("/")
+        if not (host and sep and service):
+            raise ValueError(f"{text!r}: expected HOST/SERVICE")
+        refs.append({"host": host, "service": service})
+    return refs
 
 
 def parse_check(text: str | None) -> dict[str, Any] | None:

@@ -53,6 +53,7 @@ class ServiceDefaults:
             "params": {},
             "labels": {},
             "event_handler": None,
+            "depends_on": [],
         }
 
 
@@ -123,6 +124,7 @@ def service_config(host: str, e: Mapping[str, Any], d: ServiceDefaults) -> Servi
         params=e.get("params", {}),
         labels={**e.get("labels", {}), MANAGED_LABEL: MANAGED_VALUE},
         event_handler=_handler(e.get("event_handler")),
+        depends_on=tuple((d["host"], d["service"]) for d in e.get("depends_on") or ()),
     )
 
 
@@ -170,6 +172,7 @@ def service_entry(cfg: ServiceConfig, d: ServiceDefaults) -> dict[str, Any]:
         "params": cfg.params,
         "labels": {k: v for k, v in cfg.labels.items() if k != MANAGED_LABEL},
         "event_handler": cfg.event_handler,
+        "depends_on": [{"host": h, "service": s} for h, s in cfg.depends_on],
     }
     return _without_defaults(data, d.as_dict())
 

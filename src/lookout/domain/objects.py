@@ -39,3 +39,6 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str] = msgspec.field(default_factory=dict)
     event_handler: dict[str, Any] | None = None
     """A command run on every state change: ``{"command", "args", "timeout"}`` (None: none)."""
+    depends_on: tuple[tuple[str, str], ...] = ()
+    """``(host, service)`` of services this one depends on: while one of them has a problem,
+    this service's problem is that one's consequence (shown with it, not notified alone)."""

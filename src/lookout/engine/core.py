@@ -57,6 +57,8 @@ class Engine:
         self.services: dict[Key, ServiceConfig] = {}
         self.host_services: dict[str, dict[str, ServiceConfig]] = {}
         self.status: dict[Key, Status] = {}
+        self.dependents: dict[Key, set[Key]] = {}
+        """For each service others depend on, those services (``ServiceConfig.depends_on``)."""
         self.downtimes: dict[int, Downtime] = {}
         self.comments: dict[int, Comment] = {}
         self.next_id = 1
@@ -107,6 +109,7 @@ class Engine:
 
     def put_service(self, cfg: ServiceConfig, at: float, status: Status | None = None) -> None:
         key = (cfg.host, cfg.name)
+        self._index_dependencies(key, self.services.get(key), cfg)
         self.services[key] = cfg
         self.host_services.setdefault(cfg.host, {})[cfg.name] = cfg
         st = self.status.get(key)
@@ -121,8 +124,21 @@ class Engine:
         if cfg.stale_after > 0:
             self._stale_due = min(self._stale_due, self._stale_deadline(st, cfg))
 
+    def _index_dependencies(
+        self, key: Key, old: ServiceConfig | None, new: ServiceConfig | None
+    ) -> None:
+        for parent in old.depends_on if old is not None else ():
+            children = self.dependents.get(parent)
+            if children is not None:
+                children.discard(key)
+                if not children:
+                    del self.dependents[parent]
+        for parent in new.depends_on if new is not None else ():
+            self.dependents.setdefault(parent, set()).add(key)
+
     def remove_service(self, host: str, name: str) -> None:
         key = (host, name)
+        self._index_dependencies(key, self.services.get(key), None)
         self.services.pop(key, None)
         self.host_services.get(host, {}).pop(name, None)
         self._forget_status(key)
@@ -175,10 +191,31 @@ class Engine:
         return st is not None and st.downtime_depth > 0
 
     def handled(self, st: Status) -> bool:
-        """Acknowledged, in downtime (own or host's), or a service on a host that is not UP."""
+        """Acknowledged, in downtime (own or host's), a service on a host that is not UP, or
+        a service one of whose dependencies has a problem."""
         if st.ack is not None or st.downtime_depth > 0:
             return True
-        return bool(st.service) and (self.host_in_downtime(st.host) or not self.host_up(st.host))
+        if not st.service:
+            return False
+        if self.host_in_downtime(st.host) or not self.host_up(st.host):
+            return True
+        return self.cause(st) is not None
+
+    def cause(self, st: Status) -> Status | None:
+        """The first service ``st`` depends on that has a problem now (None: none has)."""
+        cfg = st.cfg
+        if not isinstance(cfg, ServiceConfig) or not cfg.depends_on:
+            return None
+        for key in cfg.depends_on:
+            parent = self.status.get(key)
+            if parent is not None and parent.checked and parent.state != 0:
+                return parent
+        return None
+
+    def affected(self, st: Status, limit: int = 20) -> list[str]:
+        """``host/service`` of the services that depend on ``st`` (at most ``limit``)."""
+        children = self.dependents.get((st.host, st.service))
+        return [f"{h}/{s}" for h, s in sorted(children)[:limit]] if children else []
 
     def keys_of(self, target: inp.Target) -> list[Key]:
         """Resolve a target to existing object keys, in a stable order."""
@@ -221,6 +258,8 @@ class Engine:
 
     def apply_results(self, results: Iterable[CheckResult], at: float) -> int:
         """Apply results received at ``at``; returns how many named a known object."""
+        if self.dependents:  # causes first: a consequence in the same batch sees its cause
+            results = _causes_first(results, self.status)
         applied = 0
         status = self.status
         dirty_add = self.dirty.add
@@ -292,6 +331,17 @@ class Engine:
                 and not st.flapping
                 and not (st.service and self.host_in_downtime(st.host))
             )
+            data: dict[str, Any] = {
+                "old_state": ch.old_state,
+                "old_hard": ch.old_hard,
+                "hard_change": ch.hard_changed,
+                "host_problem": st.host_problem,
+                "notify": notify,
+            }
+            if st.state != 0 and (cause := self.cause(st)) is not None:
+                data["cause"] = f"{cause.host}/{cause.service}"
+            if affected := self.affected(st):
+                data["affects"] = affected
             # A recovery from a soft problem is a soft recovery in the log (as in Nagios),
             # though the OK state itself is hard at once.
             soft_recovery = st.state == 0 and ch.old_state != 0 and not ch.old_hard
@@ -303,13 +353,7 @@ class Engine:
                 state_type="soft" if soft_recovery else st.state_type,
                 attempt=st.attempt,
                 summary=st.summary,
-                data={
-                    "old_state": ch.old_state,
-                    "old_hard": ch.old_hard,
-                    "hard_change": ch.hard_changed,
-                    "host_problem": st.host_problem,
-                    "notify": notify,
-                },
+                data=data,
             )
         if (
             self.on_state is not None
@@ -696,3 +740,14 @@ def metric_list(metrics: tuple[Metric, ...]) -> list[dict[str, Any]]:
         }
         for m in metrics
     ]
+
+
+def _causes_first(results: Iterable[CheckResult], status: dict[Key, Status]) -> list[CheckResult]:
+    """``results`` with those of services that depend on others moved to the end (stable)."""
+    causes: list[CheckResult] = []
+    consequences: list[CheckResult] = []
+    for r in results:
+        st = status.get((r.host, r.service))
+        cfg = st.cfg if st is not None else None
+        (consequences if isinstance(cfg, ServiceConfig) and cfg.depends_on else causes).append(r)
+    return causes + consequences if consequences else causes

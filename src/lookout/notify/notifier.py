@@ -341,8 +341,16 @@ class Notifier:
             event_id=ev.id,
             url=self.url_of(ev.host, ev.service),
             site=self.options.site_name,
-            extra={"end": ev.data["end"]} if "end" in ev.data else {},
+            extra={
+                **({"end": ev.data["end"]} if "end" in ev.data else {}),
+                **self._affects(st),
+            },
         )
+
+    def _affects(self, st: Status | None) -> dict[str, Any]:
+        """The services that depend on ``st``: its page names what it silences."""
+        affected = self.engine.affected(st) if st is not None else []
+        return {"affects": affected} if affected else {}
 
     def _rows(
         self,
@@ -446,6 +454,7 @@ class Notifier:
             number=number,
             url=self.url_of(host, service),
             site=self.options.site_name,
+            extra=self._affects(st),
         )
         return self._rows(prefix, self.cursor, "problem", note, planned, now)
 

@@ -53,6 +53,12 @@ def title(note: Notification) -> str:
     return f"{kind}{state}: {note.object}"
 
 
+def affected(note: Notification) -> str:
+    """The services that depend on the notified one (they do not notify on their own)."""
+    names = note.extra.get("affects") or []
+    return ", ".join(str(n) for n in names)
+
+
 def subject(msg: Outgoing) -> str:
     if msg.bundled:
         return f"{bundle_head(msg)}: " + ", ".join(n.object for n in msg.notes[:3])
@@ -75,6 +81,8 @@ def text(msg: Outgoing) -> str:
         lines.append(f"Since: {stamp(n.since)}")
     if n.author:
         lines.append(f"By: {n.author}" + (f" — {n.comment}" if n.comment else ""))
+    if affects := affected(n):
+        lines.append(f"Affects: {affects}")
     if n.number > 1:
         lines.append(f"Notification number {n.number}")
     if n.url:
@@ -101,6 +109,8 @@ def html_body(msg: Outgoing) -> str:
     if n.author:
         by = esc(n.author) + (f" — {esc(n.comment)}" if n.comment else "")
         parts.append(f"<p>By: {by}</p>")
+    if affects := affected(n):
+        parts.append(f"<p>Affects: {esc(affects)}</p>")
     if n.url:
         parts.append(f'<p><a href="{esc(n.url)}">{esc(n.url)}</a></p>')
     return "".join(parts)

@@ -29,7 +29,9 @@ from lookout.configcode.tree import (
     downtime_key,
 )
 from lookout.domain.commands import Command, CommandLineError
+from lookout.domain.values import InvalidValue
 from lookout.engine import inputs as inp
+from lookout.engine.dependencies import check_dependencies
 from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, ValidationError
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
@@ -221,11 +223,27 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
         _check_runnable(site, svc.check, commands, loc, errors)
         _check_handler(site, svc.event_handler, commands, loc, errors)
         plan.services.append(p.service_config(host_name, svc.model_dump(), defaults))
+    _check_dependencies(plan, engine, errors)
     removed = set(plan.remove_hosts)
     for h in engine.hosts.values():
         kept = h.name not in removed and h.name not in plan.host_entries
         if kept and any(parent in removed for parent in h.parents):
             errors.add(["hosts"], f"host {h.name} has a parent the tree removes")
+
+
+def _check_dependencies(plan: p.ObjectPlan, engine: Any, errors: _Errors) -> None:
+    """Dependencies name services the site has after the apply, and make no cycle."""
+    final = dict(engine.services)
+    for key in plan.remove_services:
+        final.pop(key, None)
+    gone = set(plan.remove_hosts)
+    final = {k: v for k, v in final.items() if k[0] not in gone}
+    final.update(((s.host, s.name), s) for s in plan.services)
+    for svc in plan.services:
+        try:
+            check_dependencies(final, (svc.host, svc.name), svc.depends_on)
+        except InvalidValue as exc:
+            errors.add(["hosts", svc.host, "services", svc.name, *exc.loc], exc.msg)
 
 
 def _named_models(

@@ -474,6 +474,7 @@ SERVICE_COLUMNS = (
     "params",
     "labels",
     "event_handler",
+    "depends_on",
 )
 _EMPTY_JSON = ("{}", "[]", "null", None)
 
@@ -516,7 +517,7 @@ def _host_cfg(r: Any) -> HostConfig:
 
 
 def _service_cfg(r: Any) -> ServiceConfig:
-    host, name, check, interval, retry, attempts, stale_after, params, labels, handler = r
+    host, name, check, interval, retry, attempts, stale_after, params, labels, handler, deps = r
     return ServiceConfig(
         host=host,
         name=name,
@@ -528,6 +529,7 @@ def _service_cfg(r: Any) -> ServiceConfig:
         params=_json(params, _NO_PARAMS),
         labels=_json(labels, _NO_LABELS),
         event_handler=_json(handler, None),
+        depends_on=tuple((h, s) for h, s in _json(deps, ())),
     )
 
 

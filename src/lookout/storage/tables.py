@@ -51,6 +51,7 @@ services = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("event_handler", JSON, nullable=True),
+    sa.Column("depends_on", JSON, nullable=True),
 )
 
 status = sa.Table(

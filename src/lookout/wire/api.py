@@ -211,6 +211,13 @@ class HostPatch(Body):
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
 
+class ServiceRef(Body):
+    """A service another one depends on."""
+
+    host: Name
+    service: ServiceName
+
+
 class ServiceIn(Body):
     name: NewServiceName
     check: dict[str, Any] | None = None
@@ -221,6 +228,8 @@ class ServiceIn(Body):
     params: dict[str, Any] = {}
     labels: dict[str, LabelValue] = {}
     event_handler: EventHandlerIn | None = None
+    depends_on: list[ServiceRef] = Field([], max_length=20)
+    """Services whose problem this one's problem is a consequence of (see README)."""
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
@@ -235,6 +244,8 @@ class ServicePatch(Body):
     labels: dict[str, LabelValue] | None = None
     event_handler: EventHandlerIn | None = None
     """null removes the handler."""
+    depends_on: list[ServiceRef] | None = Field(None, max_length=20)
+    """[] removes every dependency."""
 
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 

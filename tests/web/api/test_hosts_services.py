@@ -476,3 +476,48 @@ def test_active_tcp_check_runs_on_recheck(api: Api, admin: httpx.Client, site: L
     r = admin.patch(f"/api/v1/hosts/{host}/services/api port", json={"check": None})
     assert r.status_code == 200, r.text
     assert r.json()["passive"] is True
+
+
+# ---------------------------------------------------------------------- dependencies
+def test_service_dependencies_are_kept_checked_and_shown(admin: httpx.Client, api: Api) -> None:
+    host = api.host()
+    api.service(host, "Kubelet")
+    r = admin.post(
+        f"/api/v1/hosts/{host}/services",
+        json={"name": "Filesystem", "depends_on": [{"host": host, "service": "Kubelet"}]},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["depends_on"] == [{"host": host, "service": "Kubelet"}]
+    kubelet = admin.get(f"/api/v1/hosts/{host}/services/Kubelet").json()
+    assert kubelet["affects"] == [f"{host}/Filesystem"]
+
+    # Kubelet cannot depend on Filesystem: the two would silence each other for good
+    r = admin.patch(
+        f"/api/v1/hosts/{host}/services/Kubelet",
+        json={"depends_on": [{"host": host, "service": "Filesystem"}]},
+    )
+    problem = problem_of(r, 422)
+    assert locs(problem) == [["depends_on", 0]]
+    assert "a cycle" in problem["errors"][0]["msg"]
+    r = admin.post(
+        f"/api/v1/hosts/{host}/services",
+        json={"name": "Pods", "depends_on": [{"host": host, "service": "nope"}]},
+    )
+    assert "no service" in problem_of(r, 422)["errors"][0]["msg"]
+
+    submitted = admin.post(
+        "/api/v1/results",
+        json={
+            "results": [
+                {"host": host, "service": "Filesystem", "state": 3, "summary": "no stats"},
+                {"host": host, "service": "Kubelet", "state": 2, "summary": "unreachable"},
+            ]
+        },
+    )
+    assert submitted.status_code in (200, 202), submitted.text
+    fs = admin.get(f"/api/v1/hosts/{host}/services/Filesystem").json()
+    assert (fs["cause"], fs["handled"]) == (f"{host}/Kubelet", True)
+
+    r = admin.patch(f"/api/v1/hosts/{host}/services/Filesystem", json={"depends_on": []})
+    assert r.status_code == 200, r.text
+    assert (r.json()["depends_on"], r.json()["cause"], r.json()["handled"]) == ([], None, False)

@@ -12,13 +12,24 @@ from starlette.responses import Response
 from lookout.auth import Principal, Role
 from lookout.checks.active.registry import validate_check_config
 from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.domain.values import InvalidValue
 from lookout.engine.core import Engine
+from lookout.engine.dependencies import check_dependencies
 from lookout.engine.status import Status
 from lookout.errors import Conflict, NotFound, ValidationError
 from lookout.web.api.deps import require
 from lookout.web.api.problems import field_errors
 from lookout.web.api.views import JSON, host_view, service_view
-from lookout.wire.api import EventHandlerIn, HostIn, HostPatch, ServiceIn, ServicePatch
+from lookout.wire.api import (
+    EventHandlerIn,
+    HostIn,
+    HostPatch,
+    ServiceIn,
+    ServicePatch,
+    ServiceRef,
+)
+
+DependsOn = tuple[tuple[str, str], ...]
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
@@ -217,6 +228,15 @@ async def delete_host(host: str, request: Request, _: Admin) -> Response:
 
 
 # ---------------------------------------------------------------------- services
+def _dependencies(engine: Engine, key: tuple[str, str], refs: list[ServiceRef]) -> DependsOn:
+    deps = tuple((r.host, r.service) for r in refs)
+    try:
+        check_dependencies(engine.services, key, deps)
+    except InvalidValue as exc:
+        raise ValidationError(exc.msg, exc.loc) from None
+    return deps
+
+
 def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
     d = site.settings.services
     return ServiceConfig(
@@ -230,6 +250,7 @@ def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
         params=body.params,
         labels=body.labels,
         event_handler=_handler(body.event_handler),
+        depends_on=_dependencies(site.engine, (host, body.name), body.depends_on),
     )
 
 
@@ -289,6 +310,8 @@ async def update_service(
         _check(changes["check"])
     if "event_handler" in changes:
         changes["event_handler"] = _handler(body.event_handler)
+    if body.depends_on is not None:
+        changes["depends_on"] = _dependencies(engine, (host, service), body.depends_on)
     changes = {k: v for k, v in changes.items() if v is not None or k in _NULLABLE}
     new = ServiceConfig(**{**_fields(cfg), **changes})
     await site.save_service(new, create=False)

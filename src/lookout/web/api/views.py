@@ -49,8 +49,14 @@ def status_view(engine: Engine, st: Status) -> dict[str, Any]:
         "percent_state_change": round(st.percent_state_change, 2),
         "stale": st.stale,
         "host_problem": st.host_problem,
+        "cause": _name(engine.cause(st)) if st.state != 0 else None,
+        "affects": engine.affected(st),
         "metrics": metric_list(st.metrics),
     }
+
+
+def _name(st: Status | None) -> str | None:
+    return None if st is None else f"{st.host}/{st.service}"
 
 
 def host_view(engine: Engine, cfg: HostConfig) -> dict[str, Any]:
@@ -76,6 +82,7 @@ def service_view(engine: Engine, cfg: ServiceConfig) -> dict[str, Any]:
     st = engine.status[(cfg.host, cfg.name)]
     return {
         **msgspec.to_builtins(cfg),
+        "depends_on": [{"host": h, "service": s} for h, s in cfg.depends_on],
         "passive": cfg.check is None,
         **status_view(engine, st),
     }

@@ -125,6 +125,8 @@ async def _object_context(request: Request, st: Status, range_name: str) -> dict
             and (d.service == st.service or (not d.service and st.service == ""))
         ],
         "handled_now": engine.handled(st),
+        "cause": engine.cause(st) if st.state != 0 else None,
+        "affects": engine.affected(st),
         "presets": [("1h", 3600), ("8h", 8 * 3600), ("1d", 86400), ("7d", 7 * 86400)],
     }
 

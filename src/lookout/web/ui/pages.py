@@ -66,6 +66,7 @@ async def problems(request: Request, sess: Viewer) -> Response:
         errors=errors,
         page=page,
         handled=site.engine.handled,
+        cause=site.engine.cause,
         live=True,
     )
 
