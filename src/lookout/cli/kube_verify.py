@@ -76,8 +76,10 @@ def check_usable(creds: Credentials, origin: Origin) -> None:
         raise typer.Exit(2)
     unusable = problems(creds)
     if unusable:
-        where = origin.kubeconfig or origin.token or "the flags"
-        print_error(f"{where}: cannot use these credentials:", [f"{f}: {w}" for f, w in unusable])
+        print_error(
+            f"cannot use these credentials ({origin.summary}):",
+            [f"{f}: {w}" for f, w in unusable],
+        )
         raise typer.Exit(2)
 
 
