@@ -8,8 +8,9 @@ on first use and dropped by :meth:`SiteData.fresh` before each query: a query se
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from lookout.actions import Actions
@@ -53,11 +54,15 @@ class SiteData:
     flap_detection: bool = True
     event_handlers: bool = True
     counters: Counters = field(default_factory=Counters)
+    perf_cache: dict[Key, Any] = field(default_factory=dict)
+    """Perfdata text per object, with the metrics it was made from (``objects.perf_data``)."""
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def fresh(self) -> None:
         """Forget the per-query indexes (call before each query)."""
         self._cache.clear()
+        if len(self.perf_cache) > 2 * len(self.engine.status) + 1000:
+            self.perf_cache.clear()  # objects were removed: start again
 
     def _cached(self, name: str, build: Callable[[], Any]) -> Any:
         value = self._cache.get(name)
@@ -70,9 +75,9 @@ class SiteData:
         status = self.engine.status
         return [status[(h, "")] for h in self.engine.hosts if (h, "") in status]
 
-    def services(self) -> list[Status]:
-        status = self.engine.status
-        return [status[k] for k in self.engine.services if k in status]
+    def services(self) -> Iterator[Status]:
+        """Every service's status, lazily (C-level iteration: no Python frame per row)."""
+        return filter(_is_service, self.engine.status.values())
 
     def host_status(self, name: str) -> Status | None:
         return self.engine.status.get((name, ""))
@@ -161,6 +166,9 @@ class SiteData:
         """The contacts of ``groups``, each once, in order."""
         cg = self.contact_groups()
         return list(dict.fromkeys(m for g in groups for m in cg.get(g, ())))
+
+
+_is_service = attrgetter("service")
 
 
 def split_list(text: str) -> list[str]:

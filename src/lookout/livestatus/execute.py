@@ -6,8 +6,9 @@ the ``log`` table awaits (the database, in a thread).
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,35 +127,37 @@ async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> byte
 
 async def _run(q: Compiled, req: Request, data: SiteData) -> bytes:
     read = reader(q)
-    rows = await _rows(q, data)
+    rows: Iterable[Any] = await _rows(q, data)
     if q.auth_user is not None and q.table.visible is not None:
         user, visible = q.auth_user, q.table.visible
-        rows = [r for r in rows if visible(data, user, r)]
+        rows = (r for r in rows if visible(data, user, r))
     if q.filters:
-        pred = compile_node(AllOf(tuple(q.filters)), read)
-        rows = [r for r in rows if pred(r)]
-    if q.offset:
-        rows = rows[q.offset :]
-    if q.limit is not None:
-        rows = rows[: q.limit]
+        rows = filter(compile_node(AllOf(tuple(q.filters)), read), rows)
+    if q.offset or q.limit is not None:
+        end = None if q.limit is None else q.offset + q.limit
+        rows = itertools.islice(rows, q.offset, end)
     if q.stats:
         result = stats.compute(rows, q.columns, q.stats, read)
         header = [c.name for c in q.columns] + [f"stats_{i + 1}" for i in range(len(q.stats))]
         return output.render(result, header if req.column_headers else None, req)
     columns = q.columns or list(q.table.columns.values())
-    getters = [read(c) for c in columns]
-    if len(getters) == 1:
-        g = getters[0]
-        table = [[g(r)] for r in rows]
-    else:
-        table = [[g(r) for g in getters] for r in rows]
+    table = list(map(row_maker([read(c) for c in columns]), rows))
     show = req.column_headers if req.column_headers is not None else not q.columns
     return output.render(table, [c.name for c in columns] if show else None, req)
 
 
-async def _rows(q: Compiled, data: SiteData) -> list[Any]:
+def row_maker(getters: list[Getter]) -> Callable[[Any], list[Any]]:
+    """One function that reads every column of a row: ``lambda r: [g0(r), g1(r), …]``,
+    made once per query (a Python-level loop per row cost a third of a big query)."""
+    names = {f"g{i}": g for i, g in enumerate(getters)}
+    source = "lambda r: [" + ", ".join(f"{n}(r)" for n in names) + "]"
+    maker: Callable[[Any], list[Any]] = eval(source, names)
+    return maker
+
+
+async def _rows(q: Compiled, data: SiteData) -> Iterable[Any]:
     if q.table.fetch is None:
-        return list(q.table.rows())
+        return q.table.rows()
     since, until = _time_bounds(q.filters, q.time_shift)
     return await q.table.fetch(since, until, MAX_LOG_ROWS)
 

@@ -111,11 +111,28 @@ def compile_node(node: Node, getter: Callable[[Column], Getter]) -> Pred:
         inner = compile_node(node.part, getter)
         return lambda row: not inner(row)
     preds = [compile_node(p, getter) for p in node.parts]
-    if isinstance(node, AllOf):
-        if len(preds) == 1:
-            return preds[0]
-        return lambda row: all(p(row) for p in preds)
-    return lambda row: any(p(row) for p in preds)
+    if not preds:
+        return _always if isinstance(node, AllOf) else _never
+    if len(preds) == 1:
+        return preds[0]
+    return _joined(preds, " and " if isinstance(node, AllOf) else " or ")
+
+
+def _always(_row: Any) -> bool:
+    return True
+
+
+def _never(_row: Any) -> bool:
+    return False
+
+
+def _joined(preds: list[Pred], word: str) -> Pred:
+    """``lambda r: p0(r) and p1(r) …`` made once (a generator per row cost more than the
+    conditions themselves); the source holds generated names only."""
+    names = {f"p{i}": p for i, p in enumerate(preds)}
+    source = "lambda r: " + word.join(f"bool({n}(r))" for n in names)
+    pred: Pred = eval(source, names)
+    return pred
 
 
 def condition(leaf: Leaf, get: Getter) -> Pred:

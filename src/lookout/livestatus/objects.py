@@ -8,31 +8,63 @@ times as Unix seconds (0: never), intervals in minutes (``interval_length`` 60).
 
 from __future__ import annotations
 
+import re
 from operator import attrgetter
 from typing import Any
 
+from lookout.domain.metrics import Metric
 from lookout.domain.perfdata import format_perfdata
 from lookout.engine.status import Status
 from lookout.errors import PerfdataError
-from lookout.livestatus.columns import Column, col, const, index, prefixed
+from lookout.livestatus.columns import Column, Getter, col, const, index, prefixed
 from lookout.livestatus.data import SiteData, split_list
 
 SERVICE_WEIGHT = (0, 1, 3, 2)
 """Badness of service states 0..3 for ``worst_service_state`` (OK < WARN < UNKNOWN < CRIT)."""
 
 
-def _perf_data(st: Status) -> str:
-    try:
-        return format_perfdata(st.metrics)
-    except PerfdataError:  # a label no perfdata text can carry: leave the metric out
-        return " ".join(_one(m) for m in st.metrics).strip()
+_PLAIN = re.compile(r"[A-Za-z0-9_./:\-]+").fullmatch
+_PLAIN_UNIT = re.compile(r"(?![eE])[A-Za-z%]+").fullmatch
+"""Labels and units written as they are; anything else goes through the full formatter."""
 
 
-def _one(metric: Any) -> str:
-    try:
-        return format_perfdata((metric,))
-    except PerfdataError:
+def _num(x: float | None) -> str:
+    if x is None:
         return ""
+    return str(int(x)) if x.is_integer() and -1e15 < x < 1e15 else repr(x)
+
+
+def _perf_text(metrics: tuple[Metric, ...]) -> str:
+    return " ".join(_one(m) for m in metrics)
+
+
+def _one(m: Metric) -> str:
+    if not _PLAIN(m.name) or (m.unit and not _PLAIN_UNIT(m.unit)):
+        try:
+            return format_perfdata((m,))
+        except PerfdataError:  # a label no perfdata text can carry: left out
+            return ""
+    value = _num(m.value) + m.unit
+    return f"{m.name}={value};{_num(m.warn)};{_num(m.crit)};{_num(m.min)};{_num(m.max)}".rstrip(";")
+
+
+def perf_data(data: SiteData) -> Getter:
+    """The perfdata text of an object's metrics, kept per object until its metrics change
+    (a query reads every service's; most have not changed since the last one)."""
+    cache: dict[tuple[str, str], tuple[tuple[Metric, ...], str]] = data.perf_cache
+
+    def get(st: Status) -> str:
+        metrics = st.metrics
+        if not metrics:
+            return ""
+        hit = cache.get((st.host, st.service))
+        if hit is not None and hit[0] is metrics:
+            return hit[1]
+        text = _perf_text(metrics)
+        cache[(st.host, st.service)] = (metrics, text)
+        return text
+
+    return get
 
 
 def _check_command(st: Status) -> str:
@@ -111,7 +143,7 @@ def common_columns(data: SiteData) -> list[Column]:
         col("next_check", "time", _next_check),
         col("plugin_output", "string", attrgetter("summary")),
         col("long_plugin_output", "string", attrgetter("long_output")),
-        col("perf_data", "string", _perf_data),
+        col("perf_data", "string", perf_data(data)),
         col("current_attempt", "int", attrgetter("attempt")),
         col("max_check_attempts", "int", lambda st: getattr(st.cfg, "max_check_attempts", 1)),
         col("check_interval", "float", _interval("check_interval"), "minutes"),
