@@ -1,7 +1,7 @@
 """kubernetes: what the checks remember, kept across restarts (issue 15)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 23:40:00.000000
 
 Creates ``kube_state``: per cluster, the checks' remembered values (msgpack) and the grace
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
