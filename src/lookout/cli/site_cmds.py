@@ -85,7 +85,14 @@ def serve(
         check_database(site)
     except ConfigError as exc:
         raise config_error(exc, ctx) from exc
-    err.print(f"Lookout site {settings.site_name} on {settings.url}")
+    err.print(f"Lookout site {settings.site_name} on {settings.url}", soft_wrap=True)
+    receiver = settings.agent_receiver
+    if receiver.enabled:
+        err.print(
+            f"Agent receiver (mutual TLS) on {receiver.listen}"
+            " — change it with listen under [agent_receiver] in lookout.toml",
+            soft_wrap=True,
+        )
     uvicorn.run(
         create_app(site),
         host=host,
@@ -139,12 +146,33 @@ def demo(
     )
     db.dispose()
     password = _demo_password(site_dir)
-    out.print(f"[green]✓[/] Demo site in [bold]{site_dir}[/]")
-    out.print(f"  URL:         {settings.url}   (API docs: {settings.url}/api/v1/docs)")
-    out.print(f"  Web log-in:  admin / [bold]{password}[/]  (open {settings.url}/)")
-    out.print(f"  Admin token: [bold]{token}[/]  (valid 7 days)")
-    out.print(f"  Try:         LOOKOUT_URL={settings.url} LOOKOUT_TOKEN={token} lookout problems")
+    # soft_wrap: a line that does not fit is not broken inside a command (pipes, narrow logs)
+    out.print(f"[green]✓[/] Demo site in [bold]{site_dir}[/]", soft_wrap=True)
+    out.print(
+        f"  URL:         {settings.url}   (API docs: {settings.url}/api/v1/docs)", soft_wrap=True
+    )
+    out.print(f"  Web log-in:  admin / [bold]{password}[/]  (open {settings.url}/)", soft_wrap=True)
+    out.print(f"  Admin token: [bold]{token}[/]  (valid 7 days)", soft_wrap=True)
+    try_it = f"LOOKOUT_URL={settings.url} LOOKOUT_TOKEN={token} {_this_cli()} problems"
+    out.print(f"  Try:         {try_it}", soft_wrap=True, highlight=False)
     serve(ctx, site_dir, listen=listen, log_level="warning")
+
+
+def _this_cli() -> str:
+    """How to call this CLI again from here: ``lookout`` when that is on PATH and is this
+    one, else the path it was started by (``.venv/bin/lookout`` after ``scripts/demo``)."""
+    import os
+    import shutil
+    import sys
+
+    started = os.path.abspath(sys.argv[0])
+    found = shutil.which("lookout")
+    if found and os.path.exists(started) and os.path.samefile(found, started):
+        return "lookout"
+    if os.path.basename(started) != "lookout":  # python -m, tests: nothing better to say
+        return "lookout"
+    relative = os.path.relpath(started)
+    return relative if not relative.startswith("..") else started
 
 
 def _admin_password(site_dir: Path) -> str:
