@@ -68,3 +68,17 @@ def test_metrics_summarise_each_series(cli: Cli) -> None:
     bad = cli("metrics", host, "load", "--since", "yesterday")
     assert bad.exit_code == 2
     assert "'yesterday' is not a duration" in bad.output
+
+
+def test_actions_print_the_api_answer_with_json(cli: Cli) -> None:
+    host = _host(cli)
+    cli.ok("submit", host, "load", "CRIT", "load 30")
+    acked = cli.json("ack", host, "load", "-c", "on it")
+    assert (acked["objects"], acked["count"]) == ([{"host": host, "service": "load"}], 1)
+    assert cli.json("unack", host, "load")["count"] == 1
+    assert cli.json("comment", host, "a note")["objects"] == [{"host": host, "service": None}]
+    cli.ok("service", "add", host, "port", "--check-json", '{"type": "tcp", "port": 1}')
+    assert cli.json("recheck", host, "port")["count"] == 1
+    added = cli.json("downtime", "add", host, "--duration", "1h", "-c", "patch")
+    removed = cli.json("downtime", "remove", *map(str, added["ids"]))
+    assert removed["ids"] == added["ids"]

@@ -339,6 +339,14 @@ def print_done(message: str) -> None:
     stdout().print(Text.assemble(("✓ ", "green"), message))
 
 
+def print_answer(answer: Any, as_json: bool, message: str) -> None:
+    """The API's answer with ``--json``, else ``message`` with a check mark."""
+    if as_json:
+        print_json(answer)
+    else:
+        print_done(message)
+
+
 def print_error(message: str, details: Iterable[str] = ()) -> None:
     err = Console(stderr=True)
     err.print(Text.assemble(("error: ", "bold red"), message))

@@ -16,6 +16,7 @@ from lookout.cli.format import (
     parse_duration,
     parse_time,
     parsed,
+    print_answer,
     print_done,
     print_json,
     problems_view,
@@ -99,10 +100,11 @@ def ack(
             help="Remove it after this long (2h, 1d12h)",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Acknowledge a problem: someone is on it, stop notifying."""
     expire_at = time.time() + expire if expire is not None else None
-    api.post(
+    answer = api.post(
         "/actions/acknowledge",
         {
             "host": host,
@@ -112,18 +114,22 @@ def ack(
             "expire_at": expire_at,
         },
     )
-    print_done(f"{_name(host, service)} acknowledged")
+    print_answer(answer, as_json, f"{_name(host, service)} acknowledged")
 
 
 @api_command
 def unack(
-    api: ApiClient, host: HostArg, service: ServiceArg = None, comment: OptionalComment = ""
+    api: ApiClient,
+    host: HostArg,
+    service: ServiceArg = None,
+    comment: OptionalComment = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove an acknowledgement."""
-    api.post(
+    answer = api.post(
         "/actions/remove-acknowledgement", {"host": host, "service": service, "comment": comment}
     )
-    print_done(f"acknowledgement of {_name(host, service)} removed")
+    print_answer(answer, as_json, f"acknowledgement of {_name(host, service)} removed")
 
 
 # ---------------------------------------------------------------------- downtimes
@@ -218,11 +224,12 @@ def downtime_remove(
     api: ApiClient,
     ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Downtime ids")],
     comment: OptionalComment = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove (cancel) downtimes."""
     answer = api.post("/actions/remove-downtime", {"ids": ids, "comment": comment})
     removed = answer.get("ids", ids) if isinstance(answer, dict) else ids
-    print_done(f"downtime {', '.join(map(str, removed))} removed")
+    print_answer(answer, as_json, f"downtime {', '.join(map(str, removed))} removed")
 
 
 # ---------------------------------------------------------------------- comments, rechecks
@@ -241,20 +248,25 @@ def split_comment(args: list[str]) -> tuple[str, str | None, str]:
 def add_comment(
     api: ApiClient,
     args: Annotated[list[str], typer.Argument(metavar="HOST [SERVICE] TEXT", show_default=False)],
+    as_json: JsonOpt = False,
 ) -> None:
     """Add a comment to a host or service."""
     host, service, text = parsed(split_comment, args, "HOST [SERVICE] TEXT")
-    api.post("/actions/comment", {"host": host, "service": service, "comment": text})
-    print_done(f"comment added to {_name(host, service)}")
+    answer = api.post("/actions/comment", {"host": host, "service": service, "comment": text})
+    print_answer(answer, as_json, f"comment added to {_name(host, service)}")
 
 
 @api_command
 def recheck(
-    api: ApiClient, host: HostArg, service: ServiceArg = None, comment: OptionalComment = ""
+    api: ApiClient,
+    host: HostArg,
+    service: ServiceArg = None,
+    comment: OptionalComment = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Run the check now (active checks only; passive ones wait for their next result)."""
-    api.post("/actions/recheck", {"host": host, "service": service, "comment": comment})
-    print_done(f"recheck of {_name(host, service)} requested")
+    answer = api.post("/actions/recheck", {"host": host, "service": service, "comment": comment})
+    print_answer(answer, as_json, f"recheck of {_name(host, service)} requested")
 
 
 # ---------------------------------------------------------------------- events

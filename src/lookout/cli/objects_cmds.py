@@ -17,6 +17,7 @@ from lookout.cli.format import (
     parse_json_object,
     parse_labels,
     parsed,
+    print_answer,
     print_done,
     print_json,
     services_table,
@@ -280,12 +281,13 @@ def submit(
     ],
     perfdata: Annotated[str, typer.Option(help="Nagios perfdata: 'used=80%;90;95 load=1.2'")] = "",
     long_output: Annotated[str, typer.Option(help="More lines of output")] = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Submit a passive check result for a service, or for a host without SERVICE."""
     host, service, state_arg, summary = parsed(split_submit, args, "HOST [SERVICE] STATE SUMMARY")
     is_host = service is None
     state = parsed(lambda s: parse_state(s, is_host=is_host), state_arg, "STATE")
-    api.post(
+    answer = api.post(
         "/results",
         {
             "host": host,
@@ -297,7 +299,7 @@ def submit(
         },
     )
     what = host if service is None else f"{host}/{service}"
-    print_done(f"{state_name(state, is_host=is_host)} submitted for {what}")
+    print_answer(answer, as_json, f"{state_name(state, is_host=is_host)} submitted for {what}")
 
 
 def register(app: typer.Typer) -> None:
