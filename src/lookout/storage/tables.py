@@ -453,6 +453,29 @@ ui_sessions = sa.Table(
 """Web UI log-ins: the SHA-256 of the session cookie (never the cookie itself), the user's role
 at log-in, the per-session CSRF token, and when the session ends."""
 
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_login_failures_key", "key"),
+    sa.Index("ix_login_failures_at", "at"),
+)
+"""Failed web log-ins the throttle counts (``user:NAME``, ``addr:ADDRESS``), kept for its
+window, so that a restart does not wipe the slate of someone guessing passwords."""
+
+ui_shown_once = sa.Table(
+    "ui_shown_once",
+    metadata,
+    sa.Column("session", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""A text the UI shows once on a session's next page (a new API token, an agent registration
+command), sealed with the site key, deleted when shown or expired."""
+
 commands = sa.Table(
     "commands",
     metadata,

@@ -1,7 +1,8 @@
 """Counts failures per key (a user name, a client address) in a sliding window and says how long
 a key must wait once it has too many: after ``limits[i]`` failures of the i-th key of an attempt
 within ``window`` seconds, further attempts wait until the oldest counted failure is out of the
-window. In memory (one process per site); a restart forgets, which is fine for a speed bump.
+window. In memory (one process per site); the web UI's log-in throttle also keeps its failures
+in the site database, so that a restart does not forget them (``ui/throttle.py``).
 
 Used by the web UI's log-in (``ui/throttle.py``) and by bearer-token authentication of the REST
 API (``api/deps.py``). Memory stays bounded: a key keeps at most its limit of times, and keys
@@ -44,11 +45,15 @@ class FailureThrottle:
 
     def failed(self, keys: tuple[str, ...], now: float) -> None:
         """Count a failed attempt for each of ``keys``."""
-        for key, limit in zip(keys, self.limits, strict=False):
-            self._recent(key, now)
-            self._failures.setdefault(key, deque(maxlen=limit)).append(now)
+        for index, key in enumerate(keys[: len(self.limits)]):
+            self.count(index, key, now)
         if len(self._failures) >= self._sweep_at:
             self.sweep(now)
+
+    def count(self, index: int, key: str, now: float) -> None:
+        """Count one failure for ``key`` as the ``index``-th key of an attempt."""
+        self._recent(key, now)
+        self._failures.setdefault(key, deque(maxlen=self.limits[index])).append(now)
 
     def forget(self, key: str) -> None:
         """Drop the failures counted for ``key``."""

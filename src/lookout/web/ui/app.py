@@ -17,6 +17,7 @@ from lookout.web.ui import (
     setup_forms,
 )
 from lookout.web.ui.sessions import SessionStore
+from lookout.web.ui.shown_once import ShownOnce
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import SECURITY_HEADERS
 from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
@@ -26,9 +27,8 @@ def install(app: FastAPI) -> None:
     """Add the UI's routes, static files, session store and error pages to ``app``."""
     site = app.state.site
     app.state.ui_sessions = SessionStore(site.db, site.settings.ui.session_hours * 3600)
-    app.state.ui_new_tokens = {}
-    app.state.ui_registrations = {}
-    app.state.ui_throttle = LoginThrottle()
+    app.state.ui_shown_once = ShownOnce(site.db, site.vault, site.clock)
+    app.state.ui_throttle = LoginThrottle(db=site.db, now=site.clock())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)
     app.include_router(object_pages.router)

@@ -18,6 +18,7 @@ from lookout.storage import commands as command_store
 from lookout.web.api.views import JSON
 from lookout.web.ui import integrations, queries
 from lookout.web.ui.sessions import Session
+from lookout.web.ui.shown_once import NEW_TOKEN, REGISTRATION, ShownOnce
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import (
     admin_page,
@@ -302,7 +303,11 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         asyncio.to_thread(command_store.list_commands, site.db),
     )
     rules, channels = await integrations.notification_setup(site)
-    new_token = request.app.state.ui_new_tokens.pop(sess.id_hash, None)
+    shown_once: ShownOnce = request.app.state.ui_shown_once
+    new_token, registration = await asyncio.gather(
+        asyncio.to_thread(shown_once.take, sess.id_hash, NEW_TOKEN),
+        asyncio.to_thread(shown_once.take, sess.id_hash, REGISTRATION),
+    )
     return render(
         request,
         sess,
@@ -314,7 +319,7 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         execution=site.executor.enabled,
         new_token=new_token,
         created=created if created in site.engine.hosts else "",
-        registration=request.app.state.ui_registrations.pop(sess.id_hash, None),
+        registration=registration,
         receiver=site.agents is not None,
         hosts_total=len(site.engine.hosts),
         clusters=integrations.kube_clusters(site.engine),

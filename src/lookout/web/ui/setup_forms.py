@@ -19,6 +19,7 @@ from lookout.engine.core import Engine
 from lookout.errors import LookoutError
 from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
+from lookout.web.ui.shown_once import NEW_TOKEN, REGISTRATION, ShownOnce
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import back, first, form_of, sessions_of, site_of
 from lookout.wire.api import CommandIn, HostIn, TokenIn, UserIn
@@ -126,7 +127,8 @@ async def add_host(request: Request) -> Response:
         return RedirectResponse(f"/host?name={quote(cfg.name, safe='')}", status_code=303)
     reg = await integrations.agent_registration(site, cfg.name, sess.user)
     if reg is not None:  # shown once, like a new API token
-        request.app.state.ui_registrations[sess.id_hash] = reg
+        shown_once: ShownOnce = request.app.state.ui_shown_once
+        await asyncio.to_thread(shown_once.put, sess.id_hash, REGISTRATION, reg)
     return RedirectResponse(f"/setup?created={quote(cfg.name, safe='')}#agent", status_code=303)
 
 
@@ -234,7 +236,8 @@ async def create_token(request: Request) -> Response:
     site.tokens.put(
         auth.hash_token(token), auth.Principal(user=user, role=Role(role), token_id=token_id)
     )
-    request.app.state.ui_new_tokens[sess.id_hash] = token
+    shown_once: ShownOnce = request.app.state.ui_shown_once
+    await asyncio.to_thread(shown_once.put, sess.id_hash, NEW_TOKEN, token)
     sess.flash.append(("ok", f"token {token_id} created for {user}: copy it now, it is shown once"))
     return back(data, "/setup")
 
