@@ -14,7 +14,15 @@ from rich.text import Text
 
 from lookout.cli import kube_verify
 from lookout.cli.client import ApiClient, api_command, path_of
-from lookout.cli.format import print_done, print_error, print_json, relative, stdout
+from lookout.cli.format import (
+    param_parser,
+    parse_interval,
+    print_done,
+    print_error,
+    print_json,
+    relative,
+    stdout,
+)
 from lookout.errors import ConfigError
 from lookout.sources.kube.credentials import Credentials, read_token_file
 from lookout.sources.kube.rbac import NAMESPACE, SECRET, manifest
@@ -94,7 +102,11 @@ ReferenceOpt = Annotated[
 ]
 IntervalOpt = Annotated[
     float | None,
-    typer.Option(help="Seconds between full reads of the cluster (default: the site's)"),
+    typer.Option(
+        parser=param_parser(parse_interval),
+        metavar="DURATION",
+        help="Time between full reads of the cluster, like 60 or 5m (default: the site's)",
+    ),
 ]
 PrometheusOpt = Annotated[str | None, typer.Option(help="Prometheus URL for --usage prometheus")]
 PodHostsOpt = Annotated[
