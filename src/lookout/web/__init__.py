@@ -1,1 +1,1 @@
-"""HTTP: the REST API (``api/``) and, later, the web UI."""
+"""HTTP: the REST API (``api/``) and the server-rendered web UI (``ui/``)."""
