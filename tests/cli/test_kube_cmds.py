@@ -245,6 +245,12 @@ def test_connect_then_set_changes_the_running_cluster(
     assert "Permissions" not in out.stdout
     try:
         _wait(lambda: _status(cli, name).get("connected"), "the cluster to connect")
+        again = cli(
+            "kube", "connect", name, "--server", server.url, "--token-file",
+            str(files["token"]), "--ca-file", str(files["ca"]),
+        )  # fmt: skip
+        assert again.exit_code != 0
+        assert f"change its settings with `lookout kube set {name} …`" in _flat(again.stderr)
         thresholds = tmp_path / "t.yaml"
         thresholds.write_text("params:\n  restarts_levels: [5, 20]\n")
         changed = cli.json(

@@ -18,7 +18,10 @@ def add_cluster(db: sa.Engine, row: dict[str, Any]) -> None:
             sa.select(t.kube_clusters.c.name).where(t.kube_clusters.c.name == row["name"])
         ).first()
         if exists:
-            raise Conflict(f"cluster {row['name']!r} exists; remove it first or pick another name")
+            raise Conflict(
+                f"cluster {row['name']!r} exists; change its settings with "
+                f"`lookout kube set {row['name']} …` (PATCH), or pick another name"
+            )
         conn.execute(t.kube_clusters.insert().values(row))
 
 
