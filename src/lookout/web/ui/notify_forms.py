@@ -179,6 +179,7 @@ def _rule_form(
         values=values,
         errors=errors,
         secrets_set=set(),
+        retype=set(),
         period=PERIOD,
     )
 
@@ -258,11 +259,11 @@ async def save_channel(request: Request) -> Response:
             editing.save_channel(n, channel, site_of(request).clock(), create=not original)
         )
     except FormErrors as exc:
-        again = [f.name for f in fields if f.kind == "secret" and first(data, f.name)]
-        for secret in again:
-            exc.errors.setdefault(secret, []).append("type it again: secrets are not shown back")
         values = {**mf.typed(fields, data), "name": first(data, "name")}
-        return _channel_form(request, sess, kind, fields, values, exc.errors, original, kept, 422)
+        retype = {f.name for f in fields if f.kind == "secret" and first(data, f.name)}
+        return _channel_form(
+            request, sess, kind, fields, values, exc.errors, original, kept, 422, retype
+        )
     sess.flash.append(("ok", f"channel {channel.name} {'saved' if original else 'added'}"))
     return RedirectResponse(LIST, status_code=303)
 
@@ -298,7 +299,9 @@ def _channel_form(
     original: str,
     secrets_set: set[str],
     status: int = 200,
+    retype: set[str] | None = None,
 ) -> Response:
+    """``retype``: secrets typed into a refused form, which are not shown back either."""
     return render(
         request,
         sess,
@@ -312,6 +315,7 @@ def _channel_form(
         values=values,
         errors=errors,
         secrets_set=secrets_set,
+        retype=retype or set(),
         period="",
     )
 
