@@ -3,6 +3,7 @@ site."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -57,12 +58,18 @@ def test_metrics_summarise_each_series(cli: Cli) -> None:
     assert series["name"] == "load1"
     assert answer["end"] - answer["start"] == pytest.approx(86400, abs=1)
     assert answer["step"] == 60
-    table = cli.ok("metrics", host, "load", "--since", "1h").stdout
-    assert "last 1h, one point per 15s" in table
-    row = next(line for line in table.splitlines() if "load1" in line)
-    assert "│ 4 " in row
-    assert "│ 8 " in row
-    assert "just now" in row or "ago" in row
+    same = ("metrics", host, "load", "--since", "1h", "--step", "1h")
+    [points] = [[v for _, v in s["points"] if v is not None] for s in cli.json(*same)["series"]]
+    table = cli.ok(*same).stdout
+    assert "last 1h, one point per 1h" in table
+    row = [cell.strip() for cell in next(r for r in table.splitlines() if "load1" in r).split("│")]
+    assert row[1:7] == [
+        "load1", str(len(points)), f"{min(points):.4g}", f"{sum(points) / len(points):.4g}",
+        f"{max(points):.4g}", f"{points[-1]:.4g}",
+    ]  # fmt: skip
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[7])
+    assert row[8:10] == ["4", "8"]
+    assert "one point per 15s" in cli.ok("metrics", host, "load", "--since", "1h").stdout
     empty = cli.ok("metrics", host, "--since", "1h").stdout
     assert "No metrics in this time range." in empty
     bad = cli("metrics", host, "load", "--since", "yesterday")

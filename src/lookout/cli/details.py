@@ -110,14 +110,14 @@ def comments_table(items: Iterable[Item], now: float) -> Table:
 
 def metrics_table(answer: Item, now: float) -> Table | Text:
     """One row per series of ``GET /metrics``: how many points, min / average / max, the last
-    value and when, and the levels."""
+    point (an average over ``step`` from ``At``), and the levels."""
     series: Sequence[Item] = answer.get("series") or []
     if not series:
         return Text("No metrics in this time range.", style="dim")
     span = human_duration(answer["end"] - answer["start"])
     step = human_duration(answer["step"])
     table = Table(
-        "Metric", "Points", "Min", "Avg", "Max", "Last", "Warn", "Crit",
+        "Metric", "Points", "Min", "Avg", "Max", "Last", "At", "Warn", "Crit",
         title=f"last {span}, one point per {step}",
         title_justify="left",
     )  # fmt: skip
@@ -129,9 +129,9 @@ def metrics_table(answer: Item, now: float) -> Table | Text:
             last_at, last = points[-1]
             low, avg, high = min(values), sum(values) / len(values), max(values)
             cells = [f"{_num(low)}{unit}", f"{_num(avg)}{unit}", f"{_num(high)}{unit}"]
-            cells.append(f"{_num(last)}{unit} ({relative(last_at, now)})")
+            cells += [f"{_num(last)}{unit}", local_time(last_at)]
         else:
-            cells = ["-", "-", "-", "-"]
+            cells = ["-", "-", "-", "-", "-"]
         table.add_row(
             escape(s["name"]), str(len(values)), *cells, _num(s.get("warn")), _num(s.get("crit"))
         )
