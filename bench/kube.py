@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from livesite import free_port
 from lookout.checks.kube.evaluate import Evaluation
+from lookout.sources.kube import state
 from lookout.sources.kube.client import Timeouts
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.mapping import Mapper, Plan
@@ -194,6 +195,29 @@ def generate(nodes: int, pods: int) -> dict[str, list[dict[str, Any]]]:
                 "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}},
             }
         )
+        out["persistentvolumes"].append(
+            {
+                "metadata": _meta(f"pv-{s}", "", s),
+                "spec": {
+                    "capacity": {"storage": "10Gi"},
+                    "claimRef": {"namespace": ns, "name": "data"},
+                    "persistentVolumeReclaimPolicy": "Delete",
+                },
+                "status": {"phase": "Bound"},
+            }
+        )
+        out["poddisruptionbudgets"].append(
+            {
+                "metadata": _meta("budget", ns, s),
+                "status": {
+                    "disruptionsAllowed": 1,
+                    "currentHealthy": 10,
+                    "desiredHealthy": 9,
+                    "expectedPods": 10,
+                    "conditions": [_cond("DisruptionAllowed", reason="SufficientPods")],
+                },
+            }
+        )
     for i in range(pods):
         ns = f"team-{(i // per_workload) % namespaces:04d}"
         w = i // per_workload
@@ -227,6 +251,22 @@ def generate(nodes: int, pods: int) -> dict[str, list[dict[str, Any]]]:
                 if kind == "StatefulSet":
                     wl["status"].update({"currentRevision": "r1", "updateRevision": "r1"})
                 out["statefulsets" if kind == "StatefulSet" else "deployments"].append(wl)
+                if kind == "Deployment" and w % 10 == 0:
+                    out["horizontalpodautoscalers"].append(
+                        {
+                            "metadata": _meta(wname, ns, w),
+                            "spec": {
+                                "scaleTargetRef": {"kind": "Deployment", "name": wname},
+                                "minReplicas": 2,
+                                "maxReplicas": 20,
+                            },
+                            "status": {
+                                "currentReplicas": per_workload,
+                                "desiredReplicas": per_workload,
+                                "conditions": [_cond("AbleToScale"), _cond("ScalingActive")],
+                            },
+                        }
+                    )
                 if kind == "Deployment":
                     out["replicasets"].append(
                         {
@@ -377,6 +417,7 @@ def _serve(port: int, nodes: int, pods: int, changes: int, ready: Any) -> None:
             Route("/readyz", simple),
             Route("/livez", simple),
             Route("/api/v1/namespaces/{ns}/events", simple),
+            Route("/api/v1/events", simple),
             Route("/api/v1/nodes/{node}/proxy/healthz", simple),
             Route("/api/v1/{resource}", collection),
             Route("/apis/{group}/{version}/{resource}", collection),
@@ -420,8 +461,15 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
         await mon.collect()
         t_collect = time.perf_counter() - t
         t = time.perf_counter()
-        plan = Mapper("bench").plan(ev, {}, {}, time.time())
+        mapper = Mapper("bench")
+        plan = mapper.plan(ev, {}, {}, time.time())
         t_map = time.perf_counter() - t
+        t = time.perf_counter()
+        saved = state.snapshot(mon, mapper, time.time())
+        t_dump = time.perf_counter() - t
+        t = time.perf_counter()
+        state.restore(ClusterMonitor(spec), Mapper("bench"), saved)
+        t_load = time.perf_counter() - t
         rss = rss_mib()
         print("  applying to a site …", flush=True)
         t_site = await apply_to_site(plan)
@@ -452,6 +500,10 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
     planned = f"{len(plan.hosts)} hosts, {len(plan.services)} services, {len(plan.results)} results"
     print(f"  mapping to config + results:            {t_map:6.2f} s  -> {planned}")
     print(f"  site: hosts/services in one transaction, results journaled: {t_site:6.2f} s")
+    kib = len(saved.memory) / 1024
+    print(
+        f"  remembered state: saved in {t_dump:.2f} s ({kib:,.0f} KiB), restored in {t_load:.2f} s"
+    )
     print(f"  peak RSS after sync + evaluation:       {rss:6.0f} MiB")
     print(f"  watch: {applied} pod changes in {t_watch:.2f} s = {applied / t_watch:,.0f} changes/s")
 

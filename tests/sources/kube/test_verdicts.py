@@ -12,8 +12,10 @@ from kubeapi import KubeApi
 from kubedata import feed_troubleshoot, need_fixtures
 from test_monitor import evaluate, outcome
 
+from livesite import free_port
 from lookout.checks.kube.api import CRIT, OK, WARN
 from lookout.sources.kube.credentials import Credentials
+from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC).timestamp()
@@ -401,3 +403,34 @@ async def test_recorded_warning_events_summarised_per_object(
     )
     quiet = outcome(ev, "k8s:lab:ns:default", "Warning events")
     assert (quiet.state, quiet.summary) == (OK, "no warning events in the last hour")
+
+
+async def test_kubelet_certificates_where_reachable(api: KubeApi, creds: Credentials) -> None:
+    """A kubelet the site can reach (here: the local server's TLS port stands in for it) shows
+    its serving certificate's days left; one it cannot reach only says so in the details."""
+    port = int(creds.server.rsplit(":", 1)[1])
+    for name, node_port in (("n1", port), ("n2", free_port())):
+        node = _node(name)
+        node["status"]["addresses"] = [{"type": "InternalIP", "address": "127.0.0.1"}]
+        node["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": node_port}}
+        api.add(node)
+        api.stats[name] = _stats(name)
+    m = ClusterMonitor(ClusterSpec("lab", creds, usage="kubelet"))
+    try:
+        await m.sync()
+        await m.collect()
+        await m.read_kubelet_certificates()
+        ev = await m.evaluate_once()
+    finally:
+        await m.aclose()
+    reachable = outcome(ev, "k8s:lab:node:n1", "Kubelet")
+    assert (reachable.state, reachable.summary) == (
+        CRIT,
+        "kubelet v1.35.0 healthy, stats read; serving certificate 1 days left (!!)",
+    )
+    assert "Serving certificate: CN=kube-apiserver" in reachable.details
+    unreachable = outcome(ev, "k8s:lab:node:n2", "Kubelet")
+    assert (unreachable.state, unreachable.summary) == (OK, "kubelet v1.35.0 healthy, stats read")
+    assert unreachable.details.startswith(
+        "Serving certificate not read: TLS handshake with 127.0.0.1:"
+    )

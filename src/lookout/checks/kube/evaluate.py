@@ -79,6 +79,8 @@ class ClusterInput:
     """Warning events of the cluster (None: not read)."""
     api_cert: Certificate | None = None
     api_cert_error: str = ""
+    kubelet_certs: dict[str, tuple[Certificate | None, str]] = field(default_factory=dict)
+    """Node → its kubelet's serving certificate (None: not reachable, and why)."""
 
 
 @dataclass
@@ -225,6 +227,9 @@ def _nodes(
         kubelet = n.kubelet(
             node, inp.kubelets.get(name), usage.node_errors.get(name), nu is not None
         )
+        cert = inp.kubelet_certs.get(name)
+        if cert is not None:
+            kubelet = n.with_certificate(kubelet, *cert, inp.now, p)
         ev.add(host, "Kubelet", kubelet)
         ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
         ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))

@@ -11,6 +11,7 @@ from lookout.checks.kube.api import (
     cores,
     human_age,
     human_bytes,
+    lower,
     mark,
     metric,
     percent,
@@ -22,7 +23,7 @@ from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.params import KubeParams
 from lookout.checks.kube.quantity import get
 from lookout.checks.kube.sections import Node, Pod
-from lookout.checks.kube.view import NodeUsage
+from lookout.checks.kube.view import Certificate, NodeUsage
 
 EXPECTED = {
     "Ready": "True",
@@ -108,6 +109,25 @@ def kubelet(
         return Outcome(WARN, f"kubelet {version} {healthy}, node not ready")
     suffix = ", stats read" if stats_read else ""
     return Outcome(OK, f"kubelet {version} {healthy}{suffix}")
+
+
+def with_certificate(
+    out: Outcome, cert: Certificate | None, error: str, now: float, params: KubeParams
+) -> Outcome:
+    """The Kubelet outcome with its serving certificate's days left (mixin
+    KubeletServerCertificateExpiration), where the site could read it; else only a note."""
+    if cert is None:
+        note = f"Serving certificate not read: {error}"
+        return Outcome(
+            out.state, out.summary, "\n".join(filter(None, [out.details, note])), out.metrics
+        )
+    days = (cert.not_after - now) / 86400
+    s = lower(days, params.cert_days_levels)
+    left = f"expired {-days:.0f} days ago" if days < 0 else f"{days:.0f} days left"
+    summary = f"{out.summary}; serving certificate {left}{mark(s)}"
+    details = "\n".join(filter(None, [out.details, f"Serving certificate: {cert.subject}"]))
+    metrics = (*out.metrics, metric("kubelet_cert_days_left", days, "", params.cert_days_levels))
+    return Outcome(worst(out.state, s), summary, details, metrics)
 
 
 def _usage(

@@ -154,7 +154,23 @@ class NodeInfo(_S):
     architecture: str = ""
 
 
+class NodeAddress(_S):
+    type: str = ""
+    address: str = ""
+
+
+class DaemonEndpoint(_S):
+    port: int = msgspec.field(default=0, name="Port")
+    """Capitalised on the wire (``kubeletEndpoint: {Port: 10250}``), unlike other fields."""
+
+
+class DaemonEndpoints(_S):
+    kubelet_endpoint: DaemonEndpoint | None = None
+
+
 class NodeStatus(_S):
+    addresses: list[NodeAddress] | None = None
+    daemon_endpoints: DaemonEndpoints | None = None
     capacity: Quantities | None = None
     allocatable: Quantities | None = None
     conditions: list[Condition] | None = None

@@ -22,7 +22,7 @@ from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.sections import Event, Pod
 from lookout.checks.kube.view import Certificate, Objects, Usage, key
 from lookout.sources.kube import usage as kubelet_usage
-from lookout.sources.kube.certs import peer_certificate
+from lookout.sources.kube.certs import KubeletCert, kubelet_certificates, peer_certificate
 from lookout.sources.kube.client import KubeClient, Timeouts, WatchEvent
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import ApiStatus, Forbidden, Gone, KubeError, Unauthorized
@@ -102,6 +102,8 @@ class ClusterMonitor:
         self.api_cert: Certificate | None = None
         self.api_cert_error = ""
         self._tls: ssl.SSLContext | None = None
+        self.kubelet_certs: dict[str, KubeletCert] = {}
+        """Node → (when read, its kubelet's certificate or None, why not)."""
 
     # ------------------------------------------------------------------ life cycle
     async def run(self) -> None:
@@ -144,6 +146,9 @@ class ClusterMonitor:
             asyncio.create_task(
                 self._collect_loop(collected), name=f"kube-collect-{self.spec.name}"
             )
+        )
+        watchers.append(
+            asyncio.create_task(self._kubelet_cert_loop(), name=f"kube-certs-{self.spec.name}")
         )
         # the first evaluation waits a little for usage and kubelet health, never long
         with contextlib.suppress(TimeoutError):
@@ -285,6 +290,7 @@ class ClusterMonitor:
             warnings=self.warnings,
             api_cert=self.api_cert,
             api_cert_error=self.api_cert_error,
+            kubelet_certs={k: (c, e) for k, (_, c, e) in self.kubelet_certs.items()},
         )
         ev = await asyncio.to_thread(_evaluate_without_gc, inp, self.memory)
         ev.partial = not self.synced
@@ -304,6 +310,20 @@ class ClusterMonitor:
             self.warnings = await warning_events(self.client)
         await self._read_certificate()
         self.usage, self.kubelets = usage, kubelets
+
+    async def read_kubelet_certificates(self) -> None:
+        """One round of kubelet certificate reads (those due; see ``certs``)."""
+        found = await kubelet_certificates(self.objects.nodes, self.kubelet_certs, self.clock())
+        self.kubelet_certs.update(found)
+        for gone in set(self.kubelet_certs) - set(self.objects.nodes):
+            del self.kubelet_certs[gone]
+
+    async def _kubelet_cert_loop(self) -> None:
+        """Kubelet certificates, apart from the collect loop: most sites cannot reach node
+        addresses, and a round of handshakes that time out must not delay usage."""
+        while True:
+            await self.read_kubelet_certificates()
+            await asyncio.sleep(max(self.spec.interval, 60.0))
 
     async def _read_certificate(self) -> None:
         if not self.spec.creds.server.startswith("https"):
