@@ -38,6 +38,7 @@ CLI_FOR = {
     "POST /actions/recheck": "recheck",
     "GET /downtimes": "downtime list",
     "GET /acknowledgements": "acknowledgements",
+    "GET /reports/availability": "report availability",
     "GET /comments": "comments",
     "GET /events": "events",
     "GET /metrics": "metrics",

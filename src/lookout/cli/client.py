@@ -165,13 +165,21 @@ class ApiClient:
     def delete(self, path: str) -> None:
         self._call("DELETE", path)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def get_text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """An answer that is not JSON (CSV) as text."""
+        return self._request("GET", path, params=_clean(params or {})).text
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ApiError(f"cannot reach {self.url}: {exc or type(exc).__name__}") from exc
         if response.is_error:
             raise problem_of(response)
+        return response
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         try:

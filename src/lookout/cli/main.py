@@ -20,6 +20,7 @@ from lookout.cli import (
     kube_cmds,
     notify_cmds,
     objects_cmds,
+    report_cmds,
     site_cmds,
     user_cmds,
 )
@@ -59,6 +60,7 @@ edit_cmds.register(app)
 command_cmds.register(app)
 config_cmds.register(app)
 journey_cmds.register(app)
+report_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -23,6 +23,7 @@ from lookout.web.api import (
     openapi_doc,
     ops,
     problems,
+    reports,
 )
 from lookout.web.api.deps import AuthGuard
 from lookout.web.api.ingest import Ingest
@@ -53,7 +54,7 @@ def create_app(site: Any) -> ASGIApp:
     problems.install(app)
     api = [objects.router, actions.router, history.router, admin.router]
     api += [commands.router]
-    api += [notifications.router, kube.router, config.router]
+    api += [notifications.router, kube.router, config.router, reports.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
