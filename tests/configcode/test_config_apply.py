@@ -212,6 +212,35 @@ def test_invalid_tree_names_file_and_path_and_changes_nothing(
     assert "hosts/b.yaml: check.type:" in r.output
 
 
+def test_rules_name_only_channels_that_exist_after_the_apply(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    """The same check as the API and the UI (``notify.editing``), before anything is written."""
+    hook = "channels:\n  a-hook:\n    type: webhook\n    url: https://hooks.invalid/a\n"
+    tree = write(
+        tmp_path / "missing",
+        {"notifications.yaml": hook + "rules:\n- name: to-b\n  channels: [a-hook, b-hook]\n"},
+    )
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 1, r.output  # the site refused it
+    assert "rules.to-b.channels.1: channel 'b-hook' does not exist" in r.output
+    with site.client() as http:
+        assert "to-b" not in http.get("/api/v1/notifications/rules").text
+        assert "a-hook" not in http.get("/api/v1/notifications/channels").text
+
+    kept = write(
+        tmp_path / "kept",
+        {"notifications.yaml": hook + "rules:\n- name: to-a\n  channels: [a-hook]\n"},
+    )
+    cli.ok("config", "apply", str(kept))
+    (kept / "notifications.yaml").write_text("channels: {}\n")  # the rule stays, its channel goes
+    r = cli("config", "apply", str(kept))
+    assert r.exit_code == 1, r.output  # the site refused it
+    assert "channel 'a-hook' is used by rule to-a" in r.output
+    with site.client() as http:
+        assert "a-hook" in http.get("/api/v1/notifications/channels").text
+
+
 NAGIOS = """\
 define host {
     name        tmpl

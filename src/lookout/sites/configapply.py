@@ -34,6 +34,7 @@ from lookout.engine import inputs as inp
 from lookout.engine.dependencies import check_dependencies
 from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, ValidationError
+from lookout.notify import editing
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
 from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
 from lookout.sources.kube.mapping import CLUSTER_LABEL
@@ -333,6 +334,8 @@ async def _plan_notifications(
         want = {name: (i, r) for i, (name, r) in enumerate(rules.items())}
         changes["rules"] = p.plan_named(have, want)
         out["rules"] = (changes["rules"], rules)
+    if "channels" in out or "rules" in out:
+        await _plan_rule_channels(store, tree, out, errors)
     if tree.get("contacts") is not None:
         contacts = _named_models("contacts", tree["contacts"], Contact, errors, "user")
         current_contacts = {c.user: c for c in await asyncio.to_thread(store.contacts)}
@@ -340,6 +343,26 @@ async def _plan_notifications(
         changes["contacts"].remove = []  # contacts are kept (they belong to users)
         out["contacts"] = (changes["contacts"], contacts)
     return out
+
+
+async def _plan_rule_channels(
+    store: Any, tree: dict[str, Any], out: dict[str, Any], errors: _Errors
+) -> None:
+    """After the apply, every rule names only channels that exist, as the API and the UI
+    check (``notify.editing``): a rule of the tree naming another channel, or a channel the
+    tree removes while a rule that stays names it, is an error at its path."""
+    if "channels" in out:
+        channels = {str(c.get("name")) for c in tree["channels"] if isinstance(c, dict)}
+    else:
+        channels = await asyncio.to_thread(store.channel_names)
+    if "rules" in out:
+        for name, rule in out["rules"][1].items():
+            for err in editing.unknown_channels(rule, channels):
+                errors.add(["rules", name, *err.loc], str(err))
+        return
+    for rule in await asyncio.to_thread(store.rules):
+        for ch in sorted(set(rule.channels) - channels):
+            errors.add(["channels"], f"channel {ch!r} is used by rule {rule.name}: keep it")
 
 
 async def _apply_notifications(site: Any, notify: dict[str, Any]) -> None:
