@@ -71,6 +71,8 @@ class NotificationSettings(BaseModel):
     """Run the notifier and the Zulip chat bot in ``lookout serve``."""
     rescan_interval: float = Field(30.0, gt=0)
     """Seconds between scans for repeats, escalations and held problems."""
+    self_monitoring: bool = True
+    """A service per notification channel (host: the site's name), CRIT while it fails."""
 
 
 class UiSettings(BaseModel):

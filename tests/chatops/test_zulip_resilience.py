@@ -53,11 +53,17 @@ async def test_zulip_down_ten_minutes_every_notification_once_in_order(
         await run_for(clock, 200, 20)  # ten minutes in all
     store = h.site.notifier.store
     assert store.deliveries(status="sent") == []
+    selfmon = h.site.engine.status[("lookout", "Notifications chat")]  # self-monitoring
+    assert selfmon.state == 2
+    assert "failing since" in selfmon.summary
+    assert "cannot reach Zulip" in selfmon.summary
+
+    def db1() -> list[dict[str, object]]:
+        return [m for m in zulip.stream_messages() if str(m["subject"]).startswith("db1 / ")]
+
     await zulip.start()
     try:
-        await until(
-            lambda: len(zulip.stream_messages()) == 9 or run_for_sync(clock), what="9 messages"
-        )
+        await until(lambda: len(db1()) == 9 or run_for_sync(clock), what="9 messages")
         for i in range(3):
             heads = [m["content"].split("\n")[0] for m in zulip.stream_messages(f"db1 / svc{i}")]
             what = f"**svc{i}** on **db1**"
@@ -66,9 +72,16 @@ async def test_zulip_down_ten_minutes_every_notification_once_in_order(
                 f"🟢 **OK** · RECOVERY · {what}",
                 f"🔴 **CRIT** · PROBLEM · {what}",
             ]
+        await until(lambda: selfmon.state == 0 or run_for_sync(clock), what="self-monitoring OK")
         await run_for(clock, 120, 20)
-        assert len(zulip.stream_messages()) == 9  # and nothing twice
+        assert len(db1()) == 9  # and nothing twice
         assert {d.status for d in store.deliveries()} == {"sent"}
+        # the outage itself was notified too (to Zulip: late, as a record of it)
+        outage = [m["content"].split("\n")[0] for m in zulip.stream_messages() if m not in db1()]
+        assert outage == [
+            "🔴 **CRIT** · PROBLEM · **Notifications chat** on **lookout**",
+            "🟢 **OK** · RECOVERY · **Notifications chat** on **lookout**",
+        ]
     finally:
         await zulip.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from notifyrows import row
@@ -12,6 +13,7 @@ from lookout.notify.channels.base import ChannelContext
 from lookout.notify.channels.zulip import ZulipChannel
 from lookout.notify.clock import FakeClock
 from lookout.notify.dispatcher import Dispatcher
+from lookout.notify.health import PROBE_EVERY
 from lookout.notify.spec import ZulipSpec
 from lookout.notify.store import FAILED, SENT, NotifyStore
 
@@ -190,4 +192,38 @@ async def test_a_failing_channel_does_not_block_another(store: NotifyStore):
         assert all(r.status == "pending" and r.error for r in dead_rows)
         await d.stop()
     finally:
+        await server.stop()
+
+
+async def test_after_an_outage_the_first_message_goes_within_a_probe(
+    store: NotifyStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ZulipServer(heartbeat=0.5)
+    clock = FakeClock(1_000_000.0)
+    store.commit_batch(0, clock.t, [row(1, kind="problem", at=clock.t)], [], [])
+    d = dispatcher(store, server, clock, group_window=0, resolve_topics=False)
+    caplog.set_level(logging.INFO, logger="lookout.notify.dispatcher")
+    await d.start()
+    for _ in range(30):  # five minutes down: the backoff has grown to 256 s
+        clock.advance(10)
+        await settle(3)
+    assert d.health.get("chat").failing
+    assert store.deliveries()[0].due_at > clock.t + 120  # the next attempt is minutes away
+    await server.start()
+    try:
+        back = clock.t
+        for _ in range(40):
+            if server.stream_messages():
+                break
+            clock.advance(1)
+            await settle(3)
+        assert server.stream_messages(), "nothing sent after Zulip came back"
+        assert clock.t - back <= PROBE_EVERY + 1  # a probe found Zulip back
+        assert not d.health.get("chat").failing
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 2, warnings  # the outage, not every retry
+        assert warnings[0].startswith("channel chat is failing: cannot reach Zulip")
+        assert warnings[1].startswith("channel chat delivers again after 3")
+    finally:
+        await d.stop()
         await server.stop()

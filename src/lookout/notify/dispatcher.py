@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from lookout.errors import PermanentFailure, TemporaryFailure
 from lookout.notify.channels.base import ChannelDriver
 from lookout.notify.clock import Clock
+from lookout.notify.health import PROBE_EVERY, HealthBook, Probing
 from lookout.notify.model import Notification, Outgoing, Sent
 from lookout.notify.spec import AppriseSpec, EmailSpec, WebhookSpec, ZulipSpec
 from lookout.notify.store import CANCELLED, FAILED, PENDING, SENT, Delivery, NotifyStore
@@ -80,6 +81,8 @@ class Dispatcher:
         self.lanes: dict[LaneKey, Lane] = {}
         self.stats = Stats()
         self.on_sent: list[Callable[[list[Delivery]], None]] = []
+        self.health = HealthBook()
+        self._probes: dict[str, asyncio.Task[None]] = {}
         self._running = False
 
     # ------------------------------------------------------------------ life cycle
@@ -93,6 +96,8 @@ class Dispatcher:
     async def stop(self) -> None:
         self._running = False
         tasks = [lane.task for lane in self.lanes.values() if lane.task is not None]
+        tasks += list(self._probes.values())
+        self._probes.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -306,6 +311,10 @@ class Dispatcher:
                 lane.rows.extend(batch)
             self.stats.retried += len(batch)
             log.info("lane %s: %s; retry in %.0f s", lane.key, exc, wait)
+            if self.health.failed(lane.key[0], str(exc), now) and self._running:
+                self._probes[lane.key[0]] = asyncio.create_task(
+                    self._probe(lane.key[0]), name=f"notify-probe-{lane.key[0]}"
+                )
             return
         if not isinstance(exc, TemporaryFailure | PermanentFailure):
             log.error("lane %s: unexpected error", lane.key, exc_info=exc)
@@ -324,6 +333,7 @@ class Dispatcher:
                 d.status, d.error, d.sent_at, d.external_id = SENT, "", now, sent.external_id
         self.stats.sent += len(rows)
         self.stats.messages += len(done)
+        self._delivered(rows[0].channel, now)
         for cb in self.on_sent:
             cb(rows)
 
@@ -344,9 +354,45 @@ class Dispatcher:
         if status == SENT:
             self.stats.sent += len(batch)
             self.stats.messages += 1
+            self._delivered(batch[0].channel, now)
             for cb in self.on_sent:
                 cb(batch)
         elif status == FAILED:
             self.stats.failed += len(batch)
         else:
             self.stats.cancelled += len(batch)
+
+    # ------------------------------------------------------------------ outages
+    def _delivered(self, channel: str, now: float) -> None:
+        self.health.delivered(channel, now)
+        probe = self._probes.pop(channel, None)
+        if probe is not None and probe is not asyncio.current_task():
+            probe.cancel()
+
+    async def _probe(self, channel: str) -> None:
+        """While ``channel`` fails, ask its server every ``PROBE_EVERY`` seconds whether it
+        answers; when it does, deliveries waiting for a long backoff go at once (the first
+        message after a 5-minute outage would otherwise wait up to ``retry_max``)."""
+        never = asyncio.Event()
+        while self.health.get(channel).failing:
+            await self.clock.wait(never, self.clock.now() + PROBE_EVERY)
+            driver = self.drivers.get(channel)
+            now = self.clock.now()
+            waiting = [
+                lane
+                for lane in self.lanes.values()
+                if lane.key[0] == channel and lane.rows and lane.rows[0].due_at > now + PROBE_EVERY
+            ]
+            if not isinstance(driver, Probing) or not waiting:
+                continue
+            try:
+                await driver.probe()
+            except Exception as exc:  # still down: the probe tells nothing new
+                log.debug("channel %s: probe failed: %s", channel, exc)
+                continue
+            log.info("channel %s answers again; sending its waiting deliveries now", channel)
+            for lane in waiting:
+                for d in lane.rows:
+                    if d.attempts:  # retries only: a rule's delay still holds
+                        d.due_at = min(d.due_at, now)
+                lane.wake.set()

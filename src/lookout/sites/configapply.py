@@ -36,6 +36,7 @@ from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, ValidationError
 from lookout.notify import editing
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
+from lookout.sites.selfmon import LABEL as SELF_LABEL
 from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
 from lookout.sources.kube.mapping import CLUSTER_LABEL
 from lookout.wire.api import EventHandlerIn, HostIn, ServiceIn
@@ -70,7 +71,7 @@ async def export_tree(site: Any) -> dict[str, Any]:
     d = defaults_of(site)
     hosts = []
     for cfg in sorted(engine.hosts.values(), key=lambda h: h.name):
-        if _discovered(cfg.labels, CLUSTER_LABEL):
+        if _discovered(cfg.labels, CLUSTER_LABEL) or _discovered(cfg.labels, SELF_LABEL):
             continue
         entry = p.host_entry(cfg)
         services = engine.host_services.get(cfg.name, {})
@@ -78,6 +79,7 @@ async def export_tree(site: Any) -> dict[str, Any]:
             p.service_entry(services[n], d)
             for n in sorted(services)
             if not _discovered(services[n].labels, PLUGIN_LABEL)
+            and not _discovered(services[n].labels, SELF_LABEL)
         ]
         hosts.append(entry)
     store = site.notifier.store
@@ -102,8 +104,9 @@ async def export_tree(site: Any) -> dict[str, Any]:
 
 
 def _discovered(labels: Mapping[str, str], source_label: str) -> bool:
-    """Objects a data source made (Kubernetes hosts, agent services) belong to that source:
-    export leaves them out unless a tree took them over."""
+    """Objects a data source made (Kubernetes hosts, agent services, the site's
+    self-monitoring) belong to that source: export leaves them out unless a tree took them
+    over."""
     return source_label in labels and not p.managed(labels)
 
 

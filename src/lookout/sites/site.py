@@ -46,6 +46,7 @@ from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
+from lookout.sites.selfmon import ChannelMonitor
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
     CommandRunner,
@@ -306,6 +307,8 @@ class Site:
         self.actions = Actions(self.engine, self.runner, clock)
         """The one actions module of the site: REST API, web UI and chat-ops act through it."""
         self.chatops = ChatOps(self.notifier, self.actions)
+        self.channel_monitor = ChannelMonitor(self) if s.notifications.self_monitoring else None
+        """Self-monitoring: a service per notification channel, CRIT while it fails."""
         self.kube = KubeManager(self, s.kubernetes, site_dir, clock)
         self.agents = make_receiver(self)
         self.livestatus = make_livestatus(self)
@@ -336,6 +339,8 @@ class Site:
             self.schedule_service(svc, resume=True)
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
         if self.settings.notifications.enabled:
+            if self.channel_monitor is not None:
+                self.channel_monitor.start()
             await self.notifier.start()
             await self.chatops.start()
         await self.kube.start()
@@ -362,6 +367,8 @@ class Site:
         if self.settings.notifications.enabled:
             await self.chatops.stop()
             await self.notifier.stop()
+            if self.channel_monitor is not None:
+                await self.channel_monitor.stop()
         if self.agents is not None:
             await self.agents.stop()
         await self.check_runner.aclose()

@@ -146,6 +146,10 @@ class ZulipChannel:
                 await self._controls_task
         await self.client.aclose()
 
+    async def probe(self) -> None:
+        """Does Zulip answer (and know the bot)? Raises like any other call if not."""
+        await self.client.me()
+
     def expect_echo(self, host: str, service: str, kind: str) -> None:
         """The bot is about to act and confirm in the topic: skip the notification of it."""
         self.echoes[(host, service, kind)] = self.ctx.clock.now()
