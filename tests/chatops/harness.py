@@ -28,6 +28,9 @@ async def until(cond: Callable[[], Any], limit: float = 10.0, what: str = "") ->
 
 class Harness:
     def __init__(self, tmp: Path, clock: Callable[[], float] = time.time, **settings: Any) -> None:
+        # Tests watch deliveries to unreachable webhooks: the self-monitoring service of a
+        # failing channel (problems of its own) only where a test asks for it.
+        settings.setdefault("notifications", {"self_monitoring": False})
         init_site(tmp / "site", extra={"tick_interval": 0.2, **settings})
         self.site = Site(tmp / "site", clock=clock)
 

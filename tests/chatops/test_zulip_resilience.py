@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def timed(tmp_path: Path) -> AsyncIterator[tuple[Harness, FakeClock]]:
     clock = FakeClock(1_800_000_000.0)
-    h = Harness(tmp_path, clock=clock)
+    h = Harness(tmp_path, clock=clock, notifications={"self_monitoring": True})
     await h.start()
     try:
         yield h, clock

@@ -25,9 +25,7 @@ PAGER = {"name": "pager", "spec": {"type": "webhook", "url": "http://127.0.0.1:9
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     clock = FakeClock(1_800_000_000.0)
-    # the channels are unreachable webhooks (the tests watch what is planned): no
-    # self-monitoring service of them, which would add problems of its own
-    harness = Harness(tmp_path, clock=clock, notifications={"self_monitoring": False})
+    harness = Harness(tmp_path, clock=clock)
     await harness.start()
     harness.clock = clock  # type: ignore[attr-defined]
     try:

@@ -18,7 +18,7 @@ HOOK = {"name": "hook", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/n
 
 
 async def test_a_failing_channel_is_a_crit_service_left_out_of_exports(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
+    h = Harness(tmp_path, notifications={"self_monitoring": True})
     await h.start()
     try:
         await h.configure([HOOK], [{"name": "all", "channels": ["hook"], "hosts": ["db1"]}])
