@@ -15,6 +15,7 @@ from test_monitor import evaluate, outcome
 from livesite import free_port
 from lookout.checks.kube.api import CRIT, OK, WARN
 from lookout.sources.kube.credentials import Credentials
+from lookout.sources.kube.mapping import Mapper
 from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
 
 pytestmark = pytest.mark.integration
@@ -125,6 +126,34 @@ async def test_stuck_rollout_is_crit_and_named(api: KubeApi, creds: Credentials)
     assert (replicas.state, replicas.summary) == (OK, "1/1 ready, 1 available, 1 up to date")
 
 
+async def test_one_cause_is_judged_once(api: KubeApi, creds: Credentials) -> None:
+    """The unready pod is judged on its Deployment's Pods; the namespace's Problem pods, the
+    Deployment's Rollout, Replicas and Restarts say they depend on it (the engine shows them
+    with it and pages once); a bare pod's problem stays the namespace's own."""
+    feed_stuck_rollout(api)
+    _, ev = await evaluate(creds, now=NOW, usage="none")
+    web = "k8s:lab:deployment:shop:web"
+    assert outcome(ev, web, "Pods").state == CRIT
+    problems = outcome(ev, "k8s:lab:ns:shop", "Problem pods")
+    assert (problems.state, problems.summary) == (
+        CRIT,
+        "1 of 2 pods: web-5d9f8c-x2xq: Running, not ready for 1h 51m",
+    )
+    plan = Mapper("lab").plan(ev, {}, {}, NOW)
+    depends = {(s.host, s.name): s.depends_on for s in plan.services if s.depends_on}
+    assert depends == {
+        ("k8s:lab:ns:shop", "Problem pods"): ((web, "Pods"),),
+        (web, "Replicas"): ((web, "Pods"),),
+        (web, "Rollout"): ((web, "Pods"),),
+        (web, "Restarts"): ((web, "Pods"),),
+    }
+    bare = _pod("debug", "x-y", ready=False, since=7200)
+    del bare["metadata"]["ownerReferences"]
+    api.add(bare)
+    _, ev = await evaluate(creds, now=NOW, usage="none")
+    assert ("k8s:lab:ns:shop", "Problem pods") not in ev.depends
+
+
 async def test_recorded_surplus_pod_after_a_complete_rollout(
     api: KubeApi, creds: Credentials
 ) -> None:
@@ -220,6 +249,7 @@ async def test_a_usage_source_that_reads_nothing_is_crit(api: KubeApi, creds: Cr
         3,
         f"no filesystem data: depends on Kubelet (stats not readable: {error})",
     )
+    assert ev.depends[("k8s:lab:node:n1", "Filesystem")] == (("k8s:lab:node:n1", "Kubelet"),)
 
 
 async def test_a_usage_source_that_reads_some_nodes_warns(api: KubeApi, creds: Credentials) -> None:

@@ -21,7 +21,7 @@ from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
 from lookout.checks.kube import rollout as ro
 from lookout.checks.kube import workload as w
-from lookout.checks.kube.api import Outcome
+from lookout.checks.kube.api import OK, Outcome
 from lookout.checks.kube.cluster import scheduled_pods
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.naming import cluster_host, labels, namespace_host, node_host, object_host
@@ -89,9 +89,20 @@ class Evaluation:
     outcomes: list[tuple[str, str, Outcome]] = field(default_factory=list)
     partial: bool = False
     """True when the objects are not a complete, current list (never delete hosts then)."""
+    depends: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """(host, service) → the services whose problem its problem follows from (the engine
+    shows it with them and does not notify it alone: one cause pages once)."""
 
-    def add(self, host: str, service: str, outcome: Outcome) -> None:
+    def add(
+        self,
+        host: str,
+        service: str,
+        outcome: Outcome,
+        depends_on: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.outcomes.append((host, service, outcome))
+        if depends_on:
+            self.depends[(host, service)] = depends_on
 
 
 class _Params:
@@ -234,7 +245,8 @@ def _nodes(
         ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
         ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))
         if usage.source == "kubelet":
-            ev.add(host, "Filesystem", n.filesystem(nu, p, usage.node_errors.get(name)))
+            fs = n.filesystem(nu, p, usage.node_errors.get(name))
+            ev.add(host, "Filesystem", fs, ((host, "Kubelet"),))
         ev.add(host, "Pods", n.pod_capacity(node, pods, p))
         ev.add(host, "Info", n.info(node))
 
@@ -289,6 +301,7 @@ def _namespaces(
             host,
             "Problem pods",
             ns_checks.problem_pods([health[key(name, x.metadata.name)] for x in pods]),
+            _workload_causes(inp, idx, health, name, pods),
         )
         for pvc in pvcs.get(name, []):
             vk = key(name, pvc.metadata.name)
@@ -297,6 +310,28 @@ def _namespaces(
                 f"PVC {pvc.metadata.name}",
                 pvc_checks.check(pvc, inp.usage.volumes.get(vk), memory, inp.now, p),
             )
+
+
+MAX_CAUSES = 20
+"""Services one service may depend on (the engine's limit)."""
+
+
+def _workload_causes(
+    inp: ClusterInput, idx: Index, health: dict[str, PodHealth], ns: str, pods: list[Pod]
+) -> tuple[tuple[str, str], ...]:
+    """The workloads' Pods services that judge the namespace's problem pods: Problem pods
+    follows from them. None when a problem pod belongs to no workload (then the namespace's
+    service is the only one to say it) or when there are more than the engine allows."""
+    causes: set[tuple[str, str]] = set()
+    for pod in pods:
+        k = key(ns, pod.metadata.name)
+        if health[k].state == OK:
+            continue
+        owner = idx.workload_of_pod.get(k)
+        if owner is None:
+            return ()
+        causes.add((object_host(inp.name, *owner), "Pods"))
+    return tuple(sorted(causes)) if len(causes) <= MAX_CAUSES else ()
 
 
 def _workloads(
@@ -330,8 +365,10 @@ def _workloads(
         pods = idx.by_workload.get(wk, [])
         ph = [health[key(ns, x.metadata.name)] for x in pods]
         if isinstance(obj, Deployment | StatefulSet | DaemonSet):
-            ev.add(host, "Replicas", w.replicas(obj, mkey, memory, inp.now, p))
-            ev.add(host, "Rollout", _rollout(obj, idx, wk, pods, ph, mkey, memory, inp.now, p))
+            pods_svc = ((host, "Pods"),)
+            ev.add(host, "Replicas", w.replicas(obj, mkey, memory, inp.now, p), pods_svc)
+            rollout = _rollout(obj, idx, wk, pods, ph, mkey, memory, inp.now, p)
+            ev.add(host, "Rollout", rollout, pods_svc)
         elif obj is None:
             pass
         elif kind == "CronJob":
@@ -339,7 +376,7 @@ def _workloads(
         else:
             ev.add(host, "Job", w.job(obj, inp.now, p))  # type: ignore[arg-type]
         ev.add(host, "Pods", w.pods(kind, pods, ph))
-        ev.add(host, "Restarts", w.restarts(pods, ph, mkey, memory, inp.now, p))
+        ev.add(host, "Restarts", w.restarts(pods, ph, mkey, memory, inp.now, p), ((host, "Pods"),))
         t = totals((x for x in pods if x.status.phase == "Running"), cache, inp.usage.pods)
         ev.add(host, "CPU", w.resource("cpu", t, have_usage, p))
         ev.add(host, "Memory", w.resource("memory", t, have_usage, p))
@@ -453,7 +490,8 @@ def _pods(
         p = params(hl)
         h = health[k]
         ev.add(host, "Status", Outcome(h.state, h.problem or f"{h.phase}", ""))
-        ev.add(host, "Restarts", w.restarts([pod], [h], f"pod/{k}", memory, inp.now, p))
+        restarts = w.restarts([pod], [h], f"pod/{k}", memory, inp.now, p)
+        ev.add(host, "Restarts", restarts, ((host, "Status"),))
         t = totals([pod] if pod.status.phase == "Running" else [], cache, inp.usage.pods)
         ev.add(host, "CPU", w.resource("cpu", t, have_usage, p))
         ev.add(host, "Memory", w.resource("memory", t, have_usage, p))

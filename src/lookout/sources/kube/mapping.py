@@ -89,6 +89,7 @@ class Mapper:
                 max_check_attempts=s.max_check_attempts,
                 stale_after=s.stale_after,
                 labels={CLUSTER_LABEL: self.cluster},
+                depends_on=ev.depends.get((host, name), ()),
             )
             if services.get(host, {}).get(name) != cfg_s:
                 plan.services.append(cfg_s)
