@@ -263,7 +263,7 @@ def test_connect_then_set_changes_the_running_cluster(
         assert changed["options"]["usage"] == "none"  # not given: kept
         assert changed["auth"] == "token (encrypted)"
         shown = cli.ok("kube", "status", name).stdout
-        assert "interval         30 s" in shown
+        assert "interval         30s" in shown
         assert "pod hosts        app=pay" in shown
         assert "thresholds       1 overrides, 0 rules" in shown
 

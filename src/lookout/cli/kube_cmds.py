@@ -15,6 +15,7 @@ from rich.text import Text
 from lookout.cli import kube_verify
 from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import (
+    human_duration,
     param_parser,
     parse_interval,
     print_done,
@@ -83,6 +84,11 @@ def _exit_on_config_error(func: Callable[[], T]) -> T:
     except ConfigError as exc:
         print_error(str(exc))
         raise typer.Exit(2) from exc
+
+
+def _wait_time(text: str) -> float:
+    """``--wait``: a duration, or 0 for not at all."""
+    return 0.0 if text.strip() in ("0", "0s") else parse_interval(text)
 
 
 NameArg = Annotated[
@@ -224,7 +230,11 @@ def set_settings(
     thresholds: ThresholdsOpt = None,
     wait: Annotated[
         float,
-        typer.Option(help="Seconds to wait for the cluster to connect with them (0: do not)"),
+        typer.Option(
+            parser=param_parser(_wait_time),
+            metavar="DURATION",
+            help="How long to wait for the cluster to connect with them, like 15 or 1m (0: do not)",
+        ),
     ] = 15.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -293,7 +303,7 @@ def _report_reconnect(name: str, st: dict[str, Any], wait: float) -> None:
         )
         raise typer.Exit(1)
     else:
-        late = f"not connected yet after {wait:g} s" if wait > 0 else "not waited for"
+        late = f"not connected yet after {human_duration(wait)}" if wait > 0 else "not waited for"
         stdout().print(f"{late}: lookout kube status {name} shows when it is")
 
 
@@ -382,7 +392,7 @@ def _settings(opts: dict[str, Any]) -> list[tuple[str, str]]:
     pods = opts.get("pod_hosts")
     rules = len(opts.get("rules") or [])
     return [
-        ("interval", f"{opts['interval']:g} s" if opts.get("interval") else "the site's"),
+        ("interval", human_duration(opts["interval"]) if opts.get("interval") else "the site's"),
         ("usage", usage),
         ("pod hosts", "-" if pods is None else _selector_text(pods)),
         ("thresholds", f"{len(opts.get('params') or {})} overrides, {rules} rules"),

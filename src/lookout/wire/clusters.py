@@ -11,7 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lookout.wire.api import Body
+from lookout.wire.api import Body, Interval
 
 CREDENTIALS = ("token", "token_file", "client_cert", "client_key")
 """One credential is used: giving any of these in a patch replaces the stored one."""
@@ -29,8 +29,9 @@ class ClusterIn(Body):
     client_cert: str = ""
     client_key: str = ""
     insecure_skip_tls_verify: bool = False
-    interval: float | None = Field(None, ge=1, le=86400)
-    """Seconds between full reads of the cluster (1 s to a day; default: the site's setting)."""
+    interval: Interval | None = Field(None, ge=1, le=86400)
+    """Seconds (or "5m") between full reads of the cluster (1 s to a day; default: the site's
+    setting)."""
     usage: Literal["kubelet", "prometheus", "none"] = "kubelet"
     prometheus_url: str = Field("", pattern=r"^(https?://\S+)?$", validate_default=True)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -83,7 +84,7 @@ class ClusterPatch(Body):
     client_cert: str | None = None
     client_key: str | None = None
     insecure_skip_tls_verify: bool | None = None
-    interval: float | None = None
+    interval: Interval | None = None
     usage: str | None = None
     prometheus_url: str | None = None
     params: dict[str, Any] | None = None

@@ -91,7 +91,7 @@ def test_a_saved_form_changes_the_cluster(
 ) -> None:
     fields = _form(
         cluster,
-        interval="45",
+        interval="1m",
         usage="prometheus",
         prometheus_url="http://prometheus:9090",
         pod_hosts="app=pay, tier=web",
@@ -102,7 +102,7 @@ def test_a_saved_form_changes_the_cluster(
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/setup#clusters"
     got = admin.get(f"/api/v1/kube/clusters/{cluster}").json()
-    assert got["options"]["interval"] == 45
+    assert got["options"]["interval"] == 60
     assert got["options"]["pod_hosts"] == {"app": "pay", "tier": "web"}
     assert got["options"]["params"] == {"restarts_levels": [5, 20]}
     assert got["auth"] == "token (encrypted)"  # an empty token field keeps it
