@@ -66,6 +66,8 @@ def hpa(h: HorizontalPodAutoscaler, memory: Memory, now: float, params: KubePara
         what = "metrics unavailable" if active.reason in METRICS_REASONS else "scaling inactive"
         notes.append((WARN, f"{what}: {active.reason} {active.message}".rstrip()))
     limited = condition(st.conditions, "ScalingLimited")
+    if limited is None or limited.status != "True" or limited.reason != "TooManyReplicas":
+        limited = None  # its transition time says since when the maximum holds only then
     maxed = hi > lo and st.current_replicas >= hi
     held = _held(memory, mkey + "/maxed", maxed, now, limited if maxed else None)
     if maxed:
@@ -108,6 +110,8 @@ def pdb(b: PodDisruptionBudget, memory: Memory, now: float, params: KubeParams) 
         notes.append((s, f"{missing} healthy pod(s) short for {human_age(held)}"))
     blocked = st.disruptions_allowed <= 0
     cond = condition(st.conditions, "DisruptionAllowed")
+    if cond is not None and cond.status != "False":
+        cond = None
     since = _held(memory, mkey + "/blocked", blocked, now, cond if blocked else None)
     if blocked:
         s = upper(since, params.pdb_blocked_levels)
