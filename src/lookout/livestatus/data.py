@@ -79,6 +79,14 @@ class SiteData:
         """Every service's status, lazily (C-level iteration: no Python frame per row)."""
         return filter(_is_service, self.engine.status.values())
 
+    def services_of(self, host: str) -> list[Status]:
+        status = self.engine.status
+        return [
+            status[(host, s)]
+            for s in self.engine.host_services.get(host, ())
+            if (host, s) in status
+        ]
+
     def host_status(self, name: str) -> Status | None:
         return self.engine.status.get((name, ""))
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lookout.livestatus.codegen import joined
 from lookout.livestatus.columns import Column, Getter
 from lookout.livestatus.errors import BAD_REQUEST, LqlError
 
@@ -115,7 +116,7 @@ def compile_node(node: Node, getter: Callable[[Column], Getter]) -> Pred:
         return _always if isinstance(node, AllOf) else _never
     if len(preds) == 1:
         return preds[0]
-    return _joined(preds, " and " if isinstance(node, AllOf) else " or ")
+    return joined(preds, "and" if isinstance(node, AllOf) else "or")
 
 
 def _always(_row: Any) -> bool:
@@ -124,15 +125,6 @@ def _always(_row: Any) -> bool:
 
 def _never(_row: Any) -> bool:
     return False
-
-
-def _joined(preds: list[Pred], word: str) -> Pred:
-    """``lambda r: p0(r) and p1(r) …`` made once (a generator per row cost more than the
-    conditions themselves); the source holds generated names only."""
-    names = {f"p{i}": p for i, p in enumerate(preds)}
-    source = "lambda r: " + word.join(f"bool({n}(r))" for n in names)
-    pred: Pred = eval(source, names)
-    return pred
 
 
 def condition(leaf: Leaf, get: Getter) -> Pred:

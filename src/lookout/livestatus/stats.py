@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from lookout.livestatus.codegen import reads_tuple
 from lookout.livestatus.columns import Column, Getter
 from lookout.livestatus.errors import BAD_REQUEST, LqlError
 from lookout.livestatus.filters import AllOf, AnyOf, Leaf, Node, Not, compile_node, parse_condition
@@ -100,7 +101,7 @@ def compute(
         counts = Counter(map(only, rows))
         position: Callable[[Column], Getter] = lambda _c: _identity  # noqa: E731
     else:
-        counts = Counter(tuple(g(row) for g in getters) for row in rows)
+        counts = Counter(map(reads_tuple(getters), rows))
         where = {c.name: i for i, c in enumerate(cols)}
         position = lambda c: itemgetter(where[c.name])  # noqa: E731
     by_group: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)

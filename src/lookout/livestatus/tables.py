@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -32,6 +32,9 @@ class Table:
     """Whether contact ``AuthUser`` may see a row (None: everyone sees every row)."""
     fetch: Fetch | None = None
     """Rows that need I/O (``log``): ``(since, until, limit)``, used instead of ``rows``."""
+    lookup: dict[str, Callable[[str], Iterable[Any]]] = field(default_factory=dict)
+    """Column → the rows whose value is the given one, for ``Filter: column = value`` at the
+    top level (a host's services without a pass over every service)."""
 
 
 def _sees(data: SiteData, user: str, st: Status | None) -> bool:
@@ -320,8 +323,20 @@ def build_tables(data: SiteData, fetch_log: Fetch) -> dict[str, Table]:
     sees_object = lambda d, u, row: _sees(d, u, _object_of(d, row))  # noqa: E731
     tables = [
         Table("status", _status_columns(data), lambda: [data]),
-        Table("hosts", hosts, data.hosts, lambda d, u, st: _sees(d, u, st)),
-        Table("services", services, data.services, lambda d, u, st: _sees(d, u, st)),
+        Table(
+            "hosts",
+            hosts,
+            data.hosts,
+            lambda d, u, st: _sees(d, u, st),
+            lookup={"name": lambda h: [st] if (st := data.host_status(h)) else []},
+        ),
+        Table(
+            "services",
+            services,
+            data.services,
+            lambda d, u, st: _sees(d, u, st),
+            lookup={"host_name": data.services_of},
+        ),
         Table("hostgroups", hostgroups, lambda: list(data.host_groups().items())),
         Table("servicegroups", servicegroups, lambda: list(data.service_groups().items())),
         Table("contacts", _contact_columns(), lambda: list(data.contact_index().values())),
