@@ -209,6 +209,15 @@ class Actions:
         )
         return Outcome(keys=keys, ids=ids)
 
+    async def remove_comment(self, ids: list[int], *, author: str) -> Outcome:
+        """Delete comments by id; NotFound naming those that do not exist."""
+        _valid(author=author, comment="")
+        missing = [i for i in ids if i not in self.engine.comments]
+        if missing or not ids:
+            raise NotFound(f"comment(s) {', '.join(map(str, missing or ids))} not found")
+        done = await self.runner.apply(inp.RemoveComment(at=self.clock(), ids=ids, author=author))
+        return Outcome(keys=[], ids=done)
+
     async def recheck(self, target: inp.Target, *, author: str, comment: str = "") -> Outcome:
         _valid(author=author, comment=comment)
         keys = [k for k in self.resolve(target) if self._active(k)]

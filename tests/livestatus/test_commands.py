@@ -123,6 +123,24 @@ def test_comments(acting_site: Site, svc: tuple[str, str]) -> None:
     assert sorted(got) == [[1, "erin", "host note", ""], [2, "erin", "see ticket 42; and 43", name]]
 
 
+def test_comment_deleted_by_id(acting_site: Site, svc: tuple[str, str]) -> None:
+    host, name = svc
+    assert command(acting_site, f"ADD_SVC_COMMENT;{host};{name};1;erin;short-lived") == b""
+    (ids,) = svc_row(acting_site, host, "comments")
+    assert command(acting_site, f"DEL_SVC_COMMENT;{ids[0]}") == b""  # type: ignore[index]
+    assert svc_row(acting_site, host, "comments") == [[]]
+    gone = next(e for e in events(acting_site, host) if e["type"] == "comment_removed")
+    assert (gone["author"], gone["comment"]) == ("livestatus", "short-lived")
+    assert command(acting_site, f"DEL_SVC_COMMENT;{ids[0]}").startswith(b"452: ")  # type: ignore[index]
+    # the REST API deletes through the same action
+    assert command(acting_site, f"ADD_HOST_COMMENT;{host};1;erin;via api") == b""
+    lql = f"GET comments\nColumns: id\nFilter: host_name = {host}"
+    (cid,) = rows(acting_site.socket, lql)[0]
+    r = acting_site.http.post("/api/v1/actions/remove-comment", json={"ids": [cid]})
+    assert r.status_code == 200, r.text
+    assert rows(acting_site.socket, lql) == []
+
+
 def test_recheck_of_a_passive_service_is_refused(acting_site: Site, svc: tuple[str, str]) -> None:
     host, name = svc
     answer = command(acting_site, f"SCHEDULE_FORCED_SVC_CHECK;{host};{name};{int(time.time())}")

@@ -19,6 +19,8 @@ class EventType(StrEnum):
     FLAPPING_START = "flapping_start"
     FLAPPING_STOP = "flapping_stop"
     COMMENT = "comment"
+    COMMENT_REMOVED = "comment_removed"
+    """A comment was deleted (``data.comment_id``; ``comment``: its text)."""
     RECHECK = "recheck"
     EVENT_HANDLER = "event_handler"
     """An event handler ran (``data``: command, exit_code, signal, output, elapsed, error,

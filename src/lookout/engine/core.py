@@ -248,6 +248,8 @@ class Engine:
             return self._remove_downtime(item)
         if isinstance(item, inp.AddComment):
             return self._add_comment(item)
+        if isinstance(item, inp.RemoveComment):
+            return self._remove_comment(item)
         if isinstance(item, inp.Recheck):
             return self._recheck(item)
         if isinstance(item, inp.Quarantine):
@@ -573,6 +575,26 @@ class Engine:
             self._emit(item.at, EventType.COMMENT, st, author=item.author, comment=item.comment)
             ids.append(cid)
         return ids
+
+    def _remove_comment(self, item: inp.RemoveComment) -> list[int]:
+        """Delete comments (an acknowledgement stays: its comment is only its note)."""
+        done: list[int] = []
+        for cid in item.ids:
+            c = self.comments.pop(cid, None)
+            if c is None:
+                continue
+            self.comments_changed = True
+            self._log(
+                item.at,
+                EventType.COMMENT_REMOVED,
+                c.host,
+                c.service,
+                author=item.author,
+                comment=c.text,
+                data={"comment_id": cid},
+            )
+            done.append(cid)
+        return done
 
     def _recheck(self, item: inp.Recheck) -> list[Key]:
         done: list[Key] = []

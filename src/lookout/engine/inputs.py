@@ -82,6 +82,13 @@ class AddComment(msgspec.Struct, frozen=True, tag="comment", kw_only=True):
     comment: str
 
 
+class RemoveComment(msgspec.Struct, frozen=True, tag="uncomment", kw_only=True):
+    at: float
+    ids: list[int]
+    author: str
+    comment: str = ""
+
+
 class Recheck(msgspec.Struct, frozen=True, tag="recheck", kw_only=True):
     at: float
     keys: list[tuple[str, str]]
@@ -132,6 +139,7 @@ Input = (
     | ScheduleDowntime
     | RemoveDowntime
     | AddComment
+    | RemoveComment
     | Recheck
     | Tick
     | HandlerRan

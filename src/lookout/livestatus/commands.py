@@ -89,6 +89,10 @@ async def _del_downtime(a: Actions, args: dict[str, str]) -> Outcome:
     return await a.remove_downtime(author=AUTHOR, ids=[_number(args, "downtime_id")])
 
 
+async def _del_comment(a: Actions, args: dict[str, str]) -> Outcome:
+    return await a.remove_comment([_number(args, "comment_id")], author=AUTHOR)
+
+
 async def _comment(a: Actions, args: dict[str, str]) -> Outcome:
     _flag(args, "persistent")
     return await a.comment(_target(args), author=args["author"], comment=args["comment"])
@@ -119,6 +123,8 @@ COMMANDS: dict[str, Spec] = {
     "DEL_SVC_DOWNTIME": Spec(("downtime_id",), _del_downtime),
     "ADD_HOST_COMMENT": Spec((*HOST, "persistent", "author", "comment"), _comment),
     "ADD_SVC_COMMENT": Spec((*SVC, "persistent", "author", "comment"), _comment),
+    "DEL_HOST_COMMENT": Spec(("comment_id",), _del_comment),
+    "DEL_SVC_COMMENT": Spec(("comment_id",), _del_comment),
     "SCHEDULE_HOST_CHECK": Spec((*HOST, "check_time"), _recheck),
     "SCHEDULE_FORCED_HOST_CHECK": Spec((*HOST, "check_time"), _recheck),
     "SCHEDULE_SVC_CHECK": Spec((*SVC, "check_time"), _recheck),

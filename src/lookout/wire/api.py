@@ -310,6 +310,11 @@ class DowntimeIn(TargetIn):
         return self
 
 
+class RemoveCommentIn(Body):
+    ids: list[int] = Field(min_length=1, max_length=10_000)
+    author: str | None = Field(None, max_length=255)
+
+
 class RemoveDowntimeIn(Body):
     ids: list[int] | None = None
     host: Name | None = None

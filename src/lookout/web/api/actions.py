@@ -13,7 +13,14 @@ from lookout.auth import Principal, Role
 from lookout.engine.inputs import Target
 from lookout.web.api.deps import author_of, require
 from lookout.web.api.views import JSON
-from lookout.wire.api import AcknowledgeIn, CommentIn, DowntimeIn, RemoveDowntimeIn, TargetIn
+from lookout.wire.api import (
+    AcknowledgeIn,
+    CommentIn,
+    DowntimeIn,
+    RemoveCommentIn,
+    RemoveDowntimeIn,
+    TargetIn,
+)
 
 router = APIRouter(prefix="/actions")
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
@@ -89,6 +96,12 @@ async def comment(body: CommentIn, request: Request, who: Operator) -> Response:
     out = await _actions(request).comment(
         _target(body), author=author_of(who, body.author), comment=body.comment
     )
+    return JSON(out.as_dict())
+
+
+@router.post("/remove-comment")
+async def remove_comment(body: RemoveCommentIn, request: Request, who: Operator) -> Response:
+    out = await _actions(request).remove_comment(body.ids, author=author_of(who, body.author))
     return JSON(out.as_dict())
 
 
