@@ -10,6 +10,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from lookout.livestatus import output, stats
@@ -111,6 +112,18 @@ def reader(q: Compiled) -> Callable[[Column], Getter]:
     return read
 
 
+def comparer(read: Callable[[Column], Getter]) -> Callable[[Column], Getter]:
+    """How filters read a column: its raw attribute in C where that compares the same
+    (``checked`` True against ``has_been_checked = 1``), else as ``read`` does."""
+
+    def get(column: Column) -> Getter:
+        if column.compares_raw and column.raw is not None:
+            return attrgetter(column.raw)
+        return read(column)
+
+    return get
+
+
 async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> bytes:
     """The framed answer to a GET request (errors included)."""
     data.fresh()
@@ -132,13 +145,15 @@ async def _run(q: Compiled, req: Request, data: SiteData) -> bytes:
     if q.auth_user is not None and q.table.visible is not None:
         user, visible = q.auth_user, q.table.visible
         rows = (r for r in rows if visible(data, user, r))
-    if q.filters:
-        rows = filter(compile_node(AllOf(tuple(q.filters)), read), rows)
-    if q.offset or q.limit is not None:
+    where = AllOf(tuple(q.filters)) if q.filters else None
+    cut = q.offset or q.limit is not None
+    if where is not None and (cut or not q.stats):
+        rows, where = filter(compile_node(where, comparer(read)), rows), None
+    if cut:
         end = None if q.limit is None else q.offset + q.limit
         rows = itertools.islice(rows, q.offset, end)
-    if q.stats:
-        result = stats.compute(rows, q.columns, q.stats, read)
+    if q.stats:  # a filter left here is evaluated per distinct stats key
+        result = stats.compute(rows, q.columns, q.stats, read, where)
         header = [c.name for c in q.columns] + [f"stats_{i + 1}" for i in range(len(q.stats))]
         return output.render(result, header if req.column_headers else None, req)
     columns = q.columns or list(q.table.columns.values())

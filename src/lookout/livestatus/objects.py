@@ -16,7 +16,7 @@ from lookout.domain.metrics import Metric
 from lookout.domain.perfdata import format_perfdata
 from lookout.engine.status import Status
 from lookout.errors import PerfdataError
-from lookout.livestatus.columns import Column, Getter, col, const, index, prefixed
+from lookout.livestatus.columns import Column, Getter, attr, col, const, index, prefixed
 from lookout.livestatus.data import SiteData, split_list
 
 SERVICE_WEIGHT = (0, 1, 3, 2)
@@ -103,6 +103,10 @@ def _last_time(state: int) -> Any:
     return get
 
 
+def _is_set(value: object) -> int:
+    return int(value is not None)
+
+
 def _ack_type(st: Status) -> int:
     if st.ack is None:
         return 0
@@ -125,14 +129,14 @@ def _event_handler(st: Status) -> str:
 def common_columns(data: SiteData) -> list[Column]:
     """Columns hosts and services share (same name, same meaning)."""
     return [
-        col("state", "int", attrgetter("state"), "current state"),
-        col("state_type", "int", lambda st: int(st.hard), "1 hard, 0 soft"),
-        col("hard_state", "int", attrgetter("last_hard_state"), "last hard state"),
-        col("last_hard_state", "int", attrgetter("last_hard_state")),
-        col("has_been_checked", "int", lambda st: int(st.checked), "0: pending"),
-        col("acknowledged", "int", lambda st: int(st.ack is not None)),
+        attr("state", "int", "state"),
+        attr("state_type", "int", "hard", int),
+        attr("hard_state", "int", "last_hard_state"),
+        attr("last_hard_state", "int", "last_hard_state"),
+        attr("has_been_checked", "int", "checked", int),
+        attr("acknowledged", "int", "ack", _is_set),
         col("acknowledgement_type", "int", _ack_type, "0 none, 1 normal, 2 sticky"),
-        col("scheduled_downtime_depth", "int", attrgetter("downtime_depth")),
+        attr("scheduled_downtime_depth", "int", "downtime_depth"),
         col("last_check", "time", lambda st: int(st.last_check)),
         col("last_state_change", "time", lambda st: int(st.last_state_change) if st.checked else 0),
         col(
@@ -141,15 +145,15 @@ def common_columns(data: SiteData) -> list[Column]:
             lambda st: int(st.last_hard_state_change) if st.checked else 0,
         ),
         col("next_check", "time", _next_check),
-        col("plugin_output", "string", attrgetter("summary")),
-        col("long_plugin_output", "string", attrgetter("long_output")),
+        attr("plugin_output", "string", "summary"),
+        attr("long_plugin_output", "string", "long_output"),
         col("perf_data", "string", perf_data(data)),
-        col("current_attempt", "int", attrgetter("attempt")),
+        attr("current_attempt", "int", "attempt"),
         col("max_check_attempts", "int", lambda st: getattr(st.cfg, "max_check_attempts", 1)),
         col("check_interval", "float", _interval("check_interval"), "minutes"),
         col("retry_interval", "float", _interval("retry_interval"), "minutes"),
-        col("is_flapping", "int", lambda st: int(st.flapping)),
-        col("percent_state_change", "float", attrgetter("percent_state_change")),
+        attr("is_flapping", "int", "flapping", int),
+        attr("percent_state_change", "float", "percent_state_change"),
         col("active_checks_enabled", "int", _active),
         col("checks_enabled", "int", _active),
         col("check_type", "int", lambda st: 1 - _active(st), "0 active, 1 passive"),
@@ -256,9 +260,9 @@ def host_columns(data: SiteData) -> dict[str, Column]:
         ]
 
     own = [
-        col("name", "string", attrgetter("host")),
-        col("host_name", "string", attrgetter("host")),
-        col("display_name", "string", attrgetter("host")),
+        attr("name", "string", "host"),
+        attr("host_name", "string", "host"),
+        attr("display_name", "string", "host"),
         col("alias", "string", lambda st: _labels(st).get("alias") or st.host),
         col("address", "string", lambda st: getattr(st.cfg, "address", "") or st.host),
         col("groups", "list", lambda st: list(getattr(st.cfg, "groups", ()))),
@@ -289,9 +293,9 @@ def host_columns(data: SiteData) -> dict[str, Column]:
 
 def service_columns(data: SiteData, hosts: dict[str, Column]) -> dict[str, Column]:
     own = [
-        col("description", "string", attrgetter("service")),
-        col("display_name", "string", attrgetter("service")),
-        col("host_name", "string", attrgetter("host")),
+        attr("description", "string", "service"),
+        attr("display_name", "string", "service"),
+        attr("host_name", "string", "host"),
         col(
             "groups",
             "list",
@@ -301,7 +305,7 @@ def service_columns(data: SiteData, hosts: dict[str, Column]) -> dict[str, Colum
         col("last_time_warning", "time", _last_time(1)),
         col("last_time_critical", "time", _last_time(2)),
         col("last_time_unknown", "time", _last_time(3)),
-        col("stale", "int", lambda st: int(st.stale)),
+        attr("stale", "int", "stale", int),
     ]
-    host_of = prefixed("host_", hosts.values(), attrgetter("host_status"))
+    host_of = prefixed("host_", hosts.values(), attrgetter("host_status"), "host_status")
     return index([*host_of, *common_columns(data), *own])

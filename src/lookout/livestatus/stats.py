@@ -13,7 +13,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from lookout.livestatus.codegen import reads_tuple
@@ -89,21 +89,20 @@ def compute(
     groups: Sequence[Column],
     items: Sequence[StatsItem],
     read: Callable[[Column], Getter],
+    where: Node | None = None,
 ) -> list[list[Any]]:
-    """One output row per group: the group's column values, then one value per stats item."""
+    """One output row per group: the group's column values, then one value per stats item.
+    ``where``: the query's filter, evaluated once per distinct key instead of once per row."""
     needed: dict[str, Column] = {c.name: c for c in groups}
-    for item in items:
+    for item in [*items, *([where] if where is not None else [])]:
         _columns_of(item, needed)
     cols = list(needed.values())
-    getters = [_hashable(c, read(c)) for c in cols]
-    if len(getters) == 1:
-        only = getters[0]
-        counts = Counter(map(only, rows))
-        position: Callable[[Column], Getter] = lambda _c: _identity  # noqa: E731
-    else:
-        counts = Counter(map(reads_tuple(getters), rows))
-        where = {c.name: i for i, c in enumerate(cols)}
-        position = lambda c: itemgetter(where[c.name])  # noqa: E731
+    counts = _count_keys(rows, cols, read)
+    at = {c.name: i for i, c in enumerate(cols)}
+    position: Callable[[Column], Getter] = lambda c: itemgetter(at[c.name])  # noqa: E731
+    if where is not None:
+        keep = compile_node(where, position)
+        counts = Counter({k: n for k, n in counts.items() if keep(k)})
     by_group: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
     group_keys = [position(c) for c in groups]
     for key, n in counts.items():
@@ -121,12 +120,35 @@ def compute(
     return out
 
 
+def _count_keys(
+    rows: Iterable[Any], cols: list[Column], read: Callable[[Column], Getter]
+) -> Counter[tuple[Any, ...]]:
+    """Rows counted by the tuple of the values of ``cols``. Columns that are attributes are
+    read together by one C-level ``attrgetter`` and converted once per distinct key."""
+    raw = [c for c in cols if c.raw is not None]
+    other = [c for c in cols if c.raw is None]
+    if not raw:
+        return Counter(map(reads_tuple([_hashable(c, read(c)) for c in cols]), rows))
+    both = attrgetter(*(c.raw for c in raw if c.raw is not None))
+    single = len(raw) == 1
+    if other:
+        keyed = Counter(map(reads_tuple([both, *(_hashable(c, read(c)) for c in other)]), rows))
+    else:
+        keyed = Counter(map(both, rows))
+    counts: Counter[tuple[Any, ...]] = Counter()
+    order = [*raw, *other]
+    index = [order.index(c) for c in cols]
+    for key, n in keyed.items():
+        raws, rest = (key[0], key[1:]) if other else (key, ())
+        values = (raws,) if single else raws
+        converted = [c.convert(v) if c.convert else v for c, v in zip(raw, values, strict=True)]
+        flat = [*converted, *rest]
+        counts[tuple(flat[i] for i in index)] += n
+    return counts
+
+
 def _sort_key(key: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(",".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in key)
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 Evaluator = Callable[[list[tuple[Any, int]]], Any]
