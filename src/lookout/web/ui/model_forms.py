@@ -112,9 +112,9 @@ def _kind_of(annotation: Any) -> tuple[Kind | None, tuple[str, ...], bool]:
     if get_origin(annotation) in (Union, types.UnionType) and len(args) == 1:
         kind, allowed, _ = _kind_of(args[0])
         return kind, allowed, True
+    if hasattr(annotation, "__metadata__"):  # Annotated[str, Field(...)]
+        return _kind_of(args[0])
     base = get_origin(annotation) or annotation
-    if get_origin(annotation) is not None and hasattr(annotation, "__metadata__"):
-        return _kind_of(args[0])  # Annotated[str, Field(...)]
     if base is Literal:
         return "choice", tuple(str(a) for a in get_args(annotation)), False
     if base is list:
