@@ -44,7 +44,7 @@ def test_parse(text: str, expected: Command) -> None:
         ("downtime 99999999999999w", "is not a duration"),
         ("downtime 99999999w", "a duration lasts at most 100 years"),
         ("downtime " + "9" * 5000 + "h", "is not a duration"),
-        ("status nope", "'nope' is not a known host or host/service. Use: `status host[/service]`"),
+        ("status nope", "'nope' is not a known host or host/service. Use: `status [host"),
         ("", "empty command"),
     ],
 )

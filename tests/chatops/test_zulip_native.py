@@ -148,9 +148,14 @@ async def test_hidden_email_links_by_user_id_with_a_one_time_code(
     assert store.redeem_link_code("WRONG", "alice", harness.site.clock()) is None
     assert store.redeem_link_code(code, "alice", harness.site.clock()) == "Alice"
     assert store.redeem_link_code(code, "alice", harness.site.clock()) is None  # once
-    zulip.add_reaction(alice, msg["id"], "one", "unicode_emoji")
-    dts = await until(lambda: list(harness.site.engine.downtimes.values()), what="downtime")
-    assert dts[0].author == "alice"
+    # the refused ✅, taken back and given again, acts now
+    alice_check = next(r for r in msg["reactions"] if r["user_id"] == alice.user_id)
+    msg["reactions"].remove(alice_check)
+    zulip.add_reaction(alice, msg["id"], "check", "unicode_emoji")
+    st = harness.site.engine.status[("db1", "Disk /var")]
+    await until(lambda: st.ack is not None, what="ack once linked")
+    assert st.ack is not None
+    assert st.ack.author == "alice"
 
 
 async def test_a_storm_recovers_as_one_in_its_topic(tmp_path: Any, zulip: ZulipServer) -> None:
@@ -191,3 +196,25 @@ async def test_a_storm_recovers_as_one_in_its_topic(tmp_path: Any, zulip: ZulipS
         assert len({m["subject"] for m in zulip.stream_messages()}) == 2  # no new topics
     finally:
         await h.stop()
+
+
+async def test_outgoing_webhook_refusals_go_privately(harness: Harness, zulip: ZulipServer) -> None:
+    await _setup(harness, zulip, webhook_token="t0ken")
+    await harness.result("db1", "Disk /var", 2, "98% used")
+    await until(lambda: zulip.stream_messages(TOPIC), what="problem posted")
+    bot = harness.site.chatops.bots["chat"]
+    victor = zulip.users["victor@example.org"]
+    message = {
+        "type": "stream",
+        "subject": TOPIC,
+        "sender_id": victor.user_id,
+        "sender_full_name": victor.full_name,
+        "sender_email": victor.email,
+    }
+    answer = await bot.on_webhook({"data": "@**Lookout** ack", "message": message})
+    assert answer == {"response_not_required": True}  # nothing in the topic
+    refusal = zulip.direct_messages(victor)
+    assert "viewer" in refusal[0]["content"]
+    message["sender_email"] = "nobody@example.org"
+    answer = await bot.on_webhook({"data": "@**Lookout** status", "message": message})
+    assert "**CRIT**" in answer["content"]

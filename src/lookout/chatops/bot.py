@@ -324,9 +324,10 @@ class ZulipBot:
             return None
         sender = await self.sender_of(user_id, ev.get("user"))
         answer = await self._react(action, objects, sender, message_id)
-        await asyncio.to_thread(
-            self.store.reaction_outcome, self.name, message_id, user_id, emoji, answer.text
-        )
+        # a refusal releases the claim: the same reaction, added again once the person is
+        # linked or has the role, acts then
+        settle = self.store.release_reaction if answer.private else self.store.reaction_outcome
+        await asyncio.to_thread(settle, self.name, message_id, user_id, emoji, answer.text)
         if answer.private:
             await self.reply(Where("", "", sender.user_id), answer.text)
         else:

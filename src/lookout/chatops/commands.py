@@ -5,7 +5,7 @@ Forms (a target ``host`` or ``host/service`` may be left out inside a problem to
     ack [host[/service]] [comment]
     unack [host[/service]]
     downtime 1h|8h|1d|7d|<duration> [host[/service]] [comment]
-    status host[/service]
+    status [host[/service]]
     problems [filter]
     recheck [host[/service]]
     link
@@ -25,7 +25,7 @@ USAGE = {
     "ack": "ack [host[/service]] [comment]",
     "unack": "unack [host[/service]]",
     "downtime": "downtime 1h|8h|1d|7d|<duration like 90m or 2h30m> [host[/service]] [comment]",
-    "status": "status host[/service]",
+    "status": "status [host[/service]]",
     "problems": "problems [filter]",
     "recheck": "recheck [host[/service]]",
     "link": "link (a one-time code to link your Zulip account to your Lookout user)",
@@ -92,9 +92,6 @@ def parse(text: str, exists: Callable[[str, str], bool]) -> Command:
             host, service = h, s
             rest = rest[k:]
             break
-    if verb == "status" and host is None:
-        what = f"{rest[0]!r} is not a known host or host/service. " if rest else ""
-        raise CommandError(f"{what}Use: `{USAGE['status']}`")
-    if verb in ("unack", "recheck") and rest and host is None:
+    if verb in ("status", "unack", "recheck") and rest and host is None:
         raise CommandError(f"{rest[0]!r} is not a known host or host/service. Use: `{USAGE[verb]}`")
     return Command(verb, host, service, " ".join(rest), duration)

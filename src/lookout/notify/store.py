@@ -674,6 +674,21 @@ class NotifyStore:
             )
             return res.first() is not None
 
+    def release_reaction(
+        self, channel: str, message_id: int, user_id: int, emoji: str, outcome: str = ""
+    ) -> None:
+        """Forget a claimed reaction that was refused (``outcome`` is not kept)."""
+        r = t.chat_reactions
+        with self.db.begin() as conn:
+            conn.execute(
+                r.delete().where(
+                    (r.c.channel == channel)
+                    & (r.c.message_id == message_id)
+                    & (r.c.user_id == user_id)
+                    & (r.c.emoji == emoji)
+                )
+            )
+
     def reaction_outcome(
         self, channel: str, message_id: int, user_id: int, emoji: str, outcome: str
     ) -> None:
