@@ -464,3 +464,27 @@ async def test_kubelet_certificates_where_reachable(api: KubeApi, creds: Credent
     assert unreachable.details.startswith(
         "Serving certificate not read: TLS handshake with 127.0.0.1:"
     )
+
+
+async def test_autoscalers_of_a_server_before_autoscaling_v2(
+    api: KubeApi, creds: Credentials
+) -> None:
+    """Kubernetes before 1.23 serves HPAs as autoscaling/v2beta2 only: listed there, with no
+    "not served" warning."""
+    api.fail["/apis/autoscaling/v2/horizontalpodautoscalers"] = 404
+    api.add(
+        {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "api", "namespace": "shop"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "api"}, "maxReplicas": 5},
+            "status": {"currentReplicas": 2, "desiredReplicas": 2},
+        }
+    )
+    m, ev = await evaluate(creds, now=NOW, usage="none")
+    assert m.resources["horizontalpodautoscalers"].path == (
+        "/apis/autoscaling/v2beta2/horizontalpodautoscalers"
+    )
+    hpa = outcome(ev, "k8s:lab:ns:shop", "HPA api")
+    assert (hpa.state, hpa.summary) == (OK, "2 replicas (min 1, max 5), desired 2")
+    beat = outcome(ev, "k8s:lab", "Kubernetes monitor")
+    assert beat.state == OK

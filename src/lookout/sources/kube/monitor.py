@@ -84,6 +84,8 @@ class ClusterMonitor:
         self.memory = Memory()
         self.versions: dict[str, str] = {}
         self.denied: dict[str, str] = {}
+        self.resources: dict[str, Resource] = {r.name: r for r in RESOURCES}
+        """The resources listed and watched, by name, in the version the server serves."""
         self.unserved: dict[str, str] = {}
         """Resources the API server does not serve (404): noted, not fatal."""
         self.connected = False
@@ -138,7 +140,7 @@ class ClusterMonitor:
         await self.sync()
         watchers = [
             asyncio.create_task(self._watch_loop(r), name=f"kube-watch-{self.spec.name}-{r.name}")
-            for r in RESOURCES
+            for r in self.resources.values()
             if r.name in self.versions
         ]
         collected = asyncio.Event()
@@ -192,6 +194,14 @@ class ClusterMonitor:
             if was_on:
                 gc.enable()
         for r, res in zip(RESOURCES, results, strict=True):
+            older = r.fallback()
+            if isinstance(res, ApiStatus) and res.status == 404 and older is not None:
+                try:  # e.g. autoscaling/v2 before 1.23: the same fields in v2beta2
+                    await self._list(older)
+                    self.resources[r.name] = older
+                    continue
+                except KubeError as exc:
+                    res = exc
             if isinstance(res, Forbidden):
                 self.denied[r.name] = str(res)
                 self.versions.pop(r.name, None)  # nothing to watch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lookout.checks.kube import sections as s
@@ -17,6 +17,12 @@ class Resource:
     version: str
     model: type[Any]
     namespaced: bool = True
+    older: str = ""
+    """A version to list instead where the server does not serve ``version`` (404), whose
+    fields Lookout reads are the same (``autoscaling/v2beta2`` before Kubernetes 1.23)."""
+
+    def fallback(self) -> Resource | None:
+        return replace(self, version=self.older, older="") if self.older else None
 
     @property
     def path(self) -> str:
@@ -36,8 +42,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("replicasets", "apps", "v1", s.ReplicaSet),
     Resource("jobs", "batch", "v1", s.Job),
     Resource("cronjobs", "batch", "v1", s.CronJob),
-    Resource("horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler),
-    Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget),
+    Resource(
+        "horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler, older="v2beta2"
+    ),
+    Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget, older="v1beta1"),
     Resource("persistentvolumes", "", "v1", s.PersistentVolume, namespaced=False),
 )
 BY_NAME = {r.name: r for r in RESOURCES}
