@@ -204,8 +204,12 @@ async def throughput(count: int, tmp: Path) -> dict[str, Any]:
         ]
         store.commit_batch(0, now, rows, [], [])
         clock = RealClock()
-        spec = WebhookSpec(
-            url=f"http://127.0.0.1:{port}/hook", rate_per_minute=10_000_000, parallel=4, batch=50
+        spec = WebhookSpec(  # no bundling: recoveries are bundled like problems by default
+            url=f"http://127.0.0.1:{port}/hook",
+            rate_per_minute=10_000_000,
+            parallel=4,
+            batch=50,
+            group_window=0,
         )
         d = Dispatcher(store, clock)
         d.set_channels(

@@ -174,6 +174,13 @@ async def test_a_storm_recovers_as_one_in_its_topic(tmp_path: Any, zulip: ZulipS
         assert re.fullmatch(r"11 problems from \d\d:\d\d UTC #\d+", topic), topic
         assert {m["subject"] for m in zulip.stream_messages()} == {"k8s / Pod api-0", topic}
         await until(lambda: len(bundle["reactions"]) == 5, what="control reactions")
+        listed = bundle["content"]
+        # one of them acknowledged in the UI: said in the storm's topic, not in a new one
+        await h.site.actions.acknowledge(
+            Target(host="k8s", service="Pod api-5"), author="alice", comment="looking"
+        )
+        await until(lambda: _said(zulip, "Acknowledged by **alice**", topic), what="UI ack")
+        assert bundle["content"] == listed  # and the bundle is not edited per object
         zulip.add_reaction(zulip.users["alice@example.org"], bundle["id"], "check", "unicode_emoji")
         await until(lambda: "✅ Acknowledged by @_**Alice|12**" in bundle["content"], what="ack")
         for i in range(11):

@@ -163,7 +163,9 @@ class ZulipChannel:
         if not msg.bundled and self._is_echo(n):
             return Sent(external_id="confirmed-by-bot")
         if not msg.bundled and n.kind in HANDLED:
-            await self.mark_object(n.host, n.service, HANDLED[n.kind](n))
+            # only a message about this object alone: a storm acknowledged in the UI would
+            # cost two requests per object on the bundle (the topic gets the messages)
+            await self.mark_object(n.host, n.service, HANDLED[n.kind](n), in_bundle=False)
         self._sending += 1
         self._idle.clear()
         try:
@@ -264,11 +266,14 @@ class ZulipChannel:
                 log.info("zulip %s: topic %r not marked resolved: %s", self.name, topic, exc)
 
     # ------------------------------------------------------------------ state in the message
-    async def mark_object(self, host: str, service: str, line: str) -> None:
-        """Write ``line`` into the object's open problem message (in a bundle: naming it)."""
+    async def mark_object(
+        self, host: str, service: str, line: str, *, in_bundle: bool = True
+    ) -> None:
+        """Write ``line`` into the object's open problem message (in a bundle: naming it,
+        unless ``in_bundle`` is false)."""
         store = self.ctx.store
         found = await asyncio.to_thread(store.open_problem_message, self.name, host, service)
-        if found is None:
+        if found is None or not (found[1] or in_bundle):
             return
         message_id, alone = found
         await self.mark_message(message_id, line if alone else f"{line} ({host}/{service})")
