@@ -26,7 +26,7 @@ import msgspec
 import sqlalchemy as sa
 from lookout_agent import wire as w
 
-from lookout.checks.agent.api import CRIT, OK, WARN, ValueStore, human_duration
+from lookout.checks.agent.api import CRIT, OK, WARN, CheckPlugin, ValueStore, human_duration
 from lookout.config import AgentReceiverSettings as Settings
 from lookout.domain import values
 from lookout.domain.metrics import Metric
@@ -349,65 +349,71 @@ class AgentReceiver:
         return None
 
     async def push(self, req: Request) -> Response:
+        """A push over mTLS: who sent it, whether it may, whether it reads, whether its clock
+        can be trusted; then its sections become services and results."""
         now = self.clock()
+        rec = self._admit(req, now)
+        if isinstance(rec, Response):
+            return rec
+        data = _decode_push(req.body)
+        if isinstance(data, Response):
+            return data
+        info = self._note_agent(rec, data)
+        refused = await self._refuse_skew(rec.host, info, data, now)
+        if refused is not None:
+            return refused
+        accepted, discovered = await self._apply_push(rec.host, info, data, now)
+        self.counters.pushes += 1
+        renew = now >= rec.not_after - (self.settings.cert_lifetime_days * 86400) / 3
+        return ok({"accepted": accepted, "discovered": discovered, "renew": renew})
+
+    def _admit(self, req: Request, now: float) -> CertRecord | Response:
+        """The pushing agent's certificate record, or why it is refused (unknown, revoked,
+        expired, its host gone, too many pushes)."""
         rec = self.identify(req, now)
         if isinstance(rec, Response):
             return rec
         limited = self._limited(rec.uuid, now)
-        if limited is not None:
-            return limited
-        try:
-            data = _push_decoder.decode(req.body)
-        except msgspec.ValidationError as exc:
-            return problem(422, f"invalid push: {exc}")
-        except msgspec.DecodeError as exc:
-            return problem(400, f"push is not valid JSON: {exc}")
-        if data.wire_version != w.WIRE_VERSION:
-            return problem(
-                422,
-                f"wire_version {data.wire_version} not supported (this site speaks "
-                f"{w.WIRE_VERSION}): update the agent or the site",
-            )
-        if not 1 <= data.interval <= 86400:
-            return problem(422, f"invalid push: interval {data.interval} not in 1..86400 s")
-        host = rec.host
-        info = self.agents.get(host)
+        return rec if limited is None else limited
+
+    def _note_agent(self, rec: CertRecord, data: w.Push) -> AgentInfo:
+        """Remember what the agent says about itself (shown by ``lookout agent list``)."""
+        info = self.agents.get(rec.host)
         if info is None:
-            info = self.agents[host] = AgentInfo(uuid=rec.uuid)
+            info = self.agents[rec.host] = AgentInfo(uuid=rec.uuid)
         info.uuid, info.version, info.interval = rec.uuid, data.agent_version[:64], data.interval
         info.not_after = rec.not_after
+        return info
+
+    async def _refuse_skew(
+        self, host: str, info: AgentInfo, data: w.Push, now: float
+    ) -> Response | None:
+        """Refuse data from an agent whose clock is too far off, saying so on its service."""
         skew = data.collected_at - now
-        if abs(skew) > self.settings.max_clock_skew:
-            where = "ahead of" if skew > 0 else "behind"
-            detail = (
-                f"clock skew: the agent's clock is {abs(skew):.0f} s {where} the site's "
-                f"(at most {self.settings.max_clock_skew:g} s allowed); data refused"
-            )
-            info.last_push = now
-            await self._ensure_agent_service(host, data.interval)
-            await self.hooks.submit([CheckResult(host, AGENT_SERVICE, CRIT, detail)])
-            return problem(422, detail, skew=round(skew, 3))
+        if abs(skew) <= self.settings.max_clock_skew:
+            return None
+        where = "ahead of" if skew > 0 else "behind"
+        detail = (
+            f"clock skew: the agent's clock is {abs(skew):.0f} s {where} the site's "
+            f"(at most {self.settings.max_clock_skew:g} s allowed); data refused"
+        )
+        info.last_push = now
+        await self._ensure_agent_service(host, data.interval)
+        await self.hooks.submit([CheckResult(host, AGENT_SERVICE, CRIT, detail)])
+        return problem(422, detail, skew=round(skew, 3))
+
+    async def _apply_push(
+        self, host: str, info: AgentInfo, data: w.Push, now: float
+    ) -> tuple[int, int]:
+        """Evaluate the sections (one push per host at a time: the value store holds rates),
+        create the services they discover, submit the results. Returns (results, services)."""
         async with self._locks.setdefault(host, asyncio.Lock()):
             value_store = self.values.get(host)
             if value_store is None:
                 value_store = self.values[host] = ValueStore()
             services = self.hooks.services_of(host)
             outcome = evaluate.evaluate(host, data.sections, services, value_store, now)
-            new = [
-                evaluate.service_config(host, name, plugin, item, data.interval, self.settings)
-                for name, (plugin, item) in outcome.new.items()
-                if values.name_problem(name, host=False) is None
-            ]
-            if len(new) > values.MAX_SERVICES_PER_PUSH:
-                log.warning(
-                    "agent of %s: %d new services in one push, creating the first %d",
-                    host,
-                    len(new),
-                    values.MAX_SERVICES_PER_PUSH,
-                )
-                new = new[: values.MAX_SERVICES_PER_PUSH]
-            if AGENT_SERVICE not in services:
-                new.append(self._agent_service_config(host, data.interval))
+            new = self._new_services(host, outcome.new, services, data.interval)
             if new:
                 await self.hooks.add_services(new)
             await self._follow_interval(services, data.interval)
@@ -417,10 +423,33 @@ class AgentReceiver:
             self._dirty_values.add(host)
             info.last_push, info.stale, info.collect_ms = now, False, data.collect_ms
             await self.hooks.submit(results)
-        self.counters.pushes += 1
-        renew = now >= rec.not_after - (self.settings.cert_lifetime_days * 86400) / 3
-        body = {"accepted": len(results), "discovered": len(new), "renew": renew}
-        return ok(body)
+        return len(results), len(new)
+
+    def _new_services(
+        self,
+        host: str,
+        discovered: dict[str, tuple[CheckPlugin[Any], str]],
+        services: dict[str, ServiceConfig],
+        interval: float,
+    ) -> list[ServiceConfig]:
+        """Services to create: those discovered with an addressable name, at most
+        ``MAX_SERVICES_PER_PUSH`` of them, and the agent's own service the first time."""
+        new = [
+            evaluate.service_config(host, name, plugin, item, interval, self.settings)
+            for name, (plugin, item) in discovered.items()
+            if values.name_problem(name, host=False) is None
+        ]
+        if len(new) > values.MAX_SERVICES_PER_PUSH:
+            log.warning(
+                "agent of %s: %d new services in one push, creating the first %d",
+                host,
+                len(new),
+                values.MAX_SERVICES_PER_PUSH,
+            )
+            new = new[: values.MAX_SERVICES_PER_PUSH]
+        if AGENT_SERVICE not in services:
+            new.append(self._agent_service_config(host, interval))
+        return new
 
     async def _follow_interval(self, services: dict[str, ServiceConfig], interval: float) -> None:
         """The agent's interval changed (``run --interval``): its services expect results at
@@ -636,3 +665,22 @@ def _storable(result: CheckResult) -> CheckResult:
             result.host, result.service, 3, f"the agent sent an unusable value: {where}: {exc.msg}"
         )
     return result
+
+
+def _decode_push(body: bytes) -> w.Push | Response:
+    """The push body, or the refusal naming what is wrong with it."""
+    try:
+        data = _push_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        return problem(422, f"invalid push: {exc}")
+    except msgspec.DecodeError as exc:
+        return problem(400, f"push is not valid JSON: {exc}")
+    if data.wire_version != w.WIRE_VERSION:
+        return problem(
+            422,
+            f"wire_version {data.wire_version} not supported (this site speaks "
+            f"{w.WIRE_VERSION}): update the agent or the site",
+        )
+    if not 1 <= data.interval <= 86400:
+        return problem(422, f"invalid push: interval {data.interval} not in 1..86400 s")
+    return data
