@@ -416,7 +416,6 @@ def _serve(port: int, nodes: int, pods: int, changes: int, ready: Any) -> None:
             Route("/version", simple),
             Route("/readyz", simple),
             Route("/livez", simple),
-            Route("/api/v1/namespaces/{ns}/events", simple),
             Route("/api/v1/events", simple),
             Route("/api/v1/nodes/{node}/proxy/healthz", simple),
             Route("/api/v1/{resource}", collection),

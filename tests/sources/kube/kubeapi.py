@@ -215,7 +215,6 @@ class KubeApi:
             Route("/livez", self._health),
             Route("/api/v1/nodes/{node}/proxy/stats/summary", self._stats),
             Route("/api/v1/nodes/{node}/proxy/healthz", self._kubelet_health),
-            Route("/api/v1/namespaces/{ns}/events", self._events),
             Route(
                 "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
                 self._review,
@@ -281,27 +280,6 @@ class KubeApi:
         if node not in self.stats:  # a kubelet we have no recording of: unreachable
             return _status(503, "ServiceUnavailable", f"no route to kubelet of node {node}")
         return Response("ok")
-
-    async def _events(self, request: Request) -> Response:
-        denied = await self._gate(request, "list", "events")
-        if denied is not None:
-            return denied
-        ns = request.path_params["ns"]
-        wanted = _selector(request.query_params.get("fieldSelector", ""))
-        items = [
-            e
-            for e in self.objects.get("events", {}).values()
-            if e.get("metadata", {}).get("namespace") == ns
-            and all(_field(e, k) == v for k, v in wanted.items())
-        ]
-        return JSONResponse(
-            {
-                "kind": "EventList",
-                "apiVersion": "v1",
-                "metadata": {"resourceVersion": str(self.rv)},
-                "items": items,
-            }
-        )
 
     async def _review(self, request: Request) -> Response:
         denied = await self._gate(request, "", "")

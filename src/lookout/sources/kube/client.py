@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from lookout.checks.kube.sections import Event, StatsSummary
+from lookout.checks.kube.sections import StatsSummary
 from lookout.sources.kube.credentials import Credentials
 from lookout.sources.kube.errors import (
     BadAnswer,
@@ -251,26 +251,6 @@ class KubeClient:
         if r.status_code == 200:
             return 200, r.text[:300]
         return r.status_code, _status_text(r).removeprefix(f"{r.status_code} ")
-
-    async def events_for(self, namespace: str, pod: str) -> list[Event]:
-        """Warning events of one pod, newest last."""
-        params = {
-            "fieldSelector": f"involvedObject.name={pod},type=Warning",
-            "limit": 50,
-        }
-        body = await self.get_bytes(
-            f"/api/v1/namespaces/{quote(namespace, safe='')}/events", params
-        )
-        try:
-            answer = msgspec.json.decode(body, type=ListAnswer[Event])
-        except msgspec.DecodeError as exc:
-            raise BadAnswer(f"events of {namespace}/{pod}: {exc}") from exc
-        items = [
-            e for e in answer.items or () if e.involved_object.name == pod and e.type == "Warning"
-        ]
-        return sorted(
-            items, key=lambda e: e.last_timestamp.timestamp() if e.last_timestamp else 0.0
-        )
 
     async def can(self, perm: Permission) -> tuple[bool, str]:
         """SelfSubjectAccessReview: may our token do ``perm``? (allowed, reason)."""

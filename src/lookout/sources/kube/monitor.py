@@ -32,9 +32,6 @@ from lookout.sources.kube.resources import RESOURCES, Resource
 
 log = logging.getLogger(__name__)
 
-EVENT_LOOKUPS = 20
-"""Problem pods per evaluation whose events are read (to name e.g. FailedMount)."""
-EVENT_TTL = 300.0
 FIRST_COLLECT_WAIT = 10.0
 """Seconds the first evaluation of a session waits for usage and kubelet health."""
 WATCHER_STOP_TIMEOUT = 5.0
@@ -315,9 +312,9 @@ class ClusterMonitor:
         kubelets: dict[str, tuple[int | None, str]] = {}
         if "nodes" not in self.denied:
             kubelets = await kubelet_usage.kubelet_health(self.client, list(self.objects.nodes))
-        await self._read_events(self.clock())
         with contextlib.suppress(KubeError):  # 403: not allowed; the rest still counts
             self.warnings = await warning_events(self.client)
+        self._stuck_pod_events(self.clock())
         await self._read_certificate()
         self.usage, self.kubelets = usage, kubelets
 
@@ -370,19 +367,21 @@ class ClusterMonitor:
             return Usage(source=self.spec.usage, error=str(exc))
         return Usage()
 
-    async def _read_events(self, now: float) -> None:
-        """Read the Warning events of a few stuck pods (Pending, not unschedulable)."""
-        wanted = [k for k, p in self.objects.pods.items() if _stuck(p)]
-        keep = set(wanted)
-        self.events = {k: v for k, v in self.events.items() if k in keep}
-        todo = [k for k in wanted if now - self.events.get(k, (-1e18, None))[0] > EVENT_TTL]
-        for k in todo[:EVENT_LOOKUPS]:
-            ns, _, name = k.partition("/")
-            try:
-                found = await self.client.events_for(ns, name)
-            except KubeError:
-                found = []
-            self.events[k] = (now, found[-1] if found else None)
+    def _stuck_pod_events(self, now: float) -> None:
+        """The latest Warning event of each stuck pod (Pending, not unschedulable), from the
+        cluster's Warning events of this round (names e.g. FailedMount)."""
+        stuck = {k for k, p in self.objects.pods.items() if _stuck(p)}
+        latest: dict[str, Event] = {}
+        for e in self.warnings or ():
+            ref = e.involved_object
+            k = key(e.metadata.namespace or ref.namespace, ref.name)
+            if (
+                ref.kind in ("", "Pod")
+                and k in stuck
+                and (k not in latest or e.at() >= latest[k].at())
+            ):
+                latest[k] = e
+        self.events = {k: (now, latest.get(k)) for k in stuck}
 
 
 def _evaluate_without_gc(inp: ClusterInput, memory: Memory) -> Evaluation:
