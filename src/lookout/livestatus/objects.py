@@ -150,6 +150,7 @@ def common_columns(data: SiteData) -> list[Column]:
         col("perf_data", "string", perf_data(data)),
         attr("current_attempt", "int", "attempt"),
         col("max_check_attempts", "int", lambda st: getattr(st.cfg, "max_check_attempts", 1)),
+        col("max_attempts", "int", lambda st: getattr(st.cfg, "max_check_attempts", 1)),
         col("check_interval", "float", _interval("check_interval"), "minutes"),
         col("retry_interval", "float", _interval("retry_interval"), "minutes"),
         attr("is_flapping", "int", "flapping", int),
@@ -216,6 +217,9 @@ def common_columns(data: SiteData) -> list[Column]:
         const("modified_attributes_list", "list", ()),
         const("initial_state", "int", 0),
         const("filename", "string", ""),
+        const("statusmap_image", "string", ""),
+        const("is_volatile", "int", 0),
+        const("obsess", "int", 0),
     ]
 
 
