@@ -6,9 +6,11 @@ the ``log`` table awaits (the database, in a thread).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -141,25 +143,61 @@ async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> byte
 
 async def _run(q: Compiled, req: Request, data: SiteData) -> bytes:
     read = reader(q)
-    rows: Iterable[Any] = await _rows(q, data)
-    if q.auth_user is not None and q.table.visible is not None:
-        user, visible = q.auth_user, q.table.visible
-        rows = (r for r in rows if visible(data, user, r))
+    source: Iterable[Any] = await _rows(q, data)
     where = AllOf(tuple(q.filters)) if q.filters else None
     cut = q.offset or q.limit is not None
-    if where is not None and (cut or not q.stats):
-        rows, where = filter(compile_node(where, comparer(read)), rows), None
-    if cut:
+    pred = compile_node(where, comparer(read)) if where is not None else None
+    plan = None
+    if q.stats:  # without a cut the filter is evaluated per distinct stats key
+        plan = stats.Plan(q.columns, q.stats, read, None if cut else where)
+        if not cut:
+            pred = None
+
+    def select(rows: Iterable[Any]) -> Iterable[Any]:
+        if q.auth_user is not None and q.table.visible is not None:
+            user, visible = q.auth_user, q.table.visible
+            rows = (r for r in rows if visible(data, user, r))
+        return rows if pred is None else filter(pred, rows)
+
+    if cut:  # Limit/Offset: stop early, in one go
         end = None if q.limit is None else q.offset + q.limit
-        rows = itertools.islice(rows, q.offset, end)
-    if q.stats:  # a filter left here is evaluated per distinct stats key
-        result = stats.compute(rows, q.columns, q.stats, read, where)
-        header = [c.name for c in q.columns] + [f"stats_{i + 1}" for i in range(len(q.stats))]
-        return output.render(result, header if req.column_headers else None, req)
+        parts: Iterable[Iterable[Any]] = [itertools.islice(select(source), q.offset, end)]
+    else:
+        parts = _in_turns(list(source), select)  # a snapshot of the rows, then in turns
     columns = q.columns or list(q.table.columns.values())
-    table = list(map(reads_list([read(c) for c in columns]), rows))
+    make = plan.key if plan is not None else reads_list([read(c) for c in columns])
+    counted: Counter[Any] = Counter()
+    table: list[Any] = []
+    async for part in _turns(parts):
+        if plan is not None:
+            counted.update(map(make, part))
+        else:
+            table.extend(map(make, part))
+    if plan is not None:
+        header = [c.name for c in q.columns] + [f"stats_{i + 1}" for i in range(len(q.stats))]
+        return output.render(plan.finish(counted), header if req.column_headers else None, req)
     show = req.column_headers if req.column_headers is not None else not q.columns
     return output.render(table, [c.name for c in columns] if show else None, req)
+
+
+TURN = 5000
+"""Rows a query handles before it lets the event loop run others (API, ingestion, clients)."""
+
+
+def _in_turns(
+    rows: list[Any], select: Callable[[Iterable[Any]], Iterable[Any]]
+) -> list[Iterable[Any]]:
+    return [select(rows[i : i + TURN]) for i in range(0, len(rows), TURN)] or [[]]
+
+
+async def _turns(parts: Iterable[Iterable[Any]]) -> AsyncIterator[Iterable[Any]]:
+    """Each part, with a turn of the event loop before every part but the first. Rows are a
+    snapshot list, so the engine may apply inputs in between: each row is read whole, the
+    rows of one answer may be a few milliseconds apart."""
+    for n, part in enumerate(parts):
+        if n:
+            await asyncio.sleep(0)
+        yield part
 
 
 async def _rows(q: Compiled, data: SiteData) -> Iterable[Any]:

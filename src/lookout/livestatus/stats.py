@@ -93,58 +93,79 @@ def compute(
 ) -> list[list[Any]]:
     """One output row per group: the group's column values, then one value per stats item.
     ``where``: the query's filter, evaluated once per distinct key instead of once per row."""
-    needed: dict[str, Column] = {c.name: c for c in groups}
-    for item in [*items, *([where] if where is not None else [])]:
-        _columns_of(item, needed)
-    cols = list(needed.values())
-    counts = _count_keys(rows, cols, read)
-    at = {c.name: i for i, c in enumerate(cols)}
-    position: Callable[[Column], Getter] = lambda c: itemgetter(at[c.name])  # noqa: E731
-    if where is not None:
-        keep = compile_node(where, position)
-        counts = Counter({k: n for k, n in counts.items() if keep(k)})
-    by_group: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
-    group_keys = [position(c) for c in groups]
-    for key, n in counts.items():
-        by_group[tuple(g(key) for g in group_keys)].append((key, n))
-    evaluators = [_evaluator(item, position) for item in items]
-    if not groups:
-        return [[ev(by_group.get((), [])) for ev in evaluators]]
-    out = []
-    for gkey in sorted(by_group, key=_sort_key):
-        members = by_group[gkey]
-        out.append(
-            [*(list(v) if isinstance(v, tuple) else v for v in gkey)]
-            + [ev(members) for ev in evaluators]
-        )
-    return out
+    plan = Plan(groups, items, read, where)
+    return plan.finish(Counter(map(plan.key, rows)))
 
 
-def _count_keys(
-    rows: Iterable[Any], cols: list[Column], read: Callable[[Column], Getter]
-) -> Counter[tuple[Any, ...]]:
-    """Rows counted by the tuple of the values of ``cols``. Columns that are attributes are
+class Plan:
+    """A stats query in two steps, so that the caller may count rows in turns:
+    ``Counter(map(plan.key, rows))`` (any number of times, added up), then ``finish``."""
+
+    def __init__(
+        self,
+        groups: Sequence[Column],
+        items: Sequence[StatsItem],
+        read: Callable[[Column], Getter],
+        where: Node | None = None,
+    ) -> None:
+        needed: dict[str, Column] = {c.name: c for c in groups}
+        for item in [*items, *([where] if where is not None else [])]:
+            _columns_of(item, needed)
+        self.cols = list(needed.values())
+        self.groups, self.items, self.where = list(groups), list(items), where
+        self.key, self._logical = _key_function(self.cols, read)
+
+    def finish(self, keyed: Counter[Any]) -> list[list[Any]]:
+        counts = self._logical(keyed)
+        at = {c.name: i for i, c in enumerate(self.cols)}
+        position: Callable[[Column], Getter] = lambda c: itemgetter(at[c.name])  # noqa: E731
+        if self.where is not None:
+            keep = compile_node(self.where, position)
+            counts = Counter({k: n for k, n in counts.items() if keep(k)})
+        by_group: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
+        group_keys = [position(c) for c in self.groups]
+        for key, n in counts.items():
+            by_group[tuple(g(key) for g in group_keys)].append((key, n))
+        evaluators = [_evaluator(item, position) for item in self.items]
+        if not self.groups:
+            return [[ev(by_group.get((), [])) for ev in evaluators]]
+        out = []
+        for gkey in sorted(by_group, key=_sort_key):
+            members = by_group[gkey]
+            out.append(
+                [*(list(v) if isinstance(v, tuple) else v for v in gkey)]
+                + [ev(members) for ev in evaluators]
+            )
+        return out
+
+
+def _key_function(
+    cols: list[Column], read: Callable[[Column], Getter]
+) -> tuple[Getter, Callable[[Counter[Any]], Counter[tuple[Any, ...]]]]:
+    """The function that makes a row's counting key, and the one that turns counts by that
+    key into counts by the tuple of the values of ``cols``. Columns that are attributes are
     read together by one C-level ``attrgetter`` and converted once per distinct key."""
     raw = [c for c in cols if c.raw is not None]
     other = [c for c in cols if c.raw is None]
     if not raw:
-        return Counter(map(reads_tuple([_hashable(c, read(c)) for c in cols]), rows))
+        return reads_tuple([_hashable(c, read(c)) for c in cols]), lambda keyed: keyed
     both = attrgetter(*(c.raw for c in raw if c.raw is not None))
     single = len(raw) == 1
-    if other:
-        keyed = Counter(map(reads_tuple([both, *(_hashable(c, read(c)) for c in other)]), rows))
-    else:
-        keyed = Counter(map(both, rows))
-    counts: Counter[tuple[Any, ...]] = Counter()
+    key = reads_tuple([both, *(_hashable(c, read(c)) for c in other)]) if other else both
     order = [*raw, *other]
     index = [order.index(c) for c in cols]
-    for key, n in keyed.items():
-        raws, rest = (key[0], key[1:]) if other else (key, ())
-        values = (raws,) if single else raws
-        converted = [c.convert(v) if c.convert else v for c, v in zip(raw, values, strict=True)]
-        flat = [*converted, *rest]
-        counts[tuple(flat[i] for i in index)] += n
-    return counts
+
+    def logical(keyed: Counter[Any]) -> Counter[tuple[Any, ...]]:
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for k, n in keyed.items():
+            raws, rest = (k[0], k[1:]) if other else (k, ())
+            values = (raws,) if single else raws
+            converted = [c.convert(v) if c.convert else v for c, v in zip(raw, values, strict=True)]
+            flat = [*converted, *rest]
+            counts[tuple(flat[i] for i in index)] += n
+        return counts
+
+    return key, logical
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[str, ...]:
