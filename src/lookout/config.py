@@ -215,6 +215,51 @@ class LivestatusSettings(BaseModel):
         return value
 
 
+StateName = Literal["OK", "WARN", "CRIT", "UNKNOWN"]
+
+
+class AlertmanagerSettings(BaseModel):
+    """Alertmanager, both ways (issue 14): its webhook makes passive services; acks and downtimes
+    of those services become silences when ``url`` is set."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    url: str = ""
+    """Base URL of Alertmanager's API (http://host:9093); empty: acks stay in Lookout."""
+    token_file: str = ""
+    """File with a bearer token for Alertmanager's API, relative to the site directory."""
+    host_labels: list[str] = Field(default_factory=lambda: ["instance", "node", "namespace"])
+    """Alert labels naming the host, first present wins (``instance``: its port is dropped)."""
+    fallback_host: str = "alertmanager"
+    """Host of alerts that carry none of ``host_labels``."""
+    severities: list[str] = Field(
+        default_factory=lambda: ["critical=CRIT", "warning=WARN", "info=OK"]
+    )
+    """State of a firing alert by its ``severity`` label: ``severity=OK|WARN|CRIT|UNKNOWN``."""
+    other_severity: StateName = "WARN"
+    """State of a firing alert whose severity is missing or not in ``severities``."""
+    sync_interval: float = Field(15.0, gt=0)
+    """Seconds between comparisons of Lookout's acks and downtimes with Alertmanager's silences."""
+    ack_silence_days: float = Field(365.0, gt=0, le=36500)
+    """Days a silence made for an acknowledgement without expiry lasts (it is expired when the
+    ack goes: removed, or the alert recovered)."""
+
+    @field_validator("severities")
+    @classmethod
+    def _severities(cls, value: list[str]) -> list[str]:
+        for item in value:
+            severity, sep, state = item.partition("=")
+            if not sep or not severity.strip() or state not in ("OK", "WARN", "CRIT", "UNKNOWN"):
+                raise ValueError(f"expected severity=OK|WARN|CRIT|UNKNOWN, got {item!r}")
+        return value
+
+    def state_names(self) -> dict[str, str]:
+        """``severities`` as a mapping (lower-case severity → state name)."""
+        return {k.strip().lower(): v for k, _, v in (i.partition("=") for i in self.severities)}
+
+
 class Settings(BaseSettings):
     """Settings of one site."""
 
@@ -276,6 +321,8 @@ class Settings(BaseSettings):
     """Programs the site runs (Nagios plugins): the execution switch, limits, resource file."""
     livestatus: LivestatusSettings = LivestatusSettings()
     """The Livestatus server: Unix socket, optional TCP with TLS and a client allow-list."""
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
+    """Alertmanager's webhook into Lookout and silences for acks and downtimes."""
 
     @field_validator("listen")
     @classmethod

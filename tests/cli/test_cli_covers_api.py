@@ -83,7 +83,10 @@ WITHOUT_JSON = {
     "POST /kube/clusters": "kube connect prints its checks (kube_cmds.py: not changed here)",
     "DELETE /kube/clusters/{name}": "kube remove (kube_cmds.py: not changed here)",
 }
-NOT_CLI = {"POST /notifications/zulip/{channel}": "Zulip's outgoing-webhook bots call it"}
+NOT_CLI = {
+    "POST /notifications/zulip/{channel}": "Zulip's outgoing-webhook bots call it",
+    "POST /integrations/alertmanager": "Alertmanager's webhook_configs call it",
+}
 
 
 def cli_commands() -> dict[str, Command]:

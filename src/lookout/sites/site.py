@@ -44,6 +44,7 @@ from lookout.notify.clock import CallableClock
 from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
+from lookout.sites.alertmanager import Alertmanager
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
 from lookout.sites.selfmon import ChannelMonitor
@@ -313,6 +314,8 @@ class Site:
         self.agents = make_receiver(self)
         self.livestatus = make_livestatus(self)
         """The Livestatus server (None when ``[livestatus]`` turns socket and TCP off)."""
+        self.alertmanager = Alertmanager(self)
+        """Alertmanager's webhook into the site, and silences for acks and downtimes."""
         self._tasks: list[asyncio.Task[None]] = []
         self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
@@ -348,6 +351,7 @@ class Site:
             await self.agents.start()
         if self.livestatus is not None:
             await self.livestatus.start()
+        await self.alertmanager.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -355,6 +359,7 @@ class Site:
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
 
     async def stop(self) -> None:
+        await self.alertmanager.stop()
         if self.livestatus is not None:
             await self.livestatus.stop()
         await self.kube.stop()

@@ -484,3 +484,19 @@ commands = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+alertmanager_silences = sa.Table(
+    "alertmanager_silences",
+    metadata,
+    sa.Column("silence_id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("service", sa.String(255), primary_key=True),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("ends_at", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""Silences in Alertmanager tied to Lookout services (migration 0014): ``origin`` lookout, made
+for an ack (``reason`` ack) or a downtime (``downtime:<id>``); or alertmanager, a silence made
+there that acknowledged the service here (``reason`` silence)."""

@@ -17,6 +17,7 @@ from lookout.web.api import (
     commands,
     config,
     history,
+    integrations,
     kube,
     notifications,
     objects,
@@ -55,6 +56,7 @@ def create_app(site: Any) -> ASGIApp:
     api = [objects.router, actions.router, history.router, admin.router]
     api += [commands.router]
     api += [notifications.router, kube.router, config.router, reports.router]
+    api += [integrations.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
