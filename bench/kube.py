@@ -471,7 +471,7 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
         t_load = time.perf_counter() - t
         rss = rss_mib()
         print("  applying to a site …", flush=True)
-        t_site = await apply_to_site(plan)
+        t_site, t_restart, verdicts = await apply_to_site(plan)
         print("  watching …", flush=True)
         res = BY_NAME["pods"]
         applied = 0
@@ -499,6 +499,10 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
     planned = f"{len(plan.hosts)} hosts, {len(plan.services)} services, {len(plan.results)} results"
     print(f"  mapping to config + results:            {t_map:6.2f} s  -> {planned}")
     print(f"  site: hosts/services in one transaction, results journaled: {t_site:6.2f} s")
+    print(
+        f"  site restart until the engine holds the verdicts again: {t_restart:6.2f} s "
+        f"({verdicts} service verdicts)"
+    )
     kib = len(saved.memory) / 1024
     print(
         f"  remembered state: saved in {t_dump:.2f} s ({kib:,.0f} KiB), restored in {t_load:.2f} s"
@@ -507,9 +511,10 @@ async def measure(nodes: int, pods: int, changes: int) -> None:
     print(f"  watch: {applied} pod changes in {t_watch:.2f} s = {applied / t_watch:,.0f} changes/s")
 
 
-async def apply_to_site(plan: Plan) -> float:
+async def apply_to_site(plan: Plan) -> tuple[float, float, int]:
     """What the site does with the first evaluation: every host and service in one transaction
-    (SQLite, durable), then the results through the journal."""
+    (SQLite, durable), then the results through the journal. Then the site restarts: seconds
+    until its engine holds every service's verdict again (checkpoint + journal), and how many."""
     from lookout.engine.inputs import Results
     from lookout.sites.kube import RESULT_CHUNK
     from lookout.sites.site import Site, init_site
@@ -526,9 +531,19 @@ async def apply_to_site(plan: Plan) -> float:
                 await site.runner.apply(
                     Results(at=time.time(), results=plan.results[i : i + RESULT_CHUNK])
                 )
-            return time.perf_counter() - t
+            t_apply = time.perf_counter() - t
         finally:
             await site.stop()
+        print("    restarting the site …", flush=True)
+        site = Site(Path(tmp) / "site")
+        t = time.perf_counter()
+        await site.start()
+        try:
+            t_restart = time.perf_counter() - t
+            checked = sum(1 for st in site.engine.status.values() if st.service and st.checked)
+        finally:
+            await site.stop()
+        return t_apply, t_restart, checked
 
 
 def main() -> None:
