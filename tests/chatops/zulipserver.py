@@ -87,6 +87,8 @@ class ZulipServer:
         self.hidden_emails: set[str] = set()
         """Users whose e-mail the API does not show (``email_address_visibility``)."""
         self.edit_limit = edit_limit
+        self.unavailable_topics: dict[str, int] = {}
+        """Topic → how many more posts to it are answered 503 (a server in trouble)."""
         """Seconds after sending that a message's content may be edited (the realm default)."""
         self.streams = {"monitoring"}
         self.realm_emoji: dict[str, str] = {}
@@ -294,6 +296,9 @@ class ZulipServer:
             topic = str(form.get("topic") or form.get("subject") or "")
             if not topic:
                 return error("Missing topic", "BAD_REQUEST")
+            if self.unavailable_topics.get(topic, 0) > 0:
+                self.unavailable_topics[topic] -= 1
+                return Response("Service Unavailable", 503)
             mid = self.post(user, to, topic, content, "stream")
         elif kind in ("private", "direct"):
             to = json.loads(str(form.get("to", "[]")))

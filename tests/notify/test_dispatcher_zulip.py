@@ -227,3 +227,29 @@ async def test_after_an_outage_the_first_message_goes_within_a_probe(
     finally:
         await d.stop()
         await server.stop()
+
+
+async def test_a_bundle_across_topics_is_posted_once_per_topic_despite_a_retry(
+    store: NotifyStore,
+) -> None:
+    server = ZulipServer()
+    clock = FakeClock(1_000_000.0)
+    store.record_message("chat", 1, [("h", "a")], "monitoring", "h / a", clock.t)
+    store.record_message("chat", 2, [("h", "b"), ("h", "c")], "monitoring", "storm #7", clock.t)
+    rows = [row(i, kind="recovery", service=s, at=clock.t) for i, s in enumerate("abc")]
+    store.commit_batch(0, clock.t, rows, [], [])
+    d = dispatcher(store, server, clock, group_window=10, resolve_topics=False)
+    server.unavailable_topics["storm #7"] = 1  # the second part fails once
+    await server.start()
+    try:
+        await d.start()
+        await until_sent(store, clock, 3)
+        assert [m["content"].split("\n")[0] for m in server.stream_messages("h / a")] == [
+            "🟢 **OK** · RECOVERY · **a** on **h**"  # once, although the bundle was retried
+        ]
+        storm = server.stream_messages("storm #7")
+        assert [m["content"].split("\n")[0] for m in storm] == ["**2 recovered:**"]
+        assert store.deliveries()[0].attempts == 2
+    finally:
+        await d.stop()
+        await server.stop()
