@@ -488,3 +488,24 @@ async def test_autoscalers_of_a_server_before_autoscaling_v2(
     assert (hpa.state, hpa.summary) == (OK, "2 replicas (min 1, max 5), desired 2")
     beat = outcome(ev, "k8s:lab", "Kubernetes monitor")
     assert beat.state == OK
+
+
+async def test_a_node_with_a_bad_kubelet_port_only_says_so(
+    api: KubeApi, creds: Credentials
+) -> None:
+    node = _node("n1")
+    node["status"]["addresses"] = [{"type": "InternalIP", "address": "127.0.0.1"}]
+    node["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": 99999}}
+    api.add(node)
+    api.stats["n1"] = _stats("n1")
+    m = ClusterMonitor(ClusterSpec("lab", creds, usage="none"))
+    try:
+        await m.sync()
+        await m.collect()
+        await m.read_kubelet_certificates()
+        ev = await m.evaluate_once()
+    finally:
+        await m.aclose()
+    kubelet = outcome(ev, "k8s:lab:node:n1", "Kubelet")
+    assert (kubelet.state, kubelet.summary) == (OK, "kubelet v1.35.0 healthy")
+    assert kubelet.details.startswith("Serving certificate not read: https://127.0.0.1:99999: ")

@@ -115,6 +115,8 @@ async def kubelet_certificates(
                 return await peer_certificate(url, ctx, KUBELET_TIMEOUT), ""
             except KubeError as exc:
                 return None, str(exc)
+            except ValueError as exc:  # a node address or port that is not one
+                return None, f"{url}: {exc}"
 
     answers = await asyncio.gather(*(one(url) for _, url in due))
     return {name: (now, *answer) for (name, _), answer in zip(due, answers, strict=True)}

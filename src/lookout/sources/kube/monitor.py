@@ -329,7 +329,10 @@ class ClusterMonitor:
         """Kubelet certificates, apart from the collect loop: most sites cannot reach node
         addresses, and a round of handshakes that time out must not delay usage."""
         while True:
-            await self.read_kubelet_certificates()
+            try:
+                await self.read_kubelet_certificates()
+            except Exception:  # a bug here must not restart the cluster's session
+                log.exception("cluster %s: reading kubelet certificates failed", self.spec.name)
             await asyncio.sleep(max(self.spec.interval, 60.0))
 
     async def _read_certificate(self) -> None:
@@ -340,7 +343,7 @@ class ClusterMonitor:
                 self._tls = self.spec.creds.ssl_context()
             self.api_cert = await peer_certificate(self.spec.creds.server, self._tls)
             self.api_cert_error = ""
-        except KubeError as exc:
+        except (KubeError, OSError, ValueError) as exc:  # OSError: ssl.SSLError of the CA
             self.api_cert, self.api_cert_error = None, str(exc)
 
     async def _collect_loop(self, collected: asyncio.Event) -> None:
