@@ -250,6 +250,7 @@ async def test_a_usage_source_that_reads_nothing_is_crit(api: KubeApi, creds: Cr
         f"no filesystem data: depends on Kubelet (stats not readable: {error})",
     )
     assert ev.depends[("k8s:lab:node:n1", "Filesystem")] == (("k8s:lab:node:n1", "Kubelet"),)
+    assert ev.depends[("k8s:lab:node:n1", "Kubelet")] == (("k8s:lab", "Usage source"),)
 
 
 async def test_a_usage_source_that_reads_some_nodes_warns(api: KubeApi, creds: Credentials) -> None:
@@ -509,3 +510,17 @@ async def test_a_node_with_a_bad_kubelet_port_only_says_so(
     kubelet = outcome(ev, "k8s:lab:node:n1", "Kubelet")
     assert (kubelet.state, kubelet.summary) == (OK, "kubelet v1.35.0 healthy")
     assert kubelet.details.startswith("Serving certificate not read: https://127.0.0.1:99999: ")
+
+
+async def test_a_dead_kubelet_pages_on_its_own(api: KubeApi, creds: Credentials) -> None:
+    """No answer from the kubelet at all (/healthz and stats): its Kubelet is CRIT and depends
+    on nothing, while its Filesystem still follows from it."""
+    api.add(_node("n1"))  # no recorded kubelet: the node proxy answers 503
+    _, ev = await evaluate(creds, now=NOW)
+    kubelet = outcome(ev, "k8s:lab:node:n1", "Kubelet")
+    assert (kubelet.state, kubelet.summary) == (
+        CRIT,
+        "kubelet v1.35.0 /healthz: 503 ServiceUnavailable: no route to kubelet of node n1",
+    )
+    assert ("k8s:lab:node:n1", "Kubelet") not in ev.depends
+    assert ev.depends[("k8s:lab:node:n1", "Filesystem")] == (("k8s:lab:node:n1", "Kubelet"),)

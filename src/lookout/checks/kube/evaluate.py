@@ -21,7 +21,7 @@ from lookout.checks.kube import node as n
 from lookout.checks.kube import pvc as pvc_checks
 from lookout.checks.kube import rollout as ro
 from lookout.checks.kube import workload as w
-from lookout.checks.kube.api import OK, Outcome
+from lookout.checks.kube.api import OK, WARN, Outcome
 from lookout.checks.kube.cluster import scheduled_pods
 from lookout.checks.kube.memory import Memory
 from lookout.checks.kube.naming import cluster_host, labels, namespace_host, node_host, object_host
@@ -241,7 +241,10 @@ def _nodes(
         cert = inp.kubelet_certs.get(name)
         if cert is not None:
             kubelet = n.with_certificate(kubelet, *cert, inp.now, p)
-        ev.add(host, "Kubelet", kubelet)
+        # a healthy kubelet whose stats cannot be read is the usage source's problem, which
+        # names every such node at once (a dead kubelet, CRIT, pages on its own)
+        stats_only = name in usage.node_errors and kubelet.state == WARN
+        ev.add(host, "Kubelet", kubelet, ((parent, "Usage source"),) if stats_only else ())
         ev.add(host, "CPU", n.cpu(node, requested.cpu_requests, nu, p))
         ev.add(host, "Memory", n.memory_usage(node, requested.memory_requests, nu, p))
         if usage.source == "kubelet":
