@@ -27,12 +27,12 @@ from lookout.notify.channels.base import ChannelDriver
 from lookout.notify.clock import Clock
 from lookout.notify.health import PROBE_EVERY, HealthBook, Probing
 from lookout.notify.model import Notification, Outgoing, Sent
-from lookout.notify.spec import AppriseSpec, EmailSpec, WebhookSpec, ZulipSpec
+from lookout.notify.spec import AnySpec, WebhookSpec
 from lookout.notify.store import CANCELLED, FAILED, PENDING, SENT, Delivery, NotifyStore
 
 log = logging.getLogger(__name__)
 
-Spec = ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec
+Spec = AnySpec
 LaneKey = tuple[str, str]
 BUNDLED = ("problem", "recovery")
 """Kinds of notification a storm of which is bundled into one message."""

@@ -177,12 +177,32 @@ class AppriseSpec(_ChannelBase):
         return urls
 
 
-ChannelSpec = Annotated[
-    ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec, Field(discriminator="type")
-]
-CHANNEL_ADAPTER: TypeAdapter[ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec] = TypeAdapter(
-    ChannelSpec
-)
+class AlertmanagerSpec(_ChannelBase):
+    """Problems as alerts in Alertmanager's ``/api/v2/alerts``, resolved on recovery."""
+
+    type: Literal["alertmanager"] = "alertmanager"
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    """Alertmanager's base URL, e.g. http://alertmanager:9093."""
+    username: str = ""
+    """Basic-auth user, if a proxy in front of Alertmanager wants one (with ``password``)."""
+    password: str = ""
+    api_key: str = ""
+    """A bearer token, if a proxy in front of Alertmanager wants one."""
+    labels: dict[str, str] = {}
+    """Labels added to every alert (for routing: ``team = "ops"``)."""
+    ends_after: float = Field(86400.0, gt=0, le=30 * 86400)
+    """Seconds a firing alert lasts unless sent again (a rule's ``repeat_every``) or resolved."""
+    ca_file: str = ""
+    timeout: float = Field(10.0, gt=0, le=3600)
+    parallel: int = Field(4, ge=1, le=64)
+    """Requests in flight at once."""
+    group_window: float = Field(0.0, ge=0, le=3600)
+    """Alertmanager groups alerts itself: nothing is bundled by default."""
+
+
+AnySpec = ZulipSpec | EmailSpec | WebhookSpec | AppriseSpec | AlertmanagerSpec
+ChannelSpec = Annotated[AnySpec, Field(discriminator="type")]
+CHANNEL_ADAPTER: TypeAdapter[AnySpec] = TypeAdapter(ChannelSpec)
 BROADCAST = "*"
 """Recipient of channels that have one fixed target (a Zulip stream, a webhook, apprise URLs)."""
 

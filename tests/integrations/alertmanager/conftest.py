@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from amserver import Pair, require_binary, start
 
+from amserver import Pair, require_binary, start
 from livesite import free_port, make_site
 
 

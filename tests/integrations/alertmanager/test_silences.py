@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
 from amserver import Pair, wait_for
 
 pytestmark = pytest.mark.integration

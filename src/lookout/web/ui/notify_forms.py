@@ -23,6 +23,7 @@ from lookout.notify.spec import (
     ALL_STATES,
     MASK,
     SECRET_FIELDS,
+    AlertmanagerSpec,
     AppriseSpec,
     Channel,
     EmailSpec,
@@ -48,6 +49,7 @@ SPECS: dict[str, type[pydantic.BaseModel]] = {
     "email": EmailSpec,
     "webhook": WebhookSpec,
     "apprise": AppriseSpec,
+    "alertmanager": AlertmanagerSpec,
 }
 CHANNEL_MORE = frozenset(
     {

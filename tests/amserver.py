@@ -64,7 +64,10 @@ class Pair:
 
 
 def config(webhook_url: str, token: str) -> str:
-    """A route that sends every alert at once to ``webhook_url`` with ``token``."""
+    """A route that sends every alert at once to ``webhook_url`` with ``token`` (none: a
+    receiver that sends nothing)."""
+    if not webhook_url:
+        return "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n"
     return f"""
 route:
   receiver: lookout
