@@ -1,7 +1,7 @@
 """Answering a GET: compile its headers against the table, pick rows, render.
 
-Everything runs on the site's event loop, reading the engine's state without copying; only
-the ``log`` table awaits (the database, in a thread).
+Everything runs on the site's event loop, reading the engine's state without copying, in
+turns of :data:`TURN` rows; the ``log`` table reads the database in a thread.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from lookout.livestatus import output, stats
 from lookout.livestatus.codegen import reads_list
 from lookout.livestatus.columns import Column, Getter
 from lookout.livestatus.data import SiteData
-from lookout.livestatus.errors import BAD_REQUEST, NOT_FOUND, LqlError
+from lookout.livestatus.errors import BAD_REQUEST, INVALID, NOT_FOUND, LqlError
 from lookout.livestatus.filters import AllOf, Leaf, Node, combine, compile_node, parse_condition
 from lookout.livestatus.query import Request, positive_int
 from lookout.livestatus.tables import Table
@@ -138,6 +138,10 @@ async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> byte
         data.counters.errors += 1
         log.info("livestatus: %s %s: %d %s", req.method, req.target[:80], exc.code, exc.message)
         code, body = exc.code, output.error_body(exc.message)
+    except Exception as exc:  # a bug must not cost the client its answer or the site a task
+        data.counters.errors += 1
+        log.exception("livestatus: GET %s failed", req.target[:80])
+        code, body = INVALID, output.error_body(f"internal error: {type(exc).__name__}: {exc}")
     return output.frame(code, body, req.fixed16)
 
 

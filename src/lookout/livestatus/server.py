@@ -22,7 +22,7 @@ from lookout.config import LivestatusSettings, parse_listen
 from lookout.livestatus import output
 from lookout.livestatus.commands import run_command
 from lookout.livestatus.data import SiteData
-from lookout.livestatus.errors import TOO_LARGE, LqlError
+from lookout.livestatus.errors import INVALID, TOO_LARGE, LqlError
 from lookout.livestatus.execute import answer
 from lookout.livestatus.query import Request, parse_request
 from lookout.livestatus.tables import Table
@@ -207,6 +207,10 @@ class LivestatusServer:
                 self.data.counters.errors += 1
                 log.warning("livestatus: refused %s: %s", line[:200], exc.message)
                 return exc.code, output.error_body(exc.message)
+            except Exception as exc:  # a bug: the client hears it, the connection goes on
+                self.data.counters.errors += 1
+                log.exception("livestatus: %s failed", line[:200])
+                return INVALID, output.error_body(f"internal error: {type(exc).__name__}")
             log.info("livestatus: %s", line[:200])
         return None
 
