@@ -287,5 +287,6 @@ class KubeManager:
                 )
             c.last_publish = now
             c.last_changes = plan.changes()
-            saved = await asyncio.to_thread(kube_state.snapshot, c.monitor, c.mapper, now)
-            await asyncio.to_thread(store.save_state, self.site.db, cluster, saved)
+            if not ev.partial:  # a partial evaluation changed nothing remembered
+                saved = await asyncio.to_thread(kube_state.snapshot, c.monitor, c.mapper, now)
+                await asyncio.to_thread(store.save_state, self.site.db, cluster, saved)
