@@ -45,9 +45,11 @@ its memory is bounded by the points of that many series since the last pass.
 Downsampling is incremental: ``roll_up``, called at every checkpoint, advances a pass over the
 series in id order until it has read about ``rollup_rows`` chunks, and moves the watermarks once
 the pass has covered every series (``prune`` finishes the pass at once, then applies
-retention). By default the share is ``max(ROLLUP_ROWS, (steps + 1) × series)`` chunks: each
-checkpoint adds at most one chunk per series and each step's pass reads it once, so passes keep
-up while no checkpoint does a whole hour's work (``bench/series.py``). A pass writes the buckets
+retention). Only the finest step reads chunks: a step that is a multiple of a finer one (the
+hour of the 5 minutes) is summed from that step's rollups. By default the share is
+``max(ROLLUP_ROWS, 2 × series)`` chunks: each checkpoint adds at most one chunk per series and
+one pass reads it, so passes keep up at twice that pace while no checkpoint does a whole hour's
+work (``bench/series.py``). A pass writes the buckets
 between the old and the new watermark whole (replacing what a pass cut short by a restart
 wrote), so it is idempotent and needs no state beyond memory; until it moves the watermarks,
 queries read those buckets from the chunks, and a late point of a series the pass has done is

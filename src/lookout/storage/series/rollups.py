@@ -124,7 +124,7 @@ class Downsampler:
                 save_watermarks(conn, {step: new for step, (_, new) in run.moves.items()})
                 self._pass = None
                 continue
-            read = _downsample(conn, batch, run.moves)
+            read = _downsample(conn, batch, run.moves, self.steps)
             run.done_through = batch[-1]
             budget -= max(read, 1)
             per_series = max(read / len(batch), 1.0)
@@ -203,11 +203,39 @@ def _merge_late(
 
 
 def _downsample(
+    conn: sa.Connection,
+    batch: Sequence[int],
+    moves: dict[int, tuple[float, float]],
+    steps: Sequence[int],
+) -> int:
+    """Roll up the points of ``batch`` series between each moving step's old and new
+    watermark into ``(count, sum, min, max)`` rows, replacing those buckets (a pass cut short
+    before may have written them): from the chunks, or for a step that is a multiple of a
+    finer one from that step's rollups (12 rows an hour instead of every chunk; the finer
+    step's rollups reach at least as far, its watermark being computed for the same time).
+    Returns the number of chunks read."""
+    finer = _finer_steps(steps)
+    from_chunks = {step: move for step, move in moves.items() if step not in finer}
+    read = _downsample_chunks(conn, batch, from_chunks) if from_chunks else 0
+    for step in sorted(step for step in moves if step in finer):
+        old, new = moves[step]
+        _upsert_rollups(conn, _coarser(conn, batch, finer[step], step, old, new), replace=True)
+    return read
+
+
+def _finer_steps(steps: Sequence[int]) -> dict[int, int]:
+    """Step → the largest smaller step it is a multiple of (steps without one: absent)."""
+    out: dict[int, int] = {}
+    for step in steps:
+        divisors = [finer for finer in steps if finer < step and step % finer == 0]
+        if divisors:
+            out[step] = max(divisors)
+    return out
+
+
+def _downsample_chunks(
     conn: sa.Connection, batch: Sequence[int], moves: dict[int, tuple[float, float]]
 ) -> int:
-    """Roll up the chunk points of ``batch`` series between each step's old and new
-    watermark into ``(count, sum, min, max)`` rows, replacing those buckets (a pass cut
-    short before may have written them). Returns the number of chunks read."""
     low = min(old for old, _ in moves.values())
     high = max(new for _, new in moves.values())
     chunk = metric_chunk.c
@@ -226,6 +254,36 @@ def _downsample(
                 out.append((series_id, step, bucket, j - i, sum(part), min(part), max(part)))
     _upsert_rollups(conn, out, replace=True)
     return len(chunks)
+
+
+def _coarser(
+    conn: sa.Connection, batch: Sequence[int], finer: int, step: int, old: float, new: float
+) -> list[_RollupRow]:
+    """The ``step`` buckets in [old, new) of ``batch`` series, from their ``finer`` ones."""
+    r = metric_rollup.c
+    where = [r.series_id.in_(batch), r.step == finer, r.ts < new]
+    if old > -math.inf:
+        where.append(r.ts >= old)
+    query = (
+        sa.select(r.series_id, r.ts, r["count"], r.sum, r.min, r.max)
+        .where(*where)
+        .order_by(r.series_id, r.ts)
+    )
+    buckets: dict[tuple[int, float], list[float]] = {}
+    for series_id, ts, count, total, low, high in conn.execute(query):
+        key = (series_id, ts - ts % step)
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = [count, total, low, high]
+        else:
+            bucket[0] += count
+            bucket[1] += total
+            bucket[2] = min(bucket[2], low)
+            bucket[3] = max(bucket[3], high)
+    return [
+        (series_id, step, ts, int(n), total, low, high)
+        for (series_id, ts), (n, total, low, high) in buckets.items()
+    ]
 
 
 def read_watermarks(conn: sa.Connection) -> dict[int, float]:

@@ -147,7 +147,7 @@ class SeriesStore:
         docstring). Returns whether every complete bucket is rolled up."""
         budget = self.rollup_rows
         if budget is None:
-            budget = max(ROLLUP_ROWS, (len(self._steps) + 1) * len(self._ids))
+            budget = max(ROLLUP_ROWS, 2 * len(self._ids))
         return self._rollups.advance(conn, now, budget)
 
     def prune(self, conn: sa.Connection, now: float) -> int:
