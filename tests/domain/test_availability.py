@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import pytest
 
-from lookout.domain.availability import Change, DowntimeMode, Options, compute
+from lookout.domain.availability import (
+    DT_END,
+    DT_START,
+    HOST,
+    STATE,
+    Change,
+    DowntimeMode,
+    Options,
+    change,
+    compute,
+)
 
 DAY = 86400.0
 
 
 def state(at: float, value: int, hard: bool = True) -> Change:
-    return Change(at, "state", value, hard)
+    return change(at, STATE, value, hard)
 
 
 def test_a_month_with_one_outage() -> None:
@@ -54,25 +64,25 @@ def test_downtime_modes(
     mode: DowntimeMode, ok: float, crit: float, downtime: float, percent: float
 ) -> None:
     changes = [
-        Change(400, "dt_start", downtime_id=7),
+        change(400, DT_START, downtime_id=7),
         state(450, 2),
         state(600, 0),
-        Change(600, "dt_end", downtime_id=7),
+        change(600, DT_END, downtime_id=7),
     ]
     changes.insert(0, state(400, 2))  # the maintenance broke it right away
-    changes.sort(key=lambda c: c.at)
+    changes.sort(key=lambda c: c[0])
     r = compute("h", "s", Options(0, 1000, downtime=mode), (0, True), 0, changes)
     assert (r.seconds["ok"], r.seconds["crit"], r.seconds["downtime"]) == (ok, crit, downtime)
     assert r.percent == pytest.approx(percent)
 
 
 def test_a_downtime_running_at_the_start_counts_from_the_start() -> None:
-    r = compute("h", "s", Options(0, 100), (2, True), 0, [Change(30, "dt_end", downtime_id=1)], [1])
+    r = compute("h", "s", Options(0, 100), (2, True), 0, [change(30, DT_END, downtime_id=1)], [1])
     assert (r.seconds["downtime"], r.seconds["crit"]) == (30, 70)
 
 
 def test_time_with_the_host_down_is_its_own_column_when_asked() -> None:
-    changes = [Change(100, "host", 1), state(101, 3), Change(300, "host", 0), state(301, 0)]
+    changes = [change(100, HOST, 1), state(101, 3), change(300, HOST, 0), state(301, 0)]
     plain = compute("h", "s", Options(0, 1000), (0, True), 0, changes)
     assert plain.seconds["host_down"] == 0
     split = compute("h", "s", Options(0, 1000, host_down=True), (0, True), 0, changes)

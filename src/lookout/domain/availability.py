@@ -42,17 +42,26 @@ class Options:
     """Target availability in percent (e.g. 99.9); None: no verdict."""
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One thing that moved the object's timeline."""
+Change = tuple[float, int, int, bool, int, str, str]
+"""One thing that moved an object's timeline: ``(at, kind, state, hard, downtime_id, host,
+service)`` with ``kind`` one of ``STATE`` (its state; ``hard`` says whether hard),
+``DT_START``/``DT_END`` (a downtime), ``HOST`` (its host's counted state, for the
+``host_down`` column); ``host``/``service``: the object it happened to (a service's report
+also sees its host's downtimes). Plain tuples, as the database gives them: a month of a big
+site is millions of them."""
+STATE, DT_START, DT_END, HOST = 0, 1, 2, 3
 
-    at: float
-    kind: str
-    """``state`` (``state``, ``hard``), ``dt_start``/``dt_end`` (``downtime_id``), ``host``
-    (the host's counted state, for the ``host_down`` column)."""
-    state: int = 0
-    hard: bool = True
-    downtime_id: int = 0
+
+def change(
+    at: float,
+    kind: int,
+    state: int = 0,
+    hard: bool = True,
+    downtime_id: int = 0,
+    host: str = "",
+    service: str = "",
+) -> Change:
+    return (at, kind, state, hard, downtime_id, host, service)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,105 +147,98 @@ def compute(
     changes: Iterable[Change],
     downtimes_at_start: Sequence[int] = (),
     host_state_at_start: int = 0,
+    segments: bool = False,
 ) -> Availability:
     """The availability of one object.
 
     ``initial``: its last state change before ``opts.start`` as (state, hard), or None when
     it had none (then it counts as OK/UP from ``created_at`` on, as a first OK result makes no
     event, and as unmonitored before). ``changes``: what happened within the period, in time
-    order. ``downtimes_at_start``: ids of downtimes covering it at the start.
+    order. ``downtimes_at_start``: ids of downtimes covering it at the start. ``segments``:
+    also keep the timeline's stretches (for a bar), not only the sums.
     """
-    buckets = HOST_BUCKETS if not service else SERVICE_BUCKETS
-    seconds = dict.fromkeys((*buckets, *EXTRA_BUCKETS), 0.0)
-    timeline = _Timeline(opts, bool(service))
-    state = 0
-    if initial is not None:
-        state = initial[0] if (initial[1] or opts.soft_states) else 0
-    timeline.state = state
-    timeline.hard_state = initial[0] if initial is not None and initial[1] else 0
-    timeline.downtimes = set(downtimes_at_start)
-    timeline.host_state = host_state_at_start
-    monitored_from = max(opts.start, created_at) if initial is None else opts.start
-    timeline.at = opts.start
-    if monitored_from > opts.start:
-        timeline.advance(min(monitored_from, opts.end), seconds, unmonitored=True)
-    for ch in changes:
-        at = min(max(ch.at, timeline.at), opts.end)
-        timeline.advance(at, seconds)
-        timeline.apply(ch)
-    timeline.advance(opts.end, seconds)
-    report = Availability(host, service, seconds, sla=opts.sla)
-    report.segments = timeline.segments
-    report.outages = _outages(timeline.segments, buckets, opts.end)
-    return report
+    names = SERVICE_BUCKETS if service else HOST_BUCKETS
+    n_states, is_host = len(names), not service
+    # buckets by index: the states, then downtime, host down, unmonitored
+    downtime_b, host_down_b, unmonitored_b = n_states, n_states + 1, n_states + 2
+    sums = [0.0] * (n_states + 3)
+    separate = opts.downtime is DowntimeMode.SEPARATE
+    as_ok = opts.downtime is DowntimeMode.OK
+    count_soft, split_host = opts.soft_states, opts.host_down and bool(service)
+    start, end = opts.start, opts.end
 
+    hard_state = initial[0] if initial is not None and initial[1] else 0
+    state = initial[0] if initial is not None and (initial[1] or count_soft) else hard_state
+    active = set(downtimes_at_start)
+    host_state = host_state_at_start
+    stretches: list[Segment] = []
+    outages: list[Outage] = []
+    outage_start = outage_worst = -1.0
 
-class _Timeline:
-    def __init__(self, opts: Options, is_service: bool) -> None:
-        self.opts = opts
-        self.is_service = is_service
-        self.at = opts.start
-        self.state = 0
-        self.hard_state = 0
-        self.downtimes: set[int] = set()
-        self.host_state = 0
-        self.segments: list[Segment] = []
+    def bucket() -> int:
+        if active and separate:
+            return downtime_b
+        if active and as_ok:
+            return 0
+        if split_host and host_state != 0:
+            return host_down_b
+        return state if state < n_states else n_states - 1
 
-    def bucket(self) -> str:
-        names = SERVICE_BUCKETS if self.is_service else HOST_BUCKETS
-        actual = names[min(self.state, len(names) - 1)]
-        if self.downtimes and self.opts.downtime is DowntimeMode.SEPARATE:
-            return "downtime"
-        if self.downtimes and self.opts.downtime is DowntimeMode.OK:
-            return names[0]
-        if self.is_service and self.opts.host_down and self.host_state != 0:
-            return "host_down"
-        return actual
-
-    def advance(self, to: float, seconds: dict[str, float], unmonitored: bool = False) -> None:
-        if to <= self.at:
-            return
-        bucket = "unmonitored" if unmonitored else self.bucket()
-        seconds[bucket] += to - self.at
-        last = self.segments[-1] if self.segments else None
-        if last is not None and last.bucket == bucket and last.end == self.at:
-            last.end = to
-        else:
-            self.segments.append(Segment(self.at, to, bucket))
-        self.at = to
-
-    def apply(self, ch: Change) -> None:
-        if ch.kind == "state":
-            if ch.hard:
-                self.hard_state = ch.state
-                self.state = ch.state
-            elif self.opts.soft_states:
-                self.state = ch.state
+    at = start
+    if initial is None and created_at > start:
+        at = min(created_at, end)
+        sums[unmonitored_b] += at - start
+        if segments:
+            stretches.append(Segment(start, at, "unmonitored"))
+    current = bucket()
+    if 0 < current < n_states:  # a problem already when the period (or the object) starts
+        outage_start, outage_worst = at, current
+    for ch_at, kind, ch_state, hard, dt_id, _host, _service in changes:
+        if ch_at > at:
+            to = ch_at if ch_at < end else end
+            sums[current] += to - at
+            if segments:
+                _extend(stretches, at, to, current, names)
+            at = to
+        if kind == STATE:
+            if hard:
+                hard_state = state = ch_state
             else:
-                self.state = self.hard_state
-        elif ch.kind == "dt_start":
-            self.downtimes.add(ch.downtime_id)
-        elif ch.kind == "dt_end":
-            self.downtimes.discard(ch.downtime_id)
-        elif ch.kind == "host":
-            self.host_state = ch.state
-
-
-def _outages(segments: list[Segment], buckets: Sequence[str], end: float) -> list[Outage]:
-    """Stretches in a problem state, neighbours merged (WARN then CRIT is one outage)."""
-    problems = {name: i for i, name in enumerate(buckets) if i > 0}
-    out: list[Outage] = []
-    for seg in segments:
-        state = problems.get(seg.bucket)
-        if state is None:
-            continue
-        prev = out[-1] if out else None
-        if prev is not None and prev.end == seg.start:
-            worst = _worse(prev.state, state, len(buckets) == len(HOST_BUCKETS))
-            out[-1] = Outage(prev.start, seg.end, worst, seg.end >= end)
+                state = ch_state if count_soft else hard_state
+        elif kind == DT_START:
+            active.add(dt_id)
+        elif kind == DT_END:
+            active.discard(dt_id)
         else:
-            out.append(Outage(seg.start, seg.end, state, seg.end >= end))
-    return out
+            host_state = ch_state
+        new = bucket()
+        if new != current:
+            if 0 < new < n_states:  # in a problem now: one begins, or the one going on worsens
+                if outage_start < 0:
+                    outage_start, outage_worst = at, new
+                else:
+                    outage_worst = _worse(int(outage_worst), new, is_host)
+            elif outage_start >= 0:
+                outages.append(Outage(outage_start, at, int(outage_worst), False))
+                outage_start = -1.0
+            current = new
+    if end > at:
+        sums[current] += end - at
+        if segments:
+            _extend(stretches, at, end, current, names)
+    if outage_start >= 0:
+        outages.append(Outage(outage_start, end, int(outage_worst), True))
+    seconds = dict(zip((*names, *EXTRA_BUCKETS), sums, strict=True))
+    return Availability(host, service, seconds, outages, stretches, opts.sla)
+
+
+def _extend(stretches: list[Segment], at: float, to: float, b: int, names: Sequence[str]) -> None:
+    name = (*names, *EXTRA_BUCKETS)[b]
+    last = stretches[-1] if stretches else None
+    if last is not None and last.bucket == name and last.end == at:
+        last.end = to
+    else:
+        stretches.append(Segment(at, to, name))
 
 
 def _worse(a: int, b: int, host: bool) -> int:

@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lookout.domain.availability import Availability, Change, Options, compute
+from lookout.domain.availability import (
+    DT_END,
+    DT_START,
+    HOST,
+    STATE,
+    Availability,
+    Change,
+    Options,
+    compute,
+)
 from lookout.domain.objects import HostConfig
 from lookout.storage.reports import ReportEvents, created_times, read_report_events
 
@@ -81,7 +90,7 @@ def _compute_all(
                 host, _host_part(ev, host, opts)
             )
             if from_host:
-                changes = sorted([*changes, *from_host], key=lambda c: c.at)
+                changes = sorted([*changes, *from_host], key=_at)
             at_start |= host_at_start
         initial_host = ev.initial.get((host, ""))
         host_state = initial_host[0] if initial_host is not None and initial_host[1] else 0
@@ -105,9 +114,14 @@ def _host_part(ev: ReportEvents, host: str, opts: Options) -> tuple[list[Change]
     ``host_down`` column) its hard state changes."""
     changes: list[Change] = []
     for ch in ev.changes.get((host, ""), []):
-        if ch.kind in ("dt_start", "dt_end") and ch.downtime_id in ev.covers_services:
+        at, kind, state, hard, dt_id, *_ = ch
+        if kind in (DT_START, DT_END) and dt_id in ev.covers_services:
             changes.append(ch)
-        elif ch.kind == "state" and ch.hard and opts.host_down:
-            changes.append(Change(ch.at, "host", ch.state))
+        elif kind == STATE and hard and opts.host_down:
+            changes.append((at, HOST, state, True, 0, host, ""))
     at_start = {i for i in ev.at_start.get((host, ""), ()) if i in ev.covers_services}
     return changes, at_start
+
+
+def _at(change: Change) -> float:
+    return change[0]
