@@ -170,3 +170,22 @@ async def test_a_refused_write_stops_input(tmp_path: Path) -> None:
     for exc in (first, later):  # writers are not shown SQL or row data (issue 16)
         assert "journal" not in str(exc.value)
         assert "INSERT" not in str(exc.value)
+
+
+async def test_checkpoints_roll_up_metrics_without_a_prune(database_url: str) -> None:
+    clock = Clock(1_800_000_000.0)  # a whole hour
+    runner = _runner(database_url, clock)
+    await runner.start()
+    await _seed(runner)
+    for n in range(3):
+        await runner.apply(inp.Results(at=clock.now + 60 * n, results=[_crit(n)]))
+    clock.now += 3600 + 300  # the hour and its 5-minute buckets are complete
+    await runner.checkpoint()  # the prune interval (1 h from start) has not passed
+    with runner.store.db.connect() as conn:
+        marks = dict(conn.execute(sa.select(t.metric_watermark)).all())
+        rollups = conn.execute(
+            sa.select(t.metric_rollup.c.step, t.metric_rollup.c["count"], t.metric_rollup.c.sum)
+        ).all()
+    assert marks == {300: 1_800_003_600.0, 3600: 1_800_003_600.0}
+    assert sorted(rollups) == [(300, 3, 288.0), (3600, 3, 288.0)]
+    await runner.stop()
