@@ -46,13 +46,15 @@ def put_shown_once(
 
 
 def take_shown_once(db: sa.Engine, session: str, kind: str, now: float) -> str | None:
-    """The sealed text kept for ``session`` (deleted now), or None: none, or expired."""
+    """The sealed text kept for ``session`` (deleted now), or None: none, or expired. Expired
+    texts of any session are deleted too."""
     s = t.ui_shown_once
     mine = (s.c.session == session) & (s.c.kind == kind)
     with db.begin() as conn:
         row = conn.execute(sa.select(s.c.sealed, s.c.expires_at).where(mine)).first()
         if row is not None:
             conn.execute(sa.delete(s).where(mine))
+        conn.execute(sa.delete(s).where(s.c.expires_at <= now))
     if row is None or row.expires_at <= now:
         return None
     sealed: str = row.sealed

@@ -69,4 +69,7 @@ def test_a_text_shown_once_survives_a_restart_sealed_and_shows_once(tmp_path: Pa
     assert again.take("sess1", NEW_TOKEN) == "lk_secret"
     assert again.take("sess1", NEW_TOKEN) is None  # once
     now[0] += SHOWN_ONCE_SECONDS
+    assert again.take("sess2", NEW_TOKEN) is None  # any page view deletes expired texts
+    with db.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from ui_shown_once")).scalar() == 0
     assert again.take("sess1", REGISTRATION) is None  # expired
