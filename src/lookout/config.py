@@ -215,6 +215,19 @@ class LivestatusSettings(BaseModel):
         return value
 
 
+class MetricsSettings(BaseModel):
+    """``/metrics`` for Prometheus (issue 14)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    services: bool = False
+    """Also expose every host's and service's state, acknowledgement and downtime."""
+    perfdata: bool = False
+    """With ``services``: also every perfdata metric's value and thresholds."""
+
+
 StateName = Literal["OK", "WARN", "CRIT", "UNKNOWN"]
 
 
@@ -323,6 +336,8 @@ class Settings(BaseSettings):
     """The Livestatus server: Unix socket, optional TCP with TLS and a client allow-list."""
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
     """Alertmanager's webhook into Lookout and silences for acks and downtimes."""
+    metrics: MetricsSettings = MetricsSettings()
+    """/metrics for Prometheus: opt in to every object's state and perfdata."""
 
     @field_validator("listen")
     @classmethod

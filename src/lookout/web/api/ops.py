@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from lookout.auth import Role
 from lookout.web.api.deps import TooManyFailures, authenticate
+from lookout.web.api.exposition import CONTENT_TYPE, Exposition
 from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
 
@@ -43,61 +44,15 @@ def _is_admin(site: object, request: Request) -> bool:
     return principal is not None and principal.role.allows(Role.ADMIN)
 
 
-def exposition(site: object) -> str:
-    s = site  # typed loosely: the site wires many parts
-    eng = s.engine  # type: ignore[attr-defined]
-    runner = s.runner  # type: ignore[attr-defined]
-    sched = s.scheduler  # type: ignore[attr-defined]
-    bus = s.bus  # type: ignore[attr-defined]
-    c = eng.counters
-    states = [0, 0, 0, 0]
-    host_states = [0, 0, 0]
-    for (_, svc), st in eng.status.items():
-        if svc:
-            states[st.state] += 1
-        else:
-            host_states[st.state] += 1
-    lines = [
-        "# HELP lookout_results_ingested_total Check results applied to the engine.",
-        "# TYPE lookout_results_ingested_total counter",
-        f"lookout_results_ingested_total {c.results}",
-        "# HELP lookout_results_unknown_object_total Results naming no known object.",
-        "# TYPE lookout_results_unknown_object_total counter",
-        f"lookout_results_unknown_object_total {c.results_unknown_object}",
-        "# HELP lookout_actions_total Actions and clock ticks applied.",
-        "# TYPE lookout_actions_total counter",
-        f"lookout_actions_total {c.actions}",
-        "# HELP lookout_events_total Events emitted.",
-        "# TYPE lookout_events_total counter",
-        f"lookout_events_total {c.events}",
-        "# HELP lookout_checks_run_total Active checks run.",
-        "# TYPE lookout_checks_run_total counter",
-        f"lookout_checks_run_total {sched.checks_run}",
-        "# HELP lookout_scheduler_lag_seconds How late the oldest due check is.",
-        "# TYPE lookout_scheduler_lag_seconds gauge",
-        f"lookout_scheduler_lag_seconds {sched.lag:.3f}",
-        "# HELP lookout_event_bus_depth Events waiting in subscriber queues.",
-        "# TYPE lookout_event_bus_depth gauge",
-        f"lookout_event_bus_depth {bus.depth}",
-        "# HELP lookout_journal_commits_total Group commits of the journal.",
-        "# TYPE lookout_journal_commits_total counter",
-        f"lookout_journal_commits_total {runner.commits}",
-        "# HELP lookout_journal_backlog Inputs applied and waiting for the next commit.",
-        "# TYPE lookout_journal_backlog gauge",
-        f"lookout_journal_backlog {runner.journal_backlog}",
-        "# HELP lookout_services Services by state.",
-        "# TYPE lookout_services gauge",
-    ]
-    for i, name in enumerate(("ok", "warn", "crit", "unknown")):
-        lines.append(f'lookout_services{{state="{name}"}} {states[i]}')
-    lines += ["# HELP lookout_hosts Hosts by state.", "# TYPE lookout_hosts gauge"]
-    for i, name in enumerate(("up", "down", "unreachable")):
-        lines.append(f'lookout_hosts{{state="{name}"}} {host_states[i]}')
-    return "\n".join(lines) + "\n"
+def _exposition(request: Request) -> Exposition:
+    state = request.app.state
+    if getattr(state, "exposition", None) is None:
+        state.exposition = Exposition(state.site)
+    exposition: Exposition = state.exposition
+    return exposition
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(
-        exposition(request.app.state.site), media_type="text/plain; version=0.0.4"
-    )
+    """The Prometheus text format; every service's state and perfdata with ``[metrics]``."""
+    return StreamingResponse(_exposition(request).stream(), media_type=CONTENT_TYPE)
