@@ -61,8 +61,11 @@ def select(
     return keys
 
 
-async def availability(site: Any, sel: Selection, opts: Options) -> list[Availability]:
-    """The report over ``opts``' period for the objects ``sel`` names."""
+async def availability(
+    site: Any, sel: Selection, opts: Options, segments: bool = False
+) -> list[Availability]:
+    """The report over ``opts``' period for the objects ``sel`` names (``segments``: with
+    each timeline's stretches, for a bar)."""
     engine = site.engine
     keys = select(engine.hosts, engine.host_services, sel)[:MAX_OBJECTS]
     hosts = {h for h, _ in keys}
@@ -74,11 +77,15 @@ async def availability(site: Any, sel: Selection, opts: Options) -> list[Availab
     never_checked = {k for k in keys if not engine.status[k].checked}
     for key in never_checked:  # no result ever: not monitored at all yet
         created[key] = opts.end
-    return await asyncio.to_thread(_compute_all, keys, events, created, opts)
+    return await asyncio.to_thread(_compute_all, keys, events, created, opts, segments)
 
 
 def _compute_all(
-    keys: list[Key], ev: ReportEvents, created: Mapping[Key, float], opts: Options
+    keys: list[Key],
+    ev: ReportEvents,
+    created: Mapping[Key, float],
+    opts: Options,
+    segments: bool = False,
 ) -> list[Availability]:
     host_parts: dict[str, tuple[list[Change], set[int]]] = {}
     out = []
@@ -104,6 +111,7 @@ def _compute_all(
                 changes,
                 sorted(at_start),
                 host_state if opts.host_down else 0,
+                segments,
             )
         )
     return out

@@ -240,6 +240,7 @@ def test_screenshots_in_both_themes(
         "service": "/service?host=web-01&name=CPU%20load",
         "setup": "/setup",
         "host": "/host?name=shop.checkout-7d9f-x2b",
+        "availability": "/reports/availability?since=10m&kind=all&sla=99.9",
     }
     if not wanted:  # a quick check of both themes; the full set for the README on request
         pages = {"service": pages["service"]}

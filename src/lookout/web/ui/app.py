@@ -14,6 +14,7 @@ from lookout.web.ui import (
     object_pages,
     pages,
     profile,
+    reports,
     setup_forms,
 )
 from lookout.web.ui.sessions import SessionStore
@@ -39,6 +40,7 @@ def install(app: FastAPI) -> None:
         notify_forms.router,
         cluster_forms.router,
         profile.router,
+        reports.router,
     ):
         app.include_router(router)
 
