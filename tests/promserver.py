@@ -50,6 +50,8 @@ def start(work: Path, targets: list[str], timeout: float = 60.0) -> Prometheus:
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: lookout\n    static_configs:\n"
         f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
+        if targets
+        else "global:\n  scrape_interval: 1s\n"
     )
     port = free_port()
     log = work / "prometheus.log"

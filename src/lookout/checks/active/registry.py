@@ -8,17 +8,36 @@ from typing import Annotated, Any, assert_never
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import InitErrorDetails
 
-from lookout.checks.active import CheckContext, Outcome, alive, dns, http, nagios, ping, tcp, tls
+from lookout.checks.active import (
+    CheckContext,
+    Outcome,
+    alive,
+    dns,
+    http,
+    nagios,
+    ping,
+    promql,
+    tcp,
+    tls,
+)
 from lookout.checks.active.alive import AliveParams
 from lookout.checks.active.dns import DnsParams
 from lookout.checks.active.http import HttpParams
 from lookout.checks.active.nagios import NagiosParams
 from lookout.checks.active.ping import PingParams
+from lookout.checks.active.promql import PromqlParams
 from lookout.checks.active.tcp import TcpParams
 from lookout.checks.active.tls import TlsParams
 
 ActiveCheckConfig = Annotated[
-    TcpParams | HttpParams | NagiosParams | TlsParams | DnsParams | PingParams | AliveParams,
+    TcpParams
+    | HttpParams
+    | NagiosParams
+    | TlsParams
+    | DnsParams
+    | PingParams
+    | AliveParams
+    | PromqlParams,
     Field(discriminator="type"),
 ]
 """A service's active check config; ``type`` picks the check."""
@@ -31,6 +50,7 @@ _Model = (
     | type[DnsParams]
     | type[PingParams]
     | type[AliveParams]
+    | type[PromqlParams]
 )
 _MODELS: dict[str, _Model] = {
     "tcp": TcpParams,
@@ -40,6 +60,7 @@ _MODELS: dict[str, _Model] = {
     "dns": DnsParams,
     "ping": PingParams,
     "alive": AliveParams,
+    "promql": PromqlParams,
 }
 _ADAPTER: TypeAdapter[ActiveCheckConfig] = TypeAdapter(ActiveCheckConfig)
 
@@ -97,5 +118,7 @@ async def run_check(config: ActiveCheckConfig, address: str, ctx: CheckContext) 
             return await ping.run(config, address, ctx)
         case AliveParams():
             return await alive.run(config, address, ctx)
+        case PromqlParams():
+            return await promql.run(config, address, ctx)
         case _:
             assert_never(config)
