@@ -35,6 +35,7 @@ CLI_FOR = {
     "POST /actions/schedule-downtime": "downtime add",
     "POST /actions/remove-downtime": "downtime remove",
     "POST /actions/comment": "comment",
+    "POST /actions/remove-comment": "uncomment",
     "POST /actions/recheck": "recheck",
     "GET /downtimes": "downtime list",
     "GET /acknowledgements": "acknowledgements",

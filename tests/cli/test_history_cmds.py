@@ -47,6 +47,9 @@ def test_comments_are_listed_oldest_first(cli: Cli) -> None:
     assert [c["text"] for c in only] == ["second note"]
     table = cli.ok("comments", "--host", host).stdout
     assert table.index("first note") < table.index("second note")
+    first = next(c["id"] for c in items if c["text"] == "first note")
+    assert "removed" in cli.ok("uncomment", str(first)).stdout
+    assert [c["text"] for c in cli.json("comments", "--host", host)["items"]] == ["second note"]
 
 
 def test_metrics_summarise_each_series(cli: Cli) -> None:

@@ -257,6 +257,20 @@ def add_comment(
 
 
 @api_command
+def remove_comment(
+    api: ApiClient,
+    ids: Annotated[
+        list[int], typer.Argument(metavar="ID...", help="Comment ids (lookout comments)")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove comments by id."""
+    answer = api.post("/actions/remove-comment", {"ids": ids})
+    removed = answer.get("ids", ids) if isinstance(answer, dict) else ids
+    print_answer(answer, as_json, f"comment {', '.join(map(str, removed))} removed")
+
+
+@api_command
 def recheck(
     api: ApiClient,
     host: HostArg,
@@ -331,5 +345,6 @@ def register(app: typer.Typer) -> None:
     app.command("unack")(unack)
     app.add_typer(downtime_app, name="downtime")
     app.command("comment")(add_comment)
+    app.command("uncomment")(remove_comment)
     app.command("recheck")(recheck)
     app.command("events")(events)
