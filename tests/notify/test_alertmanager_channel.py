@@ -12,7 +12,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from amserver import Alertmanager, start
+from amserver import Alertmanager, start, wait_for
+from livesite import LiveSite
 from lookout.notify.channels.alertmanager import AlertmanagerChannel
 from lookout.notify.channels.base import ChannelContext
 from lookout.notify.clock import RealClock
@@ -85,3 +86,33 @@ def test_spec_refuses_what_is_not_an_alertmanager() -> None:
     assert info.value.errors()[0]["loc"] == ("alertmanager", "url")
     spec = CHANNEL_ADAPTER.validate_python({"type": "alertmanager", "url": "http://am:9093"})
     assert isinstance(spec, AlertmanagerSpec)
+
+
+def test_a_site_routes_problems_to_alertmanager(am: Alertmanager, live_site: LiveSite) -> None:
+    """Through the site's rules and outbox: a hard CRIT fires an alert, the recovery resolves
+    it; the channel's password is never read back."""
+    with live_site.client() as c:
+        spec = {"type": "alertmanager", "url": am.url, "username": "u", "password": "pw"}
+        r = c.post("/api/v1/notifications/channels", json={"name": "am", "spec": spec})
+        assert r.status_code == 200, r.text
+        assert r.json()["spec"]["password"] == "********"
+        r = c.post(
+            "/api/v1/notifications/rules",
+            json={"name": "all", "channels": ["am"], "events": ["problem", "recovery"]},
+        )
+        assert r.status_code == 200, r.text
+        c.post("/api/v1/hosts", json={"name": "web01"}).raise_for_status()
+        c.post(
+            "/api/v1/hosts/web01/services", json={"name": "http", "max_check_attempts": 1}
+        ).raise_for_status()
+
+        def submit(state: int) -> None:
+            result = {"host": "web01", "service": "http", "state": state, "summary": "503"}
+            c.post("/api/v1/results", json={"results": [result]}).raise_for_status()
+
+        submit(2)
+        (alert,) = wait_for("the problem in Alertmanager", lambda: firing(am))
+        assert alert["labels"]["alertname"] == "http"
+        assert alert["labels"]["severity"] == "critical"
+        submit(0)
+        wait_for("the alert resolved", lambda: not firing(am))

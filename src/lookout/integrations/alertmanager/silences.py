@@ -266,10 +266,11 @@ class SilenceSync:
             if r.silence_id not in active:
                 await self._release(r)
         now = self.clock()
+        services = list(alert_services(self.engine))  # once: the engine may hold 100,000
         for s in active.values():
             if s.id in ours:
                 continue
-            for key, labels in alert_services(self.engine):
+            for key, labels in services:
                 if (s.id, *key) in theirs or not matches(s.matchers, labels):
                     continue
                 st = self.engine.status[key]
