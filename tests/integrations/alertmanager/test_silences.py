@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from amserver import Pair, wait_for
+from livesite import free_port, make_site
 
 pytestmark = pytest.mark.integration
 LABELS = {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "cart-1"}
@@ -127,3 +129,39 @@ def test_a_silence_made_in_alertmanager_acknowledges_here(pair: Pair) -> None:
         with pair.am.client() as am:
             am.delete(f"/api/v2/silence/{silence_id}").raise_for_status()
         wait_for("the ack gone", lambda: not (status(c) or {}).get("acknowledged", True))
+
+
+def test_an_unreachable_alertmanager_is_counted_not_fatal(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path / "site",
+        alertmanager={"url": f"http://127.0.0.1:{free_port()}", "sync_interval": 0.2},
+    )
+    site.start()
+    try:
+
+        def failures() -> float:
+            for line in httpx.get(f"{site.url}/metrics").text.splitlines():
+                if line.startswith("lookout_alertmanager_sync_failures_total "):
+                    return float(line.split()[1])
+            raise AssertionError("no lookout_alertmanager_sync_failures_total")
+
+        wait_for("failed sync rounds", lambda: failures() >= 2)
+        with site.client() as c:  # the webhook does not need Alertmanager's API
+            r = c.post(
+                "/api/v1/integrations/alertmanager",
+                json={
+                    "version": "4",
+                    "status": "firing",
+                    "alerts": [
+                        {
+                            "status": "firing",
+                            "labels": {**LABELS, "severity": "critical"},
+                            "startsAt": iso(datetime.now(UTC)),
+                        }
+                    ],
+                },
+            )
+            assert r.status_code == 200, r.text
+            assert status(c)["state_name"] == "CRIT"  # type: ignore[index]
+    finally:
+        site.stop()

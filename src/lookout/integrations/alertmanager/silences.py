@@ -30,12 +30,13 @@ import sqlalchemy as sa
 
 from lookout.actions import Actions
 from lookout.config import AlertmanagerSettings
+from lookout.domain import values
 from lookout.domain.events import EventType
 from lookout.domain.results import CheckResult
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine
 from lookout.engine.inputs import Target
-from lookout.errors import LookoutError
+from lookout.errors import LookoutError, PermanentFailure
 from lookout.integrations.alertmanager.client import AlertmanagerClient
 from lookout.integrations.alertmanager.mapping import PARAMS_KEY, SOURCE, SOURCE_LABEL
 from lookout.storage import silences as store
@@ -156,6 +157,8 @@ class SilenceSync:
         self.submit = submit
         self.last_error = ""
         """Why the last sync failed ("" when it went through)."""
+        self.failures = 0
+        """Sync rounds that failed (``lookout_alertmanager_sync_failures_total``)."""
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------------ the loop
@@ -189,6 +192,7 @@ class SilenceSync:
             await self._sync()
             self.last_error = ""
         except LookoutError as exc:
+            self.failures += 1
             if str(exc) != self.last_error:
                 log.warning("Alertmanager silences not in sync: %s", exc)
             self.last_error = str(exc)
@@ -240,13 +244,18 @@ class SilenceSync:
             await asyncio.to_thread(store.remove_rows, self.db, [r])
         kept = {k for k, r in ours.items() if r not in gone}
         now = self.clock()
+        refused = []
         for k, w in wanted.items():
             if k in kept or w.ends <= now:
                 continue
             body = postable_silence(
                 w.labels, starts=w.starts, ends=w.ends, author=w.author, comment=w.comment
             )
-            silence_id = await self.client.create_silence(body)
+            try:
+                silence_id = await self.client.create_silence(body)
+            except PermanentFailure as exc:  # this one silence; the others still go out
+                refused.append(f"{k[0]}/{k[1]}: {exc}")
+                continue
             row = SilenceRow(
                 silence_id=silence_id,
                 host=w.key[0],
@@ -258,6 +267,8 @@ class SilenceSync:
                 created_at=now,
             )
             await asyncio.to_thread(store.add_rows, self.db, [row])
+        if refused:
+            raise PermanentFailure("silences refused: " + "; ".join(refused[:5]))
 
     async def _from_alertmanager(self, rows: list[SilenceRow], active: dict[str, Silence]) -> None:
         ours = {r.silence_id for r in rows if r.origin == "lookout"}
@@ -279,8 +290,8 @@ class SilenceSync:
                 await self._acknowledge(s, key, now)
 
     async def _acknowledge(self, s: Silence, key: Key, now: float) -> None:
-        author = s.created_by.strip() or "alertmanager"
-        comment = f"{s.comment} (silence {s.id} in Alertmanager)"
+        author = s.created_by.strip()[: values.MAX_NAME] or "alertmanager"
+        comment = f"{s.comment[:3900]} (silence {s.id} in Alertmanager)"
         ends = s.ends_at.timestamp()
         try:
             await self.actions.acknowledge(

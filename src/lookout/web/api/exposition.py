@@ -57,6 +57,13 @@ class SiteCollector(Collector):
             "Inputs applied and waiting for the next commit.",
             s.runner.journal_backlog,
         )
+        sync = s.alertmanager.sync
+        if sync is not None:
+            yield _counter(
+                "lookout_alertmanager_sync_failures",
+                "Rounds of the Alertmanager silence sync that failed (see the log).",
+                sync.failures,
+            )
         services, hosts = [0, 0, 0, 0], [0, 0, 0]
         for (_, svc), st in s.engine.status.items():
             if svc:
