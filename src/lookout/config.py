@@ -228,6 +228,43 @@ class MetricsSettings(BaseModel):
     """With ``services``: also every perfdata metric's value and thresholds."""
 
 
+class SaasSettings(BaseModel):
+    """SaaS mode (issue 13): set by the site manager for all its sites; a site cannot turn it
+    off (the manager starts it with ``LOOKOUT_SAAS__ENABLED=true``, which wins over the file)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    enabled: bool = False
+    """Nothing runs programs ([execution] enabled must be false); only allow-listed types."""
+    check_types: list[str] = Field(
+        default_factory=lambda: ["tcp", "http", "tls", "dns", "ping", "alive"]
+    )
+    """Active check types that may be created (never ``nagios``: it runs programs)."""
+    channel_types: list[str] = Field(
+        default_factory=lambda: ["email", "webhook", "zulip", "alertmanager"]
+    )
+    """Notification channel types that may be created."""
+
+    @field_validator("check_types")
+    @classmethod
+    def _no_programs(cls, value: list[str]) -> list[str]:
+        if "nagios" in value:
+            raise ValueError("'nagios' runs programs on the server: it cannot be allowed in SaaS")
+        return value
+
+    def refusal(self, what: str, kind: object) -> str | None:
+        """Why ``what`` (``check`` or ``channel``) of type ``kind`` may not be created here."""
+        allowed = self.check_types if what == "check" else self.channel_types
+        if not self.enabled or kind in allowed:
+            return None
+        return (
+            f"{what} type {kind!r} is not allowed on this SaaS site "
+            f"(allowed: {', '.join(allowed) or 'none'})"
+        )
+
+
 StateName = Literal["OK", "WARN", "CRIT", "UNKNOWN"]
 
 
@@ -338,12 +375,23 @@ class Settings(BaseSettings):
     """Alertmanager's webhook into Lookout and silences for acks and downtimes."""
     metrics: MetricsSettings = MetricsSettings()
     """/metrics for Prometheus: opt in to every object's state and perfdata."""
+    saas: SaasSettings = SaasSettings()
+    """SaaS mode (set by the site manager): no programs, allow-listed types only."""
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @model_validator(mode="after")
+    def _saas_runs_nothing(self) -> Settings:
+        if self.saas.enabled and self.execution.enabled:
+            raise ValueError(
+                "[saas] enabled = true needs [execution] enabled = false: a SaaS site runs "
+                "no programs (remove the override that turns execution on)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

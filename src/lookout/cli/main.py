@@ -22,6 +22,7 @@ from lookout.cli import (
     objects_cmds,
     report_cmds,
     site_cmds,
+    sites_cmds,
     user_cmds,
 )
 from lookout.cli.options import GlobalOptions
@@ -61,6 +62,7 @@ command_cmds.register(app)
 config_cmds.register(app)
 journey_cmds.register(app)
 report_cmds.register(app)
+sites_cmds.register(app)
 
 if __name__ == "__main__":
     app()

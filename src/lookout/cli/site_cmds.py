@@ -65,6 +65,16 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the site: REST API, engine, scheduler."""
+    run_site(site_dir, listen, log_level, ctx)
+
+
+def run_site(
+    site_dir: Path,
+    listen: str | None = None,
+    log_level: str = "info",
+    ctx: typer.Context | None = None,
+) -> None:
+    """``lookout serve``'s work (the site manager's supervisor runs it in a forked child)."""
     import uvicorn
 
     from lookout.config import load_settings

@@ -1,0 +1,214 @@
+"""``lookout sites``: many sites on one installation (the site manager, issue 13).
+
+Changes go to the root's supervisor (``lookout sites serve``) when it runs, which forks the
+sites from itself; without one, the command does them itself and starts each site as a
+``lookout serve`` subprocess. ``list`` and ``backup`` read the root directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lookout.cli.site_cmds import config_error
+from lookout.errors import ConfigError, Conflict, NotFound
+
+app = typer.Typer(
+    help="Many sites on one installation: init, serve, create, list, start, stop, remove, "
+    "backup, restore."
+)
+out = Console()
+err = Console(stderr=True)
+
+RootOpt = Annotated[
+    Path | None,
+    typer.Option("--root", help="Manager root (default: LOOKOUT_SITES_ROOT)", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the answer as JSON")]
+NameArg = Annotated[str, typer.Argument(help="Site name", show_default=False)]
+
+
+def _root(given: Path | None) -> Any:
+    from lookout.manager.root import Root, root_path
+
+    return Root(root_path(given))
+
+
+def _do(root: Path | None, op: str, **args: Any) -> Any:
+    """``op`` through the supervisor when it runs, else here."""
+    from lookout.manager.manager import Manager
+    from lookout.manager.supervisor import call, client_for
+
+    r = _root(root)
+    client = client_for(r)
+    if client is not None:
+        return client(op, args)
+    return call(Manager(r), op, args)
+
+
+def _fail(exc: Exception, ctx: typer.Context) -> typer.Exit:
+    if isinstance(exc, ConfigError):
+        return config_error(exc, ctx)
+    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    root: Annotated[Path | None, typer.Argument(help="Directory of the new manager root")] = None,
+    root_opt: RootOpt = None,
+    saas: Annotated[bool, typer.Option(help="Run every site in SaaS mode")] = False,
+    first_port: Annotated[int, typer.Option(help="First port given to sites")] = 20000,
+) -> None:
+    """Make a directory the root of many sites (its settings in ROOT/manager.toml)."""
+    from lookout.manager.root import init_root, root_path
+
+    try:
+        r = init_root(root_path(root or root_opt), saas=saas, first_port=first_port)
+    except ConfigError as exc:
+        raise _fail(exc, ctx) from exc
+    out.print(f"[green]✓[/] Manager root in [bold]{r.path}[/] (settings: manager.toml)")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    root: Annotated[Path | None, typer.Argument(help="Manager root")] = None,
+    root_opt: RootOpt = None,
+) -> None:
+    """Supervise every site of the root: start them, restart them, fork new ones fast."""
+    import logging
+
+    import lookout.sites.site
+    import lookout.web.api.app  # imported once here, shared by every forked site
+    from lookout.cli.site_cmds import run_site
+    from lookout.manager.supervisor import Supervisor
+
+    del lookout  # only imported for the forks
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        r = _root(root or root_opt)
+        err.print(f"Supervising the sites of {r.path}", soft_wrap=True)
+        Supervisor(r, lambda d: run_site(d, log_level="warning")).serve()
+    except ConfigError as exc:
+        raise _fail(exc, ctx) from exc
+
+
+@app.command()
+def create(
+    ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Create a site and start it (its admin token and password are printed once)."""
+    try:
+        new = _do(root, "create", name=name)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(new))
+        return
+    out.print(f"[green]✓[/] Site [bold]{name}[/] answers on {new['url']} ({new['seconds']:.2f} s)")
+    out.print(f"  Agents:      {new['agent_url']}")
+    out.print(f"  Admin token: [bold]{new['token']}[/]  (shown once; stored hashed)")
+    out.print(f"  Web log-in:  admin / [bold]{new['password']}[/]  (shown once)")
+
+
+@app.command("list")
+def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
+    """Sites with their state, version, size and last backup."""
+    from lookout.manager.manager import Manager
+
+    rows = Manager(_root(root)).rows()
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("site", "state", "version", "size", "last backup", "url")
+    for r in rows:
+        when = r["last_backup"]
+        shown = dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else "never"
+        size = f"{r['size'] / 1e6:.1f} MB"
+        table.add_row(r["name"], r["state"], r["version"], size, shown, r["url"])
+    out.print(table)
+
+
+@app.command()
+def start(ctx: typer.Context, name: NameArg, root: RootOpt = None) -> None:
+    """Start a stopped site (it stays started across supervisor restarts)."""
+    _change(ctx, root, "start", name, "started")
+
+
+@app.command()
+def stop(ctx: typer.Context, name: NameArg, root: RootOpt = None) -> None:
+    """Stop a site (it stays stopped until started)."""
+    _change(ctx, root, "stop", name, "stopped")
+
+
+def _change(ctx: typer.Context, root: Path | None, op: str, name: str, done: str) -> None:
+    try:
+        _do(root, op, name=name)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    out.print(f"[green]✓[/] {name} {done}")
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    name: NameArg,
+    root: RootOpt = None,
+    purge: Annotated[bool, typer.Option(help="Delete its backups too (no final backup)")] = False,
+) -> None:
+    """Stop and delete a site; a final backup is kept unless --purge."""
+    try:
+        final = _do(root, "remove", name=name, purge=purge)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    out.print(f"[green]✓[/] {name} removed" + (f"; final backup {final}" if final else ""))
+
+
+@app.command()
+def backup(
+    ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Back up a site, running or not (database, CA and keys, settings; with checksums)."""
+    from lookout.manager.manager import Manager
+
+    try:
+        made = Manager(_root(root)).backup(name)
+    except (ConfigError, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps({"path": str(made.path), "created_at": made.created_at}))
+        return
+    out.print(f"[green]✓[/] {name} backed up to {made.path}")
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    name: NameArg,
+    root: RootOpt = None,
+    from_: Annotated[
+        Path | None, typer.Option("--from", help="Backup file (default: the newest)")
+    ] = None,
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="Restore as a new site with new ports")
+    ] = None,
+) -> None:
+    """Bring a site back from a backup (checked against its checksums first)."""
+    try:
+        backup_path = str(from_.resolve()) if from_ else None
+        rec = _do(root, "restore", name=name, backup=backup_path, as_name=as_name)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    out.print(f"[green]✓[/] {rec['name']} restored (port {rec['http_port']})")
+
+
+def register(main: typer.Typer) -> None:
+    main.add_typer(app, name="sites")

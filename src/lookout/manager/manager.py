@@ -1,0 +1,289 @@
+"""The site manager's operations on a root: create, start, stop, remove, list, back up and
+restore sites. Each change holds the root's lock; the processes are started by a launcher
+(a subprocess from the CLI, a fork from the supervisor)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lookout import __version__
+from lookout.config import SETTINGS_FILE, load_settings, render_settings, validate_settings
+from lookout.errors import ConfigError, Conflict
+from lookout.manager import backup as bk
+from lookout.manager.processes import (
+    SERVE_LOG,
+    Launcher,
+    alive,
+    popen_launcher,
+    started_at,
+    stop_process,
+    wait_ready,
+)
+from lookout.manager.root import Record, Root, check_name
+from lookout.sites.site import CLI_CREDENTIALS, init_site
+from lookout.web.ui.passwords import new_password, set_password
+
+
+@dataclass(frozen=True)
+class NewSite:
+    name: str
+    url: str
+    agent_url: str
+    token: str
+    password: str
+    seconds: float
+    """From the start of ``create`` until the site answered /readyz."""
+
+
+class Manager:
+    def __init__(self, root: Root, launcher: Launcher = popen_launcher) -> None:
+        self.root = root
+        self.launch = launcher
+
+    # ------------------------------------------------------------------ create / remove
+    def create(self, name: str) -> NewSite:
+        """A new site, started: settings, database, CA, admin token and password."""
+        began = time.monotonic()
+        check_name(name)
+        with self.root.locked():
+            if self.root.exists(name) or self.root.site_dir(name).exists():
+                raise Conflict(f"site {name!r} exists already")
+            http, agent = self.root.free_ports(2)
+            site_dir = self.root.site_dir(name)
+            created = init_site(
+                site_dir,
+                listen=f"{self.root.settings.host}:{http}",
+                extra={
+                    "site_name": name,
+                    "agent_receiver": {"listen": f"{self.root.settings.host}:{agent}"},
+                    **self._saas_settings(),
+                },
+            )
+            _private(site_dir)
+            password = new_password()
+            _set_admin_password(site_dir, password)
+            rec = Record(name, http, agent, __version__, time.time(), wanted="running")
+            self.root.save(rec)
+            self._start(rec)
+        return NewSite(
+            name=name,
+            url=created.url,
+            agent_url=f"https://{self.root.settings.host}:{agent}",
+            token=created.token,
+            password=password,
+            seconds=time.monotonic() - began,
+        )
+
+    def remove(self, name: str, *, purge: bool = False) -> bk.Backup | None:
+        """Stop and delete a site; a final backup is kept unless ``purge``."""
+        with self.root.locked():
+            rec = self.root.record(name)
+            self._stop(rec)
+            final = None
+            if not purge:
+                final = bk.make_backup(
+                    self.root.site_dir(name), self.root.backups(name), name, rec.version
+                )
+            shutil.rmtree(self.root.site_dir(name), ignore_errors=True)
+            if purge:
+                shutil.rmtree(self.root.backups(name), ignore_errors=True)
+            self.root.forget(name)
+            return final
+
+    # ------------------------------------------------------------------ start / stop
+    def start(self, name: str) -> Record:
+        with self.root.locked():
+            rec = self.root.record(name)
+            rec.wanted = "running"
+            self.root.save(rec)
+            self._start(rec)
+            return rec
+
+    def stop(self, name: str) -> Record:
+        with self.root.locked():
+            rec = self.root.record(name)
+            rec.wanted = "stopped"
+            self._stop(rec)
+            return rec
+
+    def _start(self, rec: Record) -> None:
+        if alive(rec.pid, rec.started):
+            return
+        site_dir = self.root.site_dir(rec.name)
+        env = self._saas_env()
+        if env:  # the file must agree: a site never starts with SaaS turned off
+            _check_saas(site_dir)
+        rec.pid = self.launch(site_dir, env)
+        rec.started = started_at(rec.pid)
+        self.root.save(rec)
+        url = f"http://{self.root.settings.host}:{rec.http_port}"
+        try:
+            wait_ready(
+                url, rec.pid, rec.started, self.root.settings.ready_timeout, site_dir / SERVE_LOG
+            )
+        except ConfigError:
+            self._stop(rec)
+            raise
+
+    def _stop(self, rec: Record) -> None:
+        if rec.pid is not None:
+            stop_process(rec.pid, rec.started)
+        rec.pid = rec.started = None
+        self.root.save(rec)
+
+    def _saas_settings(self) -> dict[str, Any]:
+        saas = self.root.settings.saas
+        if not saas.enabled:
+            return {}
+        return {"saas": saas.model_dump(), "execution": {"enabled": False}}
+
+    def _saas_env(self) -> dict[str, str]:
+        """What a SaaS root's sites get in their environment, which wins over their files."""
+        if not self.root.settings.saas.enabled:
+            return {}
+        return {"LOOKOUT_SAAS__ENABLED": "true", "LOOKOUT_EXECUTION__ENABLED": "false"}
+
+    # ------------------------------------------------------------------ list
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for name in self.root.names():
+            rec = self.root.record(name)
+            running = alive(rec.pid, rec.started)
+            state = "running" if running else ("failed" if rec.wanted == "running" else "stopped")
+            backups = bk.list_backups(self.root.backups(name))
+            out.append(
+                {
+                    "name": name,
+                    "state": state,
+                    "version": rec.version,
+                    "size": _size(self.root.site_dir(name)),
+                    "last_backup": backups[-1].stat().st_mtime if backups else None,
+                    "url": f"http://{self.root.settings.host}:{rec.http_port}",
+                    "agent_url": f"https://{self.root.settings.host}:{rec.agent_port}",
+                    "pid": rec.pid if running else None,
+                }
+            )
+        return out
+
+    # ------------------------------------------------------------------ backup / restore
+    def backup(self, name: str) -> bk.Backup:
+        """A consistent backup of a site, running or not."""
+        rec = self.root.record(name)
+        return bk.make_backup(self.root.site_dir(name), self.root.backups(name), name, rec.version)
+
+    def restore(
+        self, name: str, backup: Path | None = None, *, as_name: str | None = None
+    ) -> Record:
+        """Bring a site back from ``backup`` (default: its newest); ``as_name``: as a new site
+        with new ports and the same data."""
+        with self.root.locked():
+            source = backup or self._newest(name)
+            if as_name is not None:
+                return self._restore_as(source, as_name)
+            rec = self.root.record(name)
+            site_dir = self.root.site_dir(name)
+            fresh = site_dir.with_name(f".{name}.restoring")
+            shutil.rmtree(fresh, ignore_errors=True)
+            bk.unpack(source, fresh)  # checked before the site is touched
+            was = rec.wanted
+            self._stop(rec)
+            _swap(fresh, site_dir)
+            rec.wanted = was
+            if was == "running":
+                self._start(rec)
+            return rec
+
+    def _newest(self, name: str) -> Path:
+        backups = bk.list_backups(self.root.backups(name))
+        if not backups:
+            raise ConfigError(f"site {name!r} has no backup in {self.root.backups(name)}")
+        return backups[-1]
+
+    def _restore_as(self, source: Path, name: str) -> Record:
+        check_name(name)
+        if self.root.exists(name) or self.root.site_dir(name).exists():
+            raise Conflict(f"site {name!r} exists already")
+        site_dir = self.root.site_dir(name)
+        manifest = bk.unpack(source, site_dir)
+        http, agent = self.root.free_ports(2)
+        host = self.root.settings.host
+        rewrite_settings(
+            site_dir,
+            {
+                "site_name": name,
+                "listen": f"{host}:{http}",
+                "agent_receiver": {"listen": f"{host}:{agent}"},
+            },
+        )
+        rec = Record(
+            name,
+            http,
+            agent,
+            str(manifest.get("version", __version__)),
+            time.time(),
+            wanted="running",
+        )
+        self.root.save(rec)
+        self._start(rec)
+        return rec
+
+
+def rewrite_settings(site_dir: Path, changes: dict[str, Any]) -> None:
+    """Change keys of ``site_dir/lookout.toml`` (tables merged) and the CLI's URL."""
+    path = site_dir / SETTINGS_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    settings = validate_settings(data, str(path), env=False)
+    path.write_text(render_settings(settings), encoding="utf-8")
+    creds = site_dir / CLI_CREDENTIALS
+    if creds.exists():
+        cli = json.loads(creds.read_text(encoding="utf-8"))
+        creds.write_text(json.dumps({**cli, "url": settings.url}), encoding="utf-8")
+
+
+def _swap(fresh: Path, site_dir: Path) -> None:
+    """Put ``fresh`` in the place of ``site_dir`` (the old one is removed last)."""
+    old = site_dir.with_name(f".{site_dir.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if site_dir.exists():
+        os.replace(site_dir, old)
+    os.replace(fresh, site_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_saas(site_dir: Path) -> None:
+    path = site_dir / SETTINGS_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    if not data.get("saas", {}).get("enabled", False):
+        raise ConfigError(
+            f"{path}: [saas] enabled is not true, but this root runs every site in SaaS mode; "
+            "the site is not started (set it back to true)"
+        )
+
+
+def _private(site_dir: Path) -> None:
+    """The site's directory 0700, its settings 0600 (the database and keys are already)."""
+    os.chmod(site_dir, 0o700)
+    os.chmod(site_dir / SETTINGS_FILE, 0o600)
+
+
+def _set_admin_password(site_dir: Path, password: str) -> None:
+    from lookout.storage.database import open_database
+
+    db = open_database(load_settings(site_dir).database(site_dir))
+    try:
+        set_password(db, "admin", password)
+    finally:
+        db.dispose()
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0

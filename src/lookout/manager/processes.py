@@ -1,0 +1,148 @@
+"""A site's own process: started as a ``lookout serve`` subprocess (by the CLI) or forked from
+the supervisor (which has the site code imported already, so a site answers in well under a
+second), stopped by its pid, and never confused with another process that reused the pid."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import psutil
+
+from lookout.errors import ConfigError
+
+SERVE_LOG = "serve.log"
+SERVE = (sys.executable, "-m", "lookout.cli.main", "serve")
+
+
+class Launcher(Protocol):
+    def __call__(self, site_dir: Path, env: Mapping[str, str]) -> int:
+        """Start ``lookout serve site_dir`` with ``env`` added; its pid."""
+        ...
+
+
+def popen_launcher(site_dir: Path, env: Mapping[str, str]) -> int:
+    """A detached ``python -m lookout.cli.main serve`` (its own session: it outlives the CLI)."""
+    fd = os.open(site_dir / SERVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
+        proc = subprocess.Popen(
+            [*SERVE, str(site_dir), "--log-level", "warning"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def fork_launcher(run: Callable[[Path], None], in_child: Callable[[], None]) -> Launcher:
+    """Fork this (single-threaded) process and ``run(site_dir)`` in the child: the site code
+    is imported already, and its pages are shared with the parent until written.
+    ``in_child`` first closes what the child must not keep (the parent's sockets)."""
+
+    def launch(site_dir: Path, env: Mapping[str, str]) -> int:
+        log = os.open(site_dir / SERVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        pid = os.fork()
+        if pid:
+            os.close(log)
+            return pid
+        code = 1
+        try:  # the child: never returns into the parent's code
+            in_child()
+            os.setsid()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.environ.update(env)
+            run(site_dir)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    return launch
+
+
+def started_at(pid: int) -> float | None:
+    """The start time of process ``pid`` (None: no such process, or a zombie)."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.create_time()
+    except psutil.Error:
+        return None
+
+
+def alive(pid: int | None, started: float | None) -> bool:
+    """Whether ``pid`` is still the process that was started at ``started``."""
+    return pid is not None and started is not None and started_at(pid) == started
+
+
+def stop_process(pid: int, started: float | None, timeout: float = 20.0) -> None:
+    """SIGTERM (a site checkpoints on the way out), SIGKILL after ``timeout`` s."""
+    if not alive(pid, started):
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not _gone(pid, started, timeout):
+        os.kill(pid, signal.SIGKILL)
+        _gone(pid, started, 5.0)
+
+
+def _gone(pid: int, started: float | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not alive(pid, started):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid`` if it is our child (it would stay a zombie otherwise)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_ready(url: str, pid: int, started: float | None, timeout: float, log: Path) -> None:
+    """Until ``url``/readyz answers 200; a ConfigError with the log's tail when the process
+    ends or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as http:
+        while time.monotonic() < deadline:
+            try:
+                if http.get(f"{url}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            _reap(pid)
+            if not alive(pid, started):
+                raise ConfigError(f"the site's process ended: {_tail(log)}")
+            time.sleep(0.01)
+    raise ConfigError(f"the site did not answer {url}/readyz within {timeout:g} s: {_tail(log)}")
+
+
+def _tail(log: Path) -> str:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(lines[-6:]) or "(empty log)"

@@ -1,0 +1,235 @@
+"""A manager root: its settings (``manager.toml``), its sites and their records.
+
+```
+ROOT/manager.toml          settings of the installation: host, port range, [saas]
+ROOT/sites/NAME/           each site's directory (0700), as ``lookout init`` makes it
+ROOT/state/NAME.json       the manager's record of a site: ports, wanted state, process
+ROOT/backups/NAME/*.tar    backups (a manifest with checksums inside each)
+ROOT/run/                  the supervisor's socket and pid, the lock
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lookout.config import SaasSettings
+from lookout.errors import ConfigError, NotFound
+
+ROOT_SETTINGS = "manager.toml"
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+ENV_ROOT = "LOOKOUT_SITES_ROOT"
+
+
+class RootSettings(BaseModel):
+    """Settings of a manager root (``ROOT/manager.toml``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    host: str = "127.0.0.1"
+    """Address the sites' API/UI and agent receivers listen on."""
+    first_port: int = Field(20000, ge=1024, le=65535)
+    """Lowest port given to a site (each site takes two: API/UI and agent receiver)."""
+    last_port: int = Field(29999, ge=1024, le=65535)
+    """Highest port given to a site."""
+    ready_timeout: float = Field(30.0, gt=0)
+    """Seconds a started site may take to answer /readyz."""
+    saas: SaasSettings = SaasSettings()
+    """SaaS mode for every site of this root (the sites cannot turn it off)."""
+
+    @model_validator(mode="after")
+    def _range(self) -> RootSettings:
+        if self.first_port > self.last_port:
+            raise ValueError(
+                f"first_port ({self.first_port}) is above last_port ({self.last_port})"
+            )
+        return self
+
+
+Wanted = Literal["running", "stopped"]
+
+
+@dataclass
+class Record:
+    """What the manager knows of a site (``ROOT/state/NAME.json``)."""
+
+    name: str
+    http_port: int
+    agent_port: int
+    version: str
+    created_at: float
+    wanted: Wanted = "stopped"
+    pid: int | None = None
+    started: float | None = None
+    """The process' start time (psutil), so a reused pid is never taken for the site."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    """A site name: it becomes a directory, a URL path and a DNS label."""
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"site name {name!r}: expected 2-32 of a-z, 0-9 and '-', starting with a letter "
+            "and not ending with '-'"
+        )
+    return name
+
+
+class Root:
+    """One manager root directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        settings_file = self.path / ROOT_SETTINGS
+        if not settings_file.is_file():
+            raise ConfigError(
+                f"{self.path} is not a site manager root ({ROOT_SETTINGS} missing): "
+                f"lookout sites init {path}"
+            )
+        self.settings = load_root_settings(settings_file)
+
+    @property
+    def sites(self) -> Path:
+        return self.path / "sites"
+
+    @property
+    def run(self) -> Path:
+        return self.path / "run"
+
+    def site_dir(self, name: str) -> Path:
+        return self.sites / check_name(name)
+
+    def backups(self, name: str) -> Path:
+        return self.path / "backups" / check_name(name)
+
+    def _record_path(self, name: str) -> Path:
+        return self.path / "state" / f"{check_name(name)}.json"
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "state").glob("*.json"))
+
+    def exists(self, name: str) -> bool:
+        return self._record_path(name).exists()
+
+    def record(self, name: str) -> Record:
+        path = self._record_path(name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFound(f"no site named {name!r} in {self.path}") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: unreadable site record: {exc}") from exc
+        return Record(**data)
+
+    def save(self, rec: Record) -> None:
+        """Write ``rec`` atomically (a crash leaves the old or the new record)."""
+        path = self._record_path(rec.name)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(rec), indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def forget(self, name: str) -> None:
+        self._record_path(name).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One change at a time across processes (CLI, supervisor)."""
+        with (self.run / "lock").open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def free_ports(self, count: int = 2) -> list[int]:
+        """``count`` ports of the range that no site has and nothing listens on now."""
+        taken = set()
+        for name in self.names():
+            with contextlib.suppress(NotFound, ConfigError, TypeError):
+                rec = self.record(name)
+                taken |= {rec.http_port, rec.agent_port}
+        out: list[int] = []
+        s = self.settings
+        for port in range(s.first_port, s.last_port + 1):
+            if port not in taken and _bindable(s.host, port):
+                out.append(port)
+                if len(out) == count:
+                    return out
+        raise ConfigError(f"no free ports left in {s.first_port}-{s.last_port} ({ROOT_SETTINGS})")
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def load_root_settings(path: Path) -> RootSettings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return RootSettings.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except pydantic.ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{path}: {len(problems)} invalid setting(s)", problems) from exc
+
+
+ROOT_TEMPLATE = """\
+# Lookout site manager: settings of every site of this root.
+# Address the sites listen on; each site gets two ports of the range (API/UI, agent receiver).
+host = "127.0.0.1"
+first_port = {first_port}
+last_port = {last_port}
+# Seconds a started site may take to answer /readyz.
+ready_timeout = 30.0
+
+[saas]
+# SaaS mode: no site of this root runs programs ([execution] is forced off) and only the
+# allow-listed check and notification channel types may be created. Sites cannot turn it off.
+enabled = {saas}
+"""
+
+
+def init_root(path: Path, *, saas: bool = False, first_port: int = 20000) -> Root:
+    """Make ``path`` a manager root (its directories 0700)."""
+    if (path / ROOT_SETTINGS).exists():
+        raise ConfigError(f"{path} is a site manager root already")
+    if first_port + 1 > 65535:
+        raise ConfigError(f"first_port {first_port}: leaves no room for a site")
+    for sub in ("", "sites", "state", "backups", "run"):
+        (path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path / sub, 0o700)
+    text = ROOT_TEMPLATE.format(
+        first_port=first_port,
+        last_port=min(65535, first_port + 9999),
+        saas="true" if saas else "false",
+    )
+    (path / ROOT_SETTINGS).write_text(text, encoding="utf-8")
+    return Root(path)
+
+
+def root_path(given: Path | None) -> Path:
+    """``--root``, else ``LOOKOUT_SITES_ROOT``."""
+    if given is not None:
+        return given
+    env = os.environ.get(ENV_ROOT)
+    if not env:
+        raise ConfigError(f"which root? give --root ROOT or set {ENV_ROOT}")
+    return Path(env)

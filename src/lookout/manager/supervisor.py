@@ -1,0 +1,181 @@
+"""``lookout sites serve ROOT``: one long-running process that owns the sites' processes.
+
+It imports the site code once and forks each site from itself, so a new site answers in a
+fraction of a second and the sites share the imported code's memory pages. It starts every
+site whose record says ``running``, restarts one that dies (at most every ``RESTART_DELAY``
+seconds), and takes the CLI's changes over a Unix socket (``ROOT/run/manager.sock``, 0600):
+one JSON request line, one JSON answer line. It is single-threaded, as forking requires.
+Stopped with SIGTERM, it stops its sites; their records still say ``running``, so the next
+supervisor starts them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from lookout import errors
+from lookout.manager.manager import Manager
+from lookout.manager.processes import alive, fork_launcher
+from lookout.manager.root import Root
+
+log = logging.getLogger(__name__)
+SOCKET = "manager.sock"
+RESTART_DELAY = 10.0
+_ERRORS: dict[str, type[errors.LookoutError]] = {
+    c.__name__: c for c in (errors.ConfigError, errors.NotFound, errors.Conflict)
+}
+
+
+class Supervisor:
+    def __init__(self, root: Root, run_site: Callable[[Path], None]) -> None:
+        self.root = root
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._conn: socket.socket | None = None
+        self.manager = Manager(root, fork_launcher(run_site, self._close_in_child))
+        self.stopping = False
+        self._tried: dict[str, float] = {}
+
+    def _close_in_child(self) -> None:
+        self.sock.close()
+        if self._conn is not None:
+            self._conn.close()
+
+    def serve(self) -> None:
+        path = self.root.run / SOCKET
+        if client_for(self.root) is not None:
+            raise errors.ConfigError(f"a supervisor runs for {self.root.path} already")
+        path.unlink(missing_ok=True)
+        self.sock.bind(str(path))
+        os.chmod(path, 0o600)
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        try:
+            while not self.stopping:
+                self._keep_running()
+                self._accept()
+        finally:
+            self.sock.close()
+            path.unlink(missing_ok=True)
+            for name in self.root.names():
+                with contextlib.suppress(errors.LookoutError):
+                    rec = self.root.record(name)
+                    self.manager._stop(rec)  # the record still says what is wanted
+
+    def _stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def _keep_running(self) -> None:
+        """Start the sites that should run and do not (at start, after a crash)."""
+        for name in self.root.names():
+            try:
+                rec = self.root.record(name)
+                if rec.wanted != "running" or alive(rec.pid, rec.started):
+                    continue
+                if time.monotonic() - self._tried.get(name, -RESTART_DELAY) < RESTART_DELAY:
+                    continue
+                self._tried[name] = time.monotonic()
+                log.warning("starting site %s", name)
+                self.manager.start(name)
+            except errors.LookoutError as exc:
+                log.error("site %s does not start: %s", name, exc)
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except TimeoutError:
+            return
+        except InterruptedError:
+            return
+        self._conn = conn
+        try:
+            with conn:
+                conn.settimeout(10)
+                line = conn.makefile("rb").readline()
+                conn.settimeout(None)
+                conn.sendall(json.dumps(self._answer(line)).encode() + b"\n")
+        except OSError as exc:
+            log.warning("a request was lost: %s", exc)
+        finally:
+            self._conn = None
+
+    def _answer(self, line: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            result = self._do(str(request["op"]), request.get("args", {}))
+        except errors.LookoutError as exc:
+            problems = getattr(exc, "problems", [])
+            return {
+                "ok": False,
+                "type": type(exc).__name__,
+                "error": str(exc),
+                "problems": problems,
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            return {"ok": False, "type": "ConfigError", "error": f"bad request: {exc}"}
+        return {"ok": True, "result": result}
+
+    def _do(self, op: str, args: dict[str, Any]) -> Any:
+        return call(self.manager, op, args)
+
+
+def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
+    """Run operation ``op`` of ``manager``; a JSON-able answer. The CLI calls this directly
+    when no supervisor runs."""
+    name = str(args.get("name", ""))
+    if op == "create":
+        return asdict(manager.create(name))
+    if op == "start":
+        return asdict(manager.start(name))
+    if op == "stop":
+        return asdict(manager.stop(name))
+    if op == "remove":
+        final = manager.remove(name, purge=bool(args.get("purge")))
+        return str(final.path) if final else None
+    if op == "restore":
+        source = Path(args["backup"]) if args.get("backup") else None
+        return asdict(manager.restore(name, source, as_name=args.get("as_name")))
+    raise errors.ConfigError(f"unknown operation {op!r}")
+
+
+class Client:
+    """The CLI's side of the socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def __call__(self, op: str, args: dict[str, Any]) -> Any:
+        with self.sock:
+            self.sock.sendall(json.dumps({"op": op, "args": args}).encode() + b"\n")
+            line = self.sock.makefile("rb").readline()
+        if not line:
+            raise errors.ConfigError("the supervisor closed the connection without an answer")
+        answer = json.loads(line)
+        if answer.get("ok"):
+            return answer.get("result")
+        cls = _ERRORS.get(answer.get("type", ""), errors.ConfigError)
+        if cls is errors.ConfigError:
+            raise errors.ConfigError(answer["error"], answer.get("problems") or [])
+        raise cls(answer["error"])
+
+
+def client_for(root: Root) -> Client | None:
+    """A connection to the root's supervisor, or None when none runs."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(root.run / SOCKET))
+    except OSError:
+        sock.close()
+        return None
+    return Client(sock)
