@@ -117,6 +117,56 @@ def run_site(
     )
 
 
+def migrate(
+    ctx: typer.Context,
+    site_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Site directory (its database_url; not needed with --database-url)"),
+    ] = None,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            envvar="LOOKOUT_DATABASE_URL",
+            help="SQLAlchemy URL of the database (wins over the site's settings)",
+        ),
+    ] = "",
+) -> None:
+    """Bring the site database's schema to this version of Lookout, then exit.
+
+    ``serve`` does the same at start; this runs it alone (a Kubernetes update Job). Safe to
+    kill and run again: the upgrade is one transaction (on PostgreSQL DDL included), and a
+    database that is current is left alone."""
+    import sqlalchemy as sa
+
+    from lookout.config import load_settings
+    from lookout.errors import StorageError
+    from lookout.sites.site import database_error
+    from lookout.storage.database import current_revision, migrate, open_database
+
+    try:
+        if database_url:
+            url = database_url
+        elif site_dir is not None:
+            url = load_settings(site_dir).database(site_dir)
+        else:
+            raise ConfigError("give a site directory or --database-url (LOOKOUT_DATABASE_URL)")
+        db = open_database(url)
+        try:
+            before = current_revision(db)
+            migrate(db)
+            after = current_revision(db)
+        finally:
+            db.dispose()
+    except ConfigError as exc:
+        raise config_error(exc, ctx) from exc
+    except (sa.exc.SQLAlchemyError, StorageError, ImportError) as exc:
+        raise config_error(database_error("cannot migrate the database", url, exc), ctx) from exc
+    if before == after:
+        out.print(f"[green]✓[/] database schema is current ({after})")
+    else:
+        out.print(f"[green]✓[/] database schema migrated from {before or 'empty'} to {after}")
+
+
 def demo(
     ctx: typer.Context,
     site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path(
@@ -216,4 +266,5 @@ def _demo_password(site_dir: Path) -> str:
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(serve)
+    app.command()(migrate)
     app.command()(demo)

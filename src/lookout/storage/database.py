@@ -84,6 +84,12 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
         raise StorageError(f"migration failed: {exc}") from exc
 
 
+def current_revision(engine: sa.Engine) -> str | None:
+    """The schema's Alembic revision (None: an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def schema_is_current(engine: sa.Engine) -> bool:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
