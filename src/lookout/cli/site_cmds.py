@@ -133,7 +133,7 @@ def migrate(
 ) -> None:
     """Bring the site database's schema to this version of Lookout, then exit.
 
-    ``serve`` does the same at start; this runs it alone (a Kubernetes update Job). Safe to
+    lookout serve does the same at start; this runs it alone (a Kubernetes update Job). Safe to
     kill and run again: the upgrade is one transaction (on PostgreSQL DDL included), and a
     database that is current is left alone."""
     import sqlalchemy as sa
