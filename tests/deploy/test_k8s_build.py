@@ -14,8 +14,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-
-from conftest import KUBE, OVERLAYS, ROOT, Manifest, build, kustomize, one, pod_spec
+from k8s_manifests import KUBE, OVERLAYS, ROOT, Manifest, build, kustomize, one, pod_spec
 
 K8S = "1.31.0"
 

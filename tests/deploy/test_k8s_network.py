@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from conftest import Manifest, build, pod_labels
+from k8s_manifests import Manifest, build, pod_labels
 
 NS = "lookout"
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from conftest import KUBE, OVERLAYS, ROOT, Manifest, build, one, pod_spec
+from k8s_manifests import KUBE, OVERLAYS, ROOT, Manifest, build, one, pod_spec
 
 SAFE_SYSCTLS = {
     "kernel.shm_rmid_forced",
