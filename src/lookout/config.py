@@ -342,6 +342,8 @@ class Settings(BaseSettings):
     """Largest accepted request body in bytes (413 above)."""
     max_results_per_request: int = Field(20_000, gt=0)
     """Most results in one POST /results."""
+    max_objects_per_request: int = Field(200_000, gt=0)
+    """Most hosts and services in one POST /objects."""
     max_clock_skew: float = Field(300.0, ge=0)
     """Seconds a result's ``checked_at`` may lie in the future."""
     auth_failure_limit: int = Field(20, ge=0)

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 CLI_FOR = {
     "POST /hosts": "host add",
+    "POST /objects": "add-objects",
     "GET /hosts": "host list",
     "GET /hosts/{host}": "host show",
     "PATCH /hosts/{host}": "host edit",

@@ -10,6 +10,7 @@ import typer
 from lookout.cli import (
     admin_cmds,
     agent_cmds,
+    bulk_cmds,
     command_cmds,
     config_cmds,
     edit_cmds,
@@ -63,6 +64,7 @@ config_cmds.register(app)
 journey_cmds.register(app)
 report_cmds.register(app)
 sites_cmds.register(app)
+bulk_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -570,6 +570,21 @@ class Site:
         self.engine.put_service(cfg, now)
         self.schedule_service(cfg)
 
+    async def add_objects(self, hosts: list[HostConfig], services: list[ServiceConfig]) -> None:
+        """Create many new hosts and services in one transaction, then hand them to the engine
+        and the scheduler (bulk creation; each was checked as ``save_host``/``save_service``
+        check one)."""
+        now = self.clock()
+        await asyncio.to_thread(self.store.save_many, hosts, services, now)
+        for h in hosts:
+            self.engine.put_host(h, now)
+            self.schedule_host(h)
+        for i, s in enumerate(services, 1):
+            self.engine.put_service(s, now)
+            self.schedule_service(s)
+            if i % 5000 == 0:  # let results and requests through between the chunks
+                await asyncio.sleep(0)
+
     async def apply_batch(
         self,
         hosts: list[HostConfig],

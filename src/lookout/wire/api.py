@@ -234,6 +234,12 @@ class ServiceIn(Body):
     _labels = field_validator("labels")(classmethod(lambda cls, v: _check_labels(v)))
 
 
+class BulkServiceIn(ServiceIn):
+    """A service of ``POST /objects``: the host it belongs to, then as for one service."""
+
+    host: Name
+
+
 class ServicePatch(Body):
     check: dict[str, Any] | None = None
     check_interval: Interval | None = Field(None, ge=0.1, le=86400)

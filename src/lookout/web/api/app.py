@@ -14,6 +14,7 @@ from lookout.web.api import (
     actions,
     admin,
     agents,
+    bulk,
     commands,
     config,
     history,
@@ -54,7 +55,7 @@ def create_app(site: Any) -> ASGIApp:
     app.state.actions = site.actions
     problems.install(app)
     api = [objects.router, actions.router, history.router, admin.router]
-    api += [commands.router]
+    api += [commands.router, bulk.router]
     api += [notifications.router, kube.router, config.router, reports.router]
     api += [integrations.router]
     for router in api:

@@ -104,17 +104,8 @@ def _handler(body: EventHandlerIn | None) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------- hosts
-@router.post("/hosts", status_code=201)
-async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
-    site = _site(request)
-    engine: Engine = site.engine
-    if body.name in engine.hosts:
-        raise Conflict(f"host {body.name!r} exists already")
-    _check(body.check)
-    for parent in body.parents:
-        if parent not in engine.hosts or parent == body.name:
-            raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
-    cfg = HostConfig(
+def host_config(body: HostIn) -> HostConfig:
+    return HostConfig(
         name=body.name,
         address=body.address,
         labels=body.labels,
@@ -126,6 +117,19 @@ async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
         max_check_attempts=body.max_check_attempts,
         event_handler=_handler(body.event_handler),
     )
+
+
+@router.post("/hosts", status_code=201)
+async def create_host(body: HostIn, request: Request, _: Admin) -> Response:
+    site = _site(request)
+    engine: Engine = site.engine
+    if body.name in engine.hosts:
+        raise Conflict(f"host {body.name!r} exists already")
+    _check(body.check)
+    for parent in body.parents:
+        if parent not in engine.hosts or parent == body.name:
+            raise ValidationError(f"parent {parent!r} is not a known host", ("parents",))
+    cfg = host_config(body)
     await site.save_host(cfg, create=True)
     return JSON(
         host_view(engine, cfg),
@@ -237,7 +241,10 @@ def _dependencies(engine: Engine, key: tuple[str, str], refs: list[ServiceRef]) 
     return deps
 
 
-def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
+def _service_cfg(
+    site: Any, host: str, body: ServiceIn, *, dependencies: bool = True
+) -> ServiceConfig:
+    """``dependencies=False``: taken as given (the caller checks them against the final set)."""
     d = site.settings.services
     return ServiceConfig(
         host=host,
@@ -250,7 +257,11 @@ def _service_cfg(site: Any, host: str, body: ServiceIn) -> ServiceConfig:
         params=body.params,
         labels=body.labels,
         event_handler=_handler(body.event_handler),
-        depends_on=_dependencies(site.engine, (host, body.name), body.depends_on),
+        depends_on=(
+            _dependencies(site.engine, (host, body.name), body.depends_on)
+            if dependencies
+            else tuple((r.host, r.service) for r in body.depends_on)
+        ),
     )
 
 
