@@ -220,6 +220,7 @@ class Manager:
                 "site_name": name,
                 "listen": f"{host}:{http}",
                 "agent_receiver": {"listen": f"{host}:{agent}"},
+                **self._saas_settings(),  # a SaaS root's copy is a SaaS site too
             },
         )
         rec = Record(

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from lookout.errors import Conflict, NotFound, ValidationError
+from lookout.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from lookout.notify.notifier import Notifier
 from lookout.notify.spec import MASK, Channel, Rule, unmask
 
@@ -75,6 +75,12 @@ async def channel_of(n: Notifier, body: Mapping[str, Any]) -> Channel:
 
 async def save_channel(n: Notifier, channel: Channel, at: float, *, create: bool = False) -> None:
     """Store ``channel`` (replacing one of its name unless ``create``), secrets sealed."""
+    allowed = n.options.channel_types
+    if allowed is not None and channel.spec.type not in allowed:
+        raise PermissionDenied(
+            f"channel type {channel.spec.type!r} is not allowed on this SaaS site "
+            f"(allowed: {', '.join(allowed) or 'none'})"
+        )
     await asyncio.to_thread(n.store.put_channel, channel, at, create=create)
     await n.reload()
 

@@ -63,6 +63,8 @@ class NotifierOptions:
     site_name: str = "lookout"
     url: str = ""
     """The site's public URL, for links to objects."""
+    channel_types: tuple[str, ...] | None = None
+    """Channel types that may be saved (None: all; SaaS mode's allow-list otherwise)."""
 
 
 class Notifier:

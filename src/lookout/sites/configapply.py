@@ -33,7 +33,7 @@ from lookout.domain.values import InvalidValue
 from lookout.engine import inputs as inp
 from lookout.engine.dependencies import check_dependencies
 from lookout.engine.downtimes import validate_recurrence
-from lookout.errors import LookoutError, ValidationError
+from lookout.errors import LookoutError, PermissionDenied, ValidationError
 from lookout.notify import editing
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
 from lookout.sites.selfmon import LABEL as SELF_LABEL
@@ -210,6 +210,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             errors.pydantic(["hosts", name], exc)
             continue
         _check_config(host.check, ["hosts", name], errors)
+        _refuse_in_saas(site, host.check, host.event_handler)
         _check_runnable(site, host.check, commands, ["hosts", name], errors)
         _check_handler(site, host.event_handler, commands, ["hosts", name], errors)
         for parent in host.parents:
@@ -224,6 +225,7 @@ def _validate_objects(plan: p.ObjectPlan, tree: dict[str, Any], site: Any, error
             errors.pydantic(loc, exc)
             continue
         _check_config(svc.check, loc, errors)
+        _refuse_in_saas(site, svc.check, svc.event_handler)
         _check_runnable(site, svc.check, commands, loc, errors)
         _check_handler(site, svc.event_handler, commands, loc, errors)
         plan.services.append(p.service_config(host_name, svc.model_dump(), defaults))
@@ -326,6 +328,7 @@ async def _plan_notifications(
                 spec = unmask(spec, old)
             try:
                 desired[name] = Channel.model_validate({"name": name, "spec": spec})
+                _refuse_in_saas(site, None, None, channel=desired[name].spec.type)
             except pydantic.ValidationError as exc:
                 errors.pydantic(["channels", name], exc)
         changes["channels"] = p.plan_named(current, desired)
@@ -493,6 +496,8 @@ async def _plan_commands(
     if tree.get("commands") is None:
         return None
     entries = _named_models("commands", tree["commands"], CommandEntry, errors, "name")
+    if entries:
+        _refuse_in_saas(site, None, None, commands=True)
     desired: dict[str, str] = {}
     for name, e in entries.items():
         assert isinstance(e, CommandEntry)
@@ -518,6 +523,22 @@ def _final_commands(site: Any, tree: dict[str, Any]) -> set[str] | None:
     if tree.get("commands") is None:
         return set(current)
     return {c["name"] for c in tree["commands"] if isinstance(c, dict) and "name" in c}
+
+
+def _refuse_in_saas(
+    site: Any, check: Any, handler: Any, *, channel: str | None = None, commands: bool = False
+) -> None:
+    """SaaS mode: a type that is not allowed refuses the whole tree (403) before any write."""
+    saas = getattr(getattr(site, "settings", None), "saas", None)
+    if saas is None or not saas.enabled:
+        return
+    why = saas.refusal("check", check.get("type")) if check else None
+    if channel is not None:
+        why = saas.refusal("channel", channel)
+    if why is None and (handler is not None or commands):
+        why = "event handlers and commands run programs: not allowed on this SaaS site"
+    if why:
+        raise PermissionDenied(why)
 
 
 def _check_runnable(

@@ -39,7 +39,14 @@ from lookout.engine.flapping import FlapThresholds
 from lookout.engine.runner import RunnerSettings, SiteRunner
 from lookout.engine.scheduler import Scheduler
 from lookout.engine.status import Status
-from lookout.errors import ConfigError, Conflict, StorageError, TemporaryFailure, ValidationError
+from lookout.errors import (
+    ConfigError,
+    Conflict,
+    PermissionDenied,
+    StorageError,
+    TemporaryFailure,
+    ValidationError,
+)
 from lookout.notify.clock import CallableClock
 from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
@@ -47,6 +54,7 @@ from lookout.sites.agents import make_receiver
 from lookout.sites.alertmanager import Alertmanager
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
+from lookout.sites.saas import violations
 from lookout.sites.selfmon import ChannelMonitor
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
@@ -302,6 +310,7 @@ class Site:
                 rescan_interval=s.notifications.rescan_interval,
                 site_name=s.site_name,
                 url=s.url,
+                channel_types=tuple(s.saas.channel_types) if s.saas.enabled else None,
             ),
             self.vault,
         )
@@ -336,6 +345,7 @@ class Site:
         gc.set_threshold(50_000, 20, 50)
         self.reload_tokens()
         await self._load_commands()
+        await self._check_saas()
         for cfg in self.engine.hosts.values():
             self.schedule_host(cfg, resume=True)
         for svc in self.engine.services.values():
@@ -409,6 +419,21 @@ class Site:
                 users,
             )
 
+    async def _check_saas(self) -> None:
+        """SaaS mode: refuse to start while the site holds what the allow-list does not."""
+        if not self.settings.saas.enabled:
+            return
+        channels = await asyncio.to_thread(self.notifier.store.channels)
+        found = violations(self.settings.saas, self, channels, len(self.commands.commands))
+        for line in found:
+            log.error("not allowed in SaaS mode: %s", line)
+        if found:
+            raise ConfigError(
+                f"SaaS mode: the site holds {len(found)} thing(s) that are not allowed "
+                "([saas] in lookout.toml); remove them, then start it again",
+                found,
+            )
+
     def reload_tokens(self) -> None:
         for row in accounts.active_tokens(self.db):
             self.tokens.put(
@@ -425,6 +450,10 @@ class Site:
     async def save_command(self, name: str, line: str, *, create: bool) -> tuple[Command, bool]:
         """Store command ``name`` (``create``: refuse an existing one); (command, created).
         A line that cannot be used is a ValidationError at ``command_line``."""
+        if self.settings.saas.enabled:
+            raise PermissionDenied(
+                "commands run programs on the server: not allowed on this SaaS site"
+            )
         try:
             command = Command.parse(name, line)
         except CommandLineError as exc:
@@ -467,6 +496,10 @@ class Site:
     def refuse_handler(self, handler: dict[str, Any] | None) -> None:
         """Refuse an event handler naming a command that does not exist, or any handler while
         execution is disabled (a ValidationError under ``event_handler``)."""
+        if handler is not None and self.settings.saas.enabled:
+            raise PermissionDenied(
+                "event handlers run programs on the server: not allowed on this SaaS site"
+            )
         if handler is not None:
             self._refuse_command(
                 handler.get("command"), "event_handler", ("event_handler",), "event handlers"
@@ -523,7 +556,11 @@ class Site:
 
     def refuse_check(self, check: dict[str, Any] | None) -> None:
         """Refuse a check this site cannot run (a ValidationError under ``check``): a Nagios
-        check while execution is disabled, or one naming a command that does not exist."""
+        check while execution is disabled, or one naming a command that does not exist.
+        In SaaS mode a type that is not allowed is refused first (PermissionDenied: 403)."""
+        why = self.settings.saas.refusal("check", check.get("type")) if check else None
+        if why:
+            raise PermissionDenied(why)
         if check is not None and check.get("type") == "nagios":
             self._refuse_command(
                 check.get("command"), "check", ("check", "type"), "Nagios plugin checks"
