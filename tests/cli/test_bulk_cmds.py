@@ -21,7 +21,7 @@ def test_add_objects_from_yaml_names_what_it_refused(cli: Cli, tmp_path: Path) -
         encoding="utf-8",
     )
     out = cli.ok("add-objects", str(file)).stdout
-    assert "2 hosts and 1 services created" in out
+    assert "2 hosts and 1 service created" in out
     assert "refused services.1.host: unknown host 'nowhere'" in out
     assert cli.json("host", "show", "bulk2")["host"]["parents"] == ["bulk1"]
     bad = tmp_path / "bad.json"

@@ -34,11 +34,15 @@ def add_objects(
         print_json(answer)
         return
     made = answer["created"]
-    print_done(f"{made['hosts']} hosts and {made['services']} services created")
+    print_done(f"{_count(made['hosts'], 'host')} and {_count(made['services'], 'service')} created")
     for err in answer.get("errors", [])[:20]:
         stdout().print(f"  refused {'.'.join(map(str, err['loc']))}: {err['msg']}", markup=False)
     if answer.get("rejected", 0) > 20:
         stdout().print(f"  … and {answer['rejected'] - 20} more refused (see --json)")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def register(app: typer.Typer) -> None:

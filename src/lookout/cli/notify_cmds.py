@@ -167,8 +167,7 @@ def apply_file(
     path: Annotated[Path, typer.Argument(help="TOML or JSON with channels, contacts, rules")],
 ) -> None:
     """Create or replace the channels, contacts and rules in a file (validated by the site)."""
-    text = path.read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    data = _read_notify_file(path)
     for section, endpoint in (
         ("channels", "channels"),
         ("contacts", "contacts"),
@@ -177,6 +176,23 @@ def apply_file(
         for item in data.get(section, []):
             api.post(f"/notifications/{endpoint}", item)
             print_done(f"{section[:-1]} {item.get('name') or item.get('user')} saved")
+
+
+def _read_notify_file(path: Path) -> dict[str, Any]:
+    """The file's channels, contacts and rules; a usage error saying where it is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOML/JSON errors are ValueErrors
+        raise typer.BadParameter(f"{path}: {exc}", param_hint="PATH") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(
+            f"{path}: expected channels, contacts and rules", param_hint="PATH"
+        )
+    for section in ("channels", "contacts", "rules"):
+        if not isinstance(data.get(section, []), list):
+            raise typer.BadParameter(f"{path}: {section} must be a list", param_hint="PATH")
+    return data
 
 
 @app.command("contacts")

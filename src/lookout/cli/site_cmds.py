@@ -51,11 +51,16 @@ def init(
     if as_json:
         print(json.dumps({"url": created.url, "token": created.token, "password": password}))
         return
-    out.print(f"[green]✓[/] Site created in [bold]{site_dir}[/]")
-    out.print(f"  URL:         {created.url}")
-    out.print(f"  Admin token: [bold]{created.token}[/]  (shown once; stored hashed)")
-    out.print(f"  Web log-in:  admin / [bold]{password}[/]  (shown once; lookout user passwd)")
-    out.print(f"  Start it:    lookout serve {site_dir}")
+    out.print(f"[green]✓[/] Site created in [bold]{site_dir}[/]", soft_wrap=True)
+    out.print(f"  URL:         {created.url}", soft_wrap=True)
+    out.print(
+        f"  Admin token: [bold]{created.token}[/]  (shown once; stored hashed)", soft_wrap=True
+    )
+    out.print(
+        f"  Web log-in:  admin / [bold]{password}[/]  (shown once; lookout user passwd)",
+        soft_wrap=True,
+    )
+    out.print(f"  Start it:    lookout serve {site_dir}", soft_wrap=True)
 
 
 def serve(
@@ -95,13 +100,14 @@ def run_site(
         check_database(site)
     except ConfigError as exc:
         raise config_error(exc, ctx) from exc
-    err.print(f"Lookout site {settings.site_name} on {settings.url}", soft_wrap=True)
+    err.print(f"Lookout site {settings.site_name} on {settings.url}", soft_wrap=True, markup=False)
     receiver = settings.agent_receiver
     if receiver.enabled:
         err.print(
             f"Agent receiver (mutual TLS) on {receiver.listen}"
             " — change it with listen under [agent_receiver] in lookout.toml",
             soft_wrap=True,
+            markup=False,
         )
     uvicorn.run(
         create_app(site),
