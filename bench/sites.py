@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
-        subprocess.run([*CLI, "sites", "init", str(root), "--first-port", "41000"], check=True,
+        subprocess.run([*CLI, "sites", "init", str(root), "--first-port", "21000"], check=True,
                        capture_output=True)  # fmt: skip
         env = {**os.environ, "LOOKOUT_SITES_ROOT": str(root)}
         sup = subprocess.Popen([*CLI, "sites", "serve"], env=env, stderr=subprocess.DEVNULL)

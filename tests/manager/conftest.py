@@ -15,8 +15,9 @@ from lookout.manager.root import Root, init_root
 
 
 def make_root(path: Path, *, saas: bool = False) -> Root:
-    # a random range: free_ports skips ports in use, this keeps parallel runs apart
-    return init_root(path, saas=saas, first_port=random.randrange(30000, 60000, 100))
+    # a random range below the ephemeral ports (32768-): outgoing connections and other
+    # tests binding port 0 never take a stopped site's port; free_ports skips ports in use
+    return init_root(path, saas=saas, first_port=random.randrange(20000, 32000, 100))
 
 
 def stop_all(root: Root) -> None:

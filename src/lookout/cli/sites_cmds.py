@@ -21,7 +21,7 @@ from lookout.errors import ConfigError, Conflict, NotFound
 
 app = typer.Typer(
     help="Many sites on one installation: init, serve, create, list, start, stop, remove, "
-    "backup, restore."
+    "backup, restore, update."
 )
 out = Console()
 err = Console(stderr=True)
@@ -208,6 +208,22 @@ def restore(
     except (ConfigError, Conflict, NotFound) as exc:
         raise _fail(exc, ctx) from exc
     out.print(f"[green]✓[/] {rec['name']} restored (port {rec['http_port']})")
+
+
+@app.command()
+def update(
+    ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Update a site: backup, stop, migrate, start, verify; on failure the backup comes back
+    and the old site starts. Killed, it resumes (or goes on rolling back) when run again."""
+    try:
+        done = _do(root, "update", name=name)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(done))
+        return
+    out.print(f"[green]✓[/] {name} {done['outcome']} (backup {done['backup']})")
 
 
 def register(main: typer.Typer) -> None:

@@ -4,6 +4,7 @@
 ROOT/manager.toml          settings of the installation: host, port range, [saas]
 ROOT/sites/NAME/           each site's directory (0700), as ``lookout init`` makes it
 ROOT/state/NAME.json       the manager's record of a site: ports, wanted state, process
+ROOT/state/NAME.update     the step an update of the site is at (while it runs)
 ROOT/backups/NAME/*.tar    backups (a manifest with checksums inside each)
 ROOT/run/                  the supervisor's socket and pid, the lock
 ```
@@ -194,6 +195,8 @@ def load_root_settings(path: Path) -> RootSettings:
 ROOT_TEMPLATE = """\
 # Lookout site manager: settings of every site of this root.
 # Address the sites listen on; each site gets two ports of the range (API/UI, agent receiver).
+# Keep the range below the kernel's ephemeral ports (net.ipv4.ip_local_port_range, usually
+# 32768-60999): an outgoing connection could take a stopped site's port otherwise.
 host = "127.0.0.1"
 first_port = {first_port}
 last_port = {last_port}
@@ -218,7 +221,7 @@ def init_root(path: Path, *, saas: bool = False, first_port: int = 20000) -> Roo
         os.chmod(path / sub, 0o700)
     text = ROOT_TEMPLATE.format(
         first_port=first_port,
-        last_port=min(65535, first_port + 9999),
+        last_port=min(65535, first_port + 9999, 32767 if first_port < 32768 else 65535),
         saas="true" if saas else "false",
     )
     (path / ROOT_SETTINGS).write_text(text, encoding="utf-8")

@@ -146,6 +146,10 @@ def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
     if op == "restore":
         source = Path(args["backup"]) if args.get("backup") else None
         return asdict(manager.restore(name, source, as_name=args.get("as_name")))
+    if op == "update":
+        from lookout.manager.update import update
+
+        return update(manager, name)
     raise errors.ConfigError(f"unknown operation {op!r}")
 
 
