@@ -86,13 +86,18 @@ def serve(
     """Supervise every site of the root: start them, restart them, fork new ones fast."""
     import logging
 
+    import uvicorn.lifespan.on
+    import uvicorn.loops.uvloop
+    import uvicorn.protocols.http.httptools_impl
+
     import lookout.sites.site
     import lookout.web.api.app  # imported once here, shared by every forked site
     from lookout.cli.site_cmds import run_site
     from lookout.manager.supervisor import Supervisor
 
-    del lookout  # only imported for the forks
+    del lookout, uvicorn  # only imported for the forks
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not every /readyz poll
     try:
         r = _root(root or root_opt)
         err.print(f"Supervising the sites of {r.path}", soft_wrap=True)

@@ -5,6 +5,7 @@ second), stopped by its pid, and never confused with another process that reused
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -51,6 +52,7 @@ def fork_launcher(run: Callable[[Path], None], in_child: Callable[[], None]) -> 
 
     def launch(site_dir: Path, env: Mapping[str, str]) -> int:
         log = os.open(site_dir / SERVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        gc.freeze()  # the child's collections never walk (and so never copy) the parent's objects
         pid = os.fork()
         if pid:
             os.close(log)
