@@ -164,8 +164,7 @@ def test_the_nats_configuration_is_accepted_by_nats_server(tmp_path: Path) -> No
         pytest.skip("nats-server is not installed")
     conf = one(build("workers"), "ConfigMap", "lookout-nats")["data"]["nats.conf"]
     (tmp_path / "nats.conf").write_text(conf)
-    (tmp_path / "auth").mkdir()
-    (tmp_path / "auth" / "auth.conf").write_text(readme_block("auth.conf"))
+    (tmp_path / "auth.conf").write_text(readme_block("auth.conf"))
     done = subprocess.run(
         [server, "-c", "nats.conf", "-t"],
         cwd=tmp_path,
@@ -207,6 +206,9 @@ def test_every_secret_the_pods_use_is_created_in_the_readme() -> None:
             for v in spec.get("volumes", []):
                 if "secret" in v:
                     used.add(v["secret"]["secretName"])
+                for source in v.get("projected", {}).get("sources", []):
+                    if "secret" in source:
+                        used.add(source["secret"]["name"])
             for c in spec.get("initContainers", []) + spec.get("containers", []):
                 for e in c.get("env", []):
                     ref = e.get("valueFrom", {}).get("secretKeyRef")
