@@ -75,3 +75,14 @@ def test_a_site_that_does_not_start_is_reported_and_left_stopped(
         manager.start("alpha")
     [row] = manager.rows()
     assert row["state"] == "failed"  # wanted running, not running
+
+
+def test_a_create_that_fails_leaves_nothing_behind(root: Root) -> None:
+    settings = root.path / "manager.toml"
+    settings.write_text(
+        settings.read_text().replace("ready_timeout = 30.0", "ready_timeout = 0.01")
+    )
+    with pytest.raises(ConfigError, match=r"did not answer .*/readyz within 0.01 s"):
+        Manager(Root(root.path)).create("alpha")
+    assert root.names() == []
+    assert not root.site_dir("alpha").exists()

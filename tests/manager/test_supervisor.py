@@ -84,3 +84,23 @@ def test_the_supervisor_forks_restarts_and_stops_sites(
     assert supervisor.wait(60) == 0
     assert not ready(new["url"])
     assert root.record("alpha").wanted == "running"  # the next supervisor starts it again
+
+
+def test_the_supervisor_backs_sites_up_on_schedule_keeping_the_newest(root: Root) -> None:
+    settings = root.path / "manager.toml"
+    text = settings.read_text().replace("backup_every = 86400.0", "backup_every = 1.0")
+    settings.write_text(text.replace("backup_keep = 7", "backup_keep = 2"))
+    sites(root, "create", "alpha")  # without a supervisor: a lookout serve subprocess
+    assert root.backups("alpha").exists() is False
+    log = (root.path / "supervisor.log").open("ab")
+    proc = subprocess.Popen([*CLI, "sites", "serve", str(root.path)], stdout=log, stderr=log)
+    try:
+        first = wait_for(lambda: list(root.backups("alpha").glob("*.tar")), what="a backup")
+        wait_for(
+            lambda: first[0] not in root.backups("alpha").glob("*.tar"),
+            what="the first backup replaced by newer ones",
+        )
+        assert len(list(root.backups("alpha").glob("*.tar"))) <= 2
+    finally:
+        proc.terminate()
+        proc.wait(60)

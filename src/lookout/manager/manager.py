@@ -66,12 +66,18 @@ class Manager:
                     **self._saas_settings(),
                 },
             )
-            _private(site_dir)
-            password = new_password()
-            _set_admin_password(site_dir, password)
             rec = Record(name, http, agent, __version__, time.time(), wanted="running")
-            self.root.save(rec)
-            self._start(rec)
+            try:  # all or nothing, like lookout init
+                _private(site_dir)
+                password = new_password()
+                _set_admin_password(site_dir, password)
+                self.root.save(rec)
+                self._start(rec)
+            except BaseException:
+                self._stop(rec)
+                self.root.forget(name)
+                shutil.rmtree(site_dir, ignore_errors=True)
+                raise
         return NewSite(
             name=name,
             url=created.url,
@@ -174,9 +180,25 @@ class Manager:
 
     # ------------------------------------------------------------------ backup / restore
     def backup(self, name: str) -> bk.Backup:
-        """A consistent backup of a site, running or not."""
+        """A consistent backup of a site, running or not; the oldest beyond ``backup_keep``
+        are deleted."""
         rec = self.root.record(name)
-        return bk.make_backup(self.root.site_dir(name), self.root.backups(name), name, rec.version)
+        made = bk.make_backup(self.root.site_dir(name), self.root.backups(name), name, rec.version)
+        for old in bk.list_backups(self.root.backups(name))[: -self.root.settings.backup_keep]:
+            old.unlink(missing_ok=True)
+        return made
+
+    def backups_due(self, now: float) -> list[str]:
+        """Sites whose newest backup is older than ``backup_every`` (scheduled backups)."""
+        every = self.root.settings.backup_every
+        if not every:
+            return []
+        due = []
+        for name in self.root.names():
+            backups = bk.list_backups(self.root.backups(name))
+            if not backups or now - backups[-1].stat().st_mtime >= every:
+                due.append(name)
+        return due
 
     def restore(
         self, name: str, backup: Path | None = None, *, as_name: str | None = None

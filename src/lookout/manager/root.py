@@ -48,6 +48,10 @@ class RootSettings(BaseModel):
     """Highest port given to a site."""
     ready_timeout: float = Field(30.0, gt=0)
     """Seconds a started site may take to answer /readyz."""
+    backup_every: float = Field(86400.0, ge=0)
+    """Seconds between scheduled backups of each site by the supervisor (0: none)."""
+    backup_keep: int = Field(7, ge=1, le=10000)
+    """Backups kept per site; a new one deletes the oldest beyond this."""
     saas: SaasSettings = SaasSettings()
     """SaaS mode for every site of this root (the sites cannot turn it off)."""
 
@@ -202,6 +206,10 @@ first_port = {first_port}
 last_port = {last_port}
 # Seconds a started site may take to answer /readyz.
 ready_timeout = 30.0
+# Seconds between scheduled backups of each site by the supervisor (0: none), and how many
+# backups of a site are kept (a new one deletes the oldest beyond that).
+backup_every = 86400.0
+backup_keep = 7
 
 [saas]
 # SaaS mode: no site of this root runs programs ([execution] is forced off) and only the

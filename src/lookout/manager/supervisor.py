@@ -31,6 +31,9 @@ from lookout.manager.root import Root
 log = logging.getLogger(__name__)
 SOCKET = "manager.sock"
 RESTART_DELAY = 10.0
+BACKUP_RETRY = 1.0
+"""Seconds before a site's scheduled backup is tried again (it is due again only after
+``backup_every`` once it worked)."""
 _ERRORS: dict[str, type[errors.LookoutError]] = {
     c.__name__: c for c in (errors.ConfigError, errors.NotFound, errors.Conflict)
 }
@@ -44,6 +47,7 @@ class Supervisor:
         self.manager = Manager(root, fork_launcher(run_site, self._close_in_child))
         self.stopping = False
         self._tried: dict[str, float] = {}
+        self._backed_up: dict[str, float] = {}
 
     def _close_in_child(self) -> None:
         self.sock.close()
@@ -64,6 +68,7 @@ class Supervisor:
         try:
             while not self.stopping:
                 self._keep_running()
+                self._back_up()
                 self._accept()
         finally:
             self.sock.close()
@@ -90,6 +95,20 @@ class Supervisor:
                 self.manager.start(name)
             except errors.LookoutError as exc:
                 log.error("site %s does not start: %s", name, exc)
+
+    def _back_up(self) -> None:
+        """Scheduled backups (``backup_every``), one site per turn so requests still flow."""
+        now = time.monotonic()
+        due = self.manager.backups_due(time.time())
+        for name in [n for n in due if now - self._backed_up.get(n, -BACKUP_RETRY) >= BACKUP_RETRY][
+            :1
+        ]:
+            self._backed_up[name] = now
+            try:
+                made = self.manager.backup(name)
+                log.info("scheduled backup of %s: %s", name, made.path.name)
+            except (errors.LookoutError, OSError) as exc:
+                log.error("scheduled backup of %s failed: %s", name, exc)
 
     def _accept(self) -> None:
         try:
