@@ -4,9 +4,11 @@ not allowed. A command that would leave a file behind proves nothing was spawned
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 from sitehttp import api
@@ -111,3 +113,25 @@ def test_a_site_holding_what_is_not_allowed_refuses_to_start_saying_what(
     assert "notification channel ap: channel type 'apprise' is not allowed" in log
     assert "1 command definition(s)" in log
     assert [r["state"] for r in Manager(saas_root).rows()] == ["failed"]
+
+
+def test_the_web_ui_refuses_with_a_403_page_saying_why(saas_root: Root) -> None:
+    new = Manager(saas_root).create("alpha")
+    with httpx.Client(base_url=new.url) as c:
+        form = {"user": "admin", "password": new.password, "csrf": csrf(c.get("/login").text)}
+        assert c.post("/login", data=form).status_code == 303
+        token = csrf(c.get("/setup").text)
+        cmd = {"csrf": token, "name": "touch", "command_line": "/usr/bin/touch /tmp/x"}
+        r = c.post("/setup/command", data=cmd)
+        assert r.status_code == 403
+        assert "commands run programs on the server" in r.text
+        channel = {"csrf": token, "type": "apprise", "name": "ap", "urls": "json://127.0.0.1:1/"}
+        r = c.post("/setup/channel", data=channel)
+        assert r.status_code == 403
+        assert "channel type &#39;apprise&#39; is not allowed" in r.text
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from lookout.auth import Role
-from lookout.errors import Conflict, LookoutError, NotFound, ValidationError
+from lookout.errors import Conflict, LookoutError, NotFound, PermissionDenied, ValidationError
 from lookout.notify import editing
 from lookout.notify.notifier import Notifier
 from lookout.notify.spec import (
@@ -36,7 +36,15 @@ from lookout.web.ui import model_forms as mf
 from lookout.web.ui.model_forms import FormErrors, FormField
 from lookout.web.ui.sessions import Session
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import Missing, admin_page, first, form_of, render, site_of
+from lookout.web.ui.web import (
+    Forbidden,
+    Missing,
+    admin_page,
+    first,
+    form_of,
+    render,
+    site_of,
+)
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 Admin = Annotated[Session, Depends(admin_page)]
@@ -342,6 +350,8 @@ async def _written(write: Any) -> None:
     """Await a write of ``notify.editing``; its refusals become the form's errors."""
     try:
         await write
+    except PermissionDenied as exc:  # SaaS mode's allow-list: the 403 page says why
+        raise Forbidden(str(exc)) from exc
     except ValidationError as exc:
         raise FormErrors({".".join(map(str, exc.loc[:1])): [str(exc)]}) from exc
     except Conflict as exc:

@@ -16,12 +16,12 @@ from lookout.auth import Role
 from lookout.checks.active.registry import validate_check_config
 from lookout.domain.objects import HostConfig
 from lookout.engine.core import Engine
-from lookout.errors import LookoutError
+from lookout.errors import LookoutError, PermissionDenied
 from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
 from lookout.web.ui.shown_once import NEW_TOKEN, REGISTRATION, ShownOnce
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import back, first, form_of, sessions_of, site_of
+from lookout.web.ui.web import Forbidden, back, first, form_of, sessions_of, site_of
 from lookout.wire.api import CommandIn, HostIn, TokenIn, UserIn
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
@@ -116,6 +116,8 @@ async def add_host(request: Request) -> Response:
     try:
         cfg = _host_config(data, site.engine)
         await site.save_host(cfg, create=True)
+    except PermissionDenied as exc:  # SaaS mode's allow-list: the 403 page says why
+        raise Forbidden(str(exc)) from exc
     except _Refused as exc:
         sess.flash.extend(("error", p) for p in exc.problems)
         return back(data, "/setup")
@@ -271,6 +273,8 @@ async def add_command(request: Request) -> Response:
         return back(data, "/setup")
     try:
         await site.save_command(body.name, body.command_line, create=True)
+    except PermissionDenied as exc:  # SaaS mode: the 403 page says why
+        raise Forbidden(str(exc)) from exc
     except LookoutError as exc:
         sess.flash.append(("error", f"command: {exc}"))
         return back(data, "/setup")
