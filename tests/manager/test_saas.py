@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from managerroot import make_root, stop_all
 from sitehttp import api
 
-from conftest import make_root, stop_all
 from lookout.config import validate_settings
 from lookout.errors import ConfigError
 from lookout.manager.manager import Manager

@@ -73,7 +73,7 @@ def test_the_supervisor_forks_restarts_and_stops_sites(
     wait_for(lambda: root.record("alpha").pid not in (None, pid), what="a restart")
     wait_for(lambda: ready(new["url"]), what="the restarted site")
 
-    sites(root, "stop", "alpha")
+    assert json.loads(sites(root, "stop", "alpha", "--json"))["wanted"] == "stopped"
     time.sleep(1.5)  # a few supervisor turns: a stopped site stays stopped
     assert not ready(new["url"])
     assert json.loads(sites(root, "list", "--json"))[0]["state"] == "stopped"

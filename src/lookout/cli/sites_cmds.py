@@ -143,22 +143,29 @@ def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def start(ctx: typer.Context, name: NameArg, root: RootOpt = None) -> None:
+def start(
+    ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False
+) -> None:
     """Start a stopped site (it stays started across supervisor restarts)."""
-    _change(ctx, root, "start", name, "started")
+    _change(ctx, root, "start", name, "started", as_json)
 
 
 @app.command()
-def stop(ctx: typer.Context, name: NameArg, root: RootOpt = None) -> None:
+def stop(ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False) -> None:
     """Stop a site (it stays stopped until started)."""
-    _change(ctx, root, "stop", name, "stopped")
+    _change(ctx, root, "stop", name, "stopped", as_json)
 
 
-def _change(ctx: typer.Context, root: Path | None, op: str, name: str, done: str) -> None:
+def _change(
+    ctx: typer.Context, root: Path | None, op: str, name: str, done: str, as_json: bool
+) -> None:
     try:
-        _do(root, op, name=name)
+        rec = _do(root, op, name=name)
     except (ConfigError, Conflict, NotFound) as exc:
         raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(rec))
+        return
     out.print(f"[green]✓[/] {name} {done}")
 
 
@@ -168,12 +175,16 @@ def remove(
     name: NameArg,
     root: RootOpt = None,
     purge: Annotated[bool, typer.Option(help="Delete its backups too (no final backup)")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stop and delete a site; a final backup is kept unless --purge."""
     try:
         final = _do(root, "remove", name=name, purge=purge)
     except (ConfigError, Conflict, NotFound) as exc:
         raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps({"name": name, "final_backup": final}))
+        return
     out.print(f"[green]✓[/] {name} removed" + (f"; final backup {final}" if final else ""))
 
 
@@ -205,6 +216,7 @@ def restore(
     as_name: Annotated[
         str | None, typer.Option("--as", help="Restore as a new site with new ports")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Bring a site back from a backup (checked against its checksums first)."""
     try:
@@ -212,6 +224,9 @@ def restore(
         rec = _do(root, "restore", name=name, backup=backup_path, as_name=as_name)
     except (ConfigError, Conflict, NotFound) as exc:
         raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(rec))
+        return
     out.print(f"[green]✓[/] {rec['name']} restored (port {rec['http_port']})")
 
 

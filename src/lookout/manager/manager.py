@@ -152,9 +152,15 @@ class Manager:
 
     def _saas_env(self) -> dict[str, str]:
         """What a SaaS root's sites get in their environment, which wins over their files."""
-        if not self.root.settings.saas.enabled:
+        saas = self.root.settings.saas
+        if not saas.enabled:
             return {}
-        return {"LOOKOUT_SAAS__ENABLED": "true", "LOOKOUT_EXECUTION__ENABLED": "false"}
+        return {
+            "LOOKOUT_SAAS__ENABLED": "true",
+            "LOOKOUT_EXECUTION__ENABLED": "false",
+            "LOOKOUT_SAAS__CHECK_TYPES": json.dumps(saas.check_types),
+            "LOOKOUT_SAAS__CHANNEL_TYPES": json.dumps(saas.channel_types),
+        }
 
     # ------------------------------------------------------------------ list
     def rows(self) -> list[dict[str, Any]]:
