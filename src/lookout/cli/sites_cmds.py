@@ -32,6 +32,14 @@ RootOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the answer as JSON")]
 NameArg = Annotated[str, typer.Argument(help="Site name", show_default=False)]
+PRELOADED = (
+    "lookout.sites.site",
+    "lookout.web.api.app",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.http.httptools_impl",
+)
+"""What every site imports, imported by the supervisor before it forks them."""
 
 
 def _root(given: Path | None) -> Any:
@@ -84,18 +92,14 @@ def serve(
     root_opt: RootOpt = None,
 ) -> None:
     """Supervise every site of the root: start them, restart them, fork new ones fast."""
+    import importlib
     import logging
 
-    import uvicorn.lifespan.on
-    import uvicorn.loops.uvloop
-    import uvicorn.protocols.http.httptools_impl
-
-    import lookout.sites.site
-    import lookout.web.api.app  # imported once here, shared by every forked site
     from lookout.cli.site_cmds import run_site
     from lookout.manager.supervisor import Supervisor
 
-    del lookout, uvicorn  # only imported for the forks
+    for module in PRELOADED:  # imported once here, shared by every forked site
+        importlib.import_module(module)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not every /readyz poll
     try:

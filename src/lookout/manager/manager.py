@@ -72,9 +72,9 @@ class Manager:
                 password = new_password()
                 _set_admin_password(site_dir, password)
                 self.root.save(rec)
-                self._start(rec)
+                self.run_process(rec)
             except BaseException:
-                self._stop(rec)
+                self.end_process(rec)
                 self.root.forget(name)
                 shutil.rmtree(site_dir, ignore_errors=True)
                 raise
@@ -91,7 +91,7 @@ class Manager:
         """Stop and delete a site; a final backup is kept unless ``purge``."""
         with self.root.locked():
             rec = self.root.record(name)
-            self._stop(rec)
+            self.end_process(rec)
             final = None
             if not purge:
                 final = bk.make_backup(
@@ -109,17 +109,19 @@ class Manager:
             rec = self.root.record(name)
             rec.wanted = "running"
             self.root.save(rec)
-            self._start(rec)
+            self.run_process(rec)
             return rec
 
     def stop(self, name: str) -> Record:
         with self.root.locked():
             rec = self.root.record(name)
             rec.wanted = "stopped"
-            self._stop(rec)
+            self.end_process(rec)
             return rec
 
-    def _start(self, rec: Record) -> None:
+    def run_process(self, rec: Record) -> None:
+        """Start the site's process unless it runs, and wait until it answers /readyz (the
+        caller holds the lock and has set ``rec.wanted``)."""
         if alive(rec.pid, rec.started):
             return
         site_dir = self.root.site_dir(rec.name)
@@ -135,10 +137,11 @@ class Manager:
                 url, rec.pid, rec.started, self.root.settings.ready_timeout, site_dir / SERVE_LOG
             )
         except ConfigError:
-            self._stop(rec)
+            self.end_process(rec)
             raise
 
-    def _stop(self, rec: Record) -> None:
+    def end_process(self, rec: Record) -> None:
+        """Stop the site's process, if any (``rec.wanted`` is left as the caller set it)."""
         if rec.pid is not None:
             stop_process(rec.pid, rec.started)
         rec.pid = rec.started = None
@@ -221,11 +224,11 @@ class Manager:
             shutil.rmtree(fresh, ignore_errors=True)
             bk.unpack(source, fresh)  # checked before the site is touched
             was = rec.wanted
-            self._stop(rec)
-            _swap(fresh, site_dir)
+            self.end_process(rec)
+            swap_in(fresh, site_dir)
             rec.wanted = was
             if was == "running":
-                self._start(rec)
+                self.run_process(rec)
             return rec
 
     def _newest(self, name: str) -> Path:
@@ -260,7 +263,7 @@ class Manager:
             wanted="running",
         )
         self.root.save(rec)
-        self._start(rec)
+        self.run_process(rec)
         return rec
 
 
@@ -278,7 +281,7 @@ def rewrite_settings(site_dir: Path, changes: dict[str, Any]) -> None:
         creds.write_text(json.dumps({**cli, "url": settings.url}), encoding="utf-8")
 
 
-def _swap(fresh: Path, site_dir: Path) -> None:
+def swap_in(fresh: Path, site_dir: Path) -> None:
     """Put ``fresh`` in the place of ``site_dir`` (the old one is removed last)."""
     old = site_dir.with_name(f".{site_dir.name}.old")
     shutil.rmtree(old, ignore_errors=True)

@@ -76,7 +76,7 @@ class Supervisor:
             for name in self.root.names():
                 with contextlib.suppress(errors.LookoutError):
                     rec = self.root.record(name)
-                    self.manager._stop(rec)  # the record still says what is wanted
+                    self.manager.end_process(rec)  # the record still says what is wanted
 
     def _stop(self, *_: object) -> None:
         self.stopping = True

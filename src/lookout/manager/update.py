@@ -27,7 +27,7 @@ from lookout import __version__
 from lookout.config import load_settings
 from lookout.errors import ConfigError, LookoutError
 from lookout.manager import backup as bk
-from lookout.manager.manager import Manager, _swap
+from lookout.manager.manager import Manager, swap_in
 from lookout.manager.root import Record
 from lookout.sites.site import CLI_CREDENTIALS
 from lookout.storage.database import migrate, open_database
@@ -85,7 +85,7 @@ class Update:
         state["backup"] = str(made.path)
 
     def _stop(self, rec: Record, state: dict[str, Any]) -> None:
-        self.m._stop(rec)
+        self.m.end_process(rec)
 
     def _migrate(self, rec: Record, state: dict[str, Any]) -> None:
         site_dir = self.root.site_dir(self.name)
@@ -98,7 +98,7 @@ class Update:
         self.root.save(rec)
 
     def _start(self, rec: Record, state: dict[str, Any]) -> None:
-        self.m._start(rec)
+        self.m.run_process(rec)
 
     def _verify(self, rec: Record, state: dict[str, Any]) -> None:
         """Ready; a result submitted is visible; an action is taken (then the check host goes)."""
@@ -125,22 +125,22 @@ class Update:
     def _done(self, rec: Record, state: dict[str, Any]) -> None:
         if state["was"] == "stopped":  # started only to be verified
             rec.wanted = "stopped"
-            self.m._stop(rec)
+            self.m.end_process(rec)
 
     # ------------------------------------------------------------------ rollback
     def _rollback(self, rec: Record, state: dict[str, Any]) -> None:
         _test_hook(KILL_ENV, "rollback", kill=True)
-        self.m._stop(rec)
+        self.m.end_process(rec)
         site_dir = self.root.site_dir(self.name)
         fresh = site_dir.with_name(f".{self.name}.restoring")
         shutil.rmtree(fresh, ignore_errors=True)
         bk.unpack(Path(state["backup"]), fresh)
-        _swap(fresh, site_dir)
+        swap_in(fresh, site_dir)
         rec.version = state["from"]
         rec.wanted = state["was"]
         self.root.save(rec)
         if rec.wanted == "running":
-            self.m._start(rec)
+            self.m.run_process(rec)
 
     # ------------------------------------------------------------------ state file
     def _load(self) -> dict[str, Any] | None:
