@@ -3,46 +3,15 @@ that depends on another is handled while that one has a problem, in a running si
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "chatops"))
-from harness import Harness, until
+from harness import Harness
+from notifysite import HOOK, rows, settled
 
 from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.domain.results import CheckResult
 from lookout.engine.inputs import Results
-from lookout.notify.clock import FakeClock
-from lookout.notify.store import Delivery
 
 pytestmark = pytest.mark.integration
-
-HOOK = {"name": "hook", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/none"}}
-
-
-@pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    clock = FakeClock(1_800_000_000.0)
-    harness = Harness(tmp_path, clock=clock)
-    await harness.start()
-    harness.clock = clock  # type: ignore[attr-defined]
-    try:
-        yield harness
-    finally:
-        await harness.stop()
-
-
-def rows(h: Harness) -> list[Delivery]:
-    return sorted(h.site.notifier.store.deliveries(limit=1000), key=lambda d: d.id)
-
-
-async def settled(h: Harness) -> None:
-    n = h.site.notifier
-    await until(lambda: h.site.bus.depth == 0)
-    await n.catch_up()
 
 
 async def node(h: Harness) -> None:

@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "chatops"))
 from harness import Harness, until
+from notifysite import HOOK, rows, settled
 
 from lookout.engine.inputs import Target
-from lookout.notify.clock import FakeClock
-from lookout.notify.store import Delivery
 
 pytestmark = pytest.mark.integration
 
-HOOK = {"name": "hook", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/none"}}
 PAGER = {"name": "pager", "spec": {"type": "webhook", "url": "http://127.0.0.1:9/pager"}}
-
-
-@pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    clock = FakeClock(1_800_000_000.0)
-    harness = Harness(tmp_path, clock=clock)
-    await harness.start()
-    harness.clock = clock  # type: ignore[attr-defined]
-    try:
-        yield harness
-    finally:
-        await harness.stop()
-
-
-def rows(h: Harness, **kw: str) -> list[Delivery]:
-    return sorted(h.site.notifier.store.deliveries(limit=1000, **kw), key=lambda d: d.id)
-
-
-async def settled(h: Harness) -> None:
-    n = h.site.notifier
-    await until(lambda: n.cursor >= h.site.engine.next_id - 1 or not h.site.bus.depth)
-    await until(lambda: h.site.bus.depth == 0)
-    await n.catch_up()
 
 
 async def test_soft_then_hard_then_recovery(h: Harness) -> None:
