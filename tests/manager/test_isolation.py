@@ -43,12 +43,23 @@ def test_a_web_session_of_site_a_is_refused_by_site_b(two: tuple[NewSite, NewSit
         assert csrf is not None
         form = {"user": "admin", "password": a.password, "csrf": csrf.group(1)}
         assert c.post("/login", data=form).status_code == 303
-        session = c.cookies["lookout_session"]
+        [(name_a, session)] = [(k, v) for k, v in c.cookies.items() if k.startswith("lookout_s")]
         assert c.get("/").status_code == 200
-    for url, expected in ((a.url, 200), (b.url, 303)):
-        r = httpx.get(url + "/", cookies={"lookout_session": session})
-        assert r.status_code == expected, url
+    # each site has its own cookie name (a browser keeps one jar per host, not per port) ...
+    name_b = session_cookie_of(b.url)
+    assert name_b != name_a
+    # ... and B refuses A's session under either name
+    for url, name, expected in ((a.url, name_a, 200), (b.url, name_b, 303), (b.url, name_a, 303)):
+        r = httpx.get(url + "/", cookies={name: session})
+        assert r.status_code == expected, (url, name)
     assert httpx.get(b.url + "/").headers["location"].startswith("/login")
+
+
+def session_cookie_of(url: str) -> str:
+    """The session cookie name a site uses, read from the log-in form's cookie (same tag)."""
+    page = httpx.get(url + "/login")
+    [name] = [k for k in page.cookies if k.startswith("lookout_login_csrf_")]
+    return "lookout_session_" + name.removeprefix("lookout_login_csrf_")
 
 
 def test_an_agent_certificate_of_site_a_is_refused_by_site_b(

@@ -3,6 +3,7 @@ base URL (the scheme the ASGI server reports when it terminates TLS)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,7 @@ async def test_session_cookie_is_secure_over_https(tmp_path: Path) -> None:
             )
             assert r.status_code == 303, r.text
             cookie = r.headers["set-cookie"].lower()
-            assert "lookout_session=" in cookie
+            assert re.search(r"lookout_session_[0-9a-f]{10}=", cookie)
             assert "; secure" in cookie
             assert "httponly" in cookie
     finally:

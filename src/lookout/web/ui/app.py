@@ -17,7 +17,7 @@ from lookout.web.ui import (
     reports,
     setup_forms,
 )
-from lookout.web.ui.sessions import SessionStore
+from lookout.web.ui.sessions import SessionStore, cookie_names
 from lookout.web.ui.shown_once import ShownOnce
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import SECURITY_HEADERS
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     """Add the UI's routes, static files, session store and error pages to ``app``."""
     site = app.state.site
     app.state.ui_sessions = SessionStore(site.db, site.settings.ui.session_hours * 3600)
+    app.state.ui_cookies = cookie_names(site.settings.site_name, site.settings.url)
     app.state.ui_shown_once = ShownOnce(site.db, site.vault, site.clock)
     app.state.ui_throttle = LoginThrottle(db=site.db, now=site.clock())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")

@@ -15,10 +15,18 @@ from lookout import auth
 from lookout.auth import Role
 from lookout.errors import NotFound
 from lookout.storage import accounts
-from lookout.web.ui.sessions import COOKIE, LOGIN_COOKIE
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import current, form_of, render, safe_next, sessions_of, site_of
+from lookout.web.ui.web import (
+    current,
+    form_of,
+    login_cookie,
+    render,
+    safe_next,
+    session_cookie,
+    sessions_of,
+    site_of,
+)
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 
@@ -34,7 +42,7 @@ async def login_page(request: Request, next: str = "/") -> Response:
     resp = render(
         request, None, "login.html", title="Log in", login_csrf=token, next=safe_next(next)
     )
-    _set_cookie(request, resp, LOGIN_COOKIE, token, 3600, path="/login")
+    _set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
     return resp
 
 
@@ -58,7 +66,7 @@ async def login(request: Request) -> Response:
     user = str(form.get("user", "")).strip()
     password = str(form.get("password", ""))
     presented = str(form.get("csrf", ""))
-    expected = request.cookies.get(LOGIN_COOKIE, "")
+    expected = request.cookies.get(login_cookie(request), "")
     next_url = safe_next(str(form.get("next", "/")))
     if not expected or not hmac.compare_digest(presented, expected):
         return render(
@@ -100,13 +108,13 @@ async def login(request: Request) -> Response:
             user=user,
             error="Wrong user name or password.",
         )
-        _set_cookie(request, resp, LOGIN_COOKIE, token, 3600, path="/login")
+        _set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
         return resp
     throttle.succeeded(keys)
     cookie, _ = await asyncio.to_thread(sessions_of(request).create, user, role, site.clock())
     done = RedirectResponse(next_url, status_code=303)
-    _set_cookie(request, done, COOKIE, cookie, int(sessions_of(request).lifetime))
-    done.delete_cookie(LOGIN_COOKIE, path="/login")
+    _set_cookie(request, done, session_cookie(request), cookie, int(sessions_of(request).lifetime))
+    done.delete_cookie(login_cookie(request), path="/login")
     return done
 
 
@@ -126,7 +134,7 @@ async def logout(request: Request) -> Response:
     sess, _ = await form_of(request, Role.VIEWER)
     await asyncio.to_thread(sessions_of(request).end, sess)
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(COOKIE, path="/")
+    resp.delete_cookie(session_cookie(request), path="/")
     return resp
 
 

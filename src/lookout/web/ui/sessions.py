@@ -18,6 +18,14 @@ COOKIE = "lookout_session"
 LOGIN_COOKIE = "lookout_login_csrf"
 
 
+def cookie_names(site_name: str, url: str) -> tuple[str, str]:
+    """The session and log-in cookie names of one site. Browsers keep cookies per host name,
+    not per port, so sites on one host (the site manager's) need names of their own, or a log-in
+    to one site would log the browser out of the others."""
+    tag = hashlib.sha256(f"{site_name}\0{url}".encode()).hexdigest()[:10]
+    return f"{COOKIE}_{tag}", f"{LOGIN_COOKIE}_{tag}"
+
+
 @dataclass(slots=True)
 class Session:
     """A logged-in browser: who, with which role, until when, and its CSRF token."""

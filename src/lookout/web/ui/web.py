@@ -17,7 +17,7 @@ from lookout.domain.events import Event
 from lookout.domain.values import is_time
 from lookout.engine.core import Engine
 from lookout.web.ui import queries
-from lookout.web.ui.sessions import COOKIE, Session, SessionStore
+from lookout.web.ui.sessions import Session, SessionStore
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -43,6 +43,18 @@ class Missing(Exception):
         self.why = why
 
 
+def session_cookie(request: Request) -> str:
+    """This site's session cookie name (``sessions.cookie_names``)."""
+    name: str = request.app.state.ui_cookies[0]
+    return name
+
+
+def login_cookie(request: Request) -> str:
+    """This site's log-in form cookie name."""
+    name: str = request.app.state.ui_cookies[1]
+    return name
+
+
 def site_of(request: Request) -> Any:
     return request.app.state.site
 
@@ -58,7 +70,9 @@ def sessions_of(request: Request) -> SessionStore:
 
 
 def current(request: Request) -> Session | None:
-    return sessions_of(request).lookup(request.cookies.get(COOKIE), site_of(request).clock())
+    return sessions_of(request).lookup(
+        request.cookies.get(session_cookie(request)), site_of(request).clock()
+    )
 
 
 def viewer(request: Request) -> Session:
