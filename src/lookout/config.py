@@ -334,6 +334,9 @@ class Settings(BaseSettings):
     """NORMAL: commits survive a process crash; FULL: also a power loss (slower)."""
     checkpoint_interval: float = Field(10.0, gt=0)
     """Seconds between state checkpoints (the journal covers the time in between)."""
+    overload_after: float = Field(5.0, gt=0, le=3600)
+    """Seconds a database write may take before POST /results and /objects answer 503 with
+    Retry-After (taking nothing) instead of letting the answer wait."""
     tick_interval: float = Field(1.0, gt=0)
     """Seconds between clock ticks (staleness, ack expiry, downtimes)."""
     event_retention_days: float = Field(90.0, gt=0)

@@ -66,6 +66,8 @@ class RunnerSettings:
     """Seconds to keep the event log."""
     prune_interval: float = 3600.0
     """Seconds between retention passes over events and metric points."""
+    overload_after: float = 5.0
+    """Seconds a commit may run before doors refuse new input (``SiteRunner.overloaded``)."""
 
 
 class SiteRunner:
@@ -96,6 +98,8 @@ class SiteRunner:
         """Journal entries set aside at start-up, and checkpoints that had to be repaired."""
         self.replayed = 0
         self.commits = 0
+        self._commit_since: float | None = None
+        """``time.monotonic()`` when the commit in flight on the writer thread began."""
         self.started = False
 
     # ------------------------------------------------------------------ life cycle
@@ -268,7 +272,11 @@ class SiteRunner:
                 # hops. Big ones go to the writer thread, so parsing goes on meanwhile.
                 self.store.commit(bodies, None)
             else:
-                await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
+                self._commit_since = time.monotonic()
+                try:
+                    await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
+                finally:
+                    self._commit_since = None
         except StorageError as exc:
             self.failed = str(exc)
             log.critical("site database write failed, refusing input: %s", exc)
@@ -337,6 +345,19 @@ class SiteRunner:
         self._pending.append((at, inp.encode(inp.Tick(at))))
         self._inputs_since_checkpoint += 1
         self._wake.set()
+
+    def overloaded(self) -> float | None:
+        """Seconds to wait before sending more input when the writer is behind (a commit has
+        run longer than ``overload_after``: what is submitted now would wait at least that
+        long), else None. Doors answer 503 with ``Retry-After`` then, taking nothing, instead
+        of letting answers wait for seconds."""
+        since = self._commit_since
+        if since is None:
+            return None
+        busy = time.monotonic() - since
+        if busy < self.settings.overload_after:
+            return None
+        return float(max(1, round(busy / 2)))
 
     # ------------------------------------------------------------------ reads
     def recent_events(self) -> list[Event]:

@@ -266,6 +266,7 @@ class Site:
             RunnerSettings(
                 checkpoint_interval=s.checkpoint_interval,
                 tick_interval=s.tick_interval,
+                overload_after=s.overload_after,
                 event_retention=s.event_retention_days * 86400,
             ),
             clock=clock,

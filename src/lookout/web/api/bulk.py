@@ -25,6 +25,7 @@ from lookout.domain.values import InvalidValue
 from lookout.engine.dependencies import check_dependencies
 from lookout.errors import LookoutError
 from lookout.web.api.deps import require
+from lookout.web.api.ingest import overloaded
 from lookout.web.api.objects import _check, _service_cfg, host_config
 from lookout.web.api.problems import field_errors, problem
 from lookout.wire.api import BulkServiceIn, HostIn
@@ -67,6 +68,8 @@ async def create_objects(request: Request, _: Admin) -> Response:
     """Create many hosts and services; each item is checked on its own and every refusal is
     named with its location (201 all created, 207 some, 422 none)."""
     site = request.app.state.site
+    if (wait := site.runner.overloaded()) is not None:
+        return overloaded(wait)
     try:
         body = _decoder.decode(await request.body())
     except (msgspec.DecodeError, RecursionError) as exc:

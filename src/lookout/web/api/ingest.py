@@ -168,6 +168,8 @@ class Ingest:
             )
         if not principal.role.allows(Role.OPERATOR):
             return problem(403, f"role {principal.role} may not submit results (needs operator)")
+        if (wait := site.runner.overloaded()) is not None:
+            return overloaded(wait)
         try:
             items, batched = _items(body)
         except ItemError as exc:
@@ -285,3 +287,12 @@ class Ingest:
                     f"(more than max_clock_skew = {skew:g} s)",
                 )
         return CheckResult(host, service, state, summary, long_output, metrics, checked_at)
+
+
+def overloaded(wait: float) -> Response:
+    """503: the site's database is behind; nothing of this request was taken."""
+    return problem(
+        503,
+        f"the site is behind writing to its database: nothing was taken; retry after {wait:g} s",
+        headers={"Retry-After": f"{wait:g}"},
+    )
