@@ -172,6 +172,66 @@ class ExecutionSettings(BaseModel):
     site process starts them itself)."""
     event_handlers: bool = True
     """Run the event handlers of hosts and services (false: they are kept but not run)."""
+    runner: Literal["embedded", "nats"] = "embedded"
+    """Where active checks run: in the site ("embedded") or on worker pools over NATS JetStream
+    ("nats": `lookout worker` processes, settings under [nats])."""
+
+
+POOL_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""Worker pool names (one NATS subject token each)."""
+
+
+class NatsSettings(BaseModel):
+    """NATS JetStream for worker pools, used with [execution] runner = "nats" (issue 12)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    url: str = "nats://127.0.0.1:4222"
+    """NATS server URL(s), comma-separated for a cluster; user:password@ may be in the URL."""
+    creds: str = ""
+    """Credentials file (JWT and NKey seed) of the site's NATS user, relative to the site
+    directory (empty: none)."""
+    tls_ca: str = ""
+    """CA file that signs the NATS servers' certificates (set: TLS to NATS)."""
+    tls_cert: str = ""
+    """Client certificate file for NATS servers that ask for one (with tls_key)."""
+    tls_key: str = ""
+    """Private key file of tls_cert."""
+    pools: list[str] = Field(default_factory=list)
+    """Pool by check, as check=pool: a Nagios check's command name or a check type (http,
+    tcp, ...), e.g. "check_snmp=snmp"; a host's or service's label lookout/pool wins;
+    otherwise the pool is "default"."""
+    replicas: int = Field(1, ge=1, le=5)
+    """Copies of the job and result streams in a NATS cluster (3 survives a lost server)."""
+    ack_wait: float = Field(10.0, gt=0, le=3600)
+    """Seconds a worker may go silent on a job before it goes to another worker (running
+    workers report progress, so this is how fast a killed worker's jobs come back)."""
+    max_deliver: int = Field(5, ge=1, le=100)
+    """Deliveries of one job at most (a job that kills its workers is not tried forever)."""
+    max_in_flight: int = Field(20_000, ge=1)
+    """Checks handed to pools and not answered yet, at most."""
+    result_max_age: float = Field(86400.0, gt=0)
+    """Seconds results wait in their stream for a site that is down."""
+    worker_timeout: float = Field(15.0, gt=0)
+    """Seconds without a heartbeat after which a worker counts as gone."""
+
+    @field_validator("pools")
+    @classmethod
+    def _pools(cls, value: list[str]) -> list[str]:
+        for item in value:
+            check, sep, pool = item.partition("=")
+            if not sep or not check.strip() or re.fullmatch(POOL_RE, pool.strip()) is None:
+                raise ValueError(
+                    f"expected check=pool with a pool name of 1-63 lower-case letters, digits, "
+                    f"'-' and '_', got {item!r}"
+                )
+        return value
+
+    def pool_map(self) -> dict[str, str]:
+        """``pools`` as a mapping (check → pool)."""
+        return {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in self.pools)}
 
 
 class LivestatusSettings(BaseModel):
@@ -374,6 +434,8 @@ class Settings(BaseSettings):
     """The push agents' receiver (TLS, client certificates)."""
     execution: ExecutionSettings = ExecutionSettings()
     """Programs the site runs (Nagios plugins): the execution switch, limits, resource file."""
+    nats: NatsSettings = NatsSettings()
+    """NATS JetStream for worker pools (used with [execution] runner = "nats")."""
     livestatus: LivestatusSettings = LivestatusSettings()
     """The Livestatus server: Unix socket, optional TCP with TLS and a client allow-list."""
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()

@@ -56,6 +56,7 @@ from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
 from lookout.sites.saas import violations
 from lookout.sites.selfmon import ChannelMonitor
+from lookout.sites.workers import make_pools
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
     CommandRunner,
@@ -63,9 +64,10 @@ from lookout.sources.active.plugins import (
     ProgramExecutor,
     read_resource_file,
 )
-from lookout.sources.active.runner import CheckJob, EmbeddedRunner
+from lookout.sources.active.runner import CheckJob, EmbeddedRunner, Runner
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
+from lookout.sources.workers.runner import journaled_already
 from lookout.storage import accounts
 from lookout.storage import commands as command_store
 from lookout.storage.database import migrate, open_database
@@ -287,12 +289,14 @@ class Site:
         (event handlers must go through it too)."""
         self.commands = CommandRunner(self.executor, read_resource_file(site_dir / x.resource_file))
         """Command definitions (loaded at start) and the resource file's $USERn$ macros."""
-        self.check_runner = EmbeddedRunner(
+        self.pools = make_pools(self)
+        """Worker pools on NATS JetStream ([execution] runner = "nats"), else None."""
+        self.check_runner: Runner = self.pools or EmbeddedRunner(
             concurrency=s.check_concurrency, clock=clock, commands=self.commands
         )
         self.scheduler = Scheduler(
             self.check_runner,
-            submit=self._submit_check_result,
+            submit=self._submit_check_result if self.pools is None else journaled_already,
             interval_for=self._interval_for,
             clock=clock,
             catch_up=s.catch_up_window,
@@ -351,6 +355,8 @@ class Site:
             self.schedule_host(cfg, resume=True)
         for svc in self.engine.services.values():
             self.schedule_service(svc, resume=True)
+        if self.pools is not None:
+            await self.pools.start()
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
         if self.settings.notifications.enabled:
             if self.channel_monitor is not None:

@@ -1,0 +1,96 @@
+"""What the site and its workers send each other over NATS, as msgpack (msgspec).
+
+A :class:`Job` is the same content the embedded runner runs (a
+:class:`~lookout.sources.active.runner.CheckJob`: host, service, address, check config, when
+it was due) plus its id, the site, the pool and a deadline; for a Nagios check it also carries
+the command definition, since a worker has no database. A :class:`Result` is the runner's
+:class:`~lookout.domain.results.CheckResult` for one job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from lookout.domain.results import CheckResult
+
+WIRE_VERSION = 1
+"""Bumped when a field changes meaning; a worker refuses jobs of another version."""
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One run of one check, for any worker of ``pool``."""
+
+    id: str
+    """Unique per run; the result's ``Nats-Msg-Id`` (a second copy is dropped)."""
+    site: str
+    pool: str
+    host: str
+    service: str
+    """'' for a host's own check."""
+    address: str
+    check: dict[str, Any]
+    """The check config as the site validated it (``{"type": "tcp", "port": 22, ...}``)."""
+    command: tuple[str, str] | None = None
+    """A Nagios check's command definition: (name, command line)."""
+    scheduled_at: float
+    """When the run was due (site clock, Unix seconds)."""
+    issued_at: float
+    """When the site handed it to the pool (site clock)."""
+    deadline: float
+    """A worker that takes the job later drops it: the site has given up on it by then."""
+    version: int = WIRE_VERSION
+
+
+class Result(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The result of job ``job``, run by ``worker``."""
+
+    job: str
+    issued_at: float
+    """The job's ``issued_at``: a result older than what the site has is a late copy."""
+    worker: str
+    result: CheckResult
+    version: int = WIRE_VERSION
+
+
+class Heartbeat(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A worker says it is alive, every few seconds (``stopping`` when it leaves)."""
+
+    worker: str
+    pool: str
+    machine: str
+    pid: int
+    started_at: float
+    at: float
+    concurrency: int
+    running: int = 0
+    """Jobs it runs right now."""
+    done: int = 0
+    """Results it published since it started."""
+    dropped: int = 0
+    """Jobs it dropped since it started (taken after their deadline)."""
+    stopping: bool = False
+
+
+_encoder = msgspec.msgpack.Encoder()
+_job = msgspec.msgpack.Decoder(Job)
+_result = msgspec.msgpack.Decoder(Result)
+_heartbeat = msgspec.msgpack.Decoder(Heartbeat)
+
+
+def encode(message: Job | Result | Heartbeat) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_job(data: bytes) -> Job:
+    """A job (``msgspec.DecodeError`` or ``ValidationError`` when it is not one)."""
+    return _job.decode(data)
+
+
+def decode_result(data: bytes) -> Result:
+    return _result.decode(data)
+
+
+def decode_heartbeat(data: bytes) -> Heartbeat:
+    return _heartbeat.decode(data)

@@ -1,0 +1,321 @@
+"""``lookout worker``: takes jobs of one pool from NATS JetStream, runs them through the embedded
+runner (the same code that runs checks in a site) and publishes their results.
+
+- A job is acknowledged only after its result is published (JetStream stored it), so the jobs
+  of a worker killed mid-check go to another worker after the consumer's ack wait. While a
+  check runs the worker reports progress, so a long check is not handed out twice.
+- A result is published with ``Nats-Msg-Id`` = the job's id: a second copy (a redelivered
+  job run again) is dropped by JetStream, and by the site if it comes later than that.
+- A job taken after its deadline is dropped with a note in the log: the site has answered
+  that run UNKNOWN already.
+- A Nagios check's job carries its command definition; ``$USERn$`` macros come from the
+  worker's own resource file (paths and secrets of the machine that runs the plugins).
+- Every ``heartbeat`` seconds the worker says on ``lookout.<site>.workers.<pool>`` that it is
+  alive and how busy it is; when it stops it says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import pydantic
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from lookout.checks.active.registry import validate_check_config
+from lookout.domain.commands import Command, CommandLineError
+from lookout.domain.results import CheckResult
+from lookout.sources.active.plugins import (
+    CommandRunner,
+    Executor,
+    ProgramExecutor,
+    read_resource_file,
+)
+from lookout.sources.active.runner import CheckJob, EmbeddedRunner, host_state
+from lookout.sources.active.spawner import SpawnerPool
+from lookout.sources.workers import wire
+from lookout.sources.workers.connection import NatsAccess, connect, describe
+from lookout.sources.workers.streams import Layout
+
+log = logging.getLogger(__name__)
+
+RETRY = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    site: str
+    """The site whose jobs this worker runs (its ``site_name``)."""
+    pool: str
+    concurrency: int = 50
+    """Jobs run at the same time."""
+    heartbeat: float = 5.0
+    """Seconds between heartbeats."""
+    spawners: int = 0
+    """Helper processes that start plugins (0: the worker starts them itself)."""
+    resource_file: str = ""
+    """Nagios resource file with $USERn$=value lines (empty: $USER1$ is the plugin dir)."""
+    kill_grace: float = 1.0
+    drain: float = 30.0
+    """Seconds a stopping worker lets its running checks finish."""
+    name: str = ""
+    """The worker's name (default: machine-pid-random)."""
+
+
+class Worker:
+    """One worker process's work (see the module)."""
+
+    def __init__(
+        self,
+        access: NatsAccess,
+        options: WorkerOptions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if options.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {options.concurrency}")
+        self.access = access
+        self.options = options
+        self.layout = Layout(options.site)
+        self.machine = socket.gethostname()
+        self.id = options.name or f"{self.machine}-{os.getpid()}-{secrets.token_hex(2)}"
+        self._clock = clock
+        self.started_at = clock()
+        self.executor: ProgramExecutor = (
+            SpawnerPool(
+                options.spawners,
+                concurrency=options.concurrency,
+                kill_grace=options.kill_grace,
+            )
+            if options.spawners
+            else Executor(concurrency=options.concurrency, kill_grace=options.kill_grace)
+        )
+        macros = read_resource_file(Path(options.resource_file)) if options.resource_file else None
+        self.commands = CommandRunner(self.executor, macros)
+        self.runner = EmbeddedRunner(options.concurrency, clock, commands=self.commands)
+        self.done = 0
+        self.dropped = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._free = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._nc: Client | None = None
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def stop(self) -> None:
+        """Stop taking jobs; :meth:`run` returns once the running ones are done."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Take and run jobs until :meth:`stop` (or cancellation)."""
+        try:
+            nc = self._nc = await self._connect()
+            if nc is None:
+                return
+            js = nc.jetstream()
+            beat = asyncio.create_task(self._heartbeats(nc), name="worker heartbeats")
+            try:
+                sub = await self._subscribe(js)
+                if sub is not None:
+                    ack_wait = (await sub.consumer_info()).config.ack_wait or 30.0
+                    await self._take_jobs(js, sub, ack_wait)
+                await self._drain()
+            finally:
+                beat.cancel()
+                await asyncio.gather(beat, return_exceptions=True)
+                with contextlib.suppress(Exception):
+                    await self._beat(nc, stopping=True)
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()  # not acknowledged: JetStream hands them out again
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.runner.aclose()
+        await self.executor.aclose()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    async def _connect(self) -> Client | None:
+        said = ""
+        while not self._stop.is_set():
+            try:
+                return await connect(self.access, f"lookout worker {self.id}")
+            except (nats.errors.Error, OSError, TimeoutError) as exc:
+                error = describe(exc)
+                if error != said:
+                    log.error("NATS at %s: %s (trying again)", self.access.shown(), error)
+                    said = error
+            await self._pause(2.0)
+        return None
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription | None:
+        """Bind to the pool's consumer, waiting until the site has made it."""
+        consumer, stream = self.layout.pool_consumer(self.options.pool), self.layout.jobs_stream
+        said = False
+        while not self._stop.is_set():
+            try:
+                await js.consumer_info(stream, consumer)
+                sub = await js.pull_subscribe_bind(consumer, stream)
+                log.info("worker %s takes jobs of pool %s", self.id, self.options.pool)
+                return sub
+            except nats.js.errors.NotFoundError:
+                if not said:
+                    log.warning(
+                        "pool %s has no jobs consumer in %s yet (the site makes it): waiting",
+                        self.options.pool,
+                        stream,
+                    )
+                    said = True
+            except (nats.errors.Error, OSError, TimeoutError) as exc:
+                log.error("cannot bind to pool %s: %s", self.options.pool, describe(exc))
+            await self._pause(2.0)
+        return None
+
+    async def _take_jobs(
+        self, js: JetStreamContext, sub: JetStreamContext.PullSubscription, ack_wait: float
+    ) -> None:
+        while not self._stop.is_set():
+            free = self.options.concurrency - len(self._tasks)
+            if free <= 0:
+                self._free.clear()
+                await self._free.wait()
+                continue
+            try:
+                msgs = await sub.fetch(free, timeout=1.0)
+            except TimeoutError:
+                continue
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("taking jobs: %s", describe(exc))
+                await self._pause(RETRY)
+                continue
+            for msg in msgs:
+                if self._stop.is_set():
+                    await msg.nak()  # another worker takes it at once
+                    continue
+                task = asyncio.create_task(self._handle(js, msg, ack_wait))
+                self._tasks.add(task)
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._free.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a job failed", exc_info=task.exception())
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            log.info("stopping: letting %d running checks finish", len(self._tasks))
+            await asyncio.wait(set(self._tasks), timeout=self.options.drain)
+
+    async def _handle(self, js: JetStreamContext, msg: Msg, ack_wait: float) -> None:
+        try:
+            job = wire.decode_job(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("a message on %s is not a job, dropped: %s", msg.subject, exc)
+            await msg.term()
+            return
+        late = self._clock() - job.deadline
+        if late > 0 or job.version != wire.WIRE_VERSION:
+            why = (
+                f"taken {late:.1f} s after its deadline (the site has answered it UNKNOWN)"
+                if late > 0
+                else f"wire version {job.version}, this worker speaks {wire.WIRE_VERSION}"
+            )
+            log.warning("job %s (%s/%s) dropped: %s", job.id, job.host, job.service, why)
+            self.dropped += 1
+            await msg.ack()
+            return
+        progress = asyncio.create_task(_progress(msg, ack_wait))
+        try:
+            result = await self.run_job(job)
+            body = wire.encode(
+                wire.Result(job=job.id, issued_at=job.issued_at, worker=self.id, result=result)
+            )
+            await self._publish(js, body, job.id)
+            await msg.ack()
+        finally:
+            progress.cancel()
+        self.done += 1
+
+    async def run_job(self, job: wire.Job) -> CheckResult:
+        """Run ``job`` through the embedded runner (never raises)."""
+        try:
+            config = validate_check_config(job.check)
+            if job.command is not None:
+                self._define(*job.command)
+        except (pydantic.ValidationError, CommandLineError) as exc:
+            summary = f"worker {self.id} cannot run this check: {exc}".splitlines()[0]
+            state = 3 if job.service else host_state(3)
+            return CheckResult(job.host, job.service, state, summary, checked_at=self._clock())
+        check = CheckJob(job.host, job.service, config, job.address, job.scheduled_at)
+        return await self.runner.run(check)
+
+    def _define(self, name: str, line: str) -> None:
+        known = self.commands.commands.get(name)
+        if known is None or known.line != line:
+            self.commands.commands[name] = Command.parse(name, line)
+
+    async def _publish(self, js: JetStreamContext, body: bytes, job_id: str) -> None:
+        """Publish a result until JetStream has stored it."""
+        subject = self.layout.results_subject
+        while True:
+            try:
+                await js.publish(subject, body, timeout=5.0, headers={"Nats-Msg-Id": job_id})
+                return
+            except (nats.errors.Error, OSError, TimeoutError) as exc:
+                log.warning("publishing the result of job %s: %s", job_id, describe(exc))
+                await asyncio.sleep(RETRY)
+
+    async def _heartbeats(self, nc: Client) -> None:
+        while True:
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await self._beat(nc)
+            await asyncio.sleep(self.options.heartbeat)
+
+    async def _beat(self, nc: Client, stopping: bool = False) -> None:
+        hb = wire.Heartbeat(
+            worker=self.id,
+            pool=self.options.pool,
+            machine=self.machine,
+            pid=os.getpid(),
+            started_at=self.started_at,
+            at=self._clock(),
+            concurrency=self.options.concurrency,
+            running=len(self._tasks),
+            done=self.done,
+            dropped=self.dropped,
+            stopping=stopping,
+        )
+        await nc.publish(self.layout.heartbeat_subject(self.options.pool), wire.encode(hb))
+        if stopping:
+            await nc.flush(timeout=2)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+
+
+async def _progress(msg: Msg, ack_wait: float) -> None:
+    """Tell JetStream the job is still being worked on, a few times per ack wait."""
+    while True:
+        await asyncio.sleep(max(0.05, ack_wait / 3))
+        with contextlib.suppress(nats.errors.Error, OSError):
+            await msg.in_progress()
