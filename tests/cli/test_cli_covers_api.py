@@ -41,6 +41,7 @@ CLI_FOR = {
     "GET /downtimes": "downtime list",
     "GET /acknowledgements": "acknowledgements",
     "GET /reports/availability": "report availability",
+    "GET /pools": "pools",
     "GET /comments": "comments",
     "GET /events": "events",
     "GET /metrics": "metrics",

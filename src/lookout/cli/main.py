@@ -25,6 +25,7 @@ from lookout.cli import (
     site_cmds,
     sites_cmds,
     user_cmds,
+    worker_cmds,
 )
 from lookout.cli.options import GlobalOptions
 
@@ -65,6 +66,7 @@ journey_cmds.register(app)
 report_cmds.register(app)
 sites_cmds.register(app)
 bulk_cmds.register(app)
+worker_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -24,6 +24,7 @@ from lookout.web.api import (
     objects,
     openapi_doc,
     ops,
+    pools,
     problems,
     reports,
 )
@@ -57,7 +58,7 @@ def create_app(site: Any) -> ASGIApp:
     api = [objects.router, actions.router, history.router, admin.router]
     api += [commands.router, bulk.router]
     api += [notifications.router, kube.router, config.router, reports.router]
-    api += [integrations.router]
+    api += [integrations.router, pools.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
