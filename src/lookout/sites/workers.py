@@ -54,7 +54,9 @@ class PoolRules:
 
     def last_result(self, host: str, service: str) -> float | None:
         st = self.site.engine.status.get((host, service))
-        return None if st is None else st.last_result
+        if st is None:
+            return None
+        return st.last_result if st.checked else 0.0  # unchecked: made at start, no result
 
     def command_line(self, name: str) -> str | None:
         command = self.site.commands.commands.get(name)
