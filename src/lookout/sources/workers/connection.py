@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,13 +81,24 @@ def _options(access: NatsAccess) -> dict[str, object]:
     return options
 
 
-async def connect(access: NatsAccess, name: str, connect_timeout: float = 5.0) -> Client:
-    """A connection that reconnects for ever (raises what nats-py raises when the first
-    connection fails; the caller retries)."""
+async def connect(
+    access: NatsAccess,
+    name: str,
+    connect_timeout: float = 5.0,
+    report: Callable[[str], None] | None = None,
+) -> Client:
+    """A connection that tries, and later reconnects, for ever (nats-py retries the first
+    connection too: ``connect`` returns once it works). Failures go to ``report``, else to
+    the log (the same one at most once a minute)."""
     options = _options(access)
+    quiet = Quiet()
 
     async def error(exc: Exception) -> None:
-        log.warning("NATS (%s): %s", access.shown(), exc or type(exc).__name__)
+        text = describe(exc)
+        if report is not None:
+            report(text)
+        elif quiet.fresh(text):
+            log.warning("NATS (%s): %s", access.shown(), text)
 
     return await nats.connect(
         servers=access.servers(),
@@ -103,3 +116,20 @@ def describe(exc: BaseException) -> str:
     """A short reason for a NATS failure."""
     text = str(exc).removeprefix("nats: ")
     return text or type(exc).__name__
+
+
+class Quiet:
+    """Says whether a message is worth logging: once a minute each (reconnects repeat them)."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._said: dict[str, float] = {}
+
+    def fresh(self, text: str) -> bool:
+        now = time.monotonic()
+        if now - self._said.get(text, -self.every) < self.every:
+            return False
+        if len(self._said) > 100:
+            self._said.clear()
+        self._said[text] = now
+        return True

@@ -41,7 +41,7 @@ from lookout.domain import values
 from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob, host_state
 from lookout.sources.workers import wire
-from lookout.sources.workers.connection import NatsAccess, connect, describe
+from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
 from lookout.sources.workers.streams import (
     RESULTS_CONSUMER,
     Layout,
@@ -57,6 +57,9 @@ TRANSIT = 2.0
 """Seconds a result may take from a worker to the site, on top of the check's own limit."""
 RETRY = 0.5
 """Seconds between tries while NATS does not answer."""
+PUBLISH_TIMEOUT = 1.0
+"""Seconds to wait for JetStream to store a job before trying again (same message id: a
+job stored twice is stored once); short, so that a server lost in a cluster costs little."""
 
 
 class PoolHooks(Protocol):
@@ -173,6 +176,7 @@ class NatsRunner:
         clock: Callable[[], float] = time.time,
         grace: float = 5.0,
         sweep_interval: float = 0.5,
+        stats_interval: float = 5.0,
     ) -> None:
         self.concurrency = max_in_flight
         self.access = access
@@ -184,6 +188,7 @@ class NatsRunner:
         self._clock = clock
         self._grace = grace
         self._sweep_interval = sweep_interval
+        self._stats_interval = stats_interval
         self._pools: dict[str, _Pool] = {name: _Pool() for name in ("default", *pools)}
         self._waiting: dict[str, _Waiting] = {}
         self._deadlines: list[tuple[float, str]] = []
@@ -191,9 +196,12 @@ class NatsRunner:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
+        self._quiet = Quiet()
         self._tasks: list[asyncio.Task[None]] = []
         self.error = "not connected yet"
         """Why the runner cannot reach NATS ('' while it can)."""
+        self.last_pools: list[PoolInfo] = []
+        """What :meth:`pools` said last (refreshed every ``stats_interval``; for /metrics)."""
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -217,7 +225,9 @@ class NatsRunner:
     async def _connect_loop(self) -> None:
         while True:
             try:
-                self._nc = await connect(self.access, f"lookout site {self.layout.site}")
+                self._nc = await connect(
+                    self.access, f"lookout site {self.layout.site}", report=self._note
+                )
                 self._js = self._nc.jetstream()
                 await ensure_streams(self._js, self.layout, self._options)
                 for name in self._pools:
@@ -240,10 +250,12 @@ class NatsRunner:
         await self._result_loop()
 
     def _unready(self, exc: BaseException) -> None:
-        error = f"NATS at {self.access.shown()}: {describe(exc)}"
-        if error != self.error:
-            log.error("worker pools: %s", error)
-        self.error = error
+        self._note(describe(exc))
+
+    def _note(self, problem: str) -> None:
+        self.error = f"NATS at {self.access.shown()}: {problem}"
+        if self._quiet.fresh(self.error):
+            log.error("worker pools: %s", self.error)
 
     # ------------------------------------------------------------------ runs
     async def run(self, job: CheckJob) -> CheckResult:
@@ -288,7 +300,10 @@ class NatsRunner:
             try:
                 await self._pool_ready(w.pool)
                 ack = await self._js.publish(
-                    subject, body, timeout=min(5.0, remaining), headers={"Nats-Msg-Id": w.id}
+                    subject,
+                    body,
+                    timeout=min(PUBLISH_TIMEOUT, remaining),
+                    headers={"Nats-Msg-Id": w.id},
                 )
             except (nats.errors.Error, OSError, TimeoutError) as exc:
                 self._unready(exc)
@@ -431,10 +446,14 @@ class NatsRunner:
 
     # ------------------------------------------------------------------ deadlines
     async def _sweep_loop(self) -> None:
+        stats_due = 0.0
         while True:
             await asyncio.sleep(self._sweep_interval)
             try:
                 await self.sweep()
+                if time.monotonic() >= stats_due:
+                    stats_due = time.monotonic() + self._stats_interval
+                    await self.pools()
             except Exception:
                 log.exception("worker pools: deadline sweep failed")
 
@@ -536,7 +555,8 @@ class NatsRunner:
 
     async def pools(self) -> list[PoolInfo]:
         """Every pool this site knows (settings, labels used, workers heard)."""
-        return [await self._pool_info(name) for name in sorted(self._pools)]
+        self.last_pools = [await self._pool_info(name) for name in sorted(self._pools)]
+        return self.last_pools
 
     async def _pool_info(self, pool: str) -> PoolInfo:
         in_flight = sum(1 for w in self._waiting.values() if w.pool == pool)

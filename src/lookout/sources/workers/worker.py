@@ -47,7 +47,7 @@ from lookout.sources.active.plugins import (
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner, host_state
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.workers import wire
-from lookout.sources.workers.connection import NatsAccess, connect, describe
+from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
 from lookout.sources.workers.streams import Layout
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class Worker:
         self._free = asyncio.Event()
         self._stop = asyncio.Event()
         self._nc: Client | None = None
+        self._quiet = Quiet()
 
     @property
     def running(self) -> int:
@@ -126,7 +127,7 @@ class Worker:
             nc = self._nc = await self._connect()
             if nc is None:
                 return
-            js = nc.jetstream()
+            js = nc.jetstream(timeout=2.0)
             beat = asyncio.create_task(self._heartbeats(nc), name="worker heartbeats")
             try:
                 sub = await self._subscribe(js)
@@ -153,15 +154,20 @@ class Worker:
                 await self._nc.close()
 
     async def _connect(self) -> Client | None:
-        said = ""
+        """A connection (nats-py tries until it has one), or None when stopped first."""
         while not self._stop.is_set():
+            connecting = asyncio.ensure_future(connect(self.access, f"lookout worker {self.id}"))
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait((connecting, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                await asyncio.gather(connecting, return_exceptions=True)
+                return None
             try:
-                return await connect(self.access, f"lookout worker {self.id}")
+                return connecting.result()
             except (nats.errors.Error, OSError, TimeoutError) as exc:
-                error = describe(exc)
-                if error != said:
-                    log.error("NATS at %s: %s (trying again)", self.access.shown(), error)
-                    said = error
+                log.error("NATS at %s: %s (trying again)", self.access.shown(), describe(exc))
             await self._pause(2.0)
         return None
 
@@ -202,7 +208,8 @@ class Worker:
             except TimeoutError:
                 continue
             except (nats.errors.Error, OSError) as exc:
-                log.warning("taking jobs: %s", describe(exc))
+                if self._quiet.fresh(f"taking jobs: {describe(exc)}"):
+                    log.warning("taking jobs: %s (trying again)", describe(exc))
                 await self._pause(RETRY)
                 continue
             for msg in msgs:
@@ -280,7 +287,8 @@ class Worker:
                 await js.publish(subject, body, timeout=5.0, headers={"Nats-Msg-Id": job_id})
                 return
             except (nats.errors.Error, OSError, TimeoutError) as exc:
-                log.warning("publishing the result of job %s: %s", job_id, describe(exc))
+                if self._quiet.fresh(f"publishing results: {describe(exc)}"):
+                    log.warning("publishing results: %s (trying again)", describe(exc))
                 await asyncio.sleep(RETRY)
 
     async def _heartbeats(self, nc: Client) -> None:

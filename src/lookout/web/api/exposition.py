@@ -20,6 +20,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from lookout.web.api.pools import pool_families
+
 go_float = cast(Callable[[float], str], floatToGoString)
 """prometheus_client's number formatting (untyped there)."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -64,6 +66,8 @@ class SiteCollector(Collector):
                 "Rounds of the Alertmanager silence sync that failed (see the log).",
                 sync.failures,
             )
+        if s.pools is not None:
+            yield from pool_families(s.pools)
         services, hosts = [0, 0, 0, 0], [0, 0, 0]
         for (_, svc), st in s.engine.status.items():
             if svc:
