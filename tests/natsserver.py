@@ -91,10 +91,11 @@ class NatsServer:
                 self.proc.wait()
 
 
-def single(work: Path, config: str | None = None) -> NatsServer:
-    """One server with JetStream (``config``: the text of a configuration file too)."""
+def single(work: Path, config: str | None = None, extra: tuple[str, ...] = ()) -> NatsServer:
+    """One server with JetStream (``config``: the text of a configuration file too;
+    ``extra``: more command-line options)."""
     work.mkdir(parents=True, exist_ok=True)
-    args = ["-js"]
+    args = ["-js", *extra]
     if config is not None:
         conf = work / "nats.conf"
         conf.write_text(config)
