@@ -18,7 +18,7 @@ from lookout.sources.active.runner import CheckJob
 from lookout.sources.workers import wire
 from lookout.sources.workers.connection import NatsAccess
 from lookout.sources.workers.runner import NatsRunner
-from lookout.sources.workers.streams import Layout, StreamOptions
+from lookout.sources.workers.streams import Layout, StreamOptions, ensure_streams
 from lookout.sources.workers.worker import Worker, WorkerOptions
 from natsserver import NatsServer
 
@@ -212,11 +212,9 @@ async def test_results_waiting_from_before_a_restart_are_applied_unless_older(
 ) -> None:
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
+    await ensure_streams(js, Layout(SITE), StreamOptions())  # as the site before it stopped
     hooks = Hooks(last={("web1", "New"): 100.0, ("web1", "Old"): 100.0})
     runner = NatsRunner(NatsAccess(nats_server.url), SITE, hooks)
-    await runner.start()  # makes the streams
-    await runner.wait_ready()
-    await runner.aclose()
     for service, issued in (("New", 150.0), ("Old", 50.0)):
         r = wire.Result(
             job=service, issued_at=issued, worker="w1", result=CheckResult("web1", service, 1)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import itertools
 import logging
 import secrets
 import time
@@ -53,6 +54,8 @@ from lookout.sources.workers.streams import (
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 512
+GATHER = 0.005
+"""Seconds to let results gather after a fetch that found fewer than a batch."""
 TRANSIT = 2.0
 """Seconds a result may take from a worker to the site, on top of the check's own limit."""
 RETRY = 0.5
@@ -191,6 +194,9 @@ class NatsRunner:
         self._stats_interval = stats_interval
         self._pools: dict[str, _Pool] = {name: _Pool() for name in ("default", *pools)}
         self._waiting: dict[str, _Waiting] = {}
+        self._nonce = secrets.token_hex(8) + "-"
+        """Job ids are this (new at every start) and a counter: unique without a syscall."""
+        self._ids = itertools.count()
         self._deadlines: list[tuple[float, str]] = []
         self._workers: dict[str, tuple[wire.Heartbeat, float]] = {}
         self._nc: Client | None = None
@@ -264,7 +270,7 @@ class NatsRunner:
         interval = self._hooks.interval_for(job.host, job.service) or job.config.timeout
         w = _Waiting(
             job=job,
-            id=secrets.token_hex(12),
+            id=f"{self._nonce}{next(self._ids):x}",
             issued_at=now,
             deadline=now + interval,
             give_up=now + interval + job.config.timeout + self._grace + TRANSIT,
@@ -390,6 +396,8 @@ class NatsRunner:
             except Exception:  # the loop must go on; unacknowledged results come again
                 log.exception("worker results could not be taken")
                 await asyncio.sleep(RETRY)
+            if len(msgs) < FETCH_BATCH:  # few waiting: let results gather (one fetch, many)
+                await asyncio.sleep(GATHER)
 
     async def take(self, msgs: list[Msg]) -> None:
         """Journal the results in ``msgs`` that are new, then acknowledge every message and

@@ -19,6 +19,9 @@ from nats.js.errors import BadRequestError, NotFoundError
 log = logging.getLogger(__name__)
 
 RESULTS_CONSUMER = "site"
+RESULTS_ACK_WAIT = 10.0
+"""Seconds before a result taken but not acknowledged by the site comes again: journaling
+takes milliseconds; a site killed with a pull request open gets what went to it after this."""
 DUPLICATE_WINDOW = 600.0
 """Seconds JetStream remembers a result's Nats-Msg-Id (a second copy within it is dropped)."""
 
@@ -101,7 +104,7 @@ async def ensure_streams(js: JetStreamContext, layout: Layout, opts: StreamOptio
             durable_name=RESULTS_CONSUMER,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=60.0,
+            ack_wait=RESULTS_ACK_WAIT,
             max_ack_pending=100_000,
         ),
     )

@@ -53,6 +53,8 @@ from lookout.sources.workers.streams import Layout
 log = logging.getLogger(__name__)
 
 RETRY = 0.5
+GATHER = 0.005
+"""Seconds to let jobs gather after a fetch that found fewer than there were slots for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class Worker:
         self.done = 0
         self.dropped = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[int, tuple[Msg, float]] = {}
+        """Jobs being run (acknowledged once their result is published) and since when."""
         self._free = asyncio.Event()
         self._stop = asyncio.Event()
         self._nc: Client | None = None
@@ -133,8 +137,13 @@ class Worker:
                 sub = await self._subscribe(js)
                 if sub is not None:
                     ack_wait = (await sub.consumer_info()).config.ack_wait or 30.0
-                    await self._take_jobs(js, sub, ack_wait)
-                await self._drain()
+                    progress = asyncio.create_task(self._progress(ack_wait))
+                    try:
+                        await self._take_jobs(js, sub)
+                        await self._drain()
+                    finally:
+                        progress.cancel()
+                        await asyncio.gather(progress, return_exceptions=True)
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)
@@ -195,7 +204,7 @@ class Worker:
         return None
 
     async def _take_jobs(
-        self, js: JetStreamContext, sub: JetStreamContext.PullSubscription, ack_wait: float
+        self, js: JetStreamContext, sub: JetStreamContext.PullSubscription
     ) -> None:
         while not self._stop.is_set():
             free = self.options.concurrency - len(self._tasks)
@@ -216,9 +225,11 @@ class Worker:
                 if self._stop.is_set():
                     await msg.nak()  # another worker takes it at once
                     continue
-                task = asyncio.create_task(self._handle(js, msg, ack_wait))
+                task = asyncio.create_task(self._handle(js, msg))
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
+            if len(msgs) < free:  # the queue is short: let jobs gather (one fetch, many)
+                await asyncio.sleep(GATHER)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -231,7 +242,7 @@ class Worker:
             log.info("stopping: letting %d running checks finish", len(self._tasks))
             await asyncio.wait(set(self._tasks), timeout=self.options.drain)
 
-    async def _handle(self, js: JetStreamContext, msg: Msg, ack_wait: float) -> None:
+    async def _handle(self, js: JetStreamContext, msg: Msg) -> None:
         try:
             job = wire.decode_job(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -249,7 +260,7 @@ class Worker:
             self.dropped += 1
             await msg.ack()
             return
-        progress = asyncio.create_task(_progress(msg, ack_wait))
+        self._running[id(msg)] = (msg, time.monotonic())
         try:
             result = await self.run_job(job)
             body = wire.encode(
@@ -258,7 +269,7 @@ class Worker:
             await self._publish(js, body, job.id)
             await msg.ack()
         finally:
-            progress.cancel()
+            del self._running[id(msg)]
         self.done += 1
 
     async def run_job(self, job: wire.Job) -> CheckResult:
@@ -315,15 +326,18 @@ class Worker:
         if stopping:
             await nc.flush(timeout=2)
 
+    async def _progress(self, ack_wait: float) -> None:
+        """Tell JetStream, a few times per ack wait, which jobs are still being worked on."""
+        every = max(0.05, ack_wait / 3)
+        while True:
+            await asyncio.sleep(every)
+            since = time.monotonic() - every
+            for msg, started in list(self._running.values()):
+                if started < since:
+                    with contextlib.suppress(nats.errors.Error, OSError):
+                        await msg.in_progress()
+
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stop.wait()
-
-
-async def _progress(msg: Msg, ack_wait: float) -> None:
-    """Tell JetStream the job is still being worked on, a few times per ack wait."""
-    while True:
-        await asyncio.sleep(max(0.05, ack_wait / 3))
-        with contextlib.suppress(nats.errors.Error, OSError):
-            await msg.in_progress()
