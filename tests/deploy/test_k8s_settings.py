@@ -78,3 +78,22 @@ def test_misspelt_settings_are_found() -> None:
     assert field_of("LOOKOUT_AGENT_RECEIVER__LISTEN")
     assert not field_of("LOOKOUT_LISTN")
     assert not field_of("LOOKOUT_AGENT_RECEIVER__LISTN")
+
+
+def test_with_workers_the_site_hands_its_checks_to_the_pools(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert settings_of("sqlite", monkeypatch).execution.runner == "embedded"
+    for overlay in ("workers", "postgres"):
+        objects = build(overlay)
+        settings = settings_of(overlay, monkeypatch)
+        assert settings.execution.runner == "nats"
+        assert settings.nats.url == SAMPLE_SECRETS["lookout-nats-client", "site-url"]
+        nats = one(objects, "StatefulSet", "lookout-nats")
+        assert settings.nats.replicas == nats["spec"]["replicas"] == 3
+        pools = {
+            o["spec"]["template"]["metadata"]["labels"]["lookout/pool"]
+            for o in objects
+            if o["kind"] == "Deployment"
+        }
+        assert set(settings.nats.pool_map().values()) | {"default"} <= pools
