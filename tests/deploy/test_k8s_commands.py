@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import typer
-from typer.core import TyperGroup
 from k8s_manifests import OVERLAYS, build, pod_spec
+from typer.core import TyperGroup
 
 from lookout.cli.main import app
 

@@ -10,7 +10,13 @@ from fractions import Fraction
 import pytest
 from k8s_manifests import Manifest, build, one, pod_spec
 
-UNITS = {"m": Fraction(1, 1000), "": Fraction(1), "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+UNITS: dict[str, Fraction] = {
+    "m": Fraction(1, 1000),
+    "": Fraction(1),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+}
 
 
 def quantity(text: str | int) -> Fraction:
