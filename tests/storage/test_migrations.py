@@ -41,3 +41,19 @@ def test_every_migration_downgrades_to_nothing_and_back(database_url: str) -> No
         assert schema_is_current(db)
     finally:
         db.dispose()
+
+
+def test_the_migrations_form_one_line_numbered_in_order() -> None:
+    """Two migrations that name the same parent (two people picked the next number at once)
+    make two heads, and every site then fails to start: caught here, before it lands."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from lookout.storage.database import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(cfg)
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()
+    chain = [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
+    assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]
