@@ -81,7 +81,10 @@ async def spawn_rates(n: int) -> tuple[float, float]:
     return ours, n / (time.perf_counter() - started)
 
 
-def populate(site_dir: Path, services: int, interval: float) -> None:
+def populate(
+    site_dir: Path, services: int, interval: float, check: dict[str, object] | None = None
+) -> None:
+    """``services`` services, 10 per host, running ``check`` (default: check_dummy)."""
     settings = load_settings(site_dir)
     db = open_database(settings.database(site_dir))
     try:
@@ -89,7 +92,7 @@ def populate(site_dir: Path, services: int, interval: float) -> None:
         now = time.time()
         save_command(db, "check_dummy", "$USER1$/check_dummy $ARG1$ $ARG2$", now, create=True)
         hosts = [HostConfig(name=f"host{h:05d}") for h in range((services + 9) // 10)]
-        check = {"type": "nagios", "command": "check_dummy", "args": ["0", "bench"]}
+        check = check or {"type": "nagios", "command": "check_dummy", "args": ["0", "bench"]}
         svcs = [
             ServiceConfig(
                 host=f"host{i // 10:05d}",

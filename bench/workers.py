@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/workers.py [--services 16000] [--interval 10] [--seconds 30]
                                       [--workers 1,2,4] [--concurrency 64] [--spawners 1]
+                                      [--check dummy|http]
+
+``--check http``: built-in HTTP checks against a local server (bench/builtin_checks.py's)
+instead of check_dummy.
 
 One run, one machine. For each setup a throwaway SQLite site (as bench/plugins.py makes it:
 one command ``$USER1$/check_dummy $ARG1$ $ARG2$``, ``--services`` services, 10 per host,
@@ -38,6 +42,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from builtin_checks import start_server
 from plugins import DUMMY, info, line, metric, p99, populate
 
 from livepools import WorkerProcess, nats_site
@@ -107,8 +112,8 @@ def measure(site: LiveSite, workers: list[WorkerProcess], args: argparse.Namespa
     return Figures(runs / elapsed, p99(lags), latency, missed, site_cpu / runs, worker_cpu / runs)
 
 
-def report(name: str, f: Figures) -> None:
-    line(f"check_dummy checks/s, {name}", f.rate, "checks/s", TARGETS["checks_per_s"])
+def report(name: str, f: Figures, kind: str) -> None:
+    line(f"{kind} checks/s, {name}", f.rate, "checks/s", TARGETS["checks_per_s"])
     line(f"scheduling lag p99, {name}", f.lag_p99, "s", TARGETS["lag_p99_s"], False)
     if f.latency_p99 is not None:
         line(
@@ -124,7 +129,7 @@ def run(
     tmp: Path, name: str, args: argparse.Namespace, make: Callable[[Path], LiveSite], workers: int
 ) -> Figures:
     site = make(tmp / name)
-    populate(site.dir, args.services, args.interval)
+    populate(site.dir, args.services, args.interval, args.check_config)
     procs: list[WorkerProcess] = []
     site.start(timeout=120)
     try:
@@ -159,7 +164,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="checks per worker")
     parser.add_argument("--spawners", type=int, default=1, help="spawners per worker")
     parser.add_argument("--no-embedded", action="store_true", help="skip the embedded run")
+    parser.add_argument(
+        "--check", choices=("dummy", "http"), default="dummy", help="check_dummy or built-in http"
+    )
     args = parser.parse_args()
+    kind = "check_dummy" if args.check == "dummy" else "built-in HTTP"
+    args.check_config = None
+    if args.check == "http":  # a local server answering 200 (bench/builtin_checks.py's)
+        port, _ = start_server(1)
+        args.check_config = {"type": "http", "url": f"http://127.0.0.1:{port}/", "timeout": 5}
     if not Path(DUMMY).exists():
         sys.exit(f"{DUMMY} missing: run scripts/test-deps.d/plugins.sh")
     if BINARY is None:
@@ -182,7 +195,7 @@ def main() -> None:
                 ),
                 0,
             )
-            report("embedded", embedded)
+            report("embedded", embedded, kind)
         for count in (int(n) for n in args.workers.split(",")):
             server = single(tmp / f"nats{count}")
             args.nats_url = server.url
@@ -196,7 +209,7 @@ def main() -> None:
                 )
             finally:
                 server.stop()
-            report(f"NATS, {count} worker{'s' if count > 1 else ''}", figures)
+            report(f"NATS, {count} worker{'s' if count > 1 else ''}", figures, kind)
     info("load average (1 min) at the end", psutil.getloadavg()[0], "")
 
 

@@ -1,11 +1,16 @@
-"""A worker without NATS: what it makes of jobs it cannot run, and stopping while NATS is
-unreachable."""
+"""A worker without NATS: every check type's config crosses the wire as it was given, what a
+worker makes of jobs it cannot run, and stopping while NATS is unreachable."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+import pytest
+
+from lookout.checks.active.registry import validate_check_config
+from lookout.checks.active.tcp import TcpParams
 from lookout.sources.workers import wire
 from lookout.sources.workers.connection import NatsAccess
 from lookout.sources.workers.worker import Worker, WorkerOptions
@@ -73,3 +78,25 @@ async def test_it_stops_while_nats_is_unreachable() -> None:
     w.stop()
     async with asyncio.timeout(2):
         await task
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"type": "tcp", "port": 22, "warn": 0.5},
+        {"type": "http", "url": "https://example.org/health", "expect_status": [200]},
+        {"type": "http", "tls": True, "port": 8443, "path": "/x", "conditions": [{"json": "$.a"}]},
+        {"type": "tls", "port": 25, "starttls": "smtp", "warn_days": 21, "crit_days": 7},
+        {"type": "dns", "name": "www.example.org", "record_type": "MX", "expect": ["mx1"]},
+        {"type": "ping", "count": 3, "rta": [100, 300]},
+        {"type": "alive", "ports": [9100]},
+        {"type": "nagios", "command": "check_tcp", "args": ["22"], "timeout": 30},
+    ],
+)
+def test_every_check_type_crosses_the_wire_as_it_was_given(config: dict[str, Any]) -> None:
+    validated = validate_check_config(config)
+    assert validate_check_config(wire.check_payload(validated)) == validated
+
+
+def test_a_config_made_in_code_keeps_its_type() -> None:
+    assert wire.check_payload(TcpParams(port=1)) == {"type": "tcp", "port": 1}

@@ -335,7 +335,7 @@ class NatsRunner:
             host=job.host,
             service=job.service,
             address=job.address,
-            check=job.config.model_dump(mode="json"),
+            check=wire.check_payload(job.config),
             command=command,
             scheduled_at=job.scheduled_at,
             issued_at=w.issued_at,

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from lookout.checks.active.registry import ActiveCheckConfig
 from lookout.domain.results import CheckResult
 
 WIRE_VERSION = 1
@@ -71,6 +72,12 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     dropped: int = 0
     """Jobs it dropped since it started (taken after their deadline)."""
     stopping: bool = False
+
+
+def check_payload(config: ActiveCheckConfig) -> dict[str, Any]:
+    """A check config as the job carries it: the fields that were given (defaults and
+    derived values left out, as some fields exclude others) and its type."""
+    return {"type": config.type, **config.model_dump(mode="json", exclude_unset=True)}
 
 
 _encoder = msgspec.msgpack.Encoder()

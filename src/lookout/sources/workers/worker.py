@@ -117,10 +117,6 @@ class Worker:
         self._nc: Client | None = None
         self._quiet = Quiet()
 
-    @property
-    def running(self) -> int:
-        return len(self._tasks)
-
     def stop(self) -> None:
         """Stop taking jobs; :meth:`run` returns once the running ones are done."""
         self._stop.set()
