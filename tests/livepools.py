@@ -1,19 +1,23 @@
 """A site on worker pools and ``lookout worker`` processes, for integration tests and
-benchmarks (with ``natsserver`` for the NATS servers)."""
+benchmarks (with ``natsserver`` for the NATS servers); and ``Hooks``, the site as a
+``NatsRunner`` sees it, for tests that run the runner in their own event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from livesite import LiveSite, make_site
+from lookout.domain.results import CheckResult
+from lookout.sources.active.runner import CheckJob
 
 T = TypeVar("T")
 
@@ -69,3 +73,32 @@ def wait_for(probe: Callable[[], T], within: float = 20.0, every: float = 0.1) -
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every)
+
+
+@dataclass
+class Hooks:
+    """The site as a NatsRunner sees it: pools by service, one interval, an engine that
+    remembers when each object last took a result."""
+
+    interval: float = 30.0
+    pools: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+    last: dict[tuple[str, str], float] = field(default_factory=dict)
+    applied: list[CheckResult] = field(default_factory=list)
+
+    def pool_for(self, job: CheckJob) -> str:
+        return self.pools.get(job.service, "default")
+
+    def interval_for(self, host: str, service: str) -> float | None:
+        return self.interval
+
+    def last_result(self, host: str, service: str) -> float | None:
+        return self.last.get((host, service), 0.0)
+
+    def command_line(self, name: str) -> str | None:
+        return self.commands.get(name)
+
+    async def apply(self, result: CheckResult) -> None:
+        self.last[(result.host, result.service)] = time.time()
+        self.applied.append(result)
+        await asyncio.sleep(0.01)  # the journal's commit

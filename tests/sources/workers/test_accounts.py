@@ -15,6 +15,7 @@ import nats.js.errors
 import pytest
 from nats.aio.msg import Msg
 
+from livepools import Hooks
 from lookout.checks.active.tcp import TcpParams
 from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob
@@ -28,28 +29,6 @@ from natsserver import NatsServer, require_binary, single
 pytestmark = pytest.mark.integration
 
 ACCOUNTS = Path(__file__).parents[3] / "deploy" / "nats" / "accounts.conf"
-
-
-class Engine:
-    """What tenant A's site engine saw."""
-
-    def __init__(self) -> None:
-        self.applied: list[CheckResult] = []
-
-    def pool_for(self, job: CheckJob) -> str:
-        return "default"
-
-    def interval_for(self, host: str, service: str) -> float | None:
-        return 1.0
-
-    def last_result(self, host: str, service: str) -> float | None:
-        return 0.0
-
-    def command_line(self, name: str) -> str | None:
-        return None
-
-    async def apply(self, result: CheckResult) -> None:
-        self.applied.append(result)
 
 
 @pytest.fixture
@@ -67,8 +46,8 @@ def url(server: NatsServer, user: str, password: str) -> str:
 
 
 @pytest.fixture
-async def site_a(server: NatsServer) -> AsyncIterator[tuple[NatsRunner, Engine]]:
-    engine = Engine()
+async def site_a(server: NatsServer) -> AsyncIterator[tuple[NatsRunner, Hooks]]:
+    engine = Hooks(interval=1.0)
     runner = NatsRunner(
         NatsAccess(url(server, "site-alpha", "site-alpha-secret")),
         "alpha",
@@ -89,7 +68,7 @@ def job() -> CheckJob:
 
 
 async def test_a_worker_of_another_tenant_cannot_take_the_jobs(
-    server: NatsServer, site_a: tuple[NatsRunner, Engine]
+    server: NatsServer, site_a: tuple[NatsRunner, Hooks]
 ) -> None:
     runner, _ = site_a
     intruder = Worker(
@@ -109,7 +88,7 @@ async def test_a_worker_of_another_tenant_cannot_take_the_jobs(
 
 
 async def test_nor_see_them_nor_publish_results_into_the_site(
-    server: NatsServer, site_a: tuple[NatsRunner, Engine]
+    server: NatsServer, site_a: tuple[NatsRunner, Hooks]
 ) -> None:
     runner, engine = site_a
     layout = Layout("alpha")
@@ -138,7 +117,7 @@ async def test_nor_see_them_nor_publish_results_into_the_site(
 
 
 async def test_the_tenants_own_worker_needs_no_more_than_its_permissions(
-    server: NatsServer, site_a: tuple[NatsRunner, Engine]
+    server: NatsServer, site_a: tuple[NatsRunner, Hooks]
 ) -> None:
     runner, engine = site_a
     worker = Worker(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import nats
 import pytest
 
+from livepools import Hooks
 from lookout.checks.active.nagios import NagiosParams
 from lookout.checks.active.tcp import TcpParams
 from lookout.domain.results import CheckResult
@@ -25,35 +25,6 @@ from natsserver import NatsServer
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 SITE = "alpha"
-
-
-@dataclass
-class Hooks:
-    """The site as a NatsRunner sees it: pools by service, one interval, an engine that
-    remembers when each object last took a result."""
-
-    interval: float = 30.0
-    pools: dict[str, str] = field(default_factory=dict)
-    commands: dict[str, str] = field(default_factory=dict)
-    last: dict[tuple[str, str], float] = field(default_factory=dict)
-    applied: list[CheckResult] = field(default_factory=list)
-
-    def pool_for(self, job: CheckJob) -> str:
-        return self.pools.get(job.service, "default")
-
-    def interval_for(self, host: str, service: str) -> float | None:
-        return self.interval
-
-    def last_result(self, host: str, service: str) -> float | None:
-        return self.last.get((host, service), 0.0)
-
-    def command_line(self, name: str) -> str | None:
-        return self.commands.get(name)
-
-    async def apply(self, result: CheckResult) -> None:
-        self.last[(result.host, result.service)] = time.time()
-        self.applied.append(result)
-        await asyncio.sleep(0.01)  # the journal's commit
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], within: float = 10.0) -> T:

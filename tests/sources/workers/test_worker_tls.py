@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from livepools import Hooks
 from lookout.checks.active.tcp import TcpParams
-from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob
 from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.sources.workers.connection import NatsAccess
@@ -20,26 +20,6 @@ from lookout.sources.workers.worker import Worker, WorkerOptions
 from natsserver import NatsServer, require_binary, single
 
 pytestmark = pytest.mark.integration
-
-
-class Engine:
-    def __init__(self) -> None:
-        self.applied: list[CheckResult] = []
-
-    def pool_for(self, job: CheckJob) -> str:
-        return "default"
-
-    def interval_for(self, host: str, service: str) -> float | None:
-        return 10.0
-
-    def last_result(self, host: str, service: str) -> float | None:
-        return 0.0
-
-    def command_line(self, name: str) -> str | None:
-        return None
-
-    async def apply(self, result: CheckResult) -> None:
-        self.applied.append(result)
 
 
 @pytest.fixture
@@ -60,7 +40,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[NatsServer, Path]]:
 async def test_site_and_worker_talk_to_nats_over_tls(tls_server: tuple[NatsServer, Path]) -> None:
     server, ca = tls_server
     access = NatsAccess(server.url, tls_ca=str(ca))
-    engine = Engine()
+    engine = Hooks(interval=10.0)
     runner = NatsRunner(access, "lookout", engine)
     worker = Worker(access, WorkerOptions(site="lookout", pool="default", heartbeat=0.2))
     await runner.start()
@@ -82,7 +62,7 @@ async def test_a_server_the_ca_does_not_vouch_for_is_refused(
 ) -> None:
     server, _ = tls_server
     other = SiteCA.ensure(tmp_path / "other", "other").dir / "ca.pem"
-    runner = NatsRunner(NatsAccess(server.url, tls_ca=str(other)), "lookout", Engine())
+    runner = NatsRunner(NatsAccess(server.url, tls_ca=str(other)), "lookout", Hooks(interval=10.0))
     await runner.start()
     try:
         for _ in range(200):
