@@ -5,8 +5,6 @@ benchmarks (with ``natsserver`` for the NATS servers); and ``Hooks``, the site a
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from livesite import LiveSite, make_site
+from livesite import LiveSite, kill, make_site, stop
 from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob
 
@@ -52,17 +50,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL, no goodbye: its unacknowledged jobs come again after the ack wait."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM: running checks finish first."""
+        stop(self.proc, grace=15)
 
 
 def wait_for(probe: Callable[[], T], within: float = 20.0, every: float = 0.1) -> T:

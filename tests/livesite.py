@@ -19,6 +19,23 @@ def free_port() -> int:
         return port
 
 
+def kill(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL ``proc`` (if it runs) and reap it."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def stop(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
+    """SIGTERM ``proc`` (if it runs); SIGKILL after ``grace`` seconds."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            kill(proc)
+
+
 @dataclass
 class LiveSite:
     """A ``lookout serve`` subprocess on a free port."""
@@ -58,18 +75,10 @@ class LiveSite:
         raise RuntimeError(f"server not ready after {timeout} s: {self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
     def client(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(

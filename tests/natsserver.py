@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livesite import free_port
+from livesite import free_port, kill, stop
 
 BINARY = shutil.which("nats-server")
 
@@ -77,18 +77,10 @@ class NatsServer:
         raise RuntimeError(f"nats-server not listening: {self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def single(work: Path, config: str | None = None, extra: tuple[str, ...] = ()) -> NatsServer:
