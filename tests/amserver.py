@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livesite import LiveSite, free_port
+from livesite import LiveSite, free_port, wait_ready
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -110,16 +110,8 @@ def start(
         stderr=subprocess.STDOUT,
     )
     am = Alertmanager(url, proc, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"alertmanager exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return am
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+    if wait_ready(proc, f"{url}/-/ready", log, "alertmanager", timeout, 0.05):
+        return am
     am.stop()
     raise RuntimeError(f"alertmanager not ready after {timeout} s: {log.read_text()[-3000:]}")
 

@@ -12,6 +12,24 @@ from pathlib import Path
 import httpx
 
 
+def wait_ready(
+    proc: subprocess.Popen[bytes], url: str, log: Path, what: str, timeout: float, pause: float
+) -> bool:
+    """Poll ``url`` until it answers 200 (True) or ``timeout`` passes (False); a process that
+    exits meanwhile raises with the tail of its ``log``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(pause)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livesite import free_port
+from livesite import free_port, wait_ready
 
 BINARY = shutil.which("prometheus")
 
@@ -66,15 +65,7 @@ def start(work: Path, targets: list[str], timeout: float = 60.0) -> Prometheus:
         stderr=subprocess.STDOUT,
     )
     prom = Prometheus(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{prom.url}/-/ready", timeout=1).status_code == 200:
-                return prom
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+    if wait_ready(proc, f"{prom.url}/-/ready", log, "prometheus", timeout, 0.1):
+        return prom
     prom.stop()
     raise RuntimeError(f"prometheus not ready after {timeout} s: {log.read_text()[-3000:]}")
