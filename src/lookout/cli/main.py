@@ -11,6 +11,7 @@ from lookout.cli import (
     admin_cmds,
     agent_cmds,
     bulk_cmds,
+    checkrule_cmds,
     command_cmds,
     config_cmds,
     edit_cmds,
@@ -61,6 +62,7 @@ kube_cmds.register(app)
 agent_cmds.register(app)
 edit_cmds.register(app)
 command_cmds.register(app)
+checkrule_cmds.register(app)
 config_cmds.register(app)
 journey_cmds.register(app)
 report_cmds.register(app)

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from lookout import auth
 from lookout.actions import Actions
 from lookout.chatops.service import ChatOps
-from lookout.checks.active.registry import validate_check_config
 from lookout.config import (
     SETTINGS_FILE,
     Settings,
@@ -52,6 +51,7 @@ from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.alertmanager import Alertmanager
+from lookout.sites.checkrules import CheckRules, refuse_misfits
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
 from lookout.sites.saas import violations
@@ -289,6 +289,8 @@ class Site:
         (event handlers must go through it too)."""
         self.commands = CommandRunner(self.executor, read_resource_file(site_dir / x.resource_file))
         """Command definitions (loaded at start) and the resource file's $USERn$ macros."""
+        self.check_rules = CheckRules(self.db)
+        """Check rules: parameters for check types by label, applied at every run."""
         self.pools = make_pools(self)
         """Worker pools on NATS JetStream ([execution] runner = "nats"), else None."""
         self.check_runner: Runner = self.pools or EmbeddedRunner(
@@ -350,6 +352,7 @@ class Site:
         gc.set_threshold(50_000, 20, 50)
         self.reload_tokens()
         await self._load_commands()
+        await self.check_rules.load()
         await self._check_saas()
         for cfg in self.engine.hosts.values():
             self.schedule_host(cfg, resume=True)
@@ -592,6 +595,7 @@ class Site:
         """Store a host's configuration, then hand it to the engine and the scheduler."""
         self.refuse_check(cfg.check)
         self.refuse_handler(cfg.event_handler)
+        refuse_misfits(self.check_rules.rules, iter([(cfg, None)]))
         now = self.clock()
         await asyncio.to_thread(self.store.save_host, cfg, now, create=create)
         self.engine.put_host(cfg, now)
@@ -609,6 +613,9 @@ class Site:
     async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
         self.refuse_check(cfg.check)
         self.refuse_handler(cfg.event_handler)
+        host = self.engine.hosts.get(cfg.host)
+        if host is not None:
+            refuse_misfits(self.check_rules.rules, iter([(host, cfg)]))
         now = self.clock()
         await asyncio.to_thread(self.store.save_service, cfg, now, create=create)
         self.engine.put_service(cfg, now)
@@ -697,18 +704,31 @@ class Site:
     def _job_factory(self, host: str, service: str) -> Callable[[], CheckJob | None]:
         def make() -> CheckJob | None:
             h = self.engine.hosts.get(host)
-            cfg = h if not service else self.engine.services.get((host, service))
-            if h is None or cfg is None or cfg.check is None:
+            svc = self.engine.services.get((host, service)) if service else None
+            if h is None or (service and svc is None):
+                return None
+            found = self.check_rules.effective(h, svc)
+            if found is None:
                 return None
             return CheckJob(
                 host=host,
                 service=service,
-                config=validate_check_config(cfg.check),
+                config=found.config,
                 address=h.address or host,
                 scheduled_at=self.clock(),
             )
 
         return make
+
+    def check_objects(self) -> Iterator[tuple[HostConfig, ServiceConfig | None]]:
+        """Every host with its own check (service None) and every service with its host."""
+        hosts = self.engine.hosts
+        for h in hosts.values():
+            yield h, None
+        for svc in self.engine.services.values():
+            owner = hosts.get(svc.host)
+            if owner is not None:
+                yield owner, svc
 
     def _recheck(self, key: tuple[str, str]) -> None:
         self.scheduler.run_now(*key)

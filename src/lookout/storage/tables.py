@@ -485,6 +485,18 @@ commands = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+check_rules = sa.Table(
+    "check_rules",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Check rules (migration 0015): parameters for a check type on the checks they match,
+evaluated in ``position`` order; ``spec`` is the validated ``CheckRule``."""
+
 alertmanager_silences = sa.Table(
     "alertmanager_silences",
     metadata,

@@ -15,6 +15,7 @@ from lookout.web.api import (
     admin,
     agents,
     bulk,
+    checkrules,
     commands,
     config,
     history,
@@ -56,7 +57,7 @@ def create_app(site: Any) -> ASGIApp:
     app.state.actions = site.actions
     problems.install(app)
     api = [objects.router, actions.router, history.router, admin.router]
-    api += [commands.router, bulk.router]
+    api += [commands.router, checkrules.router, bulk.router]
     api += [notifications.router, kube.router, config.router, reports.router]
     api += [integrations.router, pools.router]
     for router in api:

@@ -175,8 +175,10 @@ def _host(engine: Engine, name: str) -> HostConfig:
 
 @router.get("/hosts/{host}")
 async def get_host(host: str, request: Request, _: Viewer) -> Response:
-    engine: Engine = _site(request).engine
-    return JSON(host_view(engine, _host(engine, host)))
+    site = _site(request)
+    engine: Engine = site.engine
+    cfg = _host(engine, host)
+    return JSON(host_view(engine, cfg) | rule_view(site, cfg, None))
 
 
 @router.patch("/hosts/{host}")
@@ -295,6 +297,15 @@ async def list_host_services(host: str, request: Request, _: Viewer) -> Response
     return JSON({"total": len(items), "items": items})
 
 
+def rule_view(site: Any, host: HostConfig, svc: ServiceConfig | None) -> dict[str, Any]:
+    """``check_rule``: the check rule that supplies the check's parameters (None: none), and
+    ``check_rule_error`` when its parameters did not fit (the check runs as given)."""
+    found = site.check_rules.effective(host, svc)
+    if found is None:
+        return {"check_rule": None}
+    return {"check_rule": found.rule, "check_rule_error": found.error}
+
+
 def _service(engine: Engine, host: str, name: str) -> ServiceConfig:
     cfg = engine.services.get((host, name))
     if cfg is None:
@@ -305,8 +316,11 @@ def _service(engine: Engine, host: str, name: str) -> ServiceConfig:
 
 @router.get("/hosts/{host}/services/{service:path}")
 async def get_service(host: str, service: str, request: Request, _: Viewer) -> Response:
-    engine: Engine = _site(request).engine
-    return JSON(service_view(engine, _service(engine, host, service)))
+    site = _site(request)
+    engine: Engine = site.engine
+    cfg = _service(engine, host, service)
+    view = service_view(engine, cfg) | rule_view(site, engine.hosts[host], cfg)
+    return JSON(view)
 
 
 @router.patch("/hosts/{host}/services/{service:path}")
