@@ -90,6 +90,17 @@ class UiSettings(BaseModel):
     """Seconds between the browser's polls for changes (live updates)."""
 
 
+class AuthSettings(BaseModel):
+    """How people log in to the web UI (issue 13). API tokens are not affected."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    require_totp: bool = False
+    """Local users must use a TOTP second factor: one without it enrols at the next log-in."""
+
+
 class KubernetesSettings(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
@@ -428,6 +439,8 @@ class Settings(BaseSettings):
     """Notifier and chat bot (rules and channels live in the database)."""
     ui: UiSettings = UiSettings()
     """The web UI: session length, page size, live-update interval."""
+    auth: AuthSettings = AuthSettings()
+    """Web UI log-in: the second factor (TOTP)."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Kubernetes monitoring (clusters are added with `lookout kube connect`)."""
     agent_receiver: AgentReceiverSettings = AgentReceiverSettings()

@@ -22,7 +22,7 @@ from lookout.cli.format import (
 )
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
-user_app = typer.Typer(help="Users: add, list, remove, passwd.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: add, list, remove, passwd, totp-reset.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
 

@@ -1,5 +1,5 @@
-"""``lookout user passwd``: set a user's web UI password, working on the site directory (so it
-also works when no admin can log in yet)."""
+"""``lookout user passwd`` and ``totp-reset``: set a user's web UI password or turn their second
+factor off, working on the site directory (so it also works when no admin can log in yet)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,50 @@ def passwd(
         out.print(f"  Password: [bold]{escape(password)}[/]  (shown once)")
 
 
+def reset_site_totp(site_dir: Path, user: str) -> bool:
+    """Turn ``user``'s second factor off in the site database and end their web sessions;
+    False when they had none."""
+    from lookout.config import load_settings
+    from lookout.storage import accounts
+    from lookout.storage import totp as totp_rows
+    from lookout.storage.database import migrate, open_database
+    from lookout.web.ui.sessions import end_user_sessions
+
+    settings = load_settings(site_dir)
+    db = open_database(settings.database(site_dir))
+    try:
+        migrate(db)
+        accounts.get_user(db, user)  # NotFound names the user
+        had = totp_rows.reset(db, user)
+        end_user_sessions(db, user)
+        return had
+    finally:
+        db.dispose()
+
+
+def totp_reset(
+    name: Annotated[str, typer.Argument(help="User name", show_default=False)],
+    site: Annotated[Path, typer.Option("--site", help="Site directory")] = Path("."),
+) -> None:
+    """Turn a user's two-factor log-in off (lost phone); they set it up again from their
+    profile, or at the next log-in where the site requires it."""
+    try:
+        had = reset_site_totp(site, name)
+    except (ConfigError, LookoutError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    if had:
+        out.print(
+            f"[green]✓[/] two-factor log-in of [bold]{escape(name)}[/] reset; "
+            "their web sessions ended"
+        )
+    else:
+        out.print(f"[yellow]•[/] {escape(name)} had no two-factor log-in; their web sessions ended")
+
+
 def register(app: typer.Typer) -> None:
-    """Adds ``passwd`` to the ``lookout user`` group of :mod:`lookout.cli.admin_cmds`."""
+    """Adds ``passwd`` and ``totp-reset`` to the ``lookout user`` group of
+    :mod:`lookout.cli.admin_cmds`."""
     del app  # the group is registered there
     admin_cmds.user_app.command("passwd")(passwd)
+    admin_cmds.user_app.command("totp-reset")(totp_reset)

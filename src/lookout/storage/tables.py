@@ -512,3 +512,29 @@ alertmanager_silences = sa.Table(
 """Silences in Alertmanager tied to Lookout services (migration 0014): ``origin`` lookout, made
 for an ack (``reason`` ack) or a downtime (``downtime:<id>``); or alertmanager, a silence made
 there that acknowledged the service here (``reason`` silence)."""
+
+# ------------------------------------------------ second factor (issue 13, migration 0015)
+user_totp = sa.Table(
+    "user_totp",
+    metadata,
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sealed_secret", sa.Text, nullable=False),
+    sa.Column("confirmed_at", sa.Float, nullable=True),
+    sa.Column("last_step", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""A user's TOTP seed, sealed with the site key (never stored in clear); ``confirmed_at`` is
+NULL until the first code was typed; ``last_step`` is the last 30 s step a code was accepted
+for, so the same code (or an older one) is refused the second time."""
+
+totp_recovery = sa.Table(
+    "totp_recovery",
+    metadata,
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+)
+"""One-time recovery codes (SHA-256 of 80 random bits each; a used one is deleted)."""

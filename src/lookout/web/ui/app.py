@@ -10,17 +10,21 @@ from lookout.web.ui import (
     act,
     cluster_forms,
     login,
+    login_totp,
     notify_forms,
     object_pages,
     pages,
     profile,
+    profile_totp,
     reports,
     setup_forms,
 )
+from lookout.web.ui.pending import PendingLogins
 from lookout.web.ui.sessions import SessionStore, cookie_names
 from lookout.web.ui.shown_once import ShownOnce
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import SECURITY_HEADERS
+from lookout.web.ui.totp import TwoFactor
 from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
 
 
@@ -31,16 +35,21 @@ def install(app: FastAPI) -> None:
     app.state.ui_cookies = cookie_names(site.settings.site_name, site.settings.url)
     app.state.ui_shown_once = ShownOnce(site.db, site.vault, site.clock)
     app.state.ui_throttle = LoginThrottle(db=site.db, now=site.clock())
+    app.state.ui_pending = PendingLogins()
+    issuer = f"Lookout {site.settings.site_name}"
+    app.state.ui_twofactor = TwoFactor(site.db, site.vault, site.clock, issuer)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)
     app.include_router(object_pages.router)
     for router in (
         login.router,
+        login_totp.router,
         act.router,
         setup_forms.router,
         notify_forms.router,
         cluster_forms.router,
         profile.router,
+        profile_totp.router,
         reports.router,
     ):
         app.include_router(router)

@@ -15,17 +15,21 @@ from lookout import auth
 from lookout.auth import Role
 from lookout.errors import NotFound
 from lookout.storage import accounts
+from lookout.web.ui.pending import PENDING_SECONDS, Purpose
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import TimedRoute
 from lookout.web.ui.web import (
     current,
     form_of,
     login_cookie,
+    pending_cookie,
+    pending_of,
     render,
     safe_next,
     session_cookie,
     sessions_of,
     site_of,
+    twofactor_of,
 )
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
@@ -42,11 +46,11 @@ async def login_page(request: Request, next: str = "/") -> Response:
     resp = render(
         request, None, "login.html", title="Log in", login_csrf=token, next=safe_next(next)
     )
-    _set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
+    set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
     return resp
 
 
-def _set_cookie(
+def set_cookie(
     request: Request, resp: Response, name: str, value: str, max_age: int, path: str = "/"
 ) -> None:
     resp.set_cookie(
@@ -108,14 +112,31 @@ async def login(request: Request) -> Response:
             user=user,
             error="Wrong user name or password.",
         )
-        _set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
+        set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
         return resp
+    second = await asyncio.to_thread(twofactor_of(request).state, user)
+    if second == "on" or site.settings.auth.require_totp:
+        # the user's failure count is kept until the second step is done too: a right password
+        # must not buy fresh guesses at the code
+        purpose: Purpose = "code" if second == "on" else "enrol"
+        half = pending_of(request).create(user, role, next_url, purpose, site.clock())
+        step = RedirectResponse("/login/totp" if purpose == "code" else "/login/enrol", 303)
+        set_cookie(request, step, pending_cookie(request), half, int(PENDING_SECONDS), "/login")
+        step.delete_cookie(login_cookie(request), path="/login")
+        return step
     throttle.succeeded(keys)
+    return await start_session(request, RedirectResponse(next_url, status_code=303), user, role)
+
+
+async def start_session(request: Request, resp: Response, user: str, role: Role) -> Response:
+    """Log ``user`` in: a new session whose cookie ``resp`` sets; the log-in form's and a half
+    log-in's cookies go."""
+    site = site_of(request)
     cookie, _ = await asyncio.to_thread(sessions_of(request).create, user, role, site.clock())
-    done = RedirectResponse(next_url, status_code=303)
-    _set_cookie(request, done, session_cookie(request), cookie, int(sessions_of(request).lifetime))
-    done.delete_cookie(login_cookie(request), path="/login")
-    return done
+    set_cookie(request, resp, session_cookie(request), cookie, int(sessions_of(request).lifetime))
+    resp.delete_cookie(login_cookie(request), path="/login")
+    resp.delete_cookie(pending_cookie(request), path="/login")
+    return resp
 
 
 def _check_password(db: Any, user: str, password: str) -> Role | None:

@@ -3,6 +3,7 @@ one-time code the Zulip bot sends privately, since Zulip may hide e-mails from b
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +13,7 @@ from lookout.auth import Role
 from lookout.web.ui import integrations
 from lookout.web.ui.sessions import Session
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import back, first, form_of, render, site_of, viewer
+from lookout.web.ui.web import back, first, form_of, render, site_of, twofactor_of, viewer
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 Viewer = Annotated[Session, Depends(viewer)]
@@ -21,11 +22,15 @@ Viewer = Annotated[Session, Depends(viewer)]
 @router.get("/profile")
 async def profile(request: Request, sess: Viewer) -> Response:
     site = site_of(request)
+    twofactor = twofactor_of(request)
     return render(
         request,
         sess,
         "profile.html",
         title="Profile",
+        totp=await asyncio.to_thread(twofactor.state, sess.user),
+        recovery_left=await asyncio.to_thread(twofactor.recovery_left, sess.user),
+        totp_required=site.settings.auth.require_totp,
         links=await integrations.zulip_links(site, sess.user),
         chat=integrations.chat_available(site),
     )

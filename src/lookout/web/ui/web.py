@@ -17,7 +17,9 @@ from lookout.domain.events import Event
 from lookout.domain.values import is_time
 from lookout.engine.core import Engine
 from lookout.web.ui import queries
+from lookout.web.ui.pending import PendingLogins
 from lookout.web.ui.sessions import Session, SessionStore
+from lookout.web.ui.totp import TwoFactor
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -53,6 +55,21 @@ def login_cookie(request: Request) -> str:
     """This site's log-in form cookie name."""
     name: str = request.app.state.ui_cookies[1]
     return name
+
+
+def pending_cookie(request: Request) -> str:
+    """This site's half-log-in cookie (password right, second factor to come)."""
+    return f"{session_cookie(request)}_2fa"
+
+
+def pending_of(request: Request) -> PendingLogins:
+    store: PendingLogins = request.app.state.ui_pending
+    return store
+
+
+def twofactor_of(request: Request) -> TwoFactor:
+    service: TwoFactor = request.app.state.ui_twofactor
+    return service
 
 
 def site_of(request: Request) -> Any:
