@@ -513,7 +513,7 @@ alertmanager_silences = sa.Table(
 for an ack (``reason`` ack) or a downtime (``downtime:<id>``); or alertmanager, a silence made
 there that acknowledged the service here (``reason`` silence)."""
 
-# ------------------------------------------------ second factor (issue 13, migration 0015)
+# ------------------------------------------------ second factor (issue 13, migration 0016)
 user_totp = sa.Table(
     "user_totp",
     metadata,

@@ -1,7 +1,7 @@
 """TOTP second factor for local users (issue 13)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 02:10:00.000000
 
 Creates ``user_totp`` (a user's sealed TOTP seed, whether it was confirmed, the last time step
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
