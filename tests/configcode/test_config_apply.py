@@ -432,3 +432,59 @@ def test_service_dependencies_are_applied_exported_and_checked(
     r = cli("config", "apply", str(tree))
     assert r.exit_code != 0
     assert "a cycle" in r.output
+
+
+TLS_WEB = """\
+- name: tls-web
+  check_type: tls
+  host_labels: {team: rules-web}
+  params: {warn_days: 40, crit_days: 20}
+"""
+TLS_ALL = """\
+- name: tls-all
+  check_type: tls
+  params: {crit_days: 10}
+  objects: services
+  hosts: [rules-*]
+"""
+RULES = TLS_WEB + TLS_ALL
+
+
+def test_check_rules_are_applied_in_order_exported_and_checked(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    host = (
+        "name: rules-web1\nlabels: {team: rules-web}\nservices:\n"
+        "  Cert:\n    check: {type: tls, port: 1, warn_days: 50}\n"
+    )
+    tree = write(tmp_path / "rules", {"hosts/rules-web1.yaml": host, "check-rules.yaml": RULES})
+    report = cli.json("config", "apply", str(tree))
+    assert counts(report)["check_rules"] == (2, 0, 0)
+    assert cli.json("config", "apply", str(tree))["changed"] is False
+    with site.client() as http:
+        svc = http.get("/api/v1/hosts/rules-web1/services/Cert").json()
+        assert svc["check_rule"] == "tls-web"
+        rules = http.get("/api/v1/check-rules").json()["items"]
+        assert [r["name"] for r in rules[:2]] == ["tls-web", "tls-all"]
+    exported = tmp_path / "exported"
+    cli.ok("config", "export", str(exported))
+    text = (exported / "check-rules.yaml").read_text()
+    assert "- name: tls-web\n  check_type: tls\n" in text
+    assert "warn_days: 40" in text
+    assert "check_rules" not in counts(cli.json("config", "apply", str(exported)))
+
+    (tree / "check-rules.yaml").write_text(TLS_ALL + TLS_WEB)
+    assert counts(cli.json("config", "apply", str(tree)))["check_rules"] == (0, 2, 0)
+
+    (tree / "check-rules.yaml").write_text(RULES.replace("crit_days: 20", "crit_days: 60"))
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 2, r.output
+    assert "check-rules.yaml: tls-web: params.crit_days: Value error, crit_days (60)" in r.output
+    (tree / "check-rules.yaml").write_text(
+        RULES.replace("warn_days: 40, crit_days: 20", "warn_days: 70, crit_days: 60")
+    )
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 1, r.output
+    assert "check-rules.yaml: tls-web.params: does not fit rules-web1/Cert" in r.output
+    (tree / "check-rules.yaml").write_text("[]\n")
+    assert counts(cli.json("config", "apply", str(tree)))["check_rules"] == (0, 0, 2)

@@ -56,6 +56,7 @@ KIND_ORDER = (
     "rules",
     "contacts",
     "downtimes",
+    "check_rules",
 )
 
 
@@ -130,6 +131,7 @@ FILE_OF = {
     "rules": "notifications.yaml",
     "contacts": "notifications.yaml",
     "downtimes": "downtimes.yaml",
+    "check_rules": "check-rules.yaml",
 }
 
 

@@ -8,6 +8,7 @@ Layout::
     DIR/notifications.yaml     channels (name → spec, secrets as env:NAME), rules (a list, in
                                order), contacts (user → groups, zulip)
     DIR/downtimes.yaml         recurring downtimes (a list)
+    DIR/check-rules.yaml       check rules (a list, in order: the first match sets params)
 
 One file per host keeps a change to one host one file in a diff; keys are written in a fixed
 order and fields at their default are left out. A file that is missing means its kinds are not
@@ -36,6 +37,7 @@ import msgspec
 import yaml
 from pydantic import ValidationError
 
+from lookout.checks.active.rules import CheckRule
 from lookout.configcode.tree import (
     ChannelEntry,
     CommandEntry,
@@ -49,7 +51,13 @@ from lookout.errors import ConfigError
 from lookout.notify.spec import MASK, SECRET_FIELDS, Contact, Rule
 
 HOSTS_DIR = "hosts"
-FILES = ("commands.yaml", "groups.yaml", "notifications.yaml", "downtimes.yaml")
+FILES = (
+    "commands.yaml",
+    "groups.yaml",
+    "notifications.yaml",
+    "downtimes.yaml",
+    "check-rules.yaml",
+)
 CACHE_VERSION = b"configcode-1"
 SAFE = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 
@@ -268,6 +276,24 @@ def downtimes_from_file(data: Any, file: str) -> list[dict[str, Any]]:
     return out
 
 
+def check_rules_from_file(data: Any, file: str) -> list[dict[str, Any]]:
+    """``check-rules.yaml``: a list of rules, each validated with its check type's params."""
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise TreeError([f"{file}: expected a list of rules (the first match sets params)"])
+    out, errors = [], []
+    for i, item in enumerate(data):
+        try:
+            out.append(CheckRule.model_validate(item).model_dump(mode="json"))
+        except ValidationError as exc:
+            label = item.get("name", i) if isinstance(item, dict) else i
+            errors += problems(exc, f"{file}: {label}")
+    if errors:
+        raise TreeError(errors)
+    return out
+
+
 def _timestamp(value: Any) -> Any:
     """YAML reads ``2026-01-04T02:00:00Z`` as a datetime; the models take Unix seconds."""
     if isinstance(value, datetime):
@@ -320,6 +346,8 @@ def documents(tree: Mapping[str, Any]) -> dict[str, Any]:
         docs["notifications.yaml"] = notes
     if tree.get("downtimes") is not None:
         docs["downtimes.yaml"] = list(tree["downtimes"])
+    if tree.get("check_rules") is not None:
+        docs["check-rules.yaml"] = list(tree["check_rules"])
     return docs
 
 
@@ -396,6 +424,10 @@ def _downtimes_part(data: Any, file: str) -> dict[str, Any]:
     return {"downtimes": downtimes_from_file(data, file)}
 
 
+def _check_rules_part(data: Any, file: str) -> dict[str, Any]:
+    return {"check_rules": check_rules_from_file(data, file)}
+
+
 def _notifications_part(data: Any, file: str, *, env: Mapping[str, str]) -> dict[str, Any]:
     return notifications_from_file(data, file, env)
 
@@ -431,6 +463,7 @@ def read_tree(directory: Path, env: Mapping[str, str], cache: Path | None = None
         "groups.yaml": groups_from_file,
         "notifications.yaml": functools.partial(_notifications_part, env=env),
         "downtimes.yaml": _downtimes_part,
+        "check-rules.yaml": _check_rules_part,
     }
     for name, reader in readers.items():
         path = directory / name

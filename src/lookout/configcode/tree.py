@@ -7,7 +7,8 @@ The tree is what ``lookout config export`` writes, ``lookout config apply`` send
      "commands": [{"name", "command_line"}], "host_groups": [{"name", "alias"}],
      "service_groups": [{"name", "alias"}], "channels": [{"name", "spec"}],
      "rules": [<Rule>, … in order], "contacts": [<Contact>],
-     "downtimes": [{"host", "service", "start", "end", "recurrence", …}]}
+     "downtimes": [{"host", "service", "start", "end", "recurrence", …}],
+     "check_rules": [<CheckRule>, … in order]}
 
 A kind that is missing (or null) is not managed by the tree: apply leaves it alone. The file
 layout is :mod:`lookout.configcode.files`.
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lookout.checks.active.rules import CheckRule
 from lookout.notify.spec import NAME_PATTERN, Contact, Rule
 from lookout.wire.api import Body, HostIn, Name, ServiceIn, ServiceName, Text, Timestamp
 
@@ -38,6 +40,7 @@ KINDS = (
     "rules",
     "contacts",
     "downtimes",
+    "check_rules",
 )
 COMMAND_NAME = r"^[A-Za-z0-9_.\-]{1,255}$"
 
@@ -115,6 +118,7 @@ class Tree(BaseModel):
     rules: list[Rule] | None = None
     contacts: list[Contact] | None = None
     downtimes: list[DowntimeEntry] | None = None
+    check_rules: list[CheckRule] | None = None
 
 
 def _no_duplicates(names: list[str], what: str) -> None:
@@ -145,7 +149,7 @@ def check_references(tree: dict[str, Any]) -> list[str]:
             _no_duplicates([h["name"] for h in hosts], "host")
         except ValueError as exc:
             out.append(f"hosts: {exc}")
-    for kind in ("commands", "host_groups", "service_groups", "channels"):
+    for kind in ("commands", "host_groups", "service_groups", "channels", "check_rules"):
         if tree.get(kind) is not None:
             try:
                 _no_duplicates([i["name"] for i in _named_items(tree[kind], "name")], kind[:-1])

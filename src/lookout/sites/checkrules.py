@@ -129,8 +129,9 @@ class CheckRules:
 
 def misfits(
     rules: Sequence[CheckRule], objects: Iterator[tuple[HostConfig, ServiceConfig | None]]
-) -> list[str]:
-    """``"host/service: rule R not applied: …"`` for each check the rules would not fit."""
+) -> list[tuple[str, str, str]]:
+    """``(check, rule, why)`` for each check (``host`` or ``host/service``) whose first
+    matching rule has params that do not fit it."""
     out = []
     for host, svc in objects:
         check = svc.check if svc is not None else host.check
@@ -140,9 +141,9 @@ def misfits(
             found = effective(check, rules, target(host, svc, check))
         except pydantic.ValidationError:
             continue  # the check itself is invalid: not the rules' doing
-        if found.error is not None:
+        if found.error is not None and found.rule is not None:
             where = f"{host.name}/{svc.name}" if svc is not None else host.name
-            out.append(f"{where}: rule {found.rule} {found.error}")
+            out.append((where, found.rule, found.error))
     return out
 
 
@@ -150,7 +151,7 @@ def refuse_misfits(
     rules: Sequence[CheckRule], objects: Iterator[tuple[HostConfig, ServiceConfig | None]]
 ) -> None:
     """ValidationError at ``params`` naming the checks the rules would not fit."""
-    found = misfits(rules, objects)
+    found = [f"{where}: rule {rule} {why}" for where, rule, why in misfits(rules, objects)]
     if found:
         shown = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
         raise ValidationError(f"params do not fit checks the rule matches: {shown}", ("params",))

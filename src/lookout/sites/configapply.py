@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pydantic
 
 from lookout.checks.active.registry import validate_check_config
+from lookout.checks.active.rules import CheckRule
 from lookout.configcode import plan as p
 from lookout.configcode.tree import (
     MANAGED_AUTHOR,
@@ -29,6 +30,7 @@ from lookout.configcode.tree import (
     downtime_key,
 )
 from lookout.domain.commands import Command, CommandLineError
+from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.domain.values import InvalidValue
 from lookout.engine import inputs as inp
 from lookout.engine.dependencies import check_dependencies
@@ -36,6 +38,7 @@ from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, PermissionDenied, ValidationError
 from lookout.notify import editing
 from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
+from lookout.sites.checkrules import misfits
 from lookout.sites.selfmon import LABEL as SELF_LABEL
 from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
 from lookout.sources.kube.mapping import CLUSTER_LABEL
@@ -100,7 +103,13 @@ async def export_tree(site: Any) -> dict[str, Any]:
     commands = await _commands(site)
     if commands is not None:
         tree["commands"] = [{"name": n, "command_line": c} for n, c in sorted(commands.items())]
+    tree["check_rules"] = [_check_rule_entry(r) for r in site.check_rules.rules]
     return tree
+
+
+def _check_rule_entry(rule: CheckRule) -> dict[str, Any]:
+    data: dict[str, Any] = rule.model_dump(mode="json", exclude_defaults=True)
+    return {"name": rule.name, "check_type": rule.check_type, **data}
 
 
 def _discovered(labels: Mapping[str, str], source_label: str) -> bool:
@@ -290,6 +299,7 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
     if commands is not None:
         for msg in _commands_in_use(site, plan, commands[0].remove):
             errors.add(["commands", msg.split(":", 1)[0]], msg.split(": ", 1)[1])
+    check_rules = plan_check_rules(site, tree, plan, errors, changes)
     if errors.items:
         raise TreeInvalid(errors.items)
     report = {
@@ -305,6 +315,8 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
     if plan is not None and (plan.host_changes or plan.service_changes):
         await site.apply_batch(plan.hosts, plan.services, plan.remove_services, plan.remove_hosts)
     await _remove_commands(site, commands)
+    if check_rules is not None:
+        await site.check_rules.replace_all(check_rules[1], set(check_rules[0]), site.clock())
     await _apply_notifications(site, notify)
     await _apply_downtimes(site, downtimes)
     return report
@@ -487,6 +499,73 @@ async def _apply_downtimes(site: Any, plan: tuple[list[DowntimeEntry], list[int]
             include_services=e.include_services,
             recurrence=e.recurrence,
         )
+
+
+# ---------------------------------------------------------------------- check rules
+def plan_check_rules(
+    site: Any,
+    tree: dict[str, Any],
+    plan: p.ObjectPlan | None,
+    errors: _Errors,
+    changes: dict[str, p.Change],
+) -> tuple[list[str], list[CheckRule]] | None:
+    """The check rules of the tree (None: not managed, or unchanged), and the names that are
+    new or changed. Rules must fit the checks they match after the apply: every check when
+    the rules change, else the hosts and services the tree writes."""
+    current: list[CheckRule] = site.check_rules.rules
+    rules = current
+    if tree.get("check_rules") is not None:
+        found = _named_models("check_rules", tree["check_rules"], CheckRule, errors, "name")
+        rules = list(found.values())
+        have = {r.name: (i, r) for i, r in enumerate(current)}
+        want = {r.name: (i, r) for i, r in enumerate(rules)}
+        changes["check_rules"] = p.plan_named(have, want)
+    changed = bool(changes.get("check_rules"))
+    if changed:
+        objects = _final_objects(site, plan)
+    elif plan is not None and rules:
+        objects = _written_objects(site, plan)
+    else:
+        objects = iter(())
+    for where, rule, why in misfits(rules, objects):
+        errors.add(["check_rules", rule, "params"], f"does not fit {where}: {why}")
+    if not changed:
+        return None
+    change = changes["check_rules"]
+    return change.create + change.change, rules
+
+
+def _final_objects(
+    site: Any, plan: p.ObjectPlan | None
+) -> Iterator[tuple[HostConfig, ServiceConfig | None]]:
+    """Every host and service as it will be after the apply."""
+    hosts: dict[str, HostConfig] = dict(site.engine.hosts)
+    services: dict[tuple[str, str], ServiceConfig] = dict(site.engine.services)
+    if plan is not None:
+        for name in plan.remove_hosts:
+            hosts.pop(name, None)
+        for key in plan.remove_services:
+            services.pop(key, None)
+        hosts.update((h.name, h) for h in plan.hosts)
+        services.update(((s.host, s.name), s) for s in plan.services)
+    for h in hosts.values():
+        yield h, None
+    for svc in services.values():
+        if svc.host in hosts:
+            yield hosts[svc.host], svc
+
+
+def _written_objects(
+    site: Any, plan: p.ObjectPlan
+) -> Iterator[tuple[HostConfig, ServiceConfig | None]]:
+    """The hosts and services the apply writes, as they will be."""
+    hosts: dict[str, HostConfig] = {h.name: h for h in plan.hosts}
+    for h in plan.hosts:
+        yield h, None
+    for svc in plan.services:
+        host = hosts.get(svc.host) or site.engine.hosts.get(svc.host)
+        if host is not None:
+            yield host, svc
 
 
 # ---------------------------------------------------------------------- commands
