@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from lookout.checks.active.rules import parse_params
 from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import parse_labels, print_done, print_json, stdout
 
@@ -22,19 +22,11 @@ NameArg = Annotated[str, typer.Argument(help="Rule name (tls-prod)", show_defaul
 Many = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
-def parse_params(items: Iterable[str]) -> dict[str, Any]:
-    """``["warn_days=20", "rta=[100,200]", "host=x"]`` → values as JSON where they parse
-    as JSON (numbers, lists, true/false), else as text."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r}: expected FIELD=VALUE", param_hint="--param")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
+def _params(items: list[str] | None) -> dict[str, Any]:
+    try:
+        return parse_params(items or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--param") from exc
 
 
 def _labels(items: list[str] | None, hint: str) -> dict[str, str]:
@@ -81,7 +73,7 @@ def add(
         "services": service or [],
         "host_labels": _labels(host_label, "--host-label"),
         "service_labels": _labels(service_label, "--service-label"),
-        "params": parse_params(param or []),
+        "params": _params(param),
     }
     if position is not None:
         body["position"] = position
@@ -108,7 +100,9 @@ def list_rules(api: ApiClient, as_json: JsonOpt = False) -> None:
     for col in ("#", "rule", "type", "matches", "params"):
         table.add_column(col)
     for r in answer["items"]:
-        table.add_row(str(r["position"]), r["name"], r["check_type"], _conditions(r), _params(r))
+        table.add_row(
+            str(r["position"]), r["name"], r["check_type"], _conditions(r), _shown_params(r)
+        )
     stdout().print(table)
 
 
@@ -120,7 +114,7 @@ def _conditions(rule: dict[str, Any]) -> Text:
     return Text(", ".join(parts) or "every check of the type")
 
 
-def _params(rule: dict[str, Any]) -> Text:
+def _shown_params(rule: dict[str, Any]) -> Text:
     return Text(" ".join(f"{k}={json.dumps(v)}" for k, v in rule["params"].items()) or "-")
 
 
@@ -137,7 +131,7 @@ def show(api: ApiClient, name: NameArg, as_json: JsonOpt = False) -> None:
     if r["description"]:
         out.print(Text(f"  {r['description']}"))
     out.print(Text("  matches   ").append(_conditions(r)))
-    out.print(Text("  params    ").append(_params(r)))
+    out.print(Text("  params    ").append(_shown_params(r)))
     shown = ", ".join(r["applies_to"]) or "-"
     more = r["applies_total"] - len(r["applies_to"])
     out.print(

@@ -4,6 +4,7 @@ site is shared with the other tests."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from webapi import Api, locs, problem_of, unique, wait_for
 
-from livesite import LiveSite
+from livesite import LiveSite, make_site
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +158,21 @@ def test_a_rule_can_be_put_first_and_limited_by_names(
     assert api.svc(host, "Db")["check_rule"] == last["name"]
     for name in (first["name"], last["name"]):
         assert admin.delete(f"/api/v1/check-rules/{name}").status_code == 204
+
+
+def test_rules_are_kept_across_a_restart_in_order(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    site.start()
+    try:
+        with site.client() as admin:
+            for name in ("b", "a"):
+                _rule(admin, name=name, check_type="ping", params={"count": 2})
+            _rule(admin, name="c", check_type="tls", position=0)
+        site.stop()
+        site.start()
+        with site.client() as admin:
+            items = admin.get("/api/v1/check-rules").json()["items"]
+            assert [(r["name"], r["position"]) for r in items] == [("c", 0), ("b", 1), ("a", 2)]
+            assert items[1]["params"] == {"count": 2}
+    finally:
+        site.stop()

@@ -8,7 +8,8 @@ first matching rule (in order) sets, else the check type's default. Pure: no I/O
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal, Self
@@ -96,6 +97,22 @@ def param_errors(check_type: str, params: Mapping[str, Any]) -> list[InitErrorDe
             if e["type"] != "missing"
         ]
     return []
+
+
+def parse_params(items: Iterable[str]) -> dict[str, Any]:
+    """``["warn_days=20", "rta=[100, 200]", "host=x"]`` → params: a value is read as JSON
+    where it is JSON (numbers, lists, true/false), else taken as text. ValueError names the
+    item that is not ``FIELD=VALUE``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{item!r}: expected FIELD=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from lookout.web.ui import (
     act,
+    checkrule_forms,
     cluster_forms,
     login,
     login_totp,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
         login_totp.router,
         act.router,
         setup_forms.router,
+        checkrule_forms.router,
         notify_forms.router,
         cluster_forms.router,
         profile.router,

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from lookout.checks.active.rules import Effective
 from lookout.domain.events import Event
+from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.engine.status import Status
 from lookout.web.ui import graphs, integrations
 from lookout.web.ui.sessions import Session
@@ -64,12 +66,22 @@ async def service_page(
         "service.html",
         title=f"{name} on {host}",
         cfg=cfg,
+        check_rule=_rule_of(site, engine.hosts[host], cfg),
         host_cfg=engine.hosts[host],
         host_st=engine.status[(host, "")],
         st=st,
         place=integrations.kube_place(engine.hosts[host]),
         **ctx,
     )
+
+
+def _rule_of(site: Any, host: HostConfig, svc: ServiceConfig | None) -> Effective | None:
+    """Which check rule supplies the check's params (None: passive, or the rule is invalid)."""
+    try:
+        found: Effective | None = site.check_rules.effective(host, svc)
+    except ValueError:
+        return None
+    return found
 
 
 async def _object_context(request: Request, st: Status, range_name: str) -> dict[str, Any]:

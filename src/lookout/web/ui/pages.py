@@ -11,6 +11,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from lookout.checks.active.registry import check_types
 from lookout.domain.events import EventType
 from lookout.engine.status import Status
 from lookout.storage import accounts
@@ -317,6 +318,8 @@ async def setup(request: Request, sess: Admin, created: str = "") -> Response:
         tokens=tokens,
         commands=[{**c, "used_by": site.command_users(c["name"])} for c in commands],
         execution=site.executor.enabled,
+        check_rules=site.check_rules.rules,
+        check_types=check_types(),
         new_token=new_token,
         created=created if created in site.engine.hosts else "",
         registration=registration,
