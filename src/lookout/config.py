@@ -299,6 +299,27 @@ class MetricsSettings(BaseModel):
     """With ``services``: also every perfdata metric's value and thresholds."""
 
 
+class CentralSettings(BaseModel):
+    """A central site's view of remote sites (added with ``lookout remote add``, issue 12)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    refresh_interval: float = Field(1.0, gt=0, le=3600)
+    """Seconds between two asks of a remote for what changed."""
+    timeout: float = Field(10.0, gt=0, le=300)
+    """Seconds one request to a remote may take."""
+    max_objects: int = Field(1_000_000, gt=0)
+    """Most hosts and services kept of one remote (more: its answer is refused)."""
+    max_answer_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Largest answer read from a remote (one page of changes) in bytes."""
+    page_size: int = Field(20_000, ge=1, le=50_000)
+    """Objects asked for per page of changes."""
+    full_sync_interval: float = Field(3600.0, gt=0)
+    """Seconds between full syncs of a remote (changes in between)."""
+
+
 class SaasSettings(BaseModel):
     """SaaS mode (issue 13): set by the site manager for all its sites; a site cannot turn it
     off (the manager starts it with ``LOOKOUT_SAAS__ENABLED=true``, which wins over the file)."""
@@ -455,6 +476,8 @@ class Settings(BaseSettings):
     """Alertmanager's webhook into Lookout and silences for acks and downtimes."""
     metrics: MetricsSettings = MetricsSettings()
     """/metrics for Prometheus: opt in to every object's state and perfdata."""
+    central: CentralSettings = CentralSettings()
+    """A central site's view of remote sites: refresh, timeouts, bounds."""
     saas: SaasSettings = SaasSettings()
     """SaaS mode (set by the site manager): no programs, allow-listed types only."""
 

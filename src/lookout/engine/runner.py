@@ -101,6 +101,8 @@ class SiteRunner:
         self._commit_since: float | None = None
         """``time.monotonic()`` when the commit in flight on the writer thread began."""
         self.started = False
+        self.before_checkpoint: Callable[[], None] | None = None
+        """Called just before a checkpoint clears ``engine.dirty`` (the change feed's sweep)."""
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -230,6 +232,8 @@ class SiteRunner:
         return batch
 
     def _take_snapshot(self) -> Snapshot:
+        if self.before_checkpoint is not None:
+            self.before_checkpoint()
         eng = self.engine
         now = self.clock()
         events, self._recent_events = self._recent_events, []

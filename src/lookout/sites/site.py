@@ -51,6 +51,8 @@ from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
 from lookout.sites.agents import make_receiver
 from lookout.sites.alertmanager import Alertmanager
+from lookout.sites.central import Central
+from lookout.sites.changefeed import ChangeFeed
 from lookout.sites.checkrules import CheckRules, refuse_misfits
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
@@ -332,9 +334,20 @@ class Site:
         """The Livestatus server (None when ``[livestatus]`` turns socket and TCP off)."""
         self.alertmanager = Alertmanager(self)
         """Alertmanager's webhook into the site, and silences for acks and downtimes."""
+        self.central = Central(self)
+        """The remote sites this site shows next to its own (``lookout remote add``)."""
+        self.feed: ChangeFeed | None = None
+        """What changed, for central sites that follow this one (made when first asked)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
+
+    def change_feed(self) -> ChangeFeed:
+        """The feed of changes central sites follow; it starts sweeping when first asked."""
+        if self.feed is None:
+            self.feed = ChangeFeed(self.engine, self.settings.site_name)
+            self.runner.before_checkpoint = self.feed.sweep
+        return self.feed
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -372,6 +385,7 @@ class Site:
         if self.livestatus is not None:
             await self.livestatus.start()
         await self.alertmanager.start()
+        await self.central.start()
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -379,6 +393,7 @@ class Site:
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
 
     async def stop(self) -> None:
+        await self.central.stop()
         await self.alertmanager.stop()
         if self.livestatus is not None:
             await self.livestatus.stop()

@@ -538,3 +538,15 @@ totp_recovery = sa.Table(
     sa.Column("code_hash", sa.String(64), primary_key=True),
 )
 """One-time recovery codes (SHA-256 of 80 random bits each; a used one is deleted)."""
+
+remote_sites = sa.Table(
+    "remote_sites",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("token_sealed", sa.Text, nullable=False),
+    sa.Column("ca_pem", sa.Text, nullable=False),
+    sa.Column("allow_http", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""Remote sites a central site shows (migration 0017); the token sealed with the site key."""

@@ -15,6 +15,7 @@ from lookout.web.api import (
     admin,
     agents,
     bulk,
+    central,
     checkrules,
     commands,
     config,
@@ -59,7 +60,7 @@ def create_app(site: Any) -> ASGIApp:
     api = [objects.router, actions.router, history.router, admin.router]
     api += [commands.router, checkrules.router, bulk.router]
     api += [notifications.router, kube.router, config.router, reports.router]
-    api += [integrations.router, pools.router]
+    api += [integrations.router, pools.router, central.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)

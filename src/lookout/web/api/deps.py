@@ -87,12 +87,17 @@ def require(role: Role) -> Callable[[Request], Awaitable[Principal]]:
 
 
 def author_of(principal: Principal, requested: str | None) -> str:
-    """The token's user, unless an admin names someone else (e.g. a bot acting for a person)."""
-    if requested and requested != principal.user:
-        if not principal.role.allows(Role.ADMIN):
-            raise HTTPException(403, "only admins may set another author")
+    """The token's user, unless an admin names someone else (e.g. a bot acting for a person),
+    or the token's user vouches for a person: ``"alice via <token's user>"`` (a central site
+    acting for its user, issue 12)."""
+    if not requested or requested == principal.user:
+        return principal.user
+    via = f" via {principal.user}"
+    if requested.endswith(via) and requested[: -len(via)].strip():
         return requested
-    return principal.user
+    if not principal.role.allows(Role.ADMIN):
+        raise HTTPException(403, "only admins may set another author")
+    return requested
 
 
 # ---------------------------------------------------------------------- failed-token throttle
