@@ -82,6 +82,16 @@ CLI_FOR = {
     "POST /hosts/{host}/agent-deregister": "host deregister",
     "GET /agents": "agent list",
     "POST /results": "submit",
+    "GET /remotes": "remote list",
+    "POST /remotes": "remote add",
+    "DELETE /remotes/{name}": "remote remove",
+    "GET /central/problems": "central problems",
+    "GET /central/services": "central services",
+    "GET /central/hosts": "central hosts",
+    "POST /central/actions/acknowledge": "central ack",
+    "POST /central/actions/schedule-downtime": "central downtime",
+    "POST /central/actions/comment": "central comment",
+    "POST /central/actions/recheck": "central recheck",
 }
 WITHOUT_JSON = {
     "POST /notifications/rules": "notifications apply posts many items from a file",
@@ -94,6 +104,7 @@ WITHOUT_JSON = {
 NOT_CLI = {
     "POST /notifications/zulip/{channel}": "Zulip's outgoing-webhook bots call it",
     "POST /integrations/alertmanager": "Alertmanager's webhook_configs call it",
+    "GET /changes": "central sites call it (lookout remote add)",
 }
 
 

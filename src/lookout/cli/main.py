@@ -22,6 +22,7 @@ from lookout.cli import (
     kube_cmds,
     notify_cmds,
     objects_cmds,
+    remote_cmds,
     report_cmds,
     site_cmds,
     sites_cmds,
@@ -69,6 +70,7 @@ report_cmds.register(app)
 sites_cmds.register(app)
 bulk_cmds.register(app)
 worker_cmds.register(app)
+remote_cmds.register(app)
 
 if __name__ == "__main__":
     app()

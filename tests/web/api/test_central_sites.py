@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from centralnet import FixedAnswers, Silent, TlsFront, make_cert
 from webapi import problem_of, wait_for
 
+from centralnet import FixedAnswers, Silent, TlsFront, make_cert
 from livesite import LiveSite, free_port, make_site
 
 pytestmark = pytest.mark.integration
@@ -129,7 +129,8 @@ def test_problems_of_every_site_with_their_site(sites: Sites) -> None:
     body = wait_for(lambda: (b := _problems(sites)) and want <= _keys(b) and b)
     assert ("dc2", "dc2-db", "load") not in _keys(body)  # OK is no problem
     first = body["items"][0]
-    assert first["state_name"] == "CRIT" and first["handled"] is False
+    assert first["state_name"] == "CRIT"
+    assert first["handled"] is False
     assert {s["name"]: s["state"] for s in body["sites"]} == {"dc2": "ok", "dc3": "ok"}
     assert _keys(_problems(sites, site="dc2")) == {
         ("dc2", "dc2-db", "disk"),
@@ -171,7 +172,8 @@ def test_an_ack_is_carried_out_by_the_owning_site(sites: Sites) -> None:
     assert r.json()["site"] == "dc2"
     acks = sites.dc2_api.get("/api/v1/acknowledgements").json()["items"]
     mine = [a for a in acks if a["host"] == "dc2-db" and a["service"] == "disk"]
-    assert mine and mine[0]["author"] == "admin via central-hq"
+    assert mine
+    assert mine[0]["author"] == "admin via central-hq"
     assert mine[0]["comment"] == "on it"
 
     def handled() -> bool:
@@ -220,9 +222,7 @@ def test_remotes_never_show_their_token(sites: Sites) -> None:
 
 
 def test_plain_http_and_bad_certificates_are_refused(sites: Sites) -> None:
-    r = sites.hq.post(
-        "/api/v1/remotes", json={"name": "plain", "url": sites.dc3.url, "token": "t"}
-    )
+    r = sites.hq.post("/api/v1/remotes", json={"name": "plain", "url": sites.dc3.url, "token": "t"})
     assert "allow_http" in problem_of(r, 422)["detail"]
     r = sites.hq.post(
         "/api/v1/remotes",
