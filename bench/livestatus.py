@@ -1,6 +1,7 @@
 """Livestatus benchmark: LQL over the Unix socket of a big ``lookout serve`` site.
 
     .venv/bin/python bench/livestatus.py [--hosts 5000] [--services 20] [--rounds 20] [--seconds 10]
+        [--churn 100]
 
 Builds a throwaway SQLite site with hosts × services passive services (default 100,000; 5 % not
 OK, a quarter of those acknowledged), starts ``lookout serve`` and times, over ``SITE/run/live``
@@ -9,7 +10,9 @@ with ``ResponseHeader: fixed16`` and JSON like Thruk's client:
 - ``GET services`` with 10 columns (every service): median and p99 latency;
 - a ``Stats`` query of the state counts (4 lines), and Thruk's tactical overview (18 lines);
 - a Thruk-like page mix (tactical stats, problems list, one host's services, host list page,
-  comments, status) from 4 kept-alive clients for ``--seconds``: queries/s, p50, p99;
+  comments, status) from 4 kept-alive clients for ``--seconds``: queries/s, p50, p99; once on
+  a still site (Stats answers given again for up to 1 s) and once while ``--churn``
+  services a second (100) change state through the API (Stats counted again each second);
 - a small query's latency while a client keeps asking for every service (how long the one
   event loop holds others).
 
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ui import build
 
-from livesite import make_site
+from livesite import LiveSite, make_site
 
 SERVICES_10 = (
     "GET services\nColumns: host_name description state state_type has_been_checked "
@@ -103,13 +106,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-def timed(path: Path, name: str, lql: str, rounds: int) -> None:
+def timed(path: Path, name: str, lql: str, rounds: int, afresh: bool = False) -> None:
+    """``afresh``: each round adds a header of its own that changes nothing, so that a Stats
+    query is counted again instead of answered from the last answer (``stats_reuse``)."""
     with connect(path) as s:
         size = ask(s, lql)  # warm
         times = []
-        for _ in range(rounds):
+        for i in range(rounds):
+            own = f"Timelimit: {1000 + i}\n" if afresh else ""  # ignored, but makes a new query
             t0 = time.perf_counter()
-            ask(s, lql)
+            ask(s, lql + own)
             times.append((time.perf_counter() - t0) * 1000)
     p50, p99 = statistics.median(times), pct(times, 0.99)
     target = TARGETS.get(name)
@@ -117,7 +123,23 @@ def timed(path: Path, name: str, lql: str, rounds: int) -> None:
     print(f"{name:<28} {p50:>9.1f} {p99:>9.1f} {size / 1024:>9.0f}  {mark}", flush=True)
 
 
-def mix(path: Path, clients: int, seconds: float) -> None:
+def churn(
+    live: LiveSite, services: list[tuple[str, str]], rate: int, stop: threading.Event
+) -> None:
+    """Change the state of ``rate`` services a second through the API, 20 per request."""
+    with live.client() as http:
+        i = 0
+        while not stop.wait(20 / rate):
+            batch = services[(i * 20) % len(services) :][:20]
+            state = 2 if (i // (len(services) // 20 or 1)) % 2 == 0 else 0
+            results = [
+                {"host": h, "service": s, "state": state, "summary": "churn"} for h, s in batch
+            ]
+            http.post("/api/v1/results", json={"results": results})
+            i += 1
+
+
+def mix(path: Path, clients: int, seconds: float, label: str = "") -> None:
     times: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -143,7 +165,7 @@ def mix(path: Path, clients: int, seconds: float) -> None:
     rate = len(times) / (time.perf_counter() - t0)
     mark = f"≥ 200/s [{'ok' if rate >= 200 else 'MISS'}]"
     print(
-        f"page mix, {clients} clients: {rate:,.0f} queries/s, "
+        f"page mix{label}, {clients} clients: {rate:,.0f} queries/s, "
         f"p50 {statistics.median(times):.1f} ms, p99 {pct(times, 0.99):.1f} ms  {mark}",
         flush=True,
     )
@@ -174,12 +196,20 @@ def beside_big(path: Path, seconds: float) -> None:
     )
 
 
+def keys(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The services ``build`` made, the first service of each host first."""
+    return [
+        (f"host{h:05d}", f"svc{s:02d}") for s in range(args.services) for h in range(args.hosts)
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", type=int, default=5000)
     ap.add_argument("--services", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--churn", type=int, default=100, help="state changes/s in the second mix")
     args = ap.parse_args()
     total = args.hosts * args.services
     with tempfile.TemporaryDirectory(prefix="lookout-bench-ls-") as tmp:
@@ -192,11 +222,20 @@ def main() -> None:
         try:
             print(f"{'query':<28} {'p50 ms':>9} {'p99 ms':>9} {'KiB':>9}  target (p50)")
             timed(path, "GET services (10 columns)", SERVICES_10, args.rounds)
-            timed(path, "Stats state counts", STATE_STATS, args.rounds * 5)
-            timed(path, "Stats tactical (24 lines)", TAC, args.rounds * 5)
+            timed(path, "Stats state counts", STATE_STATS, args.rounds * 5, afresh=True)
+            timed(path, "Stats tactical (24 lines)", TAC, args.rounds * 5, afresh=True)
+            timed(path, "Stats tactical, given again", TAC, args.rounds * 5)
             for i, q in enumerate(MIX[1:], start=1):
                 timed(path, f"mix query {i}", q, args.rounds * 5)
             mix(path, 4, args.seconds)
+            stop = threading.Event()
+            flipper = threading.Thread(target=churn, args=(live, keys(args), args.churn, stop))
+            flipper.start()
+            try:
+                mix(path, 4, args.seconds, f" with {args.churn} state changes/s")
+            finally:
+                stop.set()
+                flipper.join()
             beside_big(path, min(args.seconds, 5.0))
         finally:
             live.stop()

@@ -270,6 +270,10 @@ class LivestatusSettings(BaseModel):
     """Seconds a kept-alive connection may wait for its next request."""
     max_connections: int = Field(64, ge=1)
     """Connections served at once; more are closed at once."""
+    stats_reuse: float = Field(1.0, ge=0, le=60)
+    """Seconds a ``Stats`` answer may be given again to the same query (0: count every time).
+    Actions and configuration changes count again at once; state changes from results show
+    within this time."""
 
     @field_validator("tcp")
     @classmethod

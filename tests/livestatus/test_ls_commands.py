@@ -206,3 +206,22 @@ def test_a_refused_command_with_fixed16_answers_in_that_framing(
     )
     assert raw.startswith(b"452 ")
     assert raw[16:] == f"REMOVE_HOST_ACKNOWLEDGEMENT: {host}: not acknowledged\n".encode()
+
+
+def test_stats_answer_counts_again_after_an_action(acting_site: Site, svc: tuple[str, str]) -> None:
+    """A Stats answer is given again for a while (Thruk asks the same counts on every page),
+    but a user's own action shows at once, and a state change from a result within
+    ``stats_reuse`` (1 s by default)."""
+    host, name = svc
+    lql = (
+        f"GET services\nFilter: host_name = {host}\nStats: state = 2\n"
+        "Stats: state = 2\nStats: acknowledged = 1\nStatsAnd: 2"
+    )
+    assert rows(acting_site.socket, lql) == [[1, 0]]
+    assert command(acting_site, f"ACKNOWLEDGE_SVC_PROBLEM;{host};{name};1;0;1;alice;on it") == b""
+    assert rows(acting_site.socket, lql) == [[1, 1]]  # the action counted at once
+    acting_site.result(host, name, 0, "fine again")
+    deadline = time.monotonic() + 5
+    while rows(acting_site.socket, lql) != [[0, 0]]:
+        assert time.monotonic() < deadline, "a state change never reached the Stats answer"
+        time.sleep(0.1)

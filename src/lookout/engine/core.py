@@ -45,6 +45,9 @@ class Counters:
     results_unknown_object: int = 0
     actions: int = 0
     events: int = 0
+    changes: int = 0
+    """Inputs other than results and ticks, and configuration changes: what tells a reader
+    (Livestatus' reused Stats answers) that a user changed something."""
 
 
 class Engine:
@@ -80,6 +83,7 @@ class Engine:
 
     # ------------------------------------------------------------------ config
     def put_host(self, cfg: HostConfig, at: float, status: Status | None = None) -> None:
+        self.counters.changes += 1
         self.hosts[cfg.name] = cfg
         self.host_services.setdefault(cfg.name, {})
         key = (cfg.name, "")
@@ -108,6 +112,7 @@ class Engine:
         self.dirty.add(st)
 
     def put_service(self, cfg: ServiceConfig, at: float, status: Status | None = None) -> None:
+        self.counters.changes += 1
         key = (cfg.host, cfg.name)
         self._index_dependencies(key, self.services.get(key), cfg)
         self.services[key] = cfg
@@ -157,6 +162,7 @@ class Engine:
             self.downtimes_changed = True
 
     def _forget_status(self, key: Key) -> None:
+        self.counters.changes += 1
         st = self.status.pop(key, None)
         if st is not None:
             self.dirty.discard(st)
@@ -238,6 +244,7 @@ class Engine:
         self.counters.actions += 1
         if isinstance(item, inp.Tick):
             return self.tick(item.at)
+        self.counters.changes += 1
         if isinstance(item, inp.Acknowledge):
             return self._acknowledge(item)
         if isinstance(item, inp.RemoveAcknowledgement):

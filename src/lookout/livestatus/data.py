@@ -7,6 +7,8 @@ on first use and dropped by :meth:`SiteData.fresh` before each query: a query se
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,13 +58,41 @@ class SiteData:
     counters: Counters = field(default_factory=Counters)
     perf_cache: dict[Key, Any] = field(default_factory=dict)
     """Perfdata text per object, with the metrics it was made from (``objects.perf_data``)."""
+    stats_reuse: float = 1.0
+    """Seconds a ``Stats`` answer may be given again (0: never); see ``execute``."""
     _cache: dict[str, Any] = field(default_factory=dict)
+    _answers: dict[Any, tuple[float, int, bytes]] = field(default_factory=dict)
+    counting: dict[Any, tuple[int, asyncio.Future[bytes]]] = field(default_factory=dict)
+    """``Stats`` answers being counted (by query), with the ``changes`` they started at: a
+    second client asking the same waits for that count instead of counting again."""
 
     def fresh(self) -> None:
         """Forget the per-query indexes (call before each query)."""
         self._cache.clear()
         if len(self.perf_cache) > 2 * len(self.engine.status) + 1000:
             self.perf_cache.clear()  # objects were removed: start again
+
+    # ------------------------------------------------------------------ answers
+    def reused(self, key: Any) -> bytes | None:
+        """The answer kept for ``key``, if it is younger than ``stats_reuse`` and no action or
+        configuration change happened since it was made."""
+        kept = self._answers.get(key)
+        if kept is None:
+            return None
+        made, changes, body = kept
+        if changes != self.engine.counters.changes or time.monotonic() - made > self.stats_reuse:
+            del self._answers[key]
+            return None
+        return body
+
+    def keep(self, key: Any, body: bytes, changes: int, made: float) -> None:
+        """Keep an answer made at ``made`` (monotonic) when the engine's ``changes`` counter
+        read ``changes``."""
+        if self.stats_reuse <= 0:
+            return
+        if len(self._answers) >= MAX_KEPT_ANSWERS:
+            self._answers.pop(next(iter(self._answers)))
+        self._answers[key] = (made, changes, body)
 
     def _cached(self, name: str, build: Callable[[], Any]) -> Any:
         value = self._cache.get(name)
@@ -177,6 +207,8 @@ class SiteData:
 
 
 _is_service = attrgetter("service")
+MAX_KEPT_ANSWERS = 256
+"""``Stats`` answers kept at most (the oldest goes first)."""
 
 
 def split_list(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> byte
         if req.error is not None:
             raise req.error
         q = compile_request(req, tables, data.clock())
-        code, body = 200, await _run(q, req, data)
+        code, body = 200, await _answer_or_reuse(q, req, data)
     except LqlError as exc:
         data.counters.errors += 1
         log.info("livestatus: %s %s: %d %s", req.method, req.target[:80], exc.code, exc.message)
@@ -143,6 +144,38 @@ async def answer(req: Request, tables: dict[str, Table], data: SiteData) -> byte
         log.exception("livestatus: GET %s failed", req.target[:80])
         code, body = INVALID, output.error_body(f"internal error: {type(exc).__name__}: {exc}")
     return output.frame(code, body, req.fixed16)
+
+
+async def _answer_or_reuse(q: Compiled, req: Request, data: SiteData) -> bytes:
+    """A ``Stats`` query (Thruk's tactical overview counts every service, on every page and for
+    every user) is answered from its last answer for up to ``stats_reuse`` seconds. Actions
+    (acknowledgements, downtimes, comments…) and configuration changes count again at once, so
+    a user sees their own action; state changes from results show within ``stats_reuse``."""
+    if not q.stats or q.table.fetch is not None or data.stats_reuse <= 0:
+        return await _run(q, req, data)
+    key = (req.target, tuple(req.headers), req.output_format, req.column_headers, req.separators)
+    body = data.reused(key)
+    if body is not None:
+        return body
+    changes = data.engine.counters.changes
+    counting = data.counting.get(key)
+    if counting is not None and counting[0] == changes:  # the same count under way: share it
+        return await asyncio.shield(counting[1])
+    made = time.monotonic()  # before the turns let inputs in
+    done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    data.counting[key] = (changes, done)
+    try:
+        body = await _run(q, req, data)
+    except BaseException as exc:
+        done.set_exception(exc)
+        done.exception()  # retrieved: no "never retrieved" warning when nobody shared it
+        raise
+    finally:
+        if data.counting.get(key, (0, None))[1] is done:
+            del data.counting[key]
+    done.set_result(body)
+    data.keep(key, body, changes, made)
+    return body
 
 
 async def _run(q: Compiled, req: Request, data: SiteData) -> bytes:

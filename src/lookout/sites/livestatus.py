@@ -36,6 +36,7 @@ def make_livestatus(site: Site) -> LivestatusServer | None:
         commands=lambda: {n: c.line for n, c in site.commands.commands.items()},
         flap_detection=site.settings.flapping.enabled,
         event_handlers=site.settings.execution.event_handlers,
+        stats_reuse=s.stats_reuse,
     )
 
     async def fetch_log(since: float | None, until: float | None, limit: int) -> list[Event]:
