@@ -58,6 +58,7 @@ from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
 from lookout.sites.saas import violations
 from lookout.sites.selfmon import ChannelMonitor
+from lookout.sites.series import SeriesServices, series_services_of
 from lookout.sites.workers import make_pools
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
@@ -295,8 +296,13 @@ class Site:
         """Check rules: parameters for check types by label, applied at every run."""
         self.pools = make_pools(self)
         """Worker pools on NATS JetStream ([execution] runner = "nats"), else None."""
+        self.series_services = SeriesServices(self)
+        """Services made from the series of PromQL checks with ``per_series``."""
         self.check_runner: Runner = self.pools or EmbeddedRunner(
-            concurrency=s.check_concurrency, clock=clock, commands=self.commands
+            concurrency=s.check_concurrency,
+            clock=clock,
+            commands=self.commands,
+            on_series=self.series_services.take,
         )
         self.scheduler = Scheduler(
             self.check_runner,
@@ -395,6 +401,7 @@ class Site:
     async def stop(self) -> None:
         await self.central.stop()
         await self.alertmanager.stop()
+        await self.series_services.aclose()
         if self.livestatus is not None:
             await self.livestatus.stop()
         await self.kube.stop()
@@ -682,6 +689,9 @@ class Site:
             self.engine.remove_host(name)
 
     async def delete_service(self, host: str, name: str) -> None:
+        """Delete a service, and the services made from its series (``sites/series.py``)."""
+        for child in series_services_of(self.engine, host, name):
+            await self.delete_service(host, child)
         await asyncio.to_thread(self.store.delete_service, host, name)
         self.scheduler.unschedule(host, name)
         self.engine.remove_service(host, name)

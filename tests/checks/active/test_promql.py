@@ -135,3 +135,75 @@ def test_a_site_runs_the_check(prom: Prometheus, live_site: LiveSite) -> None:
         assert st["state_name"] == "CRIT"
         assert str(st["summary"]).startswith('PromQL CRITICAL - {instance="db1:9100"} = 97')
         assert time.time() - float(st["last_check"]) < 60  # type: ignore[arg-type]
+
+
+async def test_per_series_gives_one_outcome_per_series(prom: Prometheus, ctx: CheckContext) -> None:
+    out = await run_check(params(prom, THREE, levels=[80, 90], per_series=True), "", ctx)
+    assert (out.state, out.summary) == (0, "PromQL OK - 3 series, 1 WARNING, 1 CRITICAL")
+    assert out.series is not None
+    assert [(s.labels, s.state, s.summary) for s in out.series] == [
+        ((("instance", "db1:9100"),), 2, 'PromQL CRITICAL - {instance="db1:9100"} = 97'),
+        ((("instance", "db2:9100"),), 1, 'PromQL WARNING - {instance="db2:9100"} = 85'),
+        ((("instance", "db3:9100"),), 0, 'PromQL OK - {instance="db3:9100"} = 10'),
+    ]
+    assert [(m.name, m.value, m.warn) for m in out.series[0].metrics] == [("value", 97, 80)]
+    few = await run_check(params(prom, THREE, per_series=True, max_series=2), "", ctx)
+    assert few.series is not None
+    assert len(few.series) == 2
+    assert few.summary == "PromQL OK - 2 series; 1 more not kept (max_series 2)"
+
+
+def test_a_site_makes_a_service_per_series(prom: Prometheus, live_site: LiveSite) -> None:
+    """Each series is a service of its own on the check's host, depending on the check's
+    service; a series the query stops returning gets the if_empty state."""
+    check = {"type": "promql", "url": prom.url, "query": THREE, "levels": [80, 90]}
+    check |= {"per_series": True, "if_empty": "OK"}
+    with live_site.client() as c:
+        c.post("/api/v1/hosts", json={"name": "db"}).raise_for_status()
+        r = c.post(
+            "/api/v1/hosts/db/services",
+            json={"name": "Disk used", "check": check, "check_interval": 1},
+        )
+        assert r.status_code == 201, r.text
+
+        def series() -> dict[str, dict[str, object]] | None:
+            items = c.get("/api/v1/services", params={"host": "db"}).json()["items"]
+            made = {s["name"]: s for s in items if s["name"] != "Disk used"}
+            return (
+                made if len(made) == 3 and all(s.get("last_check") for s in made.values()) else None
+            )
+
+        made = wait_for("three series services", series)
+        db1 = made['Disk used {instance="db1:9100"}']
+        assert (db1["state_name"], db1["summary"]) == (
+            "CRIT",
+            'PromQL CRITICAL - {instance="db1:9100"} = 97',
+        )
+        assert db1["labels"] == {
+            "lookout/source": "promql",
+            "lookout/series-of": "Disk used",
+            "promql/instance": "db1:9100",
+        }
+        assert made['Disk used {instance="db2:9100"}']["state_name"] == "WARN"
+        own = c.get(f"/api/v1/hosts/db/services/{quote('Disk used')}").json()
+        assert own["state_name"] == "OK"
+        assert own["summary"].startswith("PromQL OK - 3 series")
+
+        one = 'label_replace(vector(97), "instance", "db1:9100", "", "")'
+        patched = c.patch(
+            f"/api/v1/hosts/db/services/{quote('Disk used')}",
+            json={"check": check | {"query": one}},
+        )
+        assert patched.status_code == 200, patched.text
+
+        db3 = quote('Disk used {instance="db3:9100"}')
+
+        def gone() -> dict[str, object] | None:
+            path = f"/api/v1/hosts/db/services/{db3}"
+            st: dict[str, object] = c.get(path).json()
+            return st if st["summary"] == "PromQL - no longer returned by the query" else None
+
+        assert wait_for("db3's series gone", gone)["state_name"] == "OK"
+
+        c.delete(f"/api/v1/hosts/db/services/{quote('Disk used')}").raise_for_status()
+        assert c.get("/api/v1/services", params={"host": "db"}).json()["items"] == []

@@ -28,13 +28,24 @@ NAGIOS_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 USER_AGENT = "lookout-check/0.1"
 
 
+class SeriesOutcome(msgspec.Struct, frozen=True):
+    """One series of a check that reports many (a PromQL vector), for its own service."""
+
+    labels: tuple[tuple[str, str], ...]
+    state: int
+    summary: str
+    metrics: tuple[Metric, ...] = ()
+
+
 class Outcome(msgspec.Struct, frozen=True):
-    """What one run of an active check found: state 0..3, summary, details, metrics."""
+    """What one run of an active check found: state 0..3, summary, details, metrics.
+    ``series``: one outcome per series when the check splits its answer into services."""
 
     state: int
     summary: str
     long_output: str = ""
     metrics: tuple[Metric, ...] = ()
+    series: tuple[SeriesOutcome, ...] | None = None
 
 
 def _new_client(*, verify: bool, max_connections: int) -> httpx.AsyncClient:

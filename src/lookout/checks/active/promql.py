@@ -7,6 +7,10 @@ labels (and how many others are not OK), the long output lists every series, and
 is a metric named by its labels. No series at all is ``if_empty`` (UNKNOWN by default: a
 mistyped metric name returns nothing too; use OK for alert-style expressions such as
 ``up == 0``).
+
+With ``per_series`` each series becomes a service of its own (the site makes them, see
+``sites/series.py``): the check's own service then says how many series there are and is
+UNKNOWN only when Prometheus cannot answer, so a problem is told once, by its series.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator
 
-from lookout.checks.active import ActiveParams, CheckContext, Outcome, describe_error, label
+from lookout.checks.active import (
+    ActiveParams,
+    CheckContext,
+    Outcome,
+    SeriesOutcome,
+    describe_error,
+    label,
+)
 from lookout.domain import values
 from lookout.domain.metrics import Metric
 
@@ -46,6 +57,14 @@ class PromqlParams(ActiveParams):
     )
     unit: str = Field("", max_length=32, description="Unit of the values (for the metrics).")
     verify_tls: bool = Field(True, description="Verify the server's certificate.")
+    per_series: bool = Field(
+        False,
+        description="One service per series (named by its labels, on the same host), "
+        "judged on its own; a series no longer returned gets the if_empty state.",
+    )
+    max_series: int = Field(
+        500, ge=1, le=5000, description="Most series services one check keeps (per_series)."
+    )
 
     @field_validator("levels")
     @classmethod
@@ -136,6 +155,8 @@ def metric_name(labels: dict[str, str]) -> str:
 
 
 def judge(params: PromqlParams, series: list[tuple[dict[str, str], float]]) -> Outcome:
+    if params.per_series:
+        return split(params, series)
     if not series:
         state = STATES[params.if_empty]
         return Outcome(state=state, summary=f"PromQL {label(state)} - no series for the query")
@@ -171,3 +192,33 @@ def _metrics(
         if math.isfinite(v) and abs(v) <= values.NUMBER_MAX and len(out) < values.MAX_METRICS:
             out.setdefault(name, Metric(name, v, params.unit, warn, crit))
     return tuple(out[k] for k in sorted(out))
+
+
+def split(params: PromqlParams, series: list[tuple[dict[str, str], float]]) -> Outcome:
+    """One outcome per series (the first ``max_series`` by name); the check's own service is
+    OK and counts them."""
+    ordered = sorted(series, key=lambda item: series_name(item[0]))
+    kept = ordered[: params.max_series]
+    outcomes = tuple(_series_outcome(params, labels, value) for labels, value in kept)
+    counts = [sum(1 for o in outcomes if o.state == s) for s in range(4)]
+    summary = f"PromQL OK - {len(outcomes)} series" + "".join(
+        f", {n} {label(s)}" for s, n in enumerate(counts) if s and n
+    )
+    if len(ordered) > len(kept):
+        summary += f"; {len(ordered) - len(kept)} more not kept (max_series {params.max_series})"
+    if not ordered:
+        summary = f"PromQL OK - no series (each series service is {params.if_empty})"
+    long_output = "\n".join(f"{label(o.state)}: {o.summary}" for o in outcomes if o.state)
+    return Outcome(0, summary, long_output[: values.MAX_LONG_OUTPUT], series=outcomes)
+
+
+def _series_outcome(params: PromqlParams, labels: dict[str, str], value: float) -> SeriesOutcome:
+    state = state_of(value, params)
+    text = f"PromQL {label(state)} - {series_name(labels)} = {value:g}{params.unit}"
+    metrics: tuple[Metric, ...] = ()
+    if math.isfinite(value) and abs(value) <= values.NUMBER_MAX:
+        warn, crit = params.levels if params.levels else (None, None)
+        name = labels.get("__name__", "")[: values.MAX_NAME] or "value"
+        metrics = (Metric(name, value, params.unit, warn, crit),)
+    pairs = tuple(sorted(labels.items()))
+    return SeriesOutcome(pairs, state, text[: values.MAX_SUMMARY], metrics)

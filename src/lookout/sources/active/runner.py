@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from lookout.checks.active import CheckContext, CommandExecutor, Outcome
+from lookout.checks.active import CheckContext, CommandExecutor, Outcome, SeriesOutcome
 from lookout.checks.active.registry import ActiveCheckConfig, run_check
 from lookout.domain.results import CheckResult
 
 Execute = Callable[[ActiveCheckConfig, str, CheckContext], Awaitable[Outcome]]
 """How a runner executes one check (``run_check``, or a fake in tests)."""
+OnSeries = Callable[[str, str, tuple[SeriesOutcome, ...]], None]
+"""Told ``(host, service, series)`` when a service's check split its answer into series."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ class EmbeddedRunner:
     A check gets ``config.timeout + grace`` seconds before the runner gives up on it.
     Without a ``context`` the runner creates (and closes in ``aclose``) its own HTTP clients.
     ``commands`` runs the site's command definitions (Nagios plugins); each check gets the
-    context with its job's host and service filled in.
+    context with its job's host and service filled in. ``on_series`` hears the series of
+    checks that split their answer (PromQL ``per_series``).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class EmbeddedRunner:
         context: CheckContext | None = None,
         execute: Execute = run_check,
         commands: CommandExecutor | None = None,
+        on_series: OnSeries | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -83,6 +87,7 @@ class EmbeddedRunner:
         if commands is not None:
             self._context = replace(self._context, commands=commands)
         self._execute = execute
+        self._on_series = on_series
         self._slots = asyncio.Semaphore(concurrency)
 
     async def run(self, job: CheckJob) -> CheckResult:
@@ -90,6 +95,8 @@ class EmbeddedRunner:
         async with self._slots:
             checked_at = self._clock()
             outcome = await self._outcome(job)
+        if outcome.series is not None and job.service and self._on_series is not None:
+            self._on_series(job.host, job.service, outcome.series)
         return CheckResult(
             host=job.host,
             service=job.service,
