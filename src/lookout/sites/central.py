@@ -120,6 +120,10 @@ class Central:
             "problems": len(link.problems),
         }
 
+    def version(self) -> int:
+        """Moves when any remote's cache or health changes (the UI's live marker)."""
+        return sum(link.version for link in self.links.values())
+
     def link(self, name: str) -> RemoteLink:
         link = self.links.get(name)
         if link is None:

@@ -112,6 +112,7 @@ class RemoteLink:
             else:
                 if self.error is not None:
                     log.warning("remote site %s answers again", self.name)
+                    self.version += 1
                 self.error = None
                 self.failing_since = None
             self._wake.clear()
@@ -126,6 +127,7 @@ class RemoteLink:
     def _failed(self, error: str) -> None:
         if error != self.error:
             log.warning("remote site %s: %s", self.name, error)
+            self.version += 1
         self.error = error
         if self.failing_since is None:
             self.failing_since = self.clock()

@@ -46,6 +46,10 @@ class RemoteObject(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=
     stale: bool
     flapping: bool
 
+    @property
+    def is_host(self) -> bool:
+        return self.service == ""
+
 
 class ChangesPage(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """One answer of ``GET /api/v1/changes``.

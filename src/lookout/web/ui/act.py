@@ -38,19 +38,19 @@ async def act(request: Request) -> Response:
         if action == "remove_downtime":
             ids = [int(v) for v in data.get("downtime", []) if v.isascii() and v.isdigit()]
             if not ids:
-                raise _Invalid("choose a downtime to remove")
+                raise Invalid("choose a downtime to remove")
             out = await actions.remove_downtime(author=sess.user, comment=comment, ids=ids)
             done = len(out.ids)
         else:
             if not targets:
-                raise _Invalid("choose at least one host or service")
+                raise Invalid("choose at least one host or service")
             for host, service in targets:
                 try:
-                    await _one(actions, site, action, host, service, sess.user, comment, data)
+                    await act_on(actions, site, action, host, service, sess.user, comment, data)
                     done += 1
                 except LookoutError as exc:
                     failed.append(f"{host}{'/' + service if service else ''}: {exc}")
-    except (_Invalid, LookoutError) as exc:
+    except (Invalid, LookoutError) as exc:
         sess.flash.append(("error", str(exc)))
         return back(data)
     verb = _VERBS.get(action, action)
@@ -71,11 +71,11 @@ _VERBS = {
 }
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     pass
 
 
-async def _one(
+async def act_on(
     actions: Actions,
     site: Any,
     action: str,
@@ -88,7 +88,7 @@ async def _one(
     target = Target(host=host, service=service or None)
     if action == "ack":
         if not comment:
-            raise _Invalid("an acknowledgement needs a comment (what is being done about it?)")
+            raise Invalid("an acknowledgement needs a comment (what is being done about it?)")
         expire = DURATIONS.get(first(data, "expire"))
         await actions.acknowledge(
             target,
@@ -102,8 +102,8 @@ async def _one(
         await actions.remove_acknowledgement(target, author=author, comment=comment)
     elif action == "downtime":
         if not comment:
-            raise _Invalid("a downtime needs a comment (why?)")
-        seconds = _duration(first(data, "duration"), first(data, "duration_text"))
+            raise Invalid("a downtime needs a comment (why?)")
+        seconds = duration_of(first(data, "duration"), first(data, "duration_text"))
         now = site.clock()
         await actions.schedule_downtime(
             target,
@@ -118,16 +118,16 @@ async def _one(
     elif action == "comment":
         await actions.comment(target, author=author, comment=comment)
     else:
-        raise _Invalid(f"unknown action {action!r}")
+        raise Invalid(f"unknown action {action!r}")
 
 
-def _duration(preset: str, typed: str) -> float:
+def duration_of(preset: str, typed: str) -> float:
     """A typed duration (the one grammar: 90m, 2h30m, 1w) wins over the preset buttons."""
     if typed.strip():
         try:
             return durations.parse_duration(typed)
         except InvalidValue as exc:
-            raise _Invalid(f"duration: {exc}") from None
+            raise Invalid(f"duration: {exc}") from None
     if preset in DURATIONS:
         return float(DURATIONS[preset])
-    raise _Invalid(f"duration: choose 1h, 8h, 1d or 7d, or type one (like {durations.EXAMPLES})")
+    raise Invalid(f"duration: choose 1h, 8h, 1d or 7d, or type one (like {durations.EXAMPLES})")

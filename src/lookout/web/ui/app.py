@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from lookout.web.ui import (
     act,
+    central_page,
     checkrule_forms,
     cluster_forms,
     login,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
         login.router,
         login_totp.router,
         act.router,
+        central_page.router,
         setup_forms.router,
         checkrule_forms.router,
         notify_forms.router,

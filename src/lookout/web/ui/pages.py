@@ -50,6 +50,7 @@ async def overview(request: Request, sess: Viewer) -> Response:
         ov=ov,
         clusters=ov.clusters,
         notes=await integrations.notification_summary(site),
+        remotes=site.central.health(),
         live=True,
     )
 
@@ -226,10 +227,11 @@ async def search_json(request: Request, _: Viewer, q: str = "") -> Response:
 async def live(request: Request, _: Viewer) -> Response:
     """What the browser polls: the unhandled count (title) and a change marker."""
     engine = engine_of(request)
+    central = site_of(request).central
     return JSON(
         {
             "unhandled": queries.unhandled_count(engine),
-            "changes": engine.counters.events,
+            "changes": engine.counters.events + central.version(),
             "objects": len(engine.status),
         }
     )

@@ -216,6 +216,7 @@ def render(
             "flash": flash,
             "unhandled": unhandled,
             "site_name": site.settings.site_name,
+            "has_remotes": bool(site.central.links),
             "refresh_seconds": site.settings.ui.refresh_seconds,
             "now": site.clock(),
             "path": request.url.path,
