@@ -49,7 +49,8 @@ def main() -> None:
         live.start(timeout=600)
         try:
             times, size, samples = [], 0, 0
-            with httpx.Client(timeout=60) as client:
+            auth = {"Authorization": f"Bearer {live.token}"}  # [metrics] services wants one
+            with httpx.Client(timeout=60, headers=auth) as client:
                 for _ in range(args.rounds):
                     started = time.perf_counter()
                     r = client.get(f"{live.url}/metrics")

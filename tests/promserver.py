@@ -39,15 +39,20 @@ class Prometheus:
                 self.proc.wait()
 
 
-def start(work: Path, targets: list[str], timeout: float = 60.0) -> Prometheus:
-    """Prometheus scraping ``targets`` (``host:port``, path /metrics) every second."""
+def start(
+    work: Path, targets: list[str], timeout: float = 60.0, token: str | None = None
+) -> Prometheus:
+    """Prometheus scraping ``targets`` (``host:port``, path /metrics) every second, with
+    ``token`` as its bearer credentials when given."""
     if BINARY is None:
         pytest.skip("prometheus is not installed (scripts/test-deps.d/kube.sh installs it)")
     work.mkdir(parents=True, exist_ok=True)
     config = work / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: lookout\n    static_configs:\n"
+        "scrape_configs:\n  - job_name: lookout\n"
+        + (f"    authorization:\n      credentials: {token}\n" if token else "")
+        + "    static_configs:\n"
         f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
         if targets
         else "global:\n  scrape_interval: 1s\n"

@@ -301,6 +301,15 @@ class MetricsSettings(BaseModel):
     """Also expose every host's and service's state, acknowledgement and downtime."""
     perfdata: bool = False
     """With ``services``: also every perfdata metric's value and thresholds."""
+    auth: Literal["auto", "token", "none"] = "auto"
+    """Whether a scrape needs a bearer token (any role: ``lookout token create prometheus
+    --role viewer``): ``token`` always, ``none`` never, ``auto`` when ``services`` is on, since
+    those families name every host and service (the site's own figures stay open, like
+    ``/healthz``)."""
+
+    @property
+    def needs_token(self) -> bool:
+        return self.auth == "token" or (self.auth == "auto" and self.services)
 
 
 class CentralSettings(BaseModel):

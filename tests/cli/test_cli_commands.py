@@ -179,8 +179,10 @@ def test_users_are_added_and_listed(cli: Cli) -> None:
     assert users["alice"]["has_password"] is True
     assert "alice" in cli.ok("user", "list").stdout
     token = cli.ok("token", "create", "alice laptop", "--user", "alice", "--role", "operator")
-    assert "created for alice" in token.stdout
-    assert "Shown once" in token.stdout
+    assert token.stdout.strip().startswith("lk_")  # the token alone: `> file` keeps just it
+    assert len(token.stdout.split()) == 1
+    assert "created for alice" in token.stderr
+    assert "Shown once" in token.stderr
 
 
 def test_host_remove_asks_first(cli: Cli) -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.text import Text
 
 from lookout.auth import Role
@@ -60,10 +61,16 @@ def token_create(
     if as_json:
         print_json(created)
         return
-    print_done(f"token {created['id']} ({created['role']}) created for {created['user']}")
-    out = stdout()
-    out.print(Text(created["token"], style="bold"), soft_wrap=True)
-    out.print(Text("Shown once: store it now.", style="dim"))
+    # the token alone on stdout (``> file`` keeps just it), the words around it on stderr
+    said = Console(stderr=True)
+    said.print(
+        Text.assemble(
+            ("✓ ", "green"),
+            f"token {created['id']} ({created['role']}) created for {created['user']}",
+        )
+    )
+    stdout().print(Text(created["token"], style="bold"), soft_wrap=True)
+    said.print(Text("Shown once: store it now.", style="dim"))
 
 
 @token_app.command("list")

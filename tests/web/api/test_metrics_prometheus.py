@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def scraped(tmp_path: Path) -> Iterator[tuple[LiveSite, Prometheus]]:
     site = make_site(tmp_path / "site", metrics={"services": True, "perfdata": True})
     site.start()
-    prom = start(tmp_path / "prom", [site.url.removeprefix("http://")])
+    prom = start(tmp_path / "prom", [site.url.removeprefix("http://")], token=site.token)
     try:
         yield site, prom
     finally:
@@ -84,3 +84,29 @@ def test_object_families_are_opt_in(live_site: LiveSite) -> None:
     text = httpx.get(f"{live_site.url}/metrics").text
     assert "lookout_results_ingested_total" in text
     assert "lookout_service_state" not in text
+
+
+def test_object_families_need_a_token(tmp_path: Path) -> None:
+    """With every host and service named in it, /metrics wants a bearer token of any role;
+    ``auth = "none"`` opens it again."""
+    site = make_site(tmp_path / "site", metrics={"services": True})
+    site.start()
+    try:
+        anonymous = httpx.get(f"{site.url}/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        with site.client() as c:
+            viewer = c.post("/api/v1/tokens", json={"name": "prom", "role": "viewer"}).json()
+        scraped = httpx.get(
+            f"{site.url}/metrics", headers={"Authorization": f"Bearer {viewer['token']}"}
+        )
+        assert scraped.status_code == 200
+        assert "lookout_services" in scraped.text
+    finally:
+        site.stop()
+    opened = make_site(tmp_path / "open", metrics={"services": True, "auth": "none"})
+    opened.start()
+    try:
+        assert httpx.get(f"{opened.url}/metrics").status_code == 200
+    finally:
+        opened.stop()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from lookout.auth import Role
-from lookout.web.api.deps import TooManyFailures, authenticate
+from lookout.web.api.deps import TooManyFailures, authenticate, require
 from lookout.web.api.exposition import CONTENT_TYPE, Exposition
 from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
@@ -54,5 +54,12 @@ def _exposition(request: Request) -> Exposition:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """The Prometheus text format; every service's state and perfdata with ``[metrics]``."""
+    """The Prometheus text format; every service's state and perfdata with ``[metrics]``,
+    behind a bearer token of any role when ``[metrics]`` says so (``needs_token``)."""
+    site = request.app.state.site
+    if site.settings.metrics.needs_token:
+        await _viewer(request)  # 401/403/429 as for the API
     return StreamingResponse(_exposition(request).stream(), media_type=CONTENT_TYPE)
+
+
+_viewer = require(Role.VIEWER)
