@@ -13,6 +13,7 @@ import pytest
 
 from lookout.checks.active import CheckContext
 from lookout.checks.active.http import HttpParams, effective_url, run
+from lookout.checks.active.http11 import Http11Client
 from lookout.domain.metrics import Metric
 
 pytestmark = pytest.mark.integration
@@ -177,14 +178,13 @@ async def test_trusted_certificate_passes_verification(
     https_base: str, tls_files: tuple[Path, Path]
 ) -> None:
     trusting = ssl.create_default_context(cafile=tls_files[0])
-    async with (
-        httpx.AsyncClient(verify=trusting) as http,
-        httpx.AsyncClient(verify=False) as insecure,
-    ):
-        ctx = CheckContext(http=http, http_insecure=insecure)
+    async with httpx.AsyncClient() as http:
+        ctx = CheckContext(http=http, http_insecure=http, web=Http11Client(tls=trusting))
         outcome = await run(HttpParams(url=f"{https_base}/ok"), "127.0.0.1", ctx)
+        await ctx.web.aclose()
 
     assert outcome.state == 0
+    assert [m.name for m in outcome.metrics[2:]] == ["time_connect", "time_tls", "time_firstbyte"]
 
 
 async def test_built_url_uses_tls_and_brackets_ipv6() -> None:
@@ -194,13 +194,10 @@ async def test_built_url_uses_tls_and_brackets_ipv6() -> None:
     assert effective_url(HttpParams(), "db1.example.com") == "http://db1.example.com/"
 
 
-async def test_answers_from_a_mock_transport() -> None:
-    def reply(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(418, text="short and stout")
+async def test_status_reason_and_size(check_context: CheckContext, http_base: str) -> None:
+    params = HttpParams(url=f"{http_base}/status/418", expect_status=[418], contains="lookout")
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as http:
-        ctx = CheckContext(http=http, http_insecure=http)
-        outcome = await run(HttpParams(expect_status=[418], contains="stout"), "teapot", ctx)
+    outcome = await run(params, "teapot", check_context)
 
     assert outcome.state == 0
-    assert outcome.summary.startswith("HTTP OK - 418 I'm a teapot - 15 bytes in ")
+    assert outcome.summary.startswith(f"HTTP OK - 418 I'm a Teapot - {BODY_SIZE} bytes in ")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -96,13 +95,10 @@ def test_types_and_schema_list_every_check() -> None:
     assert set(schema["discriminator"]["mapping"]) == set(check_types())
 
 
-async def test_run_check_dispatches_on_the_type() -> None:
-    def reply(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(204)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as http:
-        ctx = CheckContext(http=http, http_insecure=http)
-        outcome = await run_check(HttpParams(), "10.0.0.1", ctx)
+async def test_run_check_dispatches_on_the_type(
+    check_context: CheckContext, http_base: str
+) -> None:
+    outcome = await run_check(HttpParams(url=f"{http_base}/status/204"), "10.0.0.1", check_context)
 
     assert outcome.summary.startswith("HTTP OK - 204 No Content - 0 bytes in ")
 

@@ -19,6 +19,7 @@ import httpx
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from lookout.checks.active.http11 import Http11Client
 from lookout.domain.commands import Execution
 from lookout.domain.metrics import Metric
 
@@ -74,13 +75,16 @@ class CommandExecutor(Protocol):
 class CheckContext:
     """What a check gets besides its params: shared HTTP clients, a timer and a clock.
 
-    httpx decides TLS verification per client, so there is one verifying client and one
-    that does not verify (for ``verify_tls: false``). ``timer`` measures durations (seconds);
-    ``clock`` tells the time of day (Unix seconds), e.g. for certificate expiry.
+    The ``http`` check uses ``web``; the others that speak HTTP use httpx, which decides TLS
+    verification per client, so there is one verifying client and one that does not verify
+    (for ``verify_tls: false``). ``timer`` measures durations (seconds); ``clock`` tells the
+    time of day (Unix seconds), e.g. for certificate expiry.
     """
 
     http: httpx.AsyncClient
     http_insecure: httpx.AsyncClient
+    web: Http11Client = field(default_factory=lambda: Http11Client(user_agent=USER_AGENT))
+    """The lean HTTP/1.1 client of the ``http`` check (keep-alive, TLS either way)."""
     timer: Callable[[], float] = field(default=time.perf_counter)
     clock: Callable[[], float] = field(default=time.time)
     commands: CommandExecutor | None = None
@@ -96,6 +100,7 @@ class CheckContext:
         return cls(
             http=_new_client(verify=True, max_connections=max_connections),
             http_insecure=_new_client(verify=False, max_connections=max_connections),
+            web=Http11Client(user_agent=USER_AGENT, max_idle=max_connections),
         )
 
     def client(self, verify_tls: bool) -> httpx.AsyncClient:
@@ -103,9 +108,10 @@ class CheckContext:
         return self.http if verify_tls else self.http_insecure
 
     async def aclose(self) -> None:
-        """Close both HTTP clients."""
+        """Close the HTTP clients."""
         await self.http.aclose()
         await self.http_insecure.aclose()
+        await self.web.aclose()
 
 
 class ActiveParams(BaseModel):

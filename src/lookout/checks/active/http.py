@@ -1,9 +1,11 @@
 """HTTP(S) check: GET a URL; check status, content, body conditions and response time.
 
 Body conditions test a JSON path of the body (jsonpath-ng's extended syntax: ``$.status``,
-``$.items[*].state``, filters) or a regular expression on the body. Phase timings come from
-httpx's ``trace`` extension: TCP connect, TLS handshake and time to the first byte of the
-answer (from the start, as curl's ``time_starttransfer``), next to the total ``time``.
+``$.items[*].state``, filters) or a regular expression on the body. The request goes through
+the context's lean HTTP/1.1 client (``http11.py``), which times the phases: TCP connect, TLS
+handshake (both only when a connection was opened, not for a kept one) and time to the first
+byte of the answer (from the start, as curl's ``time_starttransfer``), next to the total
+``time``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,9 @@ import asyncio
 import functools
 import json
 import re
-import time
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-import httpx
 from jsonpath_ng import JSONPath
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from pydantic import (
@@ -39,6 +37,7 @@ from lookout.checks.active import (
     time_metric,
     time_state,
 )
+from lookout.checks.active.http11 import Answer, HttpFailure
 from lookout.domain.metrics import Metric
 
 MAX_BODY = 1 << 20
@@ -143,40 +142,6 @@ class HttpParams(ActiveParams):
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    reason: str
-    size: int
-    text: str
-    phases: dict[str, float]
-
-
-@dataclass(slots=True)
-class _Phases:
-    """When httpcore's trace events happened (``time.perf_counter``), the last of each name."""
-
-    started: float = field(default_factory=time.perf_counter)
-    seen: dict[str, float] = field(default_factory=dict)
-
-    async def trace(self, event: str, info: dict[str, Any]) -> None:
-        self.seen[".".join(event.split(".")[-2:])] = time.perf_counter()
-
-    def durations(self) -> dict[str, float]:
-        """Seconds of ``connect``, ``tls`` and ``firstbyte``, for the phases that happened."""
-        spans = {
-            "connect": ("connect_tcp.started", "connect_tcp.complete"),
-            "tls": ("start_tls.started", "start_tls.complete"),
-            "firstbyte": (None, "receive_response_headers.complete"),
-        }
-        found = {}
-        for name, (start, end) in spans.items():
-            begin = self.started if start is None else self.seen.get(start)
-            if begin is not None and end in self.seen:
-                found[name] = max(self.seen[end] - begin, 0.0)
-        return found
-
-
 def effective_url(params: HttpParams, target_address: str) -> str:
     """``params.url``, or the URL built from the host's address, ``tls``, ``port``, ``path``."""
     if params.url is not None:
@@ -193,52 +158,30 @@ async def run(params: HttpParams, target_address: str, ctx: CheckContext) -> Out
     started = ctx.timer()
     try:
         async with asyncio.timeout(params.timeout):
-            reply = await _fetch(ctx.client(params.verify_tls), url, params)
-    except (TimeoutError, httpx.TimeoutException):
+            reply = await ctx.web.get(
+                url,
+                verify=params.verify_tls,
+                follow_redirects=params.follow_redirects,
+                max_body=MAX_BODY,
+            )
+    except TimeoutError:
         return _failed(f"Timeout after {params.timeout:g} s", url)
-    except httpx.HTTPError as exc:
+    except (OSError, HttpFailure) as exc:
         return _failed(describe_error(exc), url)
-    except httpx.InvalidURL as exc:
+    except ValueError as exc:
         return Outcome(state=3, summary=f"HTTP UNKNOWN - Invalid URL {url!r}: {exc}")
     return _judge(params, url, reply, ctx.timer() - started)
-
-
-async def _fetch(client: httpx.AsyncClient, url: str, params: HttpParams) -> _Reply:
-    phases = _Phases()
-    request = client.stream(
-        "GET",
-        url,
-        timeout=params.timeout,
-        follow_redirects=params.follow_redirects,
-        extensions={"trace": phases.trace},
-    )
-    async with request as response:
-        body = bytearray()
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            body += chunk[: MAX_BODY - len(body)]
-        text = body.decode(response.encoding or "utf-8", errors="replace")
-        return _Reply(response.status_code, _reason(response), size, text, phases.durations())
-
-
-def _reason(response: httpx.Response) -> str:
-    if response.reason_phrase:
-        return response.reason_phrase
-    try:
-        return HTTPStatus(response.status_code).phrase
-    except ValueError:
-        return ""
 
 
 def _failed(reason: str, url: str) -> Outcome:
     return Outcome(state=2, summary=f"HTTP CRITICAL - {reason}", long_output=f"URL: {url}")
 
 
-def _judge(params: HttpParams, url: str, reply: _Reply, elapsed: float) -> Outcome:
+def _judge(params: HttpParams, url: str, reply: Answer, elapsed: float) -> Outcome:
+    text = reply.text
     status_state, status_text = _judge_status(params, reply)
-    content_state, content_text = _judge_content(params, reply)
-    body_state, body_text = judge_conditions(params.conditions, reply.text)
+    content_state, content_text = _judge_content(params, text)
+    body_state, body_text = judge_conditions(params.conditions, text)
     time_st, note = time_state(elapsed, params)
     state = max(status_state, content_state, body_state, time_st)
     parts = [status_text, *content_text, *body_text]
@@ -247,12 +190,19 @@ def _judge(params: HttpParams, url: str, reply: _Reply, elapsed: float) -> Outco
     metrics = (
         time_metric(elapsed, params),
         Metric("size", float(reply.size), "B", min=0.0),
-        *(Metric(f"time_{name}", round(s, 6), "s", min=0.0) for name, s in reply.phases.items()),
+        *(
+            Metric(f"time_{name}", round(reply.phases[name], 6), "s", min=0.0)
+            for name in _PHASES
+            if name in reply.phases
+        ),
     )
     return Outcome(state, summary, long_output=f"URL: {url}", metrics=metrics)
 
 
-def _judge_status(params: HttpParams, reply: _Reply) -> tuple[int, str]:
+_PHASES = ("connect", "tls", "firstbyte")
+
+
+def _judge_status(params: HttpParams, reply: Answer) -> tuple[int, str]:
     text = f"{reply.status} {reply.reason}".rstrip()
     if params.expect_status is None:
         ok, expected = 200 <= reply.status < 400, "2xx/3xx"
@@ -262,8 +212,8 @@ def _judge_status(params: HttpParams, reply: _Reply) -> tuple[int, str]:
     return (0, text) if ok else (2, f"{text} (expected {expected})")
 
 
-def _judge_content(params: HttpParams, reply: _Reply) -> tuple[int, list[str]]:
-    if params.contains is None or params.contains in reply.text:
+def _judge_content(params: HttpParams, text: str) -> tuple[int, list[str]]:
+    if params.contains is None or params.contains in text:
         return 0, []
     return 2, [f"string {params.contains!r} not found"]
 
