@@ -1,10 +1,13 @@
 """Built-in HTTP checks against a local server: ≥ 3,000 checks/s with latency p99 ≤ 1 s.
 
     .venv/bin/python bench/builtin_checks.py [--rate 3000] [--seconds 10] [--concurrency 200]
+                                             [--keep-alive]
 
 Starts a small HTTP server (``--server-procs`` processes sharing the port with SO_REUSEPORT,
 each answering ``200 OK`` and closing) and drives the ``EmbeddedRunner`` with real ``http``
-checks, each on a fresh connection as in production:
+checks, each on a fresh connection (as for many hosts, each checked now and then); with
+``--keep-alive`` the server keeps connections open and the checks reuse them (as for many
+services on one web server):
 
 - open loop: jobs are due at ``--rate`` per second; latency is from a job's due time to its
   result (so queueing in the runner counts), and the rate is what the runner kept up with;
@@ -25,10 +28,13 @@ from lookout.checks.active.http import HttpParams
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner
 
 TARGETS = {"rate": 3000.0, "p99_s": 1.0}
+TICK = 0.005
+"""Seconds between the open loop's wake-ups (as the scheduler, not one wake-up per job)."""
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
     b"Connection: close\r\n\r\nok\n"
 )
+KEPT_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
 
 
 def line(name: str, value: float, unit: str, target: float, higher_is_better: bool = True) -> None:
@@ -53,14 +59,30 @@ class _Answer(asyncio.Protocol):
             self.transport.close()
 
 
-def _serve(port: int) -> None:
+class _KeptAnswer(asyncio.Protocol):
+    """Answers every request on a connection and keeps it open (requests are GETs)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.pending = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.pending += data
+        count = self.pending.count(b"\r\n\r\n")
+        if count:
+            self.pending = self.pending.rsplit(b"\r\n\r\n", 1)[1]
+            self.transport.write(KEPT_ANSWER * count)  # type: ignore[attr-defined]
+
+
+def _serve(port: int, keep_alive: bool = False) -> None:
     async def main() -> None:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(("127.0.0.1", port))
         sock.listen(4096)
-        server = await asyncio.get_running_loop().create_server(_Answer, sock=sock, backlog=4096)
+        protocol = _KeptAnswer if keep_alive else _Answer
+        server = await asyncio.get_running_loop().create_server(protocol, sock=sock, backlog=4096)
         await server.serve_forever()
 
     try:
@@ -78,10 +100,11 @@ def _free_port() -> int:
         return port
 
 
-def start_server(procs: int) -> tuple[int, list[multiprocessing.Process]]:
+def start_server(procs: int, keep_alive: bool = False) -> tuple[int, list[multiprocessing.Process]]:
     port = _free_port()
     workers = [
-        multiprocessing.Process(target=_serve, args=(port,), daemon=True) for _ in range(procs)
+        multiprocessing.Process(target=_serve, args=(port, keep_alive), daemon=True)
+        for _ in range(procs)
     ]
     for worker in workers:
         worker.start()
@@ -116,14 +139,17 @@ async def open_loop(
         failures += result.state != 0
 
     start = time.time()
-    for i in range(int(rate * seconds)):
-        due = start + i / rate
-        delay = due - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(one(i, due))
-        tasks[task] = due
-        task.add_done_callback(lambda t: tasks.pop(t, None))
+    total = int(rate * seconds)
+    i = 0
+    while i < total:  # wake every TICK and start what came due, as the scheduler does
+        now = time.time()
+        while i < total and start + i / rate <= now:
+            due = start + i / rate
+            task = asyncio.create_task(one(i, due))
+            tasks[task] = due
+            task.add_done_callback(lambda t: tasks.pop(t, None))
+            i += 1
+        await asyncio.sleep(TICK)
     if tasks:
         await asyncio.wait(list(tasks), timeout=seconds)
     done = len(latencies)
@@ -181,9 +207,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the open loop")
     parser.add_argument("--concurrency", type=int, default=200, help="runner concurrency")
     parser.add_argument("--server-procs", type=int, default=max(1, (os.cpu_count() or 2) // 2))
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="the server keeps connections; checks reuse them"
+    )
     args = parser.parse_args()
-    port, workers = start_server(args.server_procs)
-    print(f"server: {args.server_procs} process(es) on 127.0.0.1:{port}; cpus: {os.cpu_count()}")
+    port, workers = start_server(args.server_procs, args.keep_alive)
+    mode = "keeps connections" if args.keep_alive else "closes each connection"
+    print(f"server: {args.server_procs} process(es) on 127.0.0.1:{port}, {mode}; ", end="")
+    print(f"cpus: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}")
     try:
         try:
             import uvloop

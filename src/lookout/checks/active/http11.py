@@ -93,7 +93,10 @@ def origin_of(url: str, verify: bool) -> tuple[Origin, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an absolute http:// or https:// URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValueError(f"{url!r}: {exc}") from None
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Origin(parts.scheme, parts.hostname, port, verify), target
 
@@ -286,7 +289,7 @@ class _Exchange:
             try:
                 event = state.next_event()
             except h11.RemoteProtocolError as exc:
-                raise _failure(exc, answered, state) from exc
+                raise _failure(exc, answered) from exc
             if event is not h11.NEED_DATA:
                 return event
             data = await self.conn.reader.read(READ_SIZE)
@@ -294,10 +297,10 @@ class _Exchange:
             state.receive_data(data)
 
 
-def _failure(exc: h11.RemoteProtocolError, answered: bool, state: h11.Connection) -> HttpFailure:
+def _failure(exc: h11.RemoteProtocolError, answered: bool) -> HttpFailure:
     if answered:
         return HttpFailure(f"Server broke off the answer: {exc}")
-    if state.their_state is h11.SEND_RESPONSE and "ConnectionClosed" in str(exc):
+    if "ConnectionClosed" in str(exc):  # h11 names the event it could not take
         return HttpFailure("Server disconnected without sending a response")
     return HttpFailure(f"Invalid HTTP answer: {exc}")
 
