@@ -10,6 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pydantic
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -422,3 +423,28 @@ def test_settings_refuse_non_finite_numbers(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match="1 invalid setting") as exc:
         load_settings(tmp_path)
     assert "checkpoint_interval" in repr(exc.value.__dict__) + str(exc.value.__cause__)
+
+
+def test_oidc_settings_are_checked_and_written_back(tmp_path: Path) -> None:
+    """A role map is written as an inline table under [oidc] and read back; an issuer needs a
+    client id and a role map, and must be https (http only to this machine)."""
+    from lookout.config import OidcSettings, Settings, render_settings
+
+    oidc = {
+        "issuer": "https://id.example.org/realms/acme/",
+        "client_id": "lookout",
+        "role_map": {"monitoring-admins": "admin", "ops team": "operator"},
+    }
+    settings = Settings(oidc=OidcSettings(**oidc))  # type: ignore[arg-type]
+    assert settings.oidc.issuer == "https://id.example.org/realms/acme"
+    text = render_settings(settings)
+    assert tomllib.loads(text)["oidc"]["role_map"] == oidc["role_map"]
+    for bad, why in [
+        ({**oidc, "issuer": "http://id.example.org"}, "not an https URL"),
+        ({**oidc, "client_id": ""}, "client_id is needed"),
+        ({**oidc, "role_map": {}}, "role_map is empty"),
+        ({**oidc, "role_map": {"ops": "root"}}, "role_map.ops"),
+    ]:
+        with pytest.raises(pydantic.ValidationError, match=why):
+            OidcSettings(**bad)
+    assert OidcSettings(issuer="http://127.0.0.1:9000", client_id="c", role_map={"a": "viewer"})

@@ -101,6 +101,71 @@ class AuthSettings(BaseModel):
     """Local users must use a TOTP second factor: one without it enrols at the next log-in."""
 
 
+RoleName = Literal["viewer", "operator", "admin"]
+
+
+class OidcSettings(BaseModel):
+    """Log-in through an OpenID Connect provider (issue 13): the authorization code flow with
+    PKCE; the provider's groups decide the Lookout role."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    issuer: str = ""
+    """The provider's issuer URL (its discovery document is ISSUER/.well-known/openid-
+    configuration); empty: no OpenID Connect log-in."""
+    client_id: str = ""
+    """This site's client id at the provider."""
+    client_secret_file: str = ""
+    """File holding the client secret (relative paths: to the site directory; mode 0600);
+    empty: a public client (PKCE alone)."""
+    display_name: str = Field("single sign-on", min_length=1, max_length=60)
+    """The log-in page's button says "Log in with <display_name>"."""
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    """Scopes asked for (openid is always added); add the one your provider needs for groups."""
+    groups_claim: str = Field("groups", min_length=1)
+    """The claim (ID token, else userinfo) listing the user's groups."""
+    username_claim: str = Field("preferred_username", min_length=1)
+    """The claim naming a new user (then email, then sub)."""
+    role_map: dict[str, RoleName] = {}
+    """Group → Lookout role; a user gets the highest role of their groups, and one in no mapped
+    group is refused."""
+    ca_file: str = ""
+    """CA certificates to verify the provider's TLS with (default: the system's)."""
+    timeout: float = Field(10.0, gt=0, le=120)
+    """Seconds to wait for the provider (discovery, keys, token exchange)."""
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        return _https_or_loopback(value.rstrip("/"), "oidc.issuer") if value else value
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer and not self.client_id:
+            raise ValueError("[oidc] issuer is set: client_id is needed too")
+        if self.issuer and not self.role_map:
+            raise ValueError(
+                "[oidc] role_map is empty: map at least one group to a role "
+                '(for example role_map = { "monitoring-admins" = "admin" })'
+            )
+        return self
+
+
+def _https_or_loopback(url: str, key: str) -> str:
+    """An https URL, or http to this machine (a provider on the same host, tests)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "https" or (parts.scheme == "http" and loopback):
+        if parts.query or parts.fragment:
+            raise ValueError(f"{key}: {url!r} has a query or fragment")
+        return url
+    raise ValueError(f"{key}: {url!r} is not an https URL (http only to localhost)")
+
+
 class KubernetesSettings(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
@@ -475,6 +540,8 @@ class Settings(BaseSettings):
     """The web UI: session length, page size, live-update interval."""
     auth: AuthSettings = AuthSettings()
     """Web UI log-in: the second factor (TOTP)."""
+    oidc: OidcSettings = OidcSettings()
+    """Web UI log-in through an OpenID Connect provider."""
     kubernetes: KubernetesSettings = KubernetesSettings()
     """Kubernetes monitoring (clusters are added with `lookout kube connect`)."""
     agent_receiver: AgentReceiverSettings = AgentReceiverSettings()
@@ -626,5 +693,10 @@ def _comment(description: str | None) -> list[str]:
 
 
 def _toml_line(key: str, value: Any) -> str:
-    """``key = value`` in TOML (``tomli_w`` quotes and escapes)."""
+    """``key = value`` in TOML (``tomli_w`` quotes and escapes); a mapping as an inline table,
+    since a table of its own would end the section it belongs to."""
+    if isinstance(value, dict):
+        name = tomli_w.dumps({key: 0}).rstrip("\n")[: -len(" = 0")]
+        inner = ", ".join(_toml_line(k, v) for k, v in value.items())
+        return f"{name} = {{ {inner} }}" if inner else f"{name} = {{}}"
     return tomli_w.dumps({key: value}).rstrip("\n")

@@ -550,3 +550,19 @@ remote_sites = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 """Remote sites a central site shows (migration 0017); the token sealed with the site key."""
+
+# ------------------------------------------------ OpenID Connect (issue 13, migration 0018)
+oidc_identities = sa.Table(
+    "oidc_identities",
+    metadata,
+    sa.Column("issuer", sa.String(500), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_login", sa.Float, nullable=False),
+    sa.Index("ix_oidc_identities_user", "user", unique=True),
+)
+"""Users made by an OpenID Connect log-in: the provider's (issuer, sub) — stable, unlike names
+and e-mails — and the Lookout user it became."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -12,6 +14,7 @@ from lookout.web.ui import (
     checkrule_forms,
     cluster_forms,
     login,
+    login_oidc,
     login_totp,
     notify_forms,
     object_pages,
@@ -21,6 +24,7 @@ from lookout.web.ui import (
     reports,
     setup_forms,
 )
+from lookout.web.ui.oidc import OidcClient, read_secret
 from lookout.web.ui.pending import PendingLogins
 from lookout.web.ui.sessions import SessionStore, cookie_names
 from lookout.web.ui.shown_once import ShownOnce
@@ -40,12 +44,14 @@ def install(app: FastAPI) -> None:
     app.state.ui_pending = PendingLogins()
     issuer = f"Lookout {site.settings.site_name}"
     app.state.ui_twofactor = TwoFactor(site.db, site.vault, site.clock, issuer)
+    app.state.ui_oidc = _oidc_client(site)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(pages.router)
     app.include_router(object_pages.router)
     for router in (
         login.router,
         login_totp.router,
+        login_oidc.router,
         act.router,
         central_page.router,
         setup_forms.router,
@@ -79,3 +85,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Forbidden, on_forbidden)
     app.add_exception_handler(Missing, on_missing)
+
+
+def _oidc_client(site: Any) -> OidcClient | None:
+    """The site's OpenID Connect client, None without ``[oidc] issuer`` (the secret file is
+    read now, so a missing one stops the start with a clear error)."""
+    settings = site.settings.oidc
+    if not settings.issuer:
+        return None
+    secret = read_secret(site.dir, settings)
+    redirect = f"{site.settings.url.rstrip('/')}/login/oidc/callback"
+    return OidcClient(settings, secret, redirect, site.clock)

@@ -221,11 +221,18 @@ def render(
             "now": site.clock(),
             "path": request.url.path,
             "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "sso_name": _sso_name(request),
             **ctx,
         },
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _sso_name(request: Request) -> str | None:
+    """The OpenID Connect provider's name for the log-in page's button (None: not set up)."""
+    client = getattr(request.app.state, "ui_oidc", None)
+    return None if client is None else str(client.settings.display_name)
 
 
 def forbidden_page(request: Request, why: str) -> Response:
