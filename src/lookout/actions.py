@@ -58,10 +58,18 @@ class Outcome:
 
 
 class Actions:
-    def __init__(self, engine: Engine, runner: SiteRunner, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        runner: SiteRunner,
+        clock: Callable[[], float],
+        host_checked: Callable[[str], bool] | None = None,
+    ) -> None:
         self.engine = engine
         self.runner = runner
         self.clock = clock
+        self.host_checked = host_checked
+        """Whether a host without a check of its own runs one by default (the site's)."""
 
     def resolve(self, target: inp.Target) -> list[Key]:
         """Existing objects of ``target``; NotFound naming what is missing."""
@@ -77,6 +85,8 @@ class Actions:
     def _active(self, key: Key) -> bool:
         host, service = key
         cfg = self.engine.services.get(key) if service else self.engine.hosts.get(host)
+        if cfg is not None and cfg.check is None and not service and self.host_checked:
+            return self.host_checked(host)
         return cfg is not None and cfg.check is not None
 
     async def acknowledge(

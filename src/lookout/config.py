@@ -528,6 +528,9 @@ class Settings(BaseSettings):
     """Active checks running at the same time in the embedded runner."""
     catch_up_window: float = Field(15.0, ge=0, le=3600)
     """Seconds over which active checks that came due while the site was down run at start."""
+    default_host_check: Literal["alive", "none"] = "alive"
+    """Check of hosts with an address, no check of their own and no agent: alive (ping, else
+    TCP) or none (UP unless a host result says otherwise)."""
     flapping: FlappingSettings = FlappingSettings()
     """Flap detection thresholds."""
     services: ServiceDefaults = ServiceDefaults()

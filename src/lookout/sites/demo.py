@@ -40,6 +40,7 @@ def demo_objects(listen: str) -> tuple[list[HostConfig], list[ServiceConfig]]:
             address="127.0.0.1",
             labels={"role": "db", "env": "demo"},
             parents=("lookout",),
+            check={"type": "alive", "ports": [5432]},  # ping, else PostgreSQL's port
         ),
     ]
     services = [

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
 from lookout import auth
@@ -49,6 +50,7 @@ from lookout.errors import (
 from lookout.notify.clock import CallableClock
 from lookout.notify.clock import Clock as NotifyClock
 from lookout.notify.notifier import Notifier, NotifierOptions
+from lookout.sites import hostcheck
 from lookout.sites.agents import make_receiver
 from lookout.sites.alertmanager import Alertmanager
 from lookout.sites.central import Central
@@ -329,7 +331,7 @@ class Site:
             ),
             self.vault,
         )
-        self.actions = Actions(self.engine, self.runner, clock)
+        self.actions = Actions(self.engine, self.runner, clock, self._runs_host_check)
         """The one actions module of the site: REST API, web UI and chat-ops act through it."""
         self.chatops = ChatOps(self.notifier, self.actions)
         self.channel_monitor = ChannelMonitor(self) if s.notifications.self_monitoring else None
@@ -673,8 +675,7 @@ class Site:
         )
         for h in hosts:
             self.engine.put_host(h, now)
-            if h.check is not None:
-                self.schedule_host(h)
+            self.schedule_host(h)
         for svc in services:
             self.engine.put_service(svc, now)
             if svc.check is not None:
@@ -697,10 +698,23 @@ class Site:
         self.engine.remove_service(host, name)
 
     # ------------------------------------------------------------------ active checks
+    def host_check(self, cfg: HostConfig) -> dict[str, Any] | None:
+        """The check host ``cfg`` runs: its own, else the default host check (``alive``) where
+        that applies (``sites.hostcheck``), else None."""
+        if cfg.check is not None:
+            return cfg.check
+        agents = self.agents.agents if self.agents is not None else {}
+        enabled = self.settings.default_host_check == "alive"
+        return hostcheck.default_check(cfg, enabled, agents, self.engine.status)
+
+    def _runs_host_check(self, host: str) -> bool:
+        cfg = self.engine.hosts.get(host)
+        return cfg is not None and self.host_check(cfg) is not None
+
     def schedule_host(self, cfg: HostConfig, resume: bool = False) -> None:
         """Schedule a host's check; ``resume``: at start, catching up on a run it missed."""
         self.scheduler.unschedule(cfg.name, "")
-        if cfg.check is not None:
+        if self.host_check(cfg) is not None:
             self.scheduler.schedule(
                 cfg.name,
                 "",
@@ -732,6 +746,8 @@ class Site:
             svc = self.engine.services.get((host, service)) if service else None
             if h is None or (service and svc is None):
                 return None
+            if not service and h.check is None:
+                h = msgspec.structs.replace(h, check=self.host_check(h))
             found = self.check_rules.effective(h, svc)
             if found is None:
                 return None
@@ -765,8 +781,10 @@ class Site:
             if not service
             else self.engine.services.get((host, service))
         )
-        if st is None or cfg is None or cfg.check is None:
+        if st is None or cfg is None:
             return None
+        if cfg.check is None and (isinstance(cfg, ServiceConfig) or self.host_check(cfg) is None):
+            return None  # passive, or a host whose default check stood down
         if st.state != 0 and not st.hard:
             return cfg.retry_interval
         return cfg.check_interval

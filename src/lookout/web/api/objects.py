@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import msgspec
 import pydantic
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -178,7 +179,10 @@ async def get_host(host: str, request: Request, _: Viewer) -> Response:
     site = _site(request)
     engine: Engine = site.engine
     cfg = _host(engine, host)
-    return JSON(host_view(engine, cfg) | rule_view(site, cfg, None))
+    default = site.host_check(cfg) if cfg.check is None else None
+    checked = msgspec.structs.replace(cfg, check=default) if default is not None else cfg
+    extra = {"default_check": default} | rule_view(site, checked, None)
+    return JSON(host_view(engine, cfg) | extra)
 
 
 @router.patch("/hosts/{host}")
@@ -299,7 +303,9 @@ async def list_host_services(host: str, request: Request, _: Viewer) -> Response
 
 def rule_view(site: Any, host: HostConfig, svc: ServiceConfig | None) -> dict[str, Any]:
     """``check_rule``: the check rule that supplies the check's parameters (None: none), and
-    ``check_rule_error`` when its parameters did not fit (the check runs as given)."""
+    ``check_rule_error`` when its parameters did not fit (the check runs as given). A host's
+    ``default_check`` is the check it runs by default (``alive``), None when it has its own
+    or none."""
     found = site.check_rules.effective(host, svc)
     if found is None:
         return {"check_rule": None}
