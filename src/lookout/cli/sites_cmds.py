@@ -7,8 +7,10 @@ sites from itself; without one, the command does them itself and starts each sit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,9 +107,37 @@ def serve(
     try:
         r = _root(root or root_opt)
         err.print(f"Supervising the sites of {r.path}", soft_wrap=True)
-        Supervisor(r, lambda d: run_site(d, log_level="warning")).serve()
+        with _signup_pages(r):
+            Supervisor(r, lambda d: run_site(d, log_level="warning")).serve()
     except ConfigError as exc:
         raise _fail(exc, ctx) from exc
+
+
+@contextlib.contextmanager
+def _signup_pages(r: Any) -> Iterator[None]:
+    """With ``[signup] enabled``: the sign-up pages in a process of their own while the
+    supervisor runs (it must stay single-threaded to fork sites)."""
+    if not r.settings.signup.enabled:
+        yield
+        return
+    import subprocess
+    import sys
+
+    log = (r.path / "run" / "signup.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lookout.manager.signup", str(r.path)], stdout=log, stderr=log
+    )
+    err.print(f"Sign-up pages on http://{r.settings.signup.listen}/signup", soft_wrap=True)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
 
 
 @app.command()

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lookout.config import SaasSettings
 from lookout.errors import ConfigError, NotFound
+from lookout.manager.signup.settings import SignupSettings
 
 ROOT_SETTINGS = "manager.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -54,6 +55,8 @@ class RootSettings(BaseModel):
     """Backups kept per site; a new one deletes the oldest beyond this."""
     saas: SaasSettings = SaasSettings()
     """SaaS mode for every site of this root (the sites cannot turn it off)."""
+    signup: SignupSettings = SignupSettings()
+    """Self-service sign-up pages, served by the supervisor's helper process."""
 
     @model_validator(mode="after")
     def _range(self) -> RootSettings:

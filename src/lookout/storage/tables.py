@@ -566,3 +566,15 @@ oidc_identities = sa.Table(
 )
 """Users made by an OpenID Connect log-in: the provider's (issuer, sub) — stable, unlike names
 and e-mails — and the Lookout user it became."""
+
+login_links = sa.Table(
+    "login_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""One-time log-in links (migration 0019): the site manager's sign-up hands its new user over
+to the new site with one. SHA-256 of the token; deleted when used or expired."""
