@@ -54,7 +54,10 @@ def test_changes_since_a_cursor_and_nothing_for_a_steady_ok() -> None:
     assert page.items[0].summary == "disk full"
     again = feed.page(page.cursor, None, 1000)
     assert again.items == []
-    eng.apply_results([CheckResult("h0", "s1", 2, "disk full")], T + 2)
+    eng.apply_results([CheckResult("h0", "s2", 0, "fine")], T + 2)
+    page = feed.page(page.cursor, None, 1000)
+    assert _keys(page) == {("h0", "s2")}  # its first result
+    eng.apply_results([CheckResult("h0", "s2", 0, "fine")], T + 3)
     assert feed.page(page.cursor, None, 1000).items == []  # same shown fields: nothing
 
 

@@ -11,18 +11,19 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import (
     handled_marks,
     human_duration,
-    item_state,
     param_parser,
     parse_duration,
     print_answer,
     print_done,
     print_json,
     relative,
+    state_text,
     stdout,
 )
 
@@ -131,12 +132,19 @@ def _rows_table(items: list[dict[str, Any]], now: float, *, hosts: bool, title: 
         cells = [escape(i["site"]), escape(i["host"])] + ([] if hosts else [escape(i["service"])])
         table.add_row(
             *cells,
-            item_state(i),
+            _state(i),
             relative(i.get("last_state_change"), now),
             ", ".join(handled_marks(i)),
             escape(i.get("summary") or ""),
         )
     return table
+
+
+def _state(item: dict[str, Any]) -> Text:
+    text = state_text(str(item.get("state_name", "")))
+    if item.get("state_type") == "soft" and item.get("checked"):
+        text.append(f" (soft {item.get('attempt', '?')})", style="dim")
+    return text
 
 
 def _print_sites(sites: list[dict[str, Any]], now: float) -> None:

@@ -34,6 +34,7 @@ def fingerprint(engine: Engine, st: Status) -> Fingerprint:
     return (
         st.state,
         st.hard,
+        st.attempt,
         st.checked,
         st.summary,
         st.ack is not None,
@@ -61,6 +62,7 @@ def remote_object(engine: Engine, st: Status) -> RemoteObject:
         handled=engine.handled(st),
         stale=st.stale,
         flapping=st.flapping,
+        attempt=st.attempt,
     )
 
 

@@ -45,6 +45,7 @@ class RemoteObject(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=
     handled: bool
     stale: bool
     flapping: bool
+    attempt: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1
 
     @property
     def is_host(self) -> bool:
