@@ -504,9 +504,14 @@ class Settings(BaseSettings):
     """NORMAL: commits survive a process crash; FULL: also a power loss (slower)."""
     checkpoint_interval: float = Field(10.0, gt=0)
     """Seconds between state checkpoints (the journal covers the time in between)."""
-    overload_after: float = Field(5.0, gt=0, le=3600)
-    """Seconds a database write may take before POST /results and /objects answer 503 with
+    overload_after: float = Field(0.5, gt=0, le=3600)
+    """Seconds a journal write may take before POST /results and /objects answer 503 with
     Retry-After (taking nothing) instead of letting the answer wait."""
+    checkpoint_after_results: int = Field(100_000, gt=0)
+    """Results after which a checkpoint starts early (bounds its size and the memory held)."""
+    max_unsaved_results: int = Field(400_000, gt=0)
+    """Results waiting for a checkpoint above which POST /results and /objects answer 503 with
+    Retry-After: the checkpoint falls behind, and memory would grow."""
     tick_interval: float = Field(1.0, gt=0)
     """Seconds between clock ticks (staleness, ack expiry, downtimes)."""
     event_retention_days: float = Field(90.0, gt=0)

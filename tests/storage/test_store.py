@@ -159,7 +159,7 @@ async def test_a_refused_write_stops_input(tmp_path: Path) -> None:
     runner = _runner(f"sqlite:///{tmp_path}/db.sqlite", clock)
     await runner.start()
     await _seed(runner)
-    with runner.store.db.begin() as conn:
+    with runner.store.journal.db.begin() as conn:  # its own file on SQLite
         conn.exec_driver_sql("DROP TABLE journal")
     with pytest.raises(TemporaryFailure, match="could not write") as first:
         await runner.apply(inp.Results(at=clock.now, results=[_crit(1)]))

@@ -2,14 +2,16 @@
 
 Path of every input (a batch of results, an action, a clock tick):
 
-1. ``submit`` applies it to the :class:`Engine` at once (in the event loop, no awaits) and
-   queues its msgpack body for the journal;
+1. ``submit`` applies it to the :class:`Engine` at once (in the event loop, no awaits), gives
+   it the next journal sequence number and queues its msgpack body for the journal;
 2. the writer task takes everything queued, appends it to the journal in one transaction on
-   the writer thread (group commit), then resolves the submitters' futures: only now does the
-   API answer 2xx — and publishes the events on the bus;
-3. every ``checkpoint_interval`` the writer also persists the changed statuses, events,
-   downtimes, comments and metric points with the journal position they cover, in the same
-   transaction, and drops the covered journal rows.
+   the journal thread (group commit), then resolves the submitters' futures: only now does
+   the API answer 2xx — and publishes the events on the bus;
+3. every ``checkpoint_interval`` (or ``checkpoint_after_results``) the writer takes a snapshot
+   of what changed — statuses, events, downtimes, comments, metric points — in the event loop,
+   between two inputs, with the sequence number it covers, and a checkpoint task writes it on
+   a thread and connection of its own while appends go on; the covered journal rows are
+   dropped with a later append. One checkpoint runs at a time.
 
 A restart loads the last checkpoint and replays the journal after it through the same engine
 code, with the recorded times, so every accepted input is reflected again. If the database
@@ -48,6 +50,9 @@ WRITE_FAILED = (
 """What a writer is told: the database's own message holds SQL and row data."""
 REFUSING = f"site is not accepting input: {WRITE_FAILED}"
 
+Batch = tuple[list[tuple[int, float, bytes]], list["asyncio.Future[None]"], list[Event]]
+"""Journal entries ``(seq, at, body)``, the futures of their submitters, and their events."""
+
 GATHER_TURNS = 8
 """Event-loop turns the writer waits after the first input before it commits."""
 INLINE_COMMIT_BYTES = 32 * 1024
@@ -66,8 +71,14 @@ class RunnerSettings:
     """Seconds to keep the event log."""
     prune_interval: float = 3600.0
     """Seconds between retention passes over events and metric points."""
-    overload_after: float = 5.0
-    """Seconds a commit may run before doors refuse new input (``SiteRunner.overloaded``)."""
+    overload_after: float = 0.5
+    """Seconds a journal append may run before doors refuse new input
+    (``SiteRunner.overloaded``)."""
+    checkpoint_after_results: int = 100_000
+    """Checkpoint early after this many results (bounds a checkpoint's size and memory)."""
+    max_unsaved_results: int = 400_000
+    """Results applied but not yet in a committed checkpoint above which doors refuse new
+    input: the checkpoint falls behind, and memory would grow without bound."""
 
 
 class SiteRunner:
@@ -84,13 +95,25 @@ class SiteRunner:
         self.bus = bus
         self.settings = settings or RunnerSettings()
         self.clock = clock
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookout-writer")
-        self._pending: list[tuple[float, bytes]] = []
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookout-journal")
+        self._ck_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookout-checkpoint")
+        self._seq = 0
+        """The journal sequence number of the last input applied."""
+        self._pending: list[tuple[int, float, bytes]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
+        self._journal_lock = asyncio.Lock()
         self._checkpoint_due = False
         self._inputs_since_checkpoint = 0
+        self._results_since_snapshot = 0
+        self._results_saving = 0
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._drop_through = 0
+        """Journal entries up to here are covered by a committed checkpoint."""
+        self._dropped = 0
         self._recent_events: list[Event] = []
+        self._saving_events: list[Event] = []
+        """Events of the checkpoint being written (shown until it is committed)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._last_prune = 0.0
         self.failed: str | None = None
@@ -99,7 +122,7 @@ class SiteRunner:
         self.replayed = 0
         self.commits = 0
         self._commit_since: float | None = None
-        """``time.monotonic()`` when the commit in flight on the writer thread began."""
+        """``time.monotonic()`` when the journal append in flight began."""
         self.started = False
         self.before_checkpoint: Callable[[], None] | None = None
         """Called just before a checkpoint clears ``engine.dirty`` (the change feed's sweep)."""
@@ -128,6 +151,7 @@ class SiteRunner:
             self._replay(seq, at, body)
         eng.on_recheck, eng.on_state = on_recheck, on_state
         self.replayed = len(loaded.journal)
+        self._seq = self.store.last_seq
         # The site's own downtime is not its services' fault: staleness counts from now. The
         # start-up checkpoint below keeps this time, so a later replay judges the same way.
         eng.resume(self.clock())
@@ -194,6 +218,7 @@ class SiteRunner:
             await self.checkpoint()
         await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
         self._thread.shutdown(wait=True)
+        self._ck_thread.shutdown(wait=True)
 
     # ------------------------------------------------------------------ input
     def submit(self, item: inp.Input) -> tuple[Any, asyncio.Future[None]]:
@@ -202,10 +227,16 @@ class SiteRunner:
             raise TemporaryFailure(REFUSING, retry_after=5)
         outcome = self.engine.apply(item)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((self.clock(), inp.encode(item)))
+        self._seq += 1
+        self._pending.append((self._seq, self.clock(), inp.encode(item)))
         self._waiters.append(fut)
         self._inputs_since_checkpoint += 1
-        if self._inputs_since_checkpoint >= self.settings.checkpoint_after_inputs:
+        if isinstance(item, inp.Results):
+            self._results_since_snapshot += len(item.results)
+        if (
+            self._inputs_since_checkpoint >= self.settings.checkpoint_after_inputs
+            or self._results_since_snapshot >= self.settings.checkpoint_after_results
+        ):
             self._checkpoint_due = True
         self._wake.set()
         return outcome, fut
@@ -217,14 +248,19 @@ class SiteRunner:
         return outcome
 
     async def checkpoint(self) -> None:
-        """Persist a snapshot now (waits for it)."""
+        """Persist a snapshot now (waits for it, and for the journal up to it)."""
+        while self._checkpointing is not None:
+            await asyncio.shield(self._checkpointing)
+        async with self._journal_lock:  # an append in flight (its loop was cancelled) ends
+            pass
         self._checkpoint_due = False
-        await self._commit(self._take_batch(), self._take_snapshot())
+        batch = self._take_batch()
+        snap, seq = self._take_snapshot(), self._seq
+        await self._append(batch)
+        await self._write_checkpoint(snap, seq, raising=True)
 
     # ------------------------------------------------------------------ writer
-    def _take_batch(
-        self,
-    ) -> tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]]:
+    def _take_batch(self) -> Batch:
         events = self.engine.take_events()
         self._recent_events.extend(events)
         batch = (self._pending, self._waiters, events)
@@ -232,11 +268,14 @@ class SiteRunner:
         return batch
 
     def _take_snapshot(self) -> Snapshot:
+        """What changed since the last snapshot: call right after ``_take_batch`` (no await
+        in between), so that it covers exactly the inputs up to ``self._seq``."""
         if self.before_checkpoint is not None:
             self.before_checkpoint()
         eng = self.engine
         now = self.clock()
         events, self._recent_events = self._recent_events, []
+        self._saving_events = events
         prune = now - self._last_prune >= self.settings.prune_interval
         if prune:
             self._last_prune = now
@@ -257,44 +296,85 @@ class SiteRunner:
         eng.deleted.clear()
         eng.downtimes_changed = eng.comments_changed = False
         self._inputs_since_checkpoint = 0
+        self._results_saving, self._results_since_snapshot = self._results_since_snapshot, 0
         return snap
 
-    async def _commit(
-        self,
-        batch: tuple[list[tuple[float, bytes]], list[asyncio.Future[None]], list[Event]],
-        snap: Snapshot | None,
-    ) -> None:
-        bodies, waiters, events = batch
+    def _start_checkpoint(self) -> None:
+        """Take a snapshot now and write it in the background (the caller has just taken
+        the batch)."""
+        self._checkpoint_due = False
+        snap, seq = self._take_snapshot(), self._seq
+        self._checkpointing = asyncio.create_task(
+            self._write_checkpoint(snap, seq, raising=False), name="lookout-checkpoint"
+        )
+
+    async def _write_checkpoint(self, snap: Snapshot, seq: int, *, raising: bool) -> None:
         loop = asyncio.get_running_loop()
         try:
-            if (
-                snap is None
-                and self.store.inline_commits
-                and sum(len(b) for _, b in bodies) <= INLINE_COMMIT_BYTES
-            ):
-                # A small journal append on SQLite takes ~0.1 ms: cheaper than two thread
-                # hops. Big ones go to the writer thread, so parsing goes on meanwhile.
-                self.store.commit(bodies, None)
-            else:
-                self._commit_since = time.monotonic()
-                try:
-                    await loop.run_in_executor(self._thread, self.store.commit, bodies, snap)
-                finally:
-                    self._commit_since = None
+            await loop.run_in_executor(self._ck_thread, self.store.checkpoint, snap, seq)
         except StorageError as exc:
-            self.failed = str(exc)
-            log.critical("site database write failed, refusing input: %s", exc)
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_exception(TemporaryFailure(WRITE_FAILED, retry_after=5))
-            raise
-        self.commits += 1
+            self._fail(exc)
+            if raising:
+                raise
+            return
+        finally:
+            self._saving_events = []
+            self._results_saving = 0
+            if self._checkpointing is asyncio.current_task():
+                self._checkpointing = None
+        self._drop_through = max(self._drop_through, seq)
+        if self.store.repairs:
+            self._report_repairs()
+        if self._checkpoint_due:
+            self._wake.set()
+
+    def _fail(self, exc: StorageError) -> None:
+        self.failed = str(exc)
+        log.critical("site database write failed, refusing input: %s", exc)
+
+    async def _append(self, batch: Batch) -> None:
+        """Append ``batch`` to the journal, then answer its submitters."""
+        entries, waiters, events = batch
+        drop = 0
+        if self.store.journal.separate and self._drop_through > self._dropped:
+            drop = self._drop_through  # else the checkpoint dropped them in its transaction
+        if entries or drop:
+            async with self._journal_lock:
+                await self._append_locked(entries, waiters, drop)
+        self.commits += 1 if entries else 0
         for fut in waiters:
             if not fut.done():
                 fut.set_result(None)
         self.bus.publish(events)
-        if self.store.repairs:
-            self._report_repairs()
+
+    async def _append_locked(
+        self,
+        entries: list[tuple[int, float, bytes]],
+        waiters: list[asyncio.Future[None]],
+        drop: int,
+    ) -> None:
+        journal = self.store.journal
+        try:
+            if self.store.inline_commits and sum(len(e[2]) for e in entries) <= INLINE_COMMIT_BYTES:
+                # A small journal append on SQLite takes ~0.1 ms: cheaper than two thread
+                # hops. Big ones go to the journal thread, so parsing goes on meanwhile.
+                journal.append(entries, drop)
+            else:
+                self._commit_since = time.monotonic()
+                try:
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(self._thread, journal.append, entries, drop)
+                finally:
+                    self._commit_since = None
+        except StorageError as exc:
+            self._fail(exc)
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(TemporaryFailure(WRITE_FAILED, retry_after=5))
+            raise
+        self._dropped = max(self._dropped, drop)
+        if entries:
+            self.store.last_seq = entries[-1][0]
 
     def _report_repairs(self) -> None:
         """Say what a checkpoint had to change to be stored: a log line and an event."""
@@ -316,16 +396,14 @@ class SiteRunner:
             for _ in range(GATHER_TURNS):
                 await asyncio.sleep(0)
             self._wake.clear()
-            snap = None
             batch = self._take_batch()
-            if self._checkpoint_due:
-                self._checkpoint_due = False
-                snap = self._take_snapshot()
-            if not batch[0] and snap is None:
-                self.bus.publish(batch[2])
-                continue
+            if self._checkpoint_due and self._checkpointing is None and self.failed is None:
+                self._start_checkpoint()
+            # shielded: a stop() that cancels this loop must not leave an append half-way
+            # on the journal's connection while its own checkpoint appends
+            appended = asyncio.ensure_future(self._append(batch))
             try:
-                await self._commit(batch, snap)
+                await asyncio.shield(appended)
             except StorageError:
                 return
 
@@ -346,15 +424,20 @@ class SiteRunner:
 
     def submit_tick(self, at: float) -> None:
         """Journal a tick that was already applied (it changed something)."""
-        self._pending.append((at, inp.encode(inp.Tick(at))))
+        self._seq += 1
+        self._pending.append((self._seq, at, inp.encode(inp.Tick(at))))
         self._inputs_since_checkpoint += 1
         self._wake.set()
 
     def overloaded(self) -> float | None:
-        """Seconds to wait before sending more input when the writer is behind (a commit has
-        run longer than ``overload_after``: what is submitted now would wait at least that
-        long), else None. Doors answer 503 with ``Retry-After`` then, taking nothing, instead
-        of letting answers wait for seconds."""
+        """Seconds to wait before sending more input when the site is behind, else None:
+        a journal append has run longer than ``overload_after`` (what is submitted now would
+        wait at least that long), or more than ``max_unsaved_results`` results wait for a
+        checkpoint (memory would grow). Doors answer 503 with ``Retry-After`` then, taking
+        nothing, instead of letting answers wait for seconds."""
+        unsaved = self._results_since_snapshot + self._results_saving
+        if unsaved >= self.settings.max_unsaved_results:
+            return 1.0
         since = self._commit_since
         if since is None:
             return None
@@ -366,7 +449,7 @@ class SiteRunner:
     # ------------------------------------------------------------------ reads
     def recent_events(self) -> list[Event]:
         """Events committed (or applied) but not yet in the event table."""
-        return self._recent_events + self.engine.events
+        return self._saving_events + self._recent_events + self.engine.events
 
     @property
     def journal_backlog(self) -> int:

@@ -25,7 +25,14 @@ from lookout.errors import ConfigError
 
 MANIFEST = "manifest.json"
 DATABASE = "lookout.db"
-SKIPPED = {"serve.log", "run", DATABASE, *(DATABASE + s for s in ("-wal", "-shm", "-journal"))}
+JOURNAL = "lookout.journal.db"
+"""The journal's own file (``storage.journal``): copied before the database, so the copy of
+the database's checkpoint is never older than what the journal copy has already dropped."""
+SKIPPED = {
+    "serve.log",
+    "run",
+    *(name + s for name in (DATABASE, JOURNAL) for s in ("", "-wal", "-shm", "-journal")),
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ def make_backup(site_dir: Path, dest: Path, site: str, version: str) -> Backup:
     with tempfile.TemporaryDirectory(dir=dest, prefix=".backup-") as tmp:
         work = Path(tmp) / "site"
         work.mkdir()
+        if (site_dir / JOURNAL).is_file():
+            _copy_database(site_dir / JOURNAL, work / JOURNAL)
         _copy_database(site_dir / DATABASE, work / DATABASE)
         for path in sorted(site_dir.rglob("*")):
             rel = path.relative_to(site_dir)

@@ -274,6 +274,8 @@ class Site:
                 checkpoint_interval=s.checkpoint_interval,
                 tick_interval=s.tick_interval,
                 overload_after=s.overload_after,
+                checkpoint_after_results=s.checkpoint_after_results,
+                max_unsaved_results=s.max_unsaved_results,
                 event_retention=s.event_retention_days * 86400,
             ),
             clock=clock,

@@ -1,7 +1,8 @@
 """The site store: journal, checkpoints (state snapshots), and configured objects.
 
-Writes of the journal and of checkpoints happen on one writer thread, in order; a checkpoint
-records the journal position it covers, so a restart loads the snapshot and replays the rest.
+Journal appends (:mod:`lookout.storage.journal`) and checkpoints run on connections and
+threads of their own, so an append never waits for a checkpoint; a checkpoint records the
+journal position it covers, so a restart loads the snapshot and replays the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from lookout.domain.values import TIME_MAX
 from lookout.errors import StorageError
 from lookout.storage import repair
 from lookout.storage import tables as t
+from lookout.storage.database import open_database
+from lookout.storage.journal import Journal, journal_file, read_shared
 from lookout.storage.series import PendingPoints, SeriesStore
 
 log = logging.getLogger(__name__)
@@ -164,6 +167,51 @@ def service_row(cfg: ServiceConfig, at: float) -> dict[str, Any]:
     return {**row, "created_at": at, "updated_at": at}
 
 
+_EVENT_COLUMNS = (
+    "id",
+    "at",
+    "type",
+    "host",
+    "service",
+    "state",
+    "state_type",
+    "attempt",
+    "summary",
+    "author",
+    "comment",
+    "data",
+)
+_json_text = msgspec.json.Encoder()
+
+
+def _event_insert(dialect: str) -> str:
+    """Driver-level insert of event rows: a checkpoint under churn carries 100,000s of events,
+    and SQLAlchemy's per-row parameter processing cost more than the database's insert."""
+    pg = dialect == "postgresql"
+    marks = ", ".join(
+        ("CAST(%s AS jsonb)" if c == "data" else "%s") if pg else "?" for c in _EVENT_COLUMNS
+    )
+    cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
+    return f"INSERT INTO events ({cols}) VALUES ({marks})"
+
+
+def _event_tuple(ev: Event) -> tuple[Any, ...]:
+    return (
+        ev.id,
+        ev.at,
+        str(ev.type),
+        ev.host,
+        ev.service,
+        ev.state,
+        ev.state_type,
+        ev.attempt,
+        ev.summary,
+        ev.author,
+        ev.comment,
+        _json_text.encode(ev.data).decode(),
+    )
+
+
 def _event_row(ev: Event) -> dict[str, Any]:
     return {
         "id": ev.id,
@@ -182,13 +230,15 @@ def _event_row(ev: Event) -> dict[str, Any]:
 
 
 class SiteStore:
-    """Database access for one site. ``commit`` must only be called from the writer thread."""
+    """Database access for one site. ``checkpoint`` runs on one thread at a time (the
+    runner's checkpoint thread), journal appends on another (``journal``)."""
 
     def __init__(self, engine: sa.Engine, series: SeriesStore) -> None:
         self.db = engine
         self.series = series
         self.last_seq = 0
         self._writer: sa.Connection | None = None
+        self.journal = Journal(engine, _own_journal(engine))
         self.inline_commits = engine.dialect.name == "sqlite"
         """Journal appends may run on the event loop (fast local commits, no network)."""
         self.repairs: list[str] = []
@@ -212,13 +262,10 @@ class SiteStore:
             seq = ck.journal_seq if ck else 0
             next_id = ck.next_id if ck else 1
             started_at = ck.started_at if ck else 0.0
-            journal = [
-                (r.seq, r.at, r.body)
-                for r in conn.execute(
-                    sa.select(t.journal).where(t.journal.c.seq > seq).order_by(t.journal.c.seq)
-                )
-            ]
+            journal = read_shared(conn, seq)  # all of it, or what an older version left there
             self.series.load(conn)
+        if self.journal.separate:
+            journal = sorted([*journal, *self.journal.read_after(seq)])
         self.last_seq = journal[-1][0] if journal else seq
         return LoadedState(
             hosts, services, status_rows, downtimes, comments, seq, next_id, journal, started_at
@@ -230,53 +277,36 @@ class SiteStore:
             self._writer = self.db.connect()
         return self._writer
 
-    def commit(self, bodies: Sequence[tuple[float, bytes]], snapshot: Snapshot | None) -> int:
-        """Append journal entries and optionally write a checkpoint, in one transaction.
+    def checkpoint(self, snapshot: Snapshot, seq: int) -> None:
+        """Write a checkpoint covering the journal up to ``seq``, in one transaction.
 
-        If the checkpoint fails, the journal entries are written on their own (what was
-        accepted stays durable), and the checkpoint again with every value made storable
-        (:mod:`lookout.storage.repair`; the notes land in ``repairs``). Only when that fails
-        too, or the journal itself cannot be written, ``StorageError`` is raised."""
+        If it fails, it is written again with every value made storable
+        (:mod:`lookout.storage.repair`; the notes land in ``repairs``): the journal holds every
+        answered input meanwhile. Only when that fails too ``StorageError`` is raised."""
         try:
-            return self._commit(bodies, snapshot, None)
+            self._checkpoint(snapshot, seq, None)
+            return
         except StorageError as exc:
-            if snapshot is None:
-                raise
-            log.error("checkpoint failed, writing the journal alone and repairing: %s", exc)
+            log.error("checkpoint failed, writing it again repaired: %s", exc)
         try:
-            seq = self._commit(bodies, None, None)
             fixes = repair.Repairs()
-            self._commit((), snapshot, fixes)
+            self._checkpoint(snapshot, seq, fixes)
         except StorageError:
             self.series.release(snapshot.points)  # lost: no longer shown to queries
             raise
         self.repairs.append(
             "checkpoint repaired: " + ("; ".join(fixes.notes) or "written again unchanged")
         )
-        return seq
 
-    def _commit(
-        self,
-        bodies: Sequence[tuple[float, bytes]],
-        snapshot: Snapshot | None,
-        fixes: repair.Repairs | None,
-    ) -> int:
+    def _checkpoint(self, snapshot: Snapshot, seq: int, fixes: repair.Repairs | None) -> None:
         conn = self._conn()
-        seq = self.last_seq
-        taken = snapshot.points if snapshot is not None else None
+        taken = snapshot.points
         try:
             with conn.begin() as transaction:
-                if bodies:
-                    rows = []
-                    for at, body in bodies:
-                        seq += 1
-                        rows.append({"seq": seq, "at": at, "body": body})
-                    conn.execute(t.journal.insert(), rows)
-                if snapshot is not None:
-                    if fixes is not None:
-                        self.series.load(conn)  # a failed attempt may have learnt ids in vain
-                        snapshot = _repaired(snapshot, fixes)
-                    self._write_snapshot(conn, snapshot, seq)
+                if fixes is not None:
+                    self.series.load(conn)  # a failed attempt may have learnt ids in vain
+                    snapshot = _repaired(snapshot, fixes)
+                self._write_snapshot(conn, snapshot, seq)
                 with self.series.publishing(taken):  # queries see the points once throughout
                     transaction.commit()
         except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
@@ -284,8 +314,6 @@ class SiteStore:
             self._writer = None
             conn.close()
             raise StorageError(f"could not write to the site database: {exc}") from exc
-        self.last_seq = seq
-        return seq
 
     def _write_snapshot(self, conn: sa.Connection, snap: Snapshot, seq: int) -> None:
         fixes = snap.fixes
@@ -295,7 +323,11 @@ class SiteStore:
             conn.execute(
                 sa.delete(t.status).where(t.status.c.host == host, t.status.c.service == service)
             )
-        if snap.events:
+        if snap.events and fixes is None:
+            conn.exec_driver_sql(
+                _event_insert(conn.dialect.name), list(map(_event_tuple, snap.events))
+            )
+        elif snap.events:
             conn.execute(t.events.insert(), _rows(map(_event_row, snap.events), "event", fixes))
         if snap.downtimes is not None:
             conn.execute(sa.delete(t.downtimes))
@@ -334,6 +366,7 @@ class SiteStore:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self.journal.close()
 
     # ------------------------------------------------------------------ configuration
     def save_host(self, cfg: HostConfig, at: float, *, create: bool) -> None:
@@ -531,6 +564,19 @@ def _service_cfg(r: Any) -> ServiceConfig:
         event_handler=_json(handler, None),
         depends_on=tuple((h, s) for h, s in _json(deps, ())),
     )
+
+
+_SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def _own_journal(db: sa.Engine) -> sa.Engine | None:
+    """The engine of the journal's own file (SQLite file databases), opened like ``db``."""
+    path = journal_file(db.url)
+    if path is None:
+        return None
+    with db.connect() as conn:
+        level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    return open_database(f"sqlite:///{path}", synchronous=_SYNCHRONOUS.get(level or 1, "NORMAL"))
 
 
 _NO_PARAMS: dict[str, Any] = {}
