@@ -17,6 +17,7 @@ from lookout.engine.core import Engine
 from lookout.engine.downtimes import validate_recurrence
 from lookout.engine.runner import SiteRunner
 from lookout.errors import Conflict, NotFound, ValidationError
+from lookout.storage.audit import AuditLog
 
 Key = tuple[str, str]
 
@@ -57,6 +58,11 @@ class Outcome:
         }
 
 
+def _objects(keys: list[Key], most: int = 3) -> str:
+    names = [f"{h}/{s}" if s else h for h, s in keys[:most]]
+    return ", ".join(names) + (f" and {len(keys) - most} more" if len(keys) > most else "")
+
+
 class Actions:
     def __init__(
         self,
@@ -64,12 +70,30 @@ class Actions:
         runner: SiteRunner,
         clock: Callable[[], float],
         host_checked: Callable[[str], bool] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.engine = engine
         self.runner = runner
         self.clock = clock
         self.host_checked = host_checked
         """Whether a host without a check of its own runs one by default (the site's)."""
+        self.audit = audit
+
+    async def _audited(
+        self, kind: str, verb: str, outcome: Outcome, author: str, detail: dict[str, object]
+    ) -> Outcome:
+        """Record the action in the audit log (one entry per action, however many objects)."""
+        if self.audit is not None:
+            obj = _objects(outcome.keys) if outcome.keys else ", ".join(map(str, outcome.ids))
+            await self.audit.record(
+                kind,
+                obj,
+                verb,
+                summary=f"{len(outcome.keys) or len(outcome.ids)} object(s) by {author}",
+                after={**detail, "author": author, **outcome.as_dict()},
+                author=author,
+            )
+        return outcome
 
     def resolve(self, target: inp.Target) -> list[Key]:
         """Existing objects of ``target``; NotFound naming what is missing."""
@@ -119,7 +143,10 @@ class Actions:
                 expire_at=expire_at,
             )
         )
-        return Outcome(keys=done, ids=[])
+        detail = {"comment": comment, "sticky": sticky, "notify": notify, "expire_at": expire_at}
+        return await self._audited(
+            "acknowledgement", "create", Outcome(keys=done, ids=[]), author, detail
+        )
 
     async def remove_acknowledgement(
         self, target: inp.Target, *, author: str, comment: str = ""
@@ -131,7 +158,9 @@ class Actions:
         done = await self.runner.apply(
             inp.RemoveAcknowledgement(at=self.clock(), keys=keys, author=author, comment=comment)
         )
-        return Outcome(keys=done, ids=[])
+        return await self._audited(
+            "acknowledgement", "delete", Outcome(keys=done, ids=[]), author, {"comment": comment}
+        )
 
     async def schedule_downtime(
         self,
@@ -177,7 +206,18 @@ class Actions:
                 comment=comment,
             )
         )
-        return Outcome(keys=keys, ids=ids)
+        detail = {
+            "comment": comment,
+            "start": start,
+            "end": end,
+            "fixed": fixed,
+            "duration": duration,
+            "include_services": include_services,
+            "recurrence": recurrence,
+        }
+        return await self._audited(
+            "downtime", "create", Outcome(keys=keys, ids=ids), author, detail
+        )
 
     async def remove_downtime(
         self,
@@ -207,7 +247,9 @@ class Actions:
         done = await self.runner.apply(
             inp.RemoveDowntime(at=self.clock(), ids=chosen, author=author, comment=comment)
         )
-        return Outcome(keys=[], ids=done)
+        return await self._audited(
+            "downtime", "delete", Outcome(keys=[], ids=done), author, {"comment": comment}
+        )
 
     async def comment(self, target: inp.Target, *, author: str, comment: str) -> Outcome:
         _valid(author=author, comment=comment)
@@ -217,7 +259,9 @@ class Actions:
         ids = await self.runner.apply(
             inp.AddComment(at=self.clock(), keys=keys, author=author, comment=comment)
         )
-        return Outcome(keys=keys, ids=ids)
+        return await self._audited(
+            "comment", "create", Outcome(keys=keys, ids=ids), author, {"comment": comment}
+        )
 
     async def remove_comment(self, ids: list[int], *, author: str) -> Outcome:
         """Delete comments by id; NotFound naming those that do not exist."""
@@ -226,7 +270,7 @@ class Actions:
         if missing or not ids:
             raise NotFound(f"comment(s) {', '.join(map(str, missing or ids))} not found")
         done = await self.runner.apply(inp.RemoveComment(at=self.clock(), ids=ids, author=author))
-        return Outcome(keys=[], ids=done)
+        return await self._audited("comment", "delete", Outcome(keys=[], ids=done), author, {})
 
     async def recheck(self, target: inp.Target, *, author: str, comment: str = "") -> Outcome:
         _valid(author=author, comment=comment)
@@ -236,4 +280,6 @@ class Actions:
         done = await self.runner.apply(
             inp.Recheck(at=self.clock(), keys=keys, author=author, comment=comment)
         )
-        return Outcome(keys=done, ids=[])
+        return await self._audited(
+            "recheck", "run", Outcome(keys=done, ids=[]), author, {"comment": comment}
+        )

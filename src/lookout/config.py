@@ -516,6 +516,8 @@ class Settings(BaseSettings):
     """Seconds between clock ticks (staleness, ack expiry, downtimes)."""
     event_retention_days: float = Field(90.0, gt=0)
     """Days the event log is kept."""
+    audit_retention_days: float = Field(400.0, gt=0)
+    """Days the audit log is kept (older entries are removed once an hour, nothing else is)."""
     max_request_bytes: int = Field(32 * 1024 * 1024, gt=0)
     """Largest accepted request body in bytes (413 above)."""
     max_results_per_request: int = Field(20_000, gt=0)

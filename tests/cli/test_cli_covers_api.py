@@ -92,12 +92,16 @@ CLI_FOR = {
     "POST /central/actions/schedule-downtime": "central downtime",
     "POST /central/actions/comment": "central comment",
     "POST /central/actions/recheck": "central recheck",
+    "GET /audit": "audit",
+    "GET /audit.jsonl": "audit export",
+    "GET /audit/verify": "audit verify",
 }
 WITHOUT_JSON = {
     "POST /notifications/rules": "notifications apply posts many items from a file",
     "POST /notifications/channels": "notifications apply",
     "POST /notifications/contacts": "notifications apply",
     "GET /config": "config export writes files",
+    "GET /audit.jsonl": "audit export writes JSON lines to a file",
     "POST /kube/clusters": "kube connect prints its checks (kube_cmds.py: not changed here)",
     "DELETE /kube/clusters/{name}": "kube remove (kube_cmds.py: not changed here)",
 }

@@ -20,6 +20,7 @@ from lookout.actions import Actions
 from lookout.auth import Role
 from lookout.chatops.commands import USAGE, Command, CommandError, parse
 from lookout.chatops.people import Person, Sender, find_user
+from lookout.domain import audit
 from lookout.domain.states import state_name
 from lookout.engine.inputs import Target
 from lookout.errors import LookoutError, TemporaryFailure
@@ -226,8 +227,10 @@ class ZulipBot:
         echo = {"ack": "acknowledgement", "downtime": "downtime_start"}.get(verb)
         if echo is not None:
             self.channel.expect_echo(host, service, echo)
+        door = audit.Door("chat", f"zulip user {who.sender.user_id}", who.user)
         try:
-            return await self._apply(verb, target, who, comment, duration)
+            with audit.acting(door):
+                return await self._apply(verb, target, who, comment, duration)
         except LookoutError:
             if echo is not None:
                 self.channel.echoes.pop((host, service, echo), None)

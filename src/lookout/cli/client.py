@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, Concatenate, NoReturn, ParamSpec, cast
+from typing import IO, Annotated, Any, Concatenate, NoReturn, ParamSpec, cast
 from urllib.parse import quote
 
 import httpx
@@ -125,7 +125,15 @@ def path_of(*parts: str) -> str:
 class ApiClient:
     """The REST API v1 of one site; every failure comes out as :class:`ApiError`."""
 
-    def __init__(self, conn: Connection, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        channel: str = "cli",
+    ) -> None:
+        """``channel``: what the site's audit log says the changes came through (``cli``;
+        ``import`` for ``lookout import nagios``)."""
         base = conn.url.rstrip("/").removesuffix(API_PREFIX) + API_PREFIX
         self.url = conn.url
         self._http = httpx.Client(
@@ -133,6 +141,7 @@ class ApiClient:
             headers={
                 "Authorization": f"Bearer {conn.token}",
                 "User-Agent": f"lookout-cli/{__version__}",
+                "X-Lookout-Client": channel,
             },
             timeout=TIMEOUT,
             transport=transport,
@@ -164,6 +173,21 @@ class ApiClient:
 
     def delete(self, path: str) -> None:
         self._call("DELETE", path)
+
+    def stream_to(self, path: str, out: IO[bytes], params: Mapping[str, Any] | None = None) -> int:
+        """Write a streamed answer to ``out`` as it comes; the bytes written."""
+        try:
+            with self._http.stream("GET", path, params=_clean(params or {})) as response:
+                if response.is_error:
+                    response.read()
+                    raise problem_of(response)
+                size = 0
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
+                return size
+        except httpx.TransportError as exc:
+            raise ApiError(f"cannot reach {self.url}: {exc or type(exc).__name__}") from exc
 
     def get_text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """An answer that is not JSON (CSV) as text."""

@@ -253,7 +253,7 @@ def _apply_imported(
     except ConfigError as exc:
         print_error(f"{exc} (or give --out DIR to write the tree instead)")
         raise typer.Exit(2) from exc
-    with ApiClient(conn) as api:
+    with ApiClient(conn, channel="import") as api:
         try:
             return _send(api, tree, dry_run)
         except ApiError as exc:

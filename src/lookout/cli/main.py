@@ -10,6 +10,7 @@ import typer
 from lookout.cli import (
     admin_cmds,
     agent_cmds,
+    audit_cmds,
     bulk_cmds,
     checkrule_cmds,
     command_cmds,
@@ -71,6 +72,7 @@ sites_cmds.register(app)
 bulk_cmds.register(app)
 worker_cmds.register(app)
 remote_cmds.register(app)
+audit_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lookout.config import LivestatusSettings, parse_listen
+from lookout.domain import audit
 from lookout.livestatus import output
 from lookout.livestatus.commands import run_command
 from lookout.livestatus.data import SiteData
@@ -136,6 +137,14 @@ class LivestatusServer:
         return False
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection; its commands are recorded in the audit log as coming from its peer
+        (the Unix socket: ``unix``), by the author each command names."""
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else "unix"
+        with audit.acting(audit.Door("livestatus", address)):
+            await self._requests(reader, writer)
+
+    async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         first = True
         refused = b""  # a refused command's line, for a client that closes its side next
         while True:

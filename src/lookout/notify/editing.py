@@ -17,9 +17,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from lookout.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from lookout.errors import Conflict, LookoutError, NotFound, PermissionDenied, ValidationError
 from lookout.notify.notifier import Notifier
-from lookout.notify.spec import MASK, Channel, Rule, unmask
+from lookout.notify.spec import MASK, Channel, Rule, masked, unmask
 
 
 def unknown_channels(rule: Rule, known: set[str]) -> list[ValidationError]:
@@ -40,8 +40,11 @@ async def save_rule(
     missing = unknown_channels(rule, await asyncio.to_thread(n.store.channel_names))
     if missing:
         raise missing[0]
+    old = await _rule(n, rule.name)
     await asyncio.to_thread(n.store.put_rule, rule, at, position=position, create=create)
     await n.reload()
+    after = rule.model_dump(mode="json")
+    await _record(n, "rule", rule.name, "create" if old is None else "change", old, after)
 
 
 async def move_rule(n: Notifier, name: str, steps: int, at: float) -> None:
@@ -50,14 +53,18 @@ async def move_rule(n: Notifier, name: str, steps: int, at: float) -> None:
     if name not in names:
         raise NotFound(f"rule {name!r} not found")
     i = names.index(name)
+    before = list(names)
     names.insert(max(0, min(len(names) - 1, i + steps)), names.pop(i))
     await asyncio.to_thread(n.store.order_rules, names, at)
     await n.reload()
+    await _record(n, "rule", name, "move", {"order": before}, {"order": names})
 
 
 async def remove_rule(n: Notifier, name: str) -> None:
+    old = await _rule(n, name)
     await asyncio.to_thread(n.store.delete_rule, name)
     await n.reload()
+    await _record(n, "rule", name, "delete", old, None)
 
 
 async def channel_of(n: Notifier, body: Mapping[str, Any]) -> Channel:
@@ -81,8 +88,11 @@ async def save_channel(n: Notifier, channel: Channel, at: float, *, create: bool
             f"channel type {channel.spec.type!r} is not allowed on this SaaS site "
             f"(allowed: {', '.join(allowed) or 'none'})"
         )
+    old = await _channel(n, channel.name)
     await asyncio.to_thread(n.store.put_channel, channel, at, create=create)
     await n.reload()
+    after = {"type": channel.spec.type, **masked(channel.spec.model_dump(mode="json"))}
+    await _record(n, "channel", channel.name, "create" if old is None else "change", old, after)
 
 
 async def remove_channel(n: Notifier, name: str) -> None:
@@ -93,5 +103,25 @@ async def remove_channel(n: Notifier, name: str) -> None:
             f"channel {name!r} is used by rule{'s' if len(users) > 1 else ''} "
             f"{', '.join(users)}: change or remove {'them' if len(users) > 1 else 'it'} first"
         )
+    old = await _channel(n, name)
     await asyncio.to_thread(n.store.delete_channel, name)
     await n.reload()
+    await _record(n, "channel", name, "delete", old, None)
+
+
+async def _rule(n: Notifier, name: str) -> dict[str, Any] | None:
+    rules = await asyncio.to_thread(n.store.rules)
+    return next((r.model_dump(mode="json") for r in rules if r.name == name), None)
+
+
+async def _channel(n: Notifier, name: str) -> dict[str, Any] | None:
+    """A channel as stored, its secrets masked (None: none of that name, or unreadable)."""
+    try:
+        return masked(await asyncio.to_thread(n.store.channel_spec, name))
+    except LookoutError:
+        return None
+
+
+async def _record(n: Notifier, kind: str, name: str, verb: str, before: Any, after: Any) -> None:
+    if n.audit is not None:
+        await n.audit.record(kind, name, verb, before=before, after=after)

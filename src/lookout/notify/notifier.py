@@ -42,6 +42,7 @@ from lookout.notify.model import Notification
 from lookout.notify.spec import Kind, Rule
 from lookout.notify.store import PENDING, SENDING, SENT, Delivery, NotifyStore, ObjectState
 from lookout.storage import tables as t
+from lookout.storage.audit import AuditLog
 from lookout.storage.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ class Notifier:
         clock: Clock,
         options: NotifierOptions | None = None,
         vault: Vault | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = NotifyStore(db, vault)
+        self.audit = audit
+        """Where ``notify.editing`` records changes of rules and channels."""
         self.engine = engine
         self.runner = runner
         self.bus = bus

@@ -319,7 +319,31 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
         await site.check_rules.replace_all(check_rules[1], set(check_rules[0]), site.clock())
     await _apply_notifications(site, notify)
     await _apply_downtimes(site, downtimes)
+    await site.audit.record(
+        "config",
+        ", ".join(k for k, c in changes.items() if c),
+        "apply",
+        summary="; ".join(f"{k}: {_counts(c)}" for k, c in changes.items() if c),
+        after={k: _brief(c) for k, c in changes.items() if c},
+    )
     return report
+
+
+AUDIT_NAMES = 100
+"""Names per kind and verb an apply's audit entry lists (the counts are complete)."""
+
+
+def _counts(c: p.Change) -> str:
+    return f"{len(c.create)} created, {len(c.change)} changed, {len(c.remove)} removed"
+
+
+def _brief(c: p.Change) -> dict[str, Any]:
+    """One audit entry per apply, however large: counts, and the first names of each."""
+    out: dict[str, Any] = {}
+    for verb in ("create", "change", "remove"):
+        names = getattr(c, verb)
+        out[verb] = {"count": len(names), "first": [str(n) for n in names[:AUDIT_NAMES]]}
+    return out
 
 
 # ---------------------------------------------------------------------- notifications

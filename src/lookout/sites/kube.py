@@ -160,6 +160,7 @@ class KubeManager:
             raise Refused(found)
         row = kube_settings.row_of(body, self.vault, self.clock())
         await self.add(row)
+        await self.site.audit.record("cluster", body.name, "create", after=row)
         return row
 
     async def update(self, name: str, patch: ClusterPatch) -> dict[str, Any]:
@@ -187,7 +188,8 @@ class KubeManager:
                 self._launch(cluster)
             else:
                 await cluster.monitor.aclose()
-            return row
+        await self.site.audit.record("cluster", name, "change", before=old, after=row)
+        return row
 
     async def row(self, name: str) -> dict[str, Any]:
         for row in await self.rows():
@@ -235,6 +237,7 @@ class KubeManager:
         """Stop monitoring ``name`` and remove its hosts (their history stays). Returns how
         many hosts were removed."""
         async with self._changing:
+            old = next((r for r in await self.rows() if r["name"] == name), None)
             await asyncio.to_thread(store.delete_cluster, self.site.db, name)
             c = self.clusters.pop(name, None)
             if c is not None:
@@ -242,6 +245,8 @@ class KubeManager:
         async with self._lock:
             gone = all_hosts_of(name, self.site.engine.hosts)
             await self.site.apply_batch([], [], [], gone)
+        summary = f"with its {len(gone)} hosts" if gone else ""
+        await self.site.audit.record("cluster", name, "delete", summary=summary, before=old)
         return len(gone)
 
     async def rows(self) -> list[dict[str, Any]]:

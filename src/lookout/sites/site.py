@@ -74,7 +74,9 @@ from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.sources.workers.runner import journaled_already
 from lookout.storage import accounts
+from lookout.storage import audit as audit_store
 from lookout.storage import commands as command_store
+from lookout.storage.audit import AuditLog
 from lookout.storage.database import migrate, open_database
 from lookout.storage.series import SeriesStore
 from lookout.storage.store import SiteStore
@@ -261,6 +263,8 @@ class Site:
         self.db: sa.Engine = open_database(s.database(site_dir), synchronous=s.sqlite_synchronous)
         self.vault = Vault(site_dir)
         """The site key (``kube.key``): seals channel secrets; Kubernetes tokens use it too."""
+        self.audit = AuditLog(self.db, clock)
+        """The audit log: every configuration change and action, who, when and from where."""
         self.series = SeriesStore()
         self.store = SiteStore(self.db, self.series)
         flap = FlapThresholds(low=s.flapping.low, high=s.flapping.high, enabled=s.flapping.enabled)
@@ -332,8 +336,11 @@ class Site:
                 channel_types=tuple(s.saas.channel_types) if s.saas.enabled else None,
             ),
             self.vault,
+            self.audit,
         )
-        self.actions = Actions(self.engine, self.runner, clock, self._runs_host_check)
+        self.actions = Actions(
+            self.engine, self.runner, clock, self._runs_host_check, audit=self.audit
+        )
         """The one actions module of the site: REST API, web UI and chat-ops act through it."""
         self.chatops = ChatOps(self.notifier, self.actions)
         self.channel_monitor = ChannelMonitor(self) if s.notifications.self_monitoring else None
@@ -396,6 +403,7 @@ class Site:
             await self.livestatus.start()
         await self.alertmanager.start()
         await self.central.start()
+        self._tasks.append(asyncio.create_task(self._prune_audit(), name="lookout-audit-prune"))
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -425,6 +433,7 @@ class Site:
         await self.check_runner.aclose()
         await self.executor.aclose()
         await self.handlers.aclose()
+        await self.audit.flush()
         await self.runner.stop()
         self.db.dispose()
 
@@ -470,6 +479,23 @@ class Site:
                 found,
             )
 
+    async def _prune_audit(self) -> None:
+        """Once an hour, remove audit entries older than ``audit_retention_days`` (and say so
+        in the log itself: the chain then starts at the oldest entry kept)."""
+        keep = self.settings.audit_retention_days * 86400
+        while True:
+            before = self.clock() - keep
+            removed = await asyncio.to_thread(audit_store.prune, self.db, before)
+            if removed:
+                await self.audit.record(
+                    "audit",
+                    "audit",
+                    "prune",
+                    summary=f"removed {removed} entries older than the retention",
+                    after={"removed": removed, "before": before},
+                )
+            await asyncio.sleep(3600)
+
     def reload_tokens(self) -> None:
         for row in accounts.active_tokens(self.db):
             self.tokens.put(
@@ -494,10 +520,18 @@ class Site:
             command = Command.parse(name, line)
         except CommandLineError as exc:
             raise ValidationError(f"command_line {exc}", ("command_line",)) from exc
+        old = self.commands.commands.get(name)
         created = await asyncio.to_thread(
             command_store.save_command, self.db, name, line, self.clock(), create=create
         )
         self.commands.commands[name] = command
+        await self.audit.record(
+            "command",
+            name,
+            "create" if created else "change",
+            before={"command_line": old.line} if old is not None else None,
+            after={"command_line": line},
+        )
         return command, created
 
     async def delete_command(self, name: str) -> None:
@@ -509,7 +543,10 @@ class Site:
             )
             raise Conflict(f"command {name!r} is used by {shown}; change or remove them first")
         await asyncio.to_thread(command_store.delete_command, self.db, name)
-        self.commands.commands.pop(name, None)
+        old = self.commands.commands.pop(name, None)
+        await self.audit.record(
+            "command", name, "delete", before={"command_line": old.line} if old else None
+        )
 
     def command_users(self, name: str) -> list[str]:
         """``host/service`` (or ``host`` for a host check) of every check running ``name``,
@@ -623,11 +660,17 @@ class Site:
         self.refuse_handler(cfg.event_handler)
         refuse_misfits(self.check_rules.rules, iter([(cfg, None)]))
         now = self.clock()
+        old = self.engine.hosts.get(cfg.name)
         await asyncio.to_thread(self.store.save_host, cfg, now, create=create)
         self.engine.put_host(cfg, now)
         self.schedule_host(cfg)
+        await self.audit.record(
+            "host", cfg.name, "create" if old is None else "change", **_change(old, cfg)
+        )
 
     async def delete_host(self, name: str) -> None:
+        old = self.engine.hosts.get(name)
+        services = len(self.engine.host_services.get(name, {}))
         await asyncio.to_thread(self.store.delete_host, name)
         for svc in list(self.engine.host_services.get(name, {})):
             self.scheduler.unschedule(name, svc)
@@ -635,6 +678,8 @@ class Site:
         self.engine.remove_host(name)
         if self.agents is not None:
             await self.agents.deregister_host(name, "", f"host {name} was removed")
+        summary = f"with its {services} services" if services else ""
+        await self.audit.record("host", name, "delete", summary=summary, **_change(old, None))
 
     async def save_service(self, cfg: ServiceConfig, *, create: bool) -> None:
         self.refuse_check(cfg.check)
@@ -643,9 +688,16 @@ class Site:
         if host is not None:
             refuse_misfits(self.check_rules.rules, iter([(host, cfg)]))
         now = self.clock()
+        old = self.engine.services.get((cfg.host, cfg.name))
         await asyncio.to_thread(self.store.save_service, cfg, now, create=create)
         self.engine.put_service(cfg, now)
         self.schedule_service(cfg)
+        await self.audit.record(
+            "service",
+            f"{cfg.host}/{cfg.name}",
+            "create" if old is None else "change",
+            **_change(old, cfg),
+        )
 
     async def add_objects(self, hosts: list[HostConfig], services: list[ServiceConfig]) -> None:
         """Create many new hosts and services in one transaction, then hand them to the engine
@@ -661,6 +713,13 @@ class Site:
             self.schedule_service(s)
             if i % 5000 == 0:  # let results and requests through between the chunks
                 await asyncio.sleep(0)
+        await self.audit.record(
+            "objects",
+            _names(hosts, services),
+            "create",
+            summary=f"created {len(hosts)} hosts and {len(services)} services",
+            after={"hosts": len(hosts), "services": len(services)},
+        )
 
     async def apply_batch(
         self,
@@ -695,9 +754,11 @@ class Site:
         """Delete a service, and the services made from its series (``sites/series.py``)."""
         for child in series_services_of(self.engine, host, name):
             await self.delete_service(host, child)
+        old = self.engine.services.get((host, name))
         await asyncio.to_thread(self.store.delete_service, host, name)
         self.scheduler.unschedule(host, name)
         self.engine.remove_service(host, name)
+        await self.audit.record("service", f"{host}/{name}", "delete", **_change(old, None))
 
     # ------------------------------------------------------------------ active checks
     def host_check(self, cfg: HostConfig) -> dict[str, Any] | None:
@@ -812,3 +873,18 @@ class Site:
             batch.done.set_exception(exc)
             return
         durable.add_done_callback(batch.settle)
+
+
+def _change(old: Any, new: Any) -> dict[str, Any]:
+    """``before``/``after`` of an object's configuration (msgspec structs as plain data)."""
+    return {
+        "before": msgspec.to_builtins(old) if old is not None else None,
+        "after": msgspec.to_builtins(new) if new is not None else None,
+    }
+
+
+def _names(hosts: list[HostConfig], services: list[ServiceConfig], most: int = 3) -> str:
+    """A bulk operation's object: the first few names and how many more."""
+    names = [h.name for h in hosts[:most]] + [f"{s.host}/{s.name}" for s in services[:most]]
+    more = len(hosts) + len(services) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")

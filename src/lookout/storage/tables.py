@@ -578,3 +578,25 @@ login_links = sa.Table(
 )
 """One-time log-in links (migration 0019): the site manager's sign-up hands its new user over
 to the new site with one. SHA-256 of the token; deleted when used or expired."""
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("object", sa.Text, nullable=False),
+    sa.Column("verb", sa.String(32), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("before", sa.Text, nullable=True),
+    sa.Column("after", sa.Text, nullable=True),
+    sa.Column("prev", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+"""The audit log (migration 0020): written by inserts only (``storage/audit.py``); rows go
+only when older than ``audit_retention_days``. ``before``/``after`` are redacted canonical
+JSON, stored as text so that the hash over them is what is read back; ``hash`` chains each
+row to ``prev``, the hash of the row before it."""

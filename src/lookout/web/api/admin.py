@@ -58,6 +58,8 @@ async def create_token(body: TokenIn, request: Request, who: Admin) -> Response:
             user=user, role=Role(body.role), token_id=token_id, expires_at=body.expires_at
         ),
     )
+    after = {**body.model_dump(mode="json"), "user": user, "id": token_id, "token": token}
+    await site.audit.record("token", str(token_id), "create", after=after)
     return JSON(
         {
             "id": token_id,
@@ -76,6 +78,7 @@ async def revoke_token(token_id: TokenId, request: Request, _: Admin) -> Respons
     site = request.app.state.site
     await asyncio.to_thread(accounts.revoke_token, site.db, token_id, site.clock())
     site.tokens.revoke(token_id)
+    await site.audit.record("token", str(token_id), "revoke")
     return Response(status_code=204)
 
 
@@ -92,6 +95,7 @@ async def create_user(body: UserIn, request: Request, _: Admin) -> Response:
     await asyncio.to_thread(
         accounts.add_user, site.db, body.name, body.role, site.clock(), body.email, pw
     )
+    await site.audit.record("user", body.name, "create", after=body.model_dump(mode="json"))
     return JSON({"name": body.name, "role": body.role, "email": body.email}, status_code=201)
 
 
@@ -102,4 +106,5 @@ async def delete_user(name: str, request: Request, who: Admin) -> Response:
         raise Conflict("refusing to delete the calling user")
     await asyncio.to_thread(accounts.delete_user, site.db, name)
     site.tokens.revoke_user(name)
+    await site.audit.record("user", name, "delete")
     return Response(status_code=204)

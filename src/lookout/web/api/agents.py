@@ -32,6 +32,8 @@ async def create_agent_token(host: str, request: Request, who: Admin) -> dict[st
     """A one-time registration token for the host's agent, and the command to run there."""
     _host(request, host)
     reg: dict[str, Any] = await _receiver(request).registration(host, who.user)
+    after = {"expires_at": reg.get("expires_at")}
+    await request.app.state.site.audit.record("agent", host, "registration-token", after=after)
     return reg
 
 
@@ -40,6 +42,9 @@ async def deregister_agent(host: str, request: Request, who: Admin) -> dict[str,
     """Revoke the host's agent certificates at once (its pushes are refused from now on)."""
     _host(request, host)
     revoked = await _receiver(request).deregister_host(host, who.user)
+    await request.app.state.site.audit.record(
+        "agent", host, "deregister", after={"revoked": revoked}
+    )
     return {"host": host, "revoked": revoked}
 
 

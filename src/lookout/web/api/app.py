@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
+from lookout.domain import audit as audit_door
 from lookout.web.api import (
     actions,
     admin,
     agents,
+    audit,
     bulk,
     central,
     checkrules,
@@ -60,7 +62,7 @@ def create_app(site: Any) -> ASGIApp:
     api = [objects.router, actions.router, history.router, admin.router]
     api += [commands.router, checkrules.router, bulk.router]
     api += [notifications.router, kube.router, config.router, reports.router]
-    api += [integrations.router, pools.router, central.router]
+    api += [integrations.router, pools.router, central.router, audit.router]
     for router in api:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
@@ -89,5 +91,23 @@ class FrontDoor:
                     405, f"{scope['method']} not allowed here; use POST", headers={"Allow": "POST"}
                 )
                 await response(scope, receive, send)
+        elif scope["type"] == "http":
+            with audit_door.acting(door_of(scope)):
+                await self.app(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def door_of(scope: Scope) -> audit_door.Door:
+    """Where a request comes from, for the audit log: the UI (pages outside ``/api``), or the
+    API — ``cli``, ``import`` or ``config-apply`` when the client says so in
+    ``X-Lookout-Client``. The user is filled in when the request authenticates."""
+    client = scope.get("client")
+    address = client[0] if client else ""
+    if not scope["path"].startswith("/api/"):
+        return audit_door.Door("ui", address)
+    header = ""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-lookout-client":
+            header = value.decode("latin-1")
+    return audit_door.Door(audit_door.channel_of(header), address)

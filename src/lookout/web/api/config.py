@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from lookout.auth import Principal, Role
+from lookout.domain import audit
 from lookout.sites.configapply import TreeInvalid, apply_tree, export_tree
 from lookout.web.api.deps import require
 
@@ -54,6 +55,9 @@ async def apply(
         raise RequestValidationError(
             [{"loc": ("body",), "msg": f"not JSON: {exc}", "type": "json_invalid"}]
         ) from exc
+    door = audit.current()
+    if door is not None and door.channel != "import":
+        door.channel = "config-apply"
     try:
         report = await apply_tree(request.app.state.site, raw, dry_run=dry_run)
     except TreeInvalid as exc:

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout.auth import Principal, Role
+from lookout.domain import audit
 from lookout.errors import TemporaryFailure
 from lookout.web.api.problems import problem
 from lookout.web.throttle import FailureThrottle
@@ -79,6 +80,9 @@ def require(role: Role) -> Callable[[Request], Awaitable[Principal]]:
             raise HTTPException(
                 401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
+        door = audit.current()
+        if door is not None:
+            door.user = principal.user
         if not principal.role.allows(role):
             raise HTTPException(403, f"role {principal.role} may not do this (needs {role})")
         return principal

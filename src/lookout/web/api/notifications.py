@@ -123,6 +123,9 @@ async def put_contact(body: AnyBody, request: Request, _: Admin) -> Response:
     n = _notifier(request)
     await asyncio.to_thread(n.store.put_contact, contact, request.app.state.site.clock())
     await n.reload()
+    await request.app.state.site.audit.record(
+        "contact", contact.user, "change", after=contact.model_dump(mode="json")
+    )
     return JSON(contact.model_dump())
 
 

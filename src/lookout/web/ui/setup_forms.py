@@ -162,6 +162,8 @@ async def add_user(request: Request) -> Response:
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
         return back(data, "/setup")
+    after = {"name": name, "role": role, "email": body.email, "password": password}
+    await site.audit.record("user", name, "create", after=after)
     sess.flash.append(("ok", f"user {name} ({role}) added"))
     return back(data, "/setup")
 
@@ -181,6 +183,7 @@ async def set_password(request: Request) -> Response:
         return back(data, "/setup")
     if name != sess.user:
         sessions_of(request).end_user(name)
+    await site.audit.record("user", name, "password", after={"password": password})
     sess.flash.append(("ok", f"password of {name} changed"))
     return back(data, "/setup")
 
@@ -200,6 +203,7 @@ async def delete_user(request: Request) -> Response:
         return back(data, "/setup")
     site.tokens.revoke_user(name)
     sessions_of(request).end_user(name)
+    await site.audit.record("user", name, "delete")
     sess.flash.append(("ok", f"user {name} deleted"))
     return back(data, "/setup")
 
@@ -238,6 +242,8 @@ async def create_token(request: Request) -> Response:
     site.tokens.put(
         auth.hash_token(token), auth.Principal(user=user, role=Role(role), token_id=token_id)
     )
+    after = {"id": token_id, "name": name, "user": user, "role": role, "token": token}
+    await site.audit.record("token", str(token_id), "create", after=after)
     shown_once: ShownOnce = request.app.state.ui_shown_once
     await asyncio.to_thread(shown_once.put, sess.id_hash, NEW_TOKEN, token)
     sess.flash.append(("ok", f"token {token_id} created for {user}: copy it now, it is shown once"))
@@ -258,6 +264,7 @@ async def revoke_token(request: Request) -> Response:
         sess.flash.append(("error", str(exc)))
         return back(data, "/setup")
     site.tokens.revoke(int(raw))
+    await site.audit.record("token", raw, "revoke")
     sess.flash.append(("ok", f"token {raw} revoked"))
     return back(data, "/setup")
 

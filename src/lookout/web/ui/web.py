@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from lookout.auth import Role
+from lookout.domain import audit
 from lookout.domain.events import Event
 from lookout.domain.values import is_time
 from lookout.engine.core import Engine
@@ -87,9 +88,14 @@ def sessions_of(request: Request) -> SessionStore:
 
 
 def current(request: Request) -> Session | None:
-    return sessions_of(request).lookup(
+    """The request's session (None: not logged in); its user is who acts, for the audit log."""
+    sess = sessions_of(request).lookup(
         request.cookies.get(session_cookie(request)), site_of(request).clock()
     )
+    door = audit.current()
+    if sess is not None and door is not None:
+        door.user = sess.user
+    return sess
 
 
 def viewer(request: Request) -> Session:
