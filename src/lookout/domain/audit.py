@@ -73,14 +73,31 @@ SECRET_KEY = re.compile(
 apprise channel's ``urls``, a webhook's ``headers``); ``tests/domain/test_audit_redaction.py``
 checks that for every writable model, so a new secret field with another name fails there."""
 
-_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://)([^?#\s]*@)?([^/?#\s]*)([^?#\s]*)([?#].*)?$", re.I)
 _SECRET_VALUE = re.compile(r"^(fernet:|lk_|env:)", re.IGNORECASE)
+_SECRET_OPTION = re.compile(
+    r"(--?(?:token|password|passwd|secret|api-?key)[= ]|\b(?:token|password|secret)=)\S+",
+    re.IGNORECASE,
+)
+_TOKENISH = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_\-.~%+=]{12,}$")
+"""A URL path segment that looks generated (12+ characters, letters and digits): the secret
+part of incoming-webhook URLs such as Slack's or Discord's."""
+
+
+def _url(match: re.Match[str]) -> str:
+    scheme, user, host, path, rest = match.groups()
+    if scheme.lower() not in ("http://", "https://"):
+        return f"{scheme}{REDACTED}"  # apprise-style URLs: the "host" is often the token
+    host = f"{REDACTED}@{host}" if user else host
+    path = "/".join(REDACTED if _TOKENISH.match(seg) else seg for seg in path.split("/"))
+    return f"{scheme}{host}{path}{'?' + REDACTED if rest else ''}"
 
 
 def redact(value: Any, key: str = "") -> Any:
     """``value`` with every secret replaced by ``<redacted>``: values under a secret key (a
-    dict keeps its keys, so one sees *which* headers were set), user:password in URLs, sealed
-    values (``fernet:…``), Lookout tokens (``lk_…``) and ``env:`` references."""
+    dict keeps its keys, so one sees *which* headers were set), in URLs the user and password,
+    the query and generated-looking path segments, sealed values (``fernet:…``), Lookout
+    tokens (``lk_…``), ``env:`` references and ``--token X``/``password=X`` in command lines."""
     if key and SECRET_KEY.search(key):
         if isinstance(value, dict):
             return {str(k): REDACTED for k in value}
@@ -92,7 +109,10 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if _SECRET_VALUE.match(value):
             return REDACTED
-        return _USERINFO.sub(rf"\g<1>{REDACTED}@", value)
+        value = _SECRET_OPTION.sub(
+            lambda m: m.group(1) + REDACTED if m.group(1) else REDACTED, value
+        )
+        return _URL.sub(_url, value)
     return value
 
 
