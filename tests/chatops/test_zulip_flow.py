@@ -6,6 +6,8 @@ import pytest
 from harness import Harness, until, zulip_channel
 from zulipserver import ZulipServer
 
+from lookout.storage import audit as audit_store
+
 pytestmark = pytest.mark.integration
 
 RULE = {"name": "all-to-chat", "channels": ["chat"]}
@@ -38,6 +40,12 @@ async def test_reaction_8h_sets_a_downtime_by_that_user(harness: Harness, zulip:
     dts = await until(lambda: list(engine.downtimes.values()), what="downtime")
     assert dts[0].author == "alice"
     assert dts[0].end - dts[0].start == pytest.approx(8 * 3600)
+    audited = await until(
+        lambda: audit_store.query(harness.site.db, audit_store.Query(kind="downtime")),
+        what="audit entry",
+    )
+    assert (audited[0]["channel"], audited[0]["actor"]) == ("chat", "alice")
+    assert audited[0]["address"] == f"zulip user {alice.user_id}"
     replies = await until(
         lambda: [
             m for m in zulip.stream_messages("db1 / Disk /var") if "8h set by" in m["content"]

@@ -225,3 +225,13 @@ def test_stats_answer_counts_again_after_an_action(acting_site: Site, svc: tuple
     while rows(acting_site.socket, lql) != [[0, 0]]:
         assert time.monotonic() < deadline, "a state change never reached the Stats answer"
         time.sleep(0.1)
+
+
+def test_commands_are_audited_as_livestatus(acting_site: Site, svc: tuple[str, str]) -> None:
+    host, name = svc
+    assert command(acting_site, f"ADD_SVC_COMMENT;{host};{name};1;carol;rack 4") == b""
+    r = acting_site.http.get("/api/v1/audit", params={"object": host, "kind": "comment"})
+    r.raise_for_status()
+    (entry,) = r.json()["items"]
+    assert (entry["channel"], entry["actor"], entry["address"]) == ("livestatus", "carol", "unix")
+    assert entry["after"]["comment"] == "rack 4"

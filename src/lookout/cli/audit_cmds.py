@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,7 +141,8 @@ def audit(
     what was done to which object."""
     if ctx.invoked_subcommand is not None:
         return
-    _show(since, until, actor, obj, channel, kind, limit, as_json, site=site, url=url, token=token)
+    show: Callable[..., None] = _show  # api_command added the connection options
+    show(since, until, actor, obj, channel, kind, limit, as_json, site=site, url=url, token=token)
 
 
 @audit_app.command("export")

@@ -334,3 +334,36 @@ def test_an_admin_sets_up_a_channel_and_a_rule_in_the_browser(
     page.goto("/setup/rule?name=web-problems")
     page.screenshot(path=str(out / "setup-rule-light.png"), full_page=True)
     page.context.close()
+
+
+def test_an_admin_reads_the_audit_log_and_filters_it(
+    chromium: Any, shop: LiveSite, users: dict[str, str], tmp_path: Path
+) -> None:
+    page = _page(chromium, shop, users["operator"])
+    page.goto("/host?name=web-03")
+    form = page.locator("form.act", has_text="Comment or recheck")
+    form.locator("input[name=comment]").fill("looked at the fans")
+    form.locator("button[value=comment]").click()
+    page.wait_for_load_state()
+    assert page.goto("/audit").status == 403
+    page.context.close()
+
+    page = _page(chromium, shop, users["admin"])
+    page.click("nav >> text=Audit")
+    page.wait_for_url(re.compile(r"/audit$"))
+    row = page.locator("table.audit tr", has_text="comment create").first
+    assert users["operator"] in row.inner_text()
+    assert "ui" in row.inner_text()
+    page.select_option("select[name=channel]", "ui")
+    page.fill("input[name=actor]", users["operator"])
+    page.click("form.filters button")
+    page.wait_for_url(re.compile(r"actor="))
+    rows = page.locator("table.audit tbody tr")
+    assert rows.count() >= 1
+    assert all(users["operator"] in rows.nth(i).inner_text() for i in range(rows.count()))
+    rows.first.locator("summary").click()
+    assert "looked at the fans" in rows.first.inner_text()
+    out = Path(os.environ.get("LOOKOUT_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "audit-light.png"), full_page=True)
+    page.context.close()

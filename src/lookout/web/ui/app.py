@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from lookout.web.ui import (
     act,
+    audit_page,
     central_page,
     checkrule_forms,
     cluster_forms,
@@ -63,6 +64,7 @@ def install(app: FastAPI) -> None:
         profile.router,
         profile_totp.router,
         reports.router,
+        audit_page.router,
     ):
         app.include_router(router)
 
