@@ -92,6 +92,7 @@ CLI_FOR = {
     "POST /central/actions/schedule-downtime": "central downtime",
     "POST /central/actions/comment": "central comment",
     "POST /central/actions/recheck": "central recheck",
+    "POST /checkpoint": "checkpoint",
     "GET /audit": "audit",
     "GET /audit.jsonl": "audit export",
     "GET /audit/verify": "audit verify",

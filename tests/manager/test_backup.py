@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import tarfile
+from pathlib import Path
 
 import httpx
 import pytest
@@ -60,3 +62,28 @@ def test_a_damaged_backup_is_refused_and_the_site_is_left_as_it_was(
     [row] = manager.rows()
     assert row["state"] == "running"
     assert httpx.get(new.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_a_host_removed_just_before_the_backup_stays_removed(
+    root: Root, manager: Manager, tmp_path: Path
+) -> None:
+    new = manager.create("alpha")
+    add_service(new.url, new.token, "gone01", "disk")
+    for state in (2, 0):
+        submit(new.url, new.token, "gone01", "disk", state, f"state {state}")
+    with httpx.Client(base_url=new.url, headers={"Authorization": f"Bearer {new.token}"}) as c:
+        assert c.delete("/api/v1/hosts/gone01").status_code == 204
+    backed_up = history(new.url, new.token)
+    made = manager.backup("alpha")  # within the checkpoint interval of the removal
+    with tarfile.open(made.path) as tar:
+        tar.extract("site/lookout.db", tmp_path, filter="data")
+    db = sqlite3.connect(tmp_path / "site" / "lookout.db")
+    try:
+        (covered,) = db.execute("SELECT journal_seq FROM checkpoint").fetchone()
+        after = db.execute("SELECT count(*) FROM journal WHERE seq > ?", (covered,)).fetchone()
+        assert after == (0,)  # nothing to replay
+        assert db.execute("SELECT count(*) FROM hosts WHERE name = 'gone01'").fetchone() == (0,)
+    finally:
+        db.close()
+    manager.restore("alpha", made.path)
+    assert history(new.url, new.token) == backed_up

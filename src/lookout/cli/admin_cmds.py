@@ -156,6 +156,17 @@ def user_remove(
     print_done(f"user {name} removed")
 
 
+@api_command
+def checkpoint(api: ApiClient, as_json: JsonOpt = False) -> None:
+    """Have the site store a checkpoint now (before copying its database by hand)."""
+    answer = api.post("/checkpoint", {})
+    if as_json:
+        print_json(answer)
+    else:
+        print_done("checkpoint stored")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("checkpoint")(checkpoint)
     app.add_typer(token_app, name="token")
     app.add_typer(user_app, name="user")

@@ -247,6 +247,22 @@ class SiteRunner:
         await fut
         return outcome
 
+    async def checkpoint_soon(self) -> None:
+        """Take a checkpoint now, the way the running writer does, and wait until it is
+        stored (a backup of a running site then has nothing to replay)."""
+        while self._checkpointing is not None:
+            await asyncio.shield(self._checkpointing)
+        if self.failed is not None:
+            raise TemporaryFailure(WRITE_FAILED, retry_after=5)
+        batch = self._take_batch()
+        self._start_checkpoint()
+        writing = self._checkpointing
+        await asyncio.shield(asyncio.ensure_future(self._append(batch)))
+        if writing is not None:
+            await asyncio.shield(writing)
+        if self.failed is not None:
+            raise TemporaryFailure(WRITE_FAILED, retry_after=5)
+
     async def checkpoint(self) -> None:
         """Persist a snapshot now (waits for it, and for the journal up to it)."""
         while self._checkpointing is not None:

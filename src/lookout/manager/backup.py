@@ -5,12 +5,18 @@ and SHA-256) and the site directory: the database copied with SQLite's online ba
 (one step, so one consistent snapshot while the site keeps taking results; the journal in it
 is replayed at the next start like after any stop), the CA and its keys, the vault key, the
 settings and the CLI credentials. ``serve.log`` and ``run/`` (sockets) are left out.
+
+Before copying a running site, the manager asks it for a checkpoint (``POST
+/api/v1/checkpoint`` with the site's own CLI credentials) and waits for it: the copy then holds
+the site's state with next to no journal, so what was removed just before the backup (a host
+and its events) does not come back when the journal is replayed at restore.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -21,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from lookout.errors import ConfigError
+from lookout.sites.site import CLI_CREDENTIALS
+
+log = logging.getLogger(__name__)
+CHECKPOINT_TIMEOUT = 60.0
 
 MANIFEST = "manifest.json"
 DATABASE = "lookout.db"
@@ -80,6 +92,25 @@ def make_backup(site_dir: Path, dest: Path, site: str, version: str) -> Backup:
         os.chmod(partial, 0o600)
         os.replace(partial, final)  # a backup that exists is complete
     return Backup(final, site, version, now)
+
+
+def checkpoint_first(site_dir: Path) -> bool:
+    """Ask the running site in ``site_dir`` to store a checkpoint and wait for it; False (and a
+    warning: the backup is then crash-consistent only) when it cannot be reached."""
+    try:
+        creds = json.loads((site_dir / CLI_CREDENTIALS).read_text(encoding="utf-8"))
+        with httpx.Client(
+            base_url=creds["url"],
+            headers={"Authorization": f"Bearer {creds['token']}"},
+            timeout=CHECKPOINT_TIMEOUT,
+        ) as http:
+            http.post("/api/v1/checkpoint").raise_for_status()
+    except (OSError, ValueError, KeyError, httpx.HTTPError) as exc:
+        log.warning(
+            "%s: no checkpoint before the backup (%s); the journal is copied", site_dir, exc
+        )
+        return False
+    return True
 
 
 def _copy_database(src: Path, dst: Path) -> None:

@@ -192,6 +192,8 @@ class Manager:
         """A consistent backup of a site, running or not; the oldest beyond ``backup_keep``
         are deleted."""
         rec = self.root.record(name)
+        if alive(rec.pid, rec.started):
+            bk.checkpoint_first(self.root.site_dir(name))
         made = bk.make_backup(self.root.site_dir(name), self.root.backups(name), name, rec.version)
         for old in bk.list_backups(self.root.backups(name))[: -self.root.settings.backup_keep]:
             old.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from lookout.config import load_settings
 from lookout.errors import ConfigError, LookoutError
 from lookout.manager import backup as bk
 from lookout.manager.manager import Manager, swap_in
+from lookout.manager.processes import alive
 from lookout.manager.root import Record
 from lookout.sites.site import CLI_CREDENTIALS
 from lookout.storage.database import migrate, open_database
@@ -80,6 +81,8 @@ class Update:
 
     # ------------------------------------------------------------------ steps
     def _backup(self, rec: Record, state: dict[str, Any]) -> None:
+        if alive(rec.pid, rec.started):
+            bk.checkpoint_first(self.root.site_dir(self.name))
         made = bk.make_backup(self.root.site_dir(self.name), self.root.backups(self.name),
                               self.name, rec.version)  # fmt: skip
         state["backup"] = str(made.path)
