@@ -8,14 +8,16 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from lookout.errors import TemporaryFailure
 from lookout.manager.signup.flow import Refused, Signup, normal_email
+from lookout.manager.signup.provider import AccountProvider, ProviderError
 from lookout.web.ui.timing import SECURITY_HEADERS
 from lookout.web.ui.web import HERE as UI_HERE
 
@@ -29,7 +31,7 @@ def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRes
     )
 
 
-def make_app(signup: Signup) -> FastAPI:
+def make_app(signup: Signup, provider: AccountProvider | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=UI_HERE / "static"), name="static")
 
@@ -44,11 +46,7 @@ def make_app(signup: Signup) -> FastAPI:
         return {k: v[:2000] for k, v in data.items() if isinstance(v, str)}
 
     async def blocked(request: Request) -> Response | None:
-        client = request.client.host if request.client else ""
-        if await asyncio.to_thread(signup.client_blocked, client):
-            why = "Too many sign-up requests from your address: try again in an hour."
-            return _page(request, "signup.html", 429, error=why)
-        return None
+        return await _blocked(signup, request)
 
     @app.get("/")
     async def home() -> Response:
@@ -105,4 +103,79 @@ def make_app(signup: Signup) -> FastAPI:
         log.info("signed up: site %s", site)
         return RedirectResponse(url, status_code=303)
 
+    if provider is not None:
+        add_provider(app, signup, provider)
     return app
+
+
+def add_provider(app: FastAPI, signup: Signup, provider: AccountProvider) -> None:
+    """The control plane's OpenID provider routes (``provider.py``)."""
+    cookie = "lookout_account"
+
+    def refused(request: Request, exc: ProviderError, status: int = 400) -> Response:
+        return _page(request, "signup.html", status, error=f"Refused: {exc.why}")
+
+    @app.get("/.well-known/openid-configuration")
+    async def discovery() -> JSONResponse:
+        return JSONResponse(provider.discovery())
+
+    @app.get("/oidc/jwks")
+    async def jwks() -> JSONResponse:
+        return JSONResponse(provider.jwks())
+
+    @app.get("/oidc/authorize")
+    async def authorize(request: Request) -> Response:
+        params = dict(request.query_params)
+        try:
+            await asyncio.to_thread(provider.check_request, params)
+        except ProviderError as exc:
+            return refused(request, exc)
+        email = provider.session_user(request.cookies.get(cookie))
+        if email is None:
+            return _page(request, "provider_login.html", query=request.url.query)
+        url = await asyncio.to_thread(provider.authorize, params, email)
+        return RedirectResponse(url, status_code=303)
+
+    @app.post("/oidc/authorize")
+    async def authorize_login(request: Request) -> Response:
+        if (refusal := await _blocked(signup, request)) is not None:
+            return refusal
+        data = await request.form()
+        query = str(data.get("query", ""))[:4000]
+        params = dict(parse_qsl(query))
+        try:
+            await asyncio.to_thread(provider.check_request, params)
+        except ProviderError as exc:
+            return refused(request, exc)
+        email, password = str(data.get("email", "")).strip(), str(data.get("password", ""))
+        session = await asyncio.to_thread(provider.log_in, email, password[:1024])
+        if session is None:
+            why = "Wrong e-mail or password."
+            return _page(request, "provider_login.html", 401, query=query, email=email, error=why)
+        url = await asyncio.to_thread(provider.authorize, params, email)
+        done = RedirectResponse(url, status_code=303)
+        secure = request.url.scheme == "https"
+        done.set_cookie(cookie, session, httponly=True, samesite="lax", secure=secure, path="/")
+        return done
+
+    @app.post("/oidc/token")
+    async def token(request: Request) -> JSONResponse:
+        data = await request.form()
+        form = {k: v[:4000] for k, v in data.items() if isinstance(v, str)}
+        try:
+            body = await asyncio.to_thread(
+                provider.token, form, request.headers.get("authorization", "")
+            )
+        except ProviderError as exc:
+            status = 401 if exc.error == "invalid_client" else 400
+            error = {"error": exc.error, "error_description": exc.why}
+            return JSONResponse(error, status_code=status, headers={"Cache-Control": "no-store"})
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def _blocked(signup: Signup, request: Request) -> Response | None:
+    client = request.client.host if request.client else ""
+    if await asyncio.to_thread(signup.client_blocked, client):
+        why = "Too many requests from your address: try again in an hour."
+        return _page(request, "signup.html", 429, error=why)
+    return None

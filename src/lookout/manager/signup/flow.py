@@ -59,6 +59,7 @@ class Signup:
         hand_over: Callable[[Path, str, str], Awaitable[str]],
         smtp_password: str | None = None,
         clock: Callable[[], float] = time.time,
+        connect: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.root = root
         self.store = store
@@ -67,6 +68,7 @@ class Signup:
         self.hand_over = hand_over
         self.smtp_password = smtp_password
         self.clock = clock
+        self.connect = connect
 
     def client_blocked(self, client: str) -> bool:
         """True once ``client`` made ``requests_per_client`` requests within the hour."""
@@ -131,4 +133,6 @@ class Signup:
             raise Refused("site", f"{site!r} is taken: choose another name", 409) from exc
         link = await self.hand_over(self.root.site_dir(site), email, password_hash)
         self.store.add_account(email, password_hash, site, self.clock())
+        if self.connect is not None:  # log-in through the control plane's accounts
+            await self.connect(site, email)
         return f"{str(new['url']).rstrip('/')}/login/link?token={link}"

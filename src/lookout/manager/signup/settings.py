@@ -20,6 +20,12 @@ class SignupSettings(BaseModel):
     """`lookout sites serve` also serves the sign-up pages."""
     listen: str = "127.0.0.1:8000"
     """HOST:PORT of the sign-up pages."""
+    public_url: str = ""
+    """URL people reach the sign-up pages at (default: http://<listen>); also the issuer of
+    the control plane's OpenID provider."""
+    sso: bool = True
+    """Sites made by sign-up log their owner in through the control plane's accounts (OpenID
+    Connect, the control plane as provider): one log-in for all of a customer's sites."""
     smtp_host: str = "127.0.0.1"
     """The mail server that sends the codes."""
     smtp_port: int = Field(25, ge=1, le=65535)
@@ -46,3 +52,7 @@ class SignupSettings(BaseModel):
     def _listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @property
+    def url(self) -> str:
+        return (self.public_url or f"http://{self.listen}").rstrip("/")

@@ -125,3 +125,33 @@ class SignupStore:
                 .where(codes.c.email == email)
                 .values(verified_hash=verified_hash, expires_at=expires_at)
             )
+
+
+clients = sa.Table(
+    "signup_clients",
+    metadata,
+    sa.Column("site", sa.String(64), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+)
+"""Each signed-up site as an OpenID Connect client of the control plane: its secret's hash."""
+
+
+def put_client(store: SignupStore, site: str, secret_hash: str) -> None:
+    with store.db.begin() as conn:
+        conn.execute(sa.delete(clients).where(clients.c.site == site))
+        conn.execute(clients.insert().values(site=site, secret_hash=secret_hash))
+
+
+def client_secret_hash(store: SignupStore, site: str) -> str | None:
+    with store.db.connect() as conn:
+        row = conn.execute(sa.select(clients.c.secret_hash).where(clients.c.site == site)).first()
+    return None if row is None else str(row.secret_hash)
+
+
+def account(store: SignupStore, email: str) -> tuple[str, str] | None:
+    """(password hash, site) of ``email``'s account."""
+    with store.db.connect() as conn:
+        row = conn.execute(
+            sa.select(accounts.c.password_hash, accounts.c.site).where(accounts.c.email == email)
+        ).first()
+    return None if row is None else (str(row.password_hash), str(row.site))
