@@ -416,6 +416,14 @@ class SaasSettings(BaseModel):
         default_factory=lambda: ["email", "webhook", "zulip", "alertmanager"]
     )
     """Notification channel types that may be created."""
+    on_violation: Literal["refuse", "disable"] = "refuse"
+    """A site holding what is not allowed (restored from a site that was not SaaS, say):
+    ``refuse`` to start, listing it; or ``disable`` it and start — its checks are not run
+    (services UNKNOWN saying why), its channels are left out — and say so in the log and the
+    audit log."""
+    recheck_interval: float = Field(3600.0, ge=0)
+    """Seconds between checks of a running site's objects against the allow-list (0: only at
+    start); what is found is disabled and said, as ``disable`` does at start."""
 
     @field_validator("check_types")
     @classmethod

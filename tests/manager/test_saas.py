@@ -135,3 +135,41 @@ def csrf(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found is not None
     return found.group(1)
+
+
+def test_a_site_set_to_disable_starts_with_what_is_not_allowed_disabled(
+    root: Root, saas_root: Root, tmp_path: Path
+) -> None:
+    settings = saas_root.path / "manager.toml"
+    text = settings.read_text().replace('on_violation = "refuse"', 'on_violation = "disable"')
+    settings.write_text(text.replace("recheck_interval = 3600.0", "recheck_interval = 0.5"))
+    saas = Root(saas_root.path)
+    plain = Manager(root).create("plain")
+    touched = tmp_path / "touched"
+    with api(plain.url, plain.token) as c:
+        cmd = {"name": "touch", "command_line": f"/usr/bin/touch {touched}"}
+        assert c.post("/api/v1/commands", json=cmd).status_code == 201
+        assert c.post("/api/v1/hosts", json={"name": "h1"}).status_code == 201
+        svc = {"name": "run", "check": {"type": "nagios", "command": "touch"}}
+        assert c.post("/api/v1/hosts/h1/services", json=svc).status_code == 201
+        spec = {"type": "apprise", "urls": ["json://127.0.0.1:1/"]}
+        r = c.post("/api/v1/notifications/channels", json={"name": "ap", "spec": spec})
+        assert r.status_code == 200
+    made = Manager(root).backup("plain")
+    Manager(root).stop("plain")
+    touched.unlink(missing_ok=True)
+    copy = Manager(saas).restore("plain", made.path, as_name="copy")
+    url = f"http://127.0.0.1:{copy.http_port}"
+    with api(url, plain.token) as c:
+        got = c.get("/api/v1/hosts/h1/services/run").json()
+        assert got["state"] == 3
+        assert "disabled in SaaS mode: check type 'nagios' is not allowed" in got["summary"]
+        (entry,) = c.get("/api/v1/audit", params={"kind": "saas"}).json()["items"]
+    assert entry["channel"] == "system"
+    assert "h1/run: check type 'nagios' is not allowed" in str(entry["after"])
+    assert "notification channel ap" in str(entry["after"])
+    log = (saas.site_dir("copy") / "serve.log").read_text()
+    assert "not allowed in SaaS mode, disabled: h1/run" in log
+    assert "channel ap left out" in log
+    assert not touched.exists()
+    assert [r["state"] for r in Manager(saas).rows()] == ["running"]

@@ -163,6 +163,8 @@ class Manager:
             "LOOKOUT_EXECUTION__ENABLED": "false",
             "LOOKOUT_SAAS__CHECK_TYPES": json.dumps(saas.check_types),
             "LOOKOUT_SAAS__CHANNEL_TYPES": json.dumps(saas.channel_types),
+            "LOOKOUT_SAAS__ON_VIOLATION": saas.on_violation,
+            "LOOKOUT_SAAS__RECHECK_INTERVAL": str(saas.recheck_interval),
         }
 
     # ------------------------------------------------------------------ list

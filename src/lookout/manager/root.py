@@ -218,6 +218,12 @@ backup_keep = 7
 # SaaS mode: no site of this root runs programs ([execution] is forced off) and only the
 # allow-listed check and notification channel types may be created. Sites cannot turn it off.
 enabled = {saas}
+# A site holding what is not allowed (restored from a site that was not SaaS, say): "refuse"
+# to start, listing it in its serve.log, or "disable" it (checks not run, channels left out)
+# and start, saying so in the log and the audit log.
+on_violation = "refuse"
+# Seconds between re-checks of each running site against the allow-list (0: only at start).
+recheck_interval = 3600.0
 """
 
 

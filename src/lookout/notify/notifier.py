@@ -134,7 +134,17 @@ class Notifier:
             asyncio.to_thread(store.users),
         )
         self.rules = rules
-        specs: dict[str, Spec] = {c.name: c.spec for c in channels}
+        allowed = self.options.channel_types
+        for c in channels:
+            if allowed is not None and c.spec.type not in allowed:
+                log.warning(
+                    "channel %s left out: type %r is not allowed on this SaaS site",
+                    c.name,
+                    c.spec.type,
+                )
+        specs: dict[str, Spec] = {
+            c.name: c.spec for c in channels if allowed is None or c.spec.type in allowed
+        }
         self.directory = Directory(
             contacts={c.user: c for c in contacts},
             emails={u: e for u, (e, _role) in users.items() if e},

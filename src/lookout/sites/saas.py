@@ -28,6 +28,20 @@ def violations(saas: SaasSettings, site: Any, channels: list[Any], commands: int
     return out
 
 
+def check_refusal(saas: SaasSettings, check: dict[str, Any] | None) -> str | None:
+    """Why a stored check may not run in SaaS mode (None: it may)."""
+    if check is None or not saas.enabled:
+        return None
+    return saas.refusal("check", check.get("type"))
+
+
+def disallowed_checks(saas: SaasSettings, site: Any) -> list[tuple[str, str, str]]:
+    """(host, service, why) of every object whose check may not run ("" for a host)."""
+    out = [(h.name, "", check_refusal(saas, h.check)) for h in site.engine.hosts.values()]
+    out += [(s.host, s.name, check_refusal(saas, s.check)) for s in site.engine.services.values()]
+    return [(h, s, why) for h, s, why in out if why]
+
+
 def _objects(saas: SaasSettings, site: Any) -> Iterator[str]:
     objects = [(h.name, h) for h in site.engine.hosts.values()]
     objects += [(f"{s.host}/{s.name}", s) for s in site.engine.services.values()]

@@ -32,6 +32,7 @@ from lookout.config import (
 )
 from lookout.domain.commands import Command, CommandLineError, Execution
 from lookout.domain.objects import HostConfig, ServiceConfig
+from lookout.domain.results import CheckResult
 from lookout.engine import inputs as inp
 from lookout.engine.bus import EventBus
 from lookout.engine.core import Engine, EngineSettings
@@ -58,7 +59,7 @@ from lookout.sites.changefeed import ChangeFeed
 from lookout.sites.checkrules import CheckRules, refuse_misfits
 from lookout.sites.kube import KubeManager
 from lookout.sites.livestatus import make_livestatus
-from lookout.sites.saas import violations
+from lookout.sites.saas import check_refusal, disallowed_checks, violations
 from lookout.sites.selfmon import ChannelMonitor
 from lookout.sites.series import SeriesServices, series_services_of
 from lookout.sites.workers import make_pools
@@ -356,6 +357,8 @@ class Site:
         self.feed: ChangeFeed | None = None
         """What changed, for central sites that follow this one (made when first asked)."""
         self._tasks: list[asyncio.Task[None]] = []
+        self.saas_disabled: set[str] = set()
+        """What SaaS mode found not allowed and disabled (``[saas] on_violation``)."""
         self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
 
@@ -404,6 +407,7 @@ class Site:
         await self.alertmanager.start()
         await self.central.start()
         self._tasks.append(asyncio.create_task(self._prune_audit(), name="lookout-audit-prune"))
+        self._tasks.append(asyncio.create_task(self._recheck_saas(), name="lookout-saas-check"))
         if self.settings.demo:
             from lookout.sites import demo
 
@@ -464,20 +468,60 @@ class Site:
                 users,
             )
 
-    async def _check_saas(self) -> None:
-        """SaaS mode: refuse to start while the site holds what the allow-list does not."""
-        if not self.settings.saas.enabled:
+    async def _check_saas(self, *, starting: bool = True) -> None:
+        """SaaS mode: refuse to start while the site holds what the allow-list does not, or
+        (``on_violation = "disable"``, and always once running) disable it and say so."""
+        saas = self.settings.saas
+        if not saas.enabled:
             return
         channels = await asyncio.to_thread(self.notifier.store.channels)
-        found = violations(self.settings.saas, self, channels, len(self.commands.commands))
-        for line in found:
-            log.error("not allowed in SaaS mode: %s", line)
-        if found:
+        found = violations(saas, self, channels, len(self.commands.commands))
+        if found and starting and saas.on_violation == "refuse":
+            for line in found:
+                log.error("not allowed in SaaS mode: %s", line)
             raise ConfigError(
                 f"SaaS mode: the site holds {len(found)} thing(s) that are not allowed "
                 "([saas] in lookout.toml); remove them, then start it again",
                 found,
             )
+        new = sorted(set(found) - self.saas_disabled)
+        self.saas_disabled = set(found)
+        if not new:
+            return
+        for line in new:
+            log.warning("not allowed in SaaS mode, disabled: %s", line)
+        await self._disable_checks()
+        await self.audit.record(
+            "saas",
+            "allow-list",
+            "disable",
+            summary=f"{len(new)} thing(s) not allowed in SaaS mode, disabled",
+            after={"disabled": new},
+        )
+
+    async def _disable_checks(self) -> None:
+        """Stop running the checks SaaS mode does not allow; their services say why."""
+        now = self.clock()
+        results = []
+        for host, service, why in disallowed_checks(self.settings.saas, self):
+            self.scheduler.unschedule(host, service)
+            if service:
+                summary = f"disabled in SaaS mode: {why}"
+                results.append(CheckResult(host, service, 3, summary, checked_at=now))
+        if results:
+            await self.runner.apply(inp.Results(at=now, results=results))
+
+    async def _recheck_saas(self) -> None:
+        """Check the objects against the allow-list every ``recheck_interval`` seconds."""
+        every = self.settings.saas.recheck_interval
+        if not self.settings.saas.enabled or not every:
+            return
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._check_saas(starting=False)
+            except Exception:  # the re-check must keep going
+                log.exception("SaaS allow-list re-check failed")
 
     async def _prune_audit(self) -> None:
         """Once an hour, remove audit entries older than ``audit_retention_days`` (and say so
@@ -777,6 +821,8 @@ class Site:
     def schedule_host(self, cfg: HostConfig, resume: bool = False) -> None:
         """Schedule a host's check; ``resume``: at start, catching up on a run it missed."""
         self.scheduler.unschedule(cfg.name, "")
+        if check_refusal(self.settings.saas, cfg.check):
+            return  # disabled in SaaS mode (sites/saas.py)
         if self.host_check(cfg) is not None:
             self.scheduler.schedule(
                 cfg.name,
@@ -789,6 +835,8 @@ class Site:
     def schedule_service(self, cfg: ServiceConfig, resume: bool = False) -> None:
         """Schedule a service's check; ``resume``: at start, catching up on a run it missed."""
         self.scheduler.unschedule(cfg.host, cfg.name)
+        if check_refusal(self.settings.saas, cfg.check):
+            return  # disabled in SaaS mode (sites/saas.py)
         if cfg.check is not None:
             self.scheduler.schedule(
                 cfg.host,
