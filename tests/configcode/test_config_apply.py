@@ -124,6 +124,7 @@ def test_apply_is_idempotent_round_trips_and_removes_only_managed_objects(
         assert counts(dry) == {
             "hosts": (2, 0, 0),
             "services": (3, 0, 0),
+            "host_groups": (1, 0, 0),  # the alias of linux-servers
             "channels": (1, 0, 0),
             "rules": (1, 0, 0),
             "downtimes": (1, 0, 0),
@@ -146,6 +147,7 @@ def test_apply_is_idempotent_round_trips_and_removes_only_managed_objects(
         web1 = (exported / "hosts" / "web1.yaml").read_text()
         assert "lookout/managed" not in web1
         assert "Disk /" in web1
+        assert "linux-servers: Linux Servers" in (exported / "groups.yaml").read_text()
         notes = (exported / "notifications.yaml").read_text()
         assert "s3cret" not in notes
         assert "env:LOOKOUT_SECRET_HOOK_SECRET" in notes
@@ -488,3 +490,30 @@ def test_check_rules_are_applied_in_order_exported_and_checked(
     assert "check-rules.yaml: tls-web.params: does not fit rules-web1/Cert" in r.output
     (tree / "check-rules.yaml").write_text("[]\n")
     assert counts(cli.json("config", "apply", str(tree)))["check_rules"] == (0, 0, 2)
+
+
+def test_group_aliases_are_stored_exported_and_removed_with_the_file_entry(
+    cli: Cli, tmp_path: Path
+) -> None:
+    host = (
+        "name: alias-web1\ngroups: [alias-web]\nservices:\n"
+        "  HTTP:\n    labels: {service_groups: alias-http}\n"
+    )
+    groups = (
+        "host_groups:\n  alias-web: Web servers\nservice_groups:\n  alias-http: HTTP endpoints\n"
+    )
+    tree = write(tmp_path / "groups", {"hosts/alias-web1.yaml": host, "groups.yaml": groups})
+    report = cli.json("config", "apply", str(tree))  # the whole kind: other aliases go
+    assert report["changes"]["host_groups"]["names"]["create"] == ["alias-web"]
+    assert report["changes"]["service_groups"]["names"]["create"] == ["alias-http"]
+    assert cli.json("config", "apply", str(tree))["changed"] is False
+    exported = tmp_path / "exported"
+    cli.ok("config", "export", str(exported))
+    text = (exported / "groups.yaml").read_text()
+    assert "alias-web: Web servers" in text
+    assert "alias-http: HTTP endpoints" in text
+    (tree / "groups.yaml").write_text(groups.replace("Web servers", "Web"))
+    assert counts(cli.json("config", "apply", str(tree)))["host_groups"] == (0, 1, 0)
+    (tree / "groups.yaml").write_text("host_groups: {}\nservice_groups: {}\n")
+    changed = counts(cli.json("config", "apply", str(tree)))
+    assert (changed["host_groups"][2], changed["service_groups"][2]) == (1, 1)

@@ -239,3 +239,24 @@ def test_malformed_files_get_notes_and_the_rest_is_read() -> None:
     assert (1, "not inside a definition: 'host_name stray'", 1) in lines
     assert (2, "define host is never closed with }", 2) in lines  # lines 2 and 7: grouped
     assert [h["name"] for h in r.tree["hosts"]] == ["b"]
+
+
+def test_contacts_groups_and_time_periods_each_get_a_note_with_file_and_line() -> None:
+    text = (
+        "define contact {\n contact_name root\n email root@example.org\n pager 555-0100\n"
+        " contactgroups admins\n}\n"
+        + "define contactgroup {\n contactgroup_name admins\n alias Admins\n}\n"
+        + "define timeperiod {\n timeperiod_name workhours\n monday 09:00-17:00\n}\n"
+        + "define timeperiod {\n timeperiod_name 24x7\n monday 00:00-24:00\n}\n"
+    )
+    r = imported(text)
+    notes = {n.message.split(" not translated")[0]: n for n in r.notes}
+    root = notes["contact root"]
+    assert root.line == 1
+    assert "lookout user add root --email root@example.org" in root.message
+    assert "contacts.root.groups: [admins]" in root.message
+    assert "pager 555-0100" in root.message
+    assert notes["contact group admins"].line == 7
+    assert "(Admins)" in notes["contact group admins"].message
+    assert (notes["time period workhours"].line, notes["time period 24x7"].line) == (11, 15)
+    assert (r.counts.contacts, r.counts.contact_groups, r.counts.time_periods) == (1, 1, 2)

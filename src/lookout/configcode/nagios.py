@@ -345,13 +345,13 @@ def translate(
     counts.service_groups = len(service_groups)
     contacts, contact_groups = _contacts(objects["contact"], objects["contactgroup"], log)
     counts.contacts, counts.contact_groups = len(contacts), len(contact_groups)
-    counts.time_periods = len(_named(objects["timeperiod"], "timeperiod", log))
-    if counts.time_periods:
-        first = objects["timeperiod"][0][0]
+    periods = _named(objects["timeperiod"], "timeperiod", log)
+    counts.time_periods = len(periods)
+    for name, (d, _) in periods.items():
         log.add(
-            first,
-            "time periods are not objects in Lookout (notification rules carry their own "
-            "time_period); not translated",
+            d,
+            f"time period {name} not translated: Lookout has no time period objects; give "
+            "the notification rules that used it a time_period (days, start, end, timezone)",
         )
     for name, hcfg in hosts.items():
         hcfg["groups"] = sorted(_member_groups(name, host_groups))
@@ -612,10 +612,10 @@ def _contacts(
     groups: list[tuple[Definition, dict[str, str]]],
     log: _Notes,
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    people = {
-        name: set(_split(a.get("contactgroups", "")))
-        for name, (_, a) in _named(contacts, "contact", log).items()
-    }
+    """Contacts → their groups (``contactgroups`` and the groups' ``members``), with a note
+    per contact and group: a Lookout contact is a Lookout user, which a tree does not make."""
+    named = _named(contacts, "contact", log)
+    people = {name: set(_split(a.get("contactgroups", ""))) for name, (_, a) in named.items()}
     named_groups = _named(groups, "contactgroup", log)
     for gname, (d, attrs) in named_groups.items():
         for member in _split(attrs.get("members", "")):
@@ -623,10 +623,25 @@ def _contacts(
                 people[member].add(gname)
             else:
                 log.add(d, f"contact group {gname}: contact {member!r} is not defined")
-    if contacts:
-        log.add(
-            contacts[0][0],
-            "contacts and contact groups are counted, not translated: a Lookout contact is a "
-            "Lookout user (lookout user add, then lookout notify contact)",
-        )
+        log.add(d, f"contact group {gname} not translated: {_group_hint(gname, attrs)}")
+    for name, (d, attrs) in named.items():
+        log.add(d, f"contact {name} not translated: {_contact_hint(name, attrs, people[name])}")
     return people, {g: set() for g in named_groups}
+
+
+def _contact_hint(name: str, attrs: dict[str, str], groups: set[str]) -> str:
+    """What to run so that Lookout notifies this Nagios contact (email, pager, groups)."""
+    email = attrs.get("email", "")
+    steps = [f"lookout user add {name}" + (f" --email {email}" if email else "")]
+    if groups:
+        steps.append(f"contacts.{name}.groups: [{', '.join(sorted(groups))}] in notifications.yaml")
+    pager = attrs.get("pager", "")
+    if pager:
+        steps.append(f"pager {pager}: a webhook or apprise channel and a rule for it")
+    return "; ".join(steps)
+
+
+def _group_hint(name: str, attrs: dict[str, str]) -> str:
+    alias = attrs.get("alias", "")
+    named = f" ({alias})" if alias and alias != name else ""
+    return f"a Lookout contact group{named} is a name in its members' contacts.groups"

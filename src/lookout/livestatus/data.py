@@ -53,6 +53,8 @@ class SiteData:
     contacts: Callable[[], Sequence[ContactInfo]] = tuple
     commands: Callable[[], dict[str, str]] = dict
     """Command name → command line."""
+    group_aliases: Callable[[], dict[str, dict[str, str]]] = dict
+    """``{"host"|"service": {group: alias}}``."""
     flap_detection: bool = True
     event_handlers: bool = True
     counters: Counters = field(default_factory=Counters)

@@ -129,6 +129,16 @@ def _group_counts(
     return out
 
 
+def _alias(data: SiteData, kind: str) -> Callable[[Any], str]:
+    """A group row's alias: the one stored for it, else its name."""
+
+    def get(row: Any) -> str:
+        name: str = row[0]
+        return data.group_aliases().get(kind, {}).get(name, name)
+
+    return get
+
+
 def _hostgroup_columns(data: SiteData) -> dict[str, Column]:
     def hosts(row: tuple[str, list[str]]) -> list[Status]:
         status = data.engine.status
@@ -150,7 +160,7 @@ def _hostgroup_columns(data: SiteData) -> dict[str, Column]:
     return index(
         [
             col("name", "string", itemgetter(0)),
-            col("alias", "string", itemgetter(0)),
+            col("alias", "string", _alias(data, "host")),
             const("notes", "string", ""),
             const("notes_url", "string", ""),
             const("action_url", "string", ""),
@@ -183,7 +193,7 @@ def _servicegroup_columns(data: SiteData) -> dict[str, Column]:
     return index(
         [
             col("name", "string", itemgetter(0)),
-            col("alias", "string", itemgetter(0)),
+            col("alias", "string", _alias(data, "service")),
             const("notes", "string", ""),
             const("notes_url", "string", ""),
             const("action_url", "string", ""),

@@ -89,10 +89,18 @@ async def export_tree(site: Any) -> dict[str, Any]:
     channels = await asyncio.to_thread(store.channels)
     rules = await asyncio.to_thread(store.rules)
     contacts = await asyncio.to_thread(store.contacts)
-    groups = sorted({g for h in engine.hosts.values() for g in h.groups})
+    aliases = site.group_aliases
+    groups = sorted({g for h in engine.hosts.values() for g in h.groups} | set(aliases["host"]))
+    service_groups = sorted(
+        {g for s in engine.services.values() for g in _split(s.labels.get("service_groups", ""))}
+        | set(aliases["service"])
+    )
     tree: dict[str, Any] = {
         "hosts": hosts,
-        "host_groups": [{"name": g, "alias": ""} for g in groups],
+        "host_groups": [{"name": g, "alias": aliases["host"].get(g, "")} for g in groups],
+        "service_groups": [
+            {"name": g, "alias": aliases["service"].get(g, "")} for g in service_groups
+        ],
         "channels": [
             {"name": c.name, "spec": masked(c.spec.model_dump(mode="json"))} for c in channels
         ],
@@ -110,6 +118,10 @@ async def export_tree(site: Any) -> dict[str, Any]:
 def _check_rule_entry(rule: CheckRule) -> dict[str, Any]:
     data: dict[str, Any] = rule.model_dump(mode="json", exclude_defaults=True)
     return {"name": rule.name, "check_type": rule.check_type, **data}
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def _discovered(labels: Mapping[str, str], source_label: str) -> bool:
@@ -290,9 +302,7 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
         plan = p.plan_objects(tree["hosts"], engine.hosts, engine.host_services, defaults_of(site))
         _validate_objects(plan, tree, site, errors)
         changes["hosts"], changes["services"] = plan.host_changes, plan.service_changes
-    for kind in ("host_groups", "service_groups"):
-        if tree.get(kind) is not None:
-            _named_models(kind, tree[kind], GroupEntry, errors, "name")
+    aliases = _plan_aliases(site, tree, errors, changes)
     notify = await _plan_notifications(site, tree, errors, changes)
     downtimes = _plan_downtimes(site, tree, errors, changes)
     commands = await _plan_commands(site, tree, errors, changes)
@@ -319,6 +329,8 @@ async def apply_tree(site: Any, raw: Any, *, dry_run: bool) -> dict[str, Any]:
         await site.check_rules.replace_all(check_rules[1], set(check_rules[0]), site.clock())
     await _apply_notifications(site, notify)
     await _apply_downtimes(site, downtimes)
+    for kind, wanted in aliases.items():
+        await site.set_group_aliases(kind, wanted)
     await site.audit.record(
         "config",
         ", ".join(k for k, c in changes.items() if c),
@@ -343,6 +355,31 @@ def _brief(c: p.Change) -> dict[str, Any]:
     for verb in ("create", "change", "remove"):
         names = getattr(c, verb)
         out[verb] = {"count": len(names), "first": [str(n) for n in names[:AUDIT_NAMES]]}
+    return out
+
+
+# ---------------------------------------------------------------------- group aliases
+GROUP_KINDS = {"host_groups": "host", "service_groups": "service"}
+
+
+def _plan_aliases(
+    site: Any, tree: dict[str, Any], errors: _Errors, changes: dict[str, p.Change]
+) -> dict[str, dict[str, str]]:
+    """The aliases to write per group kind (only kinds whose aliases change). Groups exist
+    through their members, so only aliases are compared: a group without one is no change."""
+    out: dict[str, dict[str, str]] = {}
+    for key, kind in GROUP_KINDS.items():
+        if tree.get(key) is None:
+            continue
+        entries = _named_models(key, tree[key], GroupEntry, errors, "name")
+        wanted = {
+            n: e.alias for n, e in entries.items() if isinstance(e, GroupEntry) and e.alias != n
+        }
+        wanted = {n: a for n, a in wanted.items() if a}
+        change = p.plan_named(site.group_aliases.get(kind, {}), wanted)
+        if change:
+            changes[key] = change
+            out[kind] = wanted
     return out
 
 

@@ -34,6 +34,7 @@ def make_livestatus(site: Site) -> LivestatusServer | None:
         ),
         contacts=lambda: _contacts(site),
         commands=lambda: {n: c.line for n, c in site.commands.commands.items()},
+        group_aliases=lambda: site.group_aliases,
         flap_detection=site.settings.flapping.enabled,
         event_handlers=site.settings.execution.event_handlers,
         stats_reuse=s.stats_reuse,

@@ -77,6 +77,7 @@ from lookout.sources.workers.runner import journaled_already
 from lookout.storage import accounts
 from lookout.storage import audit as audit_store
 from lookout.storage import commands as command_store
+from lookout.storage import groups as group_store
 from lookout.storage.audit import AuditLog
 from lookout.storage.database import migrate, open_database
 from lookout.storage.series import SeriesStore
@@ -302,6 +303,8 @@ class Site:
         self.commands = CommandRunner(self.executor, read_resource_file(site_dir / x.resource_file))
         """Command definitions (loaded at start) and the resource file's $USERn$ macros."""
         self.check_rules = CheckRules(self.db)
+        self.group_aliases: dict[str, dict[str, str]] = {kind: {} for kind in group_store.KINDS}
+        """``{"host"|"service": {group: alias}}`` (loaded at start)."""
         """Check rules: parameters for check types by label, applied at every run."""
         self.pools = make_pools(self)
         """Worker pools on NATS JetStream ([execution] runner = "nats"), else None."""
@@ -386,6 +389,7 @@ class Site:
         self.reload_tokens()
         await self._load_commands()
         await self.check_rules.load()
+        self.group_aliases = await asyncio.to_thread(group_store.list_aliases, self.db)
         await self._check_saas()
         for cfg in self.engine.hosts.values():
             self.schedule_host(cfg, resume=True)
@@ -698,6 +702,12 @@ class Site:
             )
 
     # ------------------------------------------------------------------ configuration
+    async def set_group_aliases(self, kind: str, aliases: dict[str, str]) -> None:
+        """Make the aliases of ``kind`` (host, service) groups ``aliases``."""
+        kept = {n: a for n, a in aliases.items() if a and a != n}
+        await asyncio.to_thread(group_store.write_aliases, self.db, kind, kept, self.clock())
+        self.group_aliases = {**self.group_aliases, kind: kept}
+
     async def save_host(self, cfg: HostConfig, *, create: bool) -> None:
         """Store a host's configuration, then hand it to the engine and the scheduler."""
         self.refuse_check(cfg.check)

@@ -485,6 +485,17 @@ commands = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+group_aliases = sa.Table(
+    "group_aliases",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("alias", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Aliases of host and service groups (migration 0019; ``kind`` host or service). Groups exist
+through their members; this only keeps the longer name a group is shown with."""
+
 check_rules = sa.Table(
     "check_rules",
     metadata,

@@ -43,6 +43,8 @@ async def host_page(request: Request, sess: Viewer, name: str, range: str = "4h"
         children=sorted(h.name for h in engine.hosts.values() if name in h.parents),
         place=integrations.kube_place(cfg),
         agent=integrations.agent_status(site, name),
+        group_aliases=site.group_aliases.get("host", {}),
+        default_check=site.host_check(cfg) if cfg.check is None else None,
         **ctx,
     )
 
