@@ -517,3 +517,18 @@ def test_group_aliases_are_stored_exported_and_removed_with_the_file_entry(
     (tree / "groups.yaml").write_text("host_groups: {}\nservice_groups: {}\n")
     changed = counts(cli.json("config", "apply", str(tree)))
     assert (changed["host_groups"][2], changed["service_groups"][2]) == (1, 1)
+
+
+def test_contacts_of_users_the_site_lacks_are_refused_before_anything_is_written(
+    cli: Cli, site: LiveSite, tmp_path: Path
+) -> None:
+    notes = "contacts:\n  ghost-user:\n    groups: [oncall]\n"
+    host = "name: contact-host1\n"
+    tree = write(
+        tmp_path / "contacts", {"notifications.yaml": notes, "hosts/contact-host1.yaml": host}
+    )
+    r = cli("config", "apply", str(tree))
+    assert r.exit_code == 1, r.output
+    assert "notifications.yaml: contacts.ghost-user.user: no user 'ghost-user'" in r.output
+    with site.client() as http:
+        assert http.get("/api/v1/hosts/contact-host1").status_code == 404

@@ -417,6 +417,10 @@ async def _plan_notifications(
         await _plan_rule_channels(store, tree, out, errors)
     if tree.get("contacts") is not None:
         contacts = _named_models("contacts", tree["contacts"], Contact, errors, "user")
+        users = await asyncio.to_thread(store.users)
+        for user in sorted(set(contacts) - set(users)):
+            msg = f"no user {user!r} on this site (lookout user add {user} --email ADDRESS)"
+            errors.add(["contacts", user, "user"], msg)
         current_contacts = {c.user: c for c in await asyncio.to_thread(store.contacts)}
         changes["contacts"] = p.plan_named(current_contacts, contacts)
         changes["contacts"].remove = []  # contacts are kept (they belong to users)

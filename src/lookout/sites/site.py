@@ -68,8 +68,8 @@ from lookout.sources.active.plugins import (
     CommandRunner,
     Executor,
     ProgramExecutor,
-    read_resource_file,
 )
+from lookout.sources.active.resources import ResourceFile
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner, Runner
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
@@ -300,7 +300,9 @@ class Site:
         )
         """Runs every program the site starts; ``executor.enabled`` is the execution switch
         (event handlers must go through it too)."""
-        self.commands = CommandRunner(self.executor, read_resource_file(site_dir / x.resource_file))
+        self.commands = CommandRunner(
+            self.executor, resources=ResourceFile(site_dir / x.resource_file)
+        )
         """Command definitions (loaded at start) and the resource file's $USERn$ macros."""
         self.check_rules = CheckRules(self.db)
         self.group_aliases: dict[str, dict[str, str]] = {kind: {} for kind in group_store.KINDS}

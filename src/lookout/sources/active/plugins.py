@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lookout.domain.commands import MAX_OUTPUT, Command, Execution, expand, resource_macros
+from lookout.sources.active.resources import ResourceFile
 
 DISABLED = "execution disabled on this site"
 """The answer of every run while the execution switch is off."""
@@ -283,12 +284,22 @@ class CommandRunner:
     """Command definitions + ``$USERn$`` macros + a :class:`ProgramExecutor`."""
 
     def __init__(
-        self, executor: ProgramExecutor, user_macros: Mapping[str, str] | None = None
+        self,
+        executor: ProgramExecutor,
+        user_macros: Mapping[str, str] | None = None,
+        resources: ResourceFile | None = None,
     ) -> None:
         self.executor = executor
         self.commands: dict[str, Command] = {}
         """The site's command definitions by name (the site keeps them current)."""
-        self.user_macros = dict(user_macros or resource_macros(None))
+        self._user_macros = dict(user_macros or resource_macros(None))
+        self.resources = resources
+        """A resource file read again when it changes (then ``user_macros`` is ignored)."""
+
+    @property
+    def user_macros(self) -> dict[str, str]:
+        """The ``$USERn$`` macros now."""
+        return self.resources.current() if self.resources is not None else self._user_macros
 
     @property
     def enabled(self) -> bool:

@@ -42,8 +42,8 @@ from lookout.sources.active.plugins import (
     CommandRunner,
     Executor,
     ProgramExecutor,
-    read_resource_file,
 )
+from lookout.sources.active.resources import ResourceFile
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner, host_state
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.workers import wire
@@ -104,8 +104,8 @@ class Worker:
             if options.spawners
             else Executor(concurrency=options.concurrency, kill_grace=options.kill_grace)
         )
-        macros = read_resource_file(Path(options.resource_file)) if options.resource_file else None
-        self.commands = CommandRunner(self.executor, macros)
+        resources = ResourceFile(Path(options.resource_file)) if options.resource_file else None
+        self.commands = CommandRunner(self.executor, resources=resources)
         self.runner = EmbeddedRunner(options.concurrency, clock, commands=self.commands)
         self.done = 0
         self.dropped = 0
