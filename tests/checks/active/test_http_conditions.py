@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -114,3 +115,19 @@ def test_conditions_without_any_keep_the_old_behaviour() -> None:
 def test_bad_conditions_are_refused(condition: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         BodyCondition.model_validate(condition)
+
+
+def test_a_regex_that_backtracks_forever_gives_up_in_time_and_says_so() -> None:
+    body = "x" * 5000  # (x+x+)+y backtracks exponentially on a run of x without a y
+    started = time.perf_counter()
+    state, notes = judge_conditions(
+        (
+            BodyCondition.model_validate({"matches": "(x+x+)+y"}),
+            BodyCondition.model_validate({"matches": "^x+$"}),
+        ),
+        body,
+    )
+    took = time.perf_counter() - started
+    assert state == 2
+    assert notes == ["regex '(x+x+)+y' gave up after 0.1 s"]
+    assert took < 5  # the limit is checked while searching: well under a busy machine's 5 s

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
+import regex
 from jsonpath_ng import JSONPath
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from pydantic import (
@@ -79,8 +79,8 @@ class BodyCondition(BaseModel):
     def _regex_compiles(cls, pattern: str | None, info: ValidationInfo) -> str | None:
         if pattern is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                regex.compile(pattern)
+            except regex.error as exc:
                 raise ValueError(f"{info.field_name} {pattern!r} is no regex: {exc}") from None
         return pattern
 
@@ -245,11 +245,32 @@ def _parse_json(text: str) -> object:
         return _NOT_JSON
 
 
+REGEX_TIME_LIMIT = 0.1
+"""Seconds one regex may search (it runs on the event loop); beyond that the condition fails
+and says so: a pattern that backtracks catastrophically must not stall the site."""
+
+
+class _RegexTimeout(Exception):
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"regex {pattern!r} gave up after {REGEX_TIME_LIMIT:g} s")
+
+
+def _search(pattern: str, text: str) -> bool:
+    """``regex.search`` with a time limit (the ``regex`` module can stop a search)."""
+    try:
+        return regex.search(pattern, text, timeout=REGEX_TIME_LIMIT) is not None
+    except TimeoutError as exc:
+        raise _RegexTimeout(pattern) from exc
+
+
 def _body_regex(condition: BodyCondition, text: str) -> list[str]:
-    if condition.matches is not None and not re.search(condition.matches, text):
-        return [f"body does not match {condition.matches!r}"]
-    if condition.not_matches is not None and re.search(condition.not_matches, text):
-        return [f"body matches {condition.not_matches!r}"]
+    try:
+        if condition.matches is not None and not _search(condition.matches, text):
+            return [f"body does not match {condition.matches!r}"]
+        if condition.not_matches is not None and _search(condition.not_matches, text):
+            return [f"body matches {condition.not_matches!r}"]
+    except _RegexTimeout as exc:
+        return [str(exc)]
     return []
 
 
@@ -261,12 +282,19 @@ def _json_condition(condition: BodyCondition, path: str, document: object) -> li
     if "equals" in condition.model_fields_set:
         if not any(_same(v, condition.equals) for v in values):
             return [f"{path} is {shown}, expected {_text(condition.equals)}"]
-    elif condition.matches is not None:
-        if not any(re.search(condition.matches, _text(v, quote=False)) for v in values):
-            return [f"{path} is {shown}, does not match {condition.matches!r}"]
-    elif condition.not_matches is not None and any(
-        re.search(condition.not_matches, _text(v, quote=False)) for v in values
-    ):
+    else:
+        try:
+            return _json_regex(condition, path, shown, values)
+        except _RegexTimeout as exc:
+            return [f"{path}: {exc}"]
+    return []
+
+
+def _json_regex(condition: BodyCondition, path: str, shown: str, values: list[object]) -> list[str]:
+    texts = [_text(v, quote=False) for v in values]
+    if condition.matches is not None and not any(_search(condition.matches, t) for t in texts):
+        return [f"{path} is {shown}, does not match {condition.matches!r}"]
+    if condition.not_matches is not None and any(_search(condition.not_matches, t) for t in texts):
         return [f"{path} is {shown}, matches {condition.not_matches!r}"]
     return []
 
