@@ -493,7 +493,7 @@ group_aliases = sa.Table(
     sa.Column("alias", sa.String(255), nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
-"""Aliases of host and service groups (migration 0020; ``kind`` host or service). Groups exist
+"""Aliases of host and service groups (migration 0021; ``kind`` host or service). Groups exist
 through their members; this only keeps the longer name a group is shown with."""
 
 check_rules = sa.Table(

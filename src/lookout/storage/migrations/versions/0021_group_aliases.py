@@ -1,7 +1,7 @@
 """Aliases of host and service groups (issue 11)
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-05 02:35:00.000000
 
 Groups exist through their members (a host's ``groups``, a service's ``service_groups`` label);
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
