@@ -25,12 +25,13 @@ from lookout.checks.active.http import HttpParams
 from lookout.checks.active.nagios import NagiosParams
 from lookout.checks.active.ping import PingParams
 from lookout.checks.active.promql import PromqlParams
+from lookout.checks.active.rules import CheckRule
 from lookout.checks.active.tcp import TcpParams
 from lookout.checks.active.tls import TlsParams
 from lookout.configcode import tree
 from lookout.domain import audit
 from lookout.notify import spec
-from lookout.wire import api, clusters
+from lookout.wire import api, central, clusters
 
 MODELS: list[type[BaseModel]] = [
     api.HostIn,
@@ -69,6 +70,8 @@ MODELS: list[type[BaseModel]] = [
     AliveParams,
     PromqlParams,
     NagiosParams,
+    CheckRule,
+    central.RemoteIn,
 ]
 LOOKS_SECRET = re.compile(r"pass|secret|token|key|cred|auth(?!or)|header|url|cookie|cert", re.I)
 NOT_SECRET = {

@@ -95,10 +95,13 @@ class Central:
                 raise ValidationError(f"not a PEM CA certificate: {exc}", ("ca",)) from exc
         await asyncio.to_thread(remotes.add_remote, self.site.db, self.site.vault, row)
         self._start(row)
+        after = {"url": row.url, "token": row.token, "allow_http": row.allow_http}
+        await self.site.audit.record("remote", row.name, "create", after=after)
 
     async def remove(self, name: str) -> None:
         await asyncio.to_thread(remotes.remove_remote, self.site.db, name)
         await self._stop(name)
+        await self.site.audit.record("remote", name, "delete")
 
     def health(self) -> list[dict[str, Any]]:
         return [self.health_of(link) for link in self.links.values()]

@@ -19,6 +19,7 @@ from lookout.checks.active.rules import CheckRule, Effective, Target, effective,
 from lookout.domain.objects import HostConfig, ServiceConfig
 from lookout.errors import Conflict, NotFound, ValidationError
 from lookout.storage import checkrules as store
+from lookout.storage.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ def target(host: HostConfig, svc: ServiceConfig | None, check: dict[str, Any]) -
 class CheckRules:
     """The ordered rules of one site, in memory and in its database."""
 
-    def __init__(self, db: sa.Engine) -> None:
+    def __init__(self, db: sa.Engine, audit: AuditLog | None = None) -> None:
         self.db = db
+        self.audit = audit
         self.rules: list[CheckRule] = []
         self.times: dict[str, tuple[float, float]] = {}
         """Name → (created_at, updated_at)."""
@@ -100,12 +102,19 @@ class CheckRules:
         at = len(rules) if at is None else max(0, min(at, len(rules)))
         rules.insert(at, rule)
         refuse_misfits(rules, objects)
+        old = self.get(rule.name).model_dump(mode="json") if exists else None
         await self._write(rules, {rule.name}, now)
+        if self.audit is not None:
+            after = {**rule.model_dump(mode="json"), "position": at}
+            verb = "change" if exists else "create"
+            await self.audit.record("check-rule", rule.name, verb, before=old, after=after)
         return not exists
 
     async def remove(self, name: str, now: float) -> None:
-        self.get(name)
+        old = self.get(name).model_dump(mode="json")
         await self._write([r for r in self.rules if r.name != name], set(), now)
+        if self.audit is not None:
+            await self.audit.record("check-rule", name, "delete", before=old)
 
     async def replace_all(
         self,

@@ -304,7 +304,7 @@ class Site:
             self.executor, resources=ResourceFile(site_dir / x.resource_file)
         )
         """Command definitions (loaded at start) and the resource file's $USERn$ macros."""
-        self.check_rules = CheckRules(self.db)
+        self.check_rules = CheckRules(self.db, self.audit)
         self.group_aliases: dict[str, dict[str, str]] = {kind: {} for kind in group_store.KINDS}
         """``{"host"|"service": {group: alias}}`` (loaded at start)."""
         """Check rules: parameters for check types by label, applied at every run."""

@@ -141,3 +141,14 @@ def test_export_verifies_offline_and_verify_says_ok(admin: httpx.Client) -> None
     verdict = admin.get("/api/v1/audit/verify").json()
     assert verdict["ok"]
     assert verdict["rows"] >= len(rows)
+
+
+def test_check_rules_and_remote_sites_are_recorded(admin: httpx.Client) -> None:
+    remote, token = unique("dc"), "lk_" + unique("remote-secret")
+    body = {"name": remote, "url": "https://127.0.0.1:1", "token": token}
+    assert admin.post("/api/v1/remotes", json=body).status_code == 201
+    assert admin.delete(f"/api/v1/remotes/{remote}").status_code == 204
+    made, gone = reversed(entries(admin, kind="remote", object=remote))
+    assert (made["verb"], gone["verb"]) == ("create", "delete")
+    assert made["after"]["token"] == audit.REDACTED
+    assert token not in admin.get("/api/v1/audit.jsonl", params={"kind": "remote"}).text

@@ -50,6 +50,7 @@ async def confirm(request: Request) -> Response:
         _failed(request, sess)
         sess.flash.append(("error", "code: wrong; type the 6 digits the app shows now"))
         return RedirectResponse("/profile/totp", status_code=303)
+    await site_of(request).audit.record("user", sess.user, "totp-on")
     return await _show_codes(request, sess, codes)
 
 
@@ -70,6 +71,7 @@ async def new_recovery(request: Request) -> Response:
     if not await _code_ok(request, sess, first(data, "code")):
         return RedirectResponse("/profile", status_code=303)
     codes = await asyncio.to_thread(twofactor_of(request).new_recovery, sess.user)
+    await site_of(request).audit.record("user", sess.user, "totp-recovery-codes")
     return await _show_codes(request, sess, codes)
 
 
@@ -81,6 +83,7 @@ async def turn_off(request: Request) -> Response:
         return RedirectResponse("/profile", status_code=303)
     if await _code_ok(request, sess, first(data, "code")):
         await asyncio.to_thread(twofactor_of(request).reset, sess.user)
+        await site_of(request).audit.record("user", sess.user, "totp-off")
         sess.flash.append(("ok", "Two-factor log-in is off"))
     return RedirectResponse("/profile", status_code=303)
 
