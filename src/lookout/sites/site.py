@@ -707,8 +707,11 @@ class Site:
     async def set_group_aliases(self, kind: str, aliases: dict[str, str]) -> None:
         """Make the aliases of ``kind`` (host, service) groups ``aliases``."""
         kept = {n: a for n, a in aliases.items() if a and a != n}
+        before = self.group_aliases.get(kind, {})
         await asyncio.to_thread(group_store.write_aliases, self.db, kind, kept, self.clock())
         self.group_aliases = {**self.group_aliases, kind: kept}
+        if kept != before:
+            await self.audit.record("group-aliases", kind, "change", before=before, after=kept)
 
     async def save_host(self, cfg: HostConfig, *, create: bool) -> None:
         """Store a host's configuration, then hand it to the engine and the scheduler."""
