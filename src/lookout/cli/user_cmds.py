@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -69,7 +69,7 @@ def reset_site_totp(site_dir: Path, user: str) -> bool:
     """Turn ``user``'s second factor off in the site database and end their web sessions;
     False when they had none."""
     from lookout.config import load_settings
-    from lookout.storage import accounts
+    from lookout.storage import accounts, audit
     from lookout.storage import totp as totp_rows
     from lookout.storage.database import migrate, open_database
     from lookout.web.ui.sessions import end_user_sessions
@@ -81,9 +81,24 @@ def reset_site_totp(site_dir: Path, user: str) -> bool:
         accounts.get_user(db, user)  # NotFound names the user
         had = totp_rows.reset(db, user)
         end_user_sessions(db, user)
+        if had:
+            audit.append_now(db, _cli_entry("user", user, "totp-reset"))
         return had
     finally:
         db.dispose()
+
+
+def _cli_entry(kind: str, obj: str, verb: str) -> Any:
+    """An audit entry by whoever runs the command on this machine (channel ``cli``)."""
+    import getpass
+    import time
+
+    from lookout.domain.audit import Entry
+
+    return Entry(
+        at=time.time(), actor=getpass.getuser(), channel="cli", address="", kind=kind,
+        object=obj, verb=verb,
+    )  # fmt: skip
 
 
 def totp_reset(

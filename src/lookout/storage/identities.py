@@ -12,16 +12,17 @@ from lookout.storage import tables as t
 
 def log_in(
     db: sa.Engine, issuer: str, subject: str, wanted_name: str, role: str, email: str, now: float
-) -> str:
-    """The user of (``issuer``, ``subject``) with ``role`` set now; the first time, a new user
-    named ``wanted_name`` without a password. Conflict when that name is a user already (a
-    local user, or another subject's): it is never taken over."""
+) -> tuple[str, str | None]:
+    """The user of (``issuer``, ``subject``) with ``role`` set now, and the role they had
+    (None: made now, named ``wanted_name``, without a password). Conflict when that name is a
+    user already (a local user, or another subject's): it is never taken over."""
     i, u = t.oidc_identities.c, t.users.c
     with db.begin() as conn:
         known = conn.execute(
             sa.select(i.user).where((i.issuer == issuer) & (i.subject == subject))
         ).first()
         if known is not None:
+            old = conn.execute(sa.select(u.role).where(u.name == known.user)).scalar_one()
             conn.execute(
                 sa.update(t.users).where(u.name == known.user).values(role=role, email=email)
             )
@@ -31,7 +32,7 @@ def log_in(
                 .values(last_login=now)
             )
             name: str = known.user
-            return name
+            return name, str(old)
         if conn.execute(sa.select(u.name).where(u.name == wanted_name)).first() is not None:
             raise Conflict(
                 f"a user named {wanted_name!r} exists already and is not this provider's "
@@ -47,4 +48,4 @@ def log_in(
                 issuer=issuer, subject=subject, user=wanted_name, created_at=now, last_login=now
             )
         )
-    return wanted_name
+    return wanted_name, None

@@ -106,6 +106,11 @@ def test_a_provider_user_logs_in_with_the_role_of_their_groups(
         users = {u["name"]: u for u in admin.get("/api/v1/users").json()["items"]}
     assert users["alice"]["role"] == "operator"
     assert users["alice"]["has_password"] is False
+    with site.client() as admin:
+        audit = admin.get("/api/v1/audit", params={"object": "alice"}).json()["items"]
+    assert [(e["verb"], e["actor"], e["after"]["role"]) for e in audit] == [
+        ("create", "alice", "operator")
+    ]
 
     # the same callback again (state and code used): refused, and no session from it
     assert len(seen) == 1

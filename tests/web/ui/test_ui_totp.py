@@ -85,6 +85,8 @@ def test_enrol_from_the_profile_then_log_in_with_a_code(
         assert "10 recovery codes left" in b.get("/profile").text
     finally:
         b.close()
+    audit = admin.get("/api/v1/audit", params={"object": b.user, "kind": "user"}).json()["items"]
+    assert [(e["verb"], e["actor"], e["channel"]) for e in audit][:1] == [("totp-on", b.user, "ui")]
     db = (site.dir / "lookout.db").read_bytes() + _wal(site.dir)
     assert secret.encode() not in db  # sealed with the site key
     assert not any(code.encode() in db for code in codes)  # hashed
@@ -171,6 +173,8 @@ def test_an_admin_resets_a_lost_factor_with_the_cli(site: LiveSite, admin: httpx
     out = CliRunner().invoke(cli, ["user", "totp-reset", b.user, "--site", str(site.dir)])
     assert out.exit_code == 0, out.output
     assert "reset; their web sessions ended" in out.output
+    audit = admin.get("/api/v1/audit", params={"object": b.user, "channel": "cli"}).json()
+    assert [e["verb"] for e in audit["items"]] == ["totp-reset"]
     assert b.get("/profile").status_code in (200, 303)
     c, r = _password_step(site, b.user)
     assert r.headers["location"] == "/hosts"

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from lookout.config import load_settings
+from lookout.domain.audit import Entry
 from lookout.manager.signup.flow import LINK_SECONDS
-from lookout.storage import accounts, loginlinks
+from lookout.storage import accounts, audit, loginlinks
 from lookout.storage.database import open_database
 
 
@@ -22,6 +23,9 @@ def hand_over(site_dir: Path, email: str, password_hash: str) -> str:
     try:
         now = time.time()
         accounts.add_user(db, email, "admin", now, email=email, password_hash=password_hash)
+        after = {"role": "admin", "via": "sign-up"}
+        entry = Entry(now, "sign-up", "system", "", "user", email, "create", after=after)
+        audit.append_now(db, entry)
         return loginlinks.issue(db, email, now, LINK_SECONDS)
     finally:
         db.dispose()

@@ -71,7 +71,7 @@ async def callback(request: Request) -> Response:
         return _refused(request, str(exc))
     site = site_of(request)
     try:
-        user = await asyncio.to_thread(
+        user, before = await asyncio.to_thread(
             identities.log_in,
             site.db,
             client.settings.issuer,
@@ -83,6 +83,12 @@ async def callback(request: Request) -> Response:
         )
     except Conflict as exc:
         return _refused(request, str(exc), 409)
+    if before is None:
+        after = {"role": role, "via": "oidc", "issuer": client.settings.issuer}
+        await site.audit.record("user", user, "create", after=after, author=user)
+    elif before != role:
+        change = {"before": {"role": before}, "after": {"role": role}}
+        await site.audit.record("user", user, "role", author=user, **change)
     done = RedirectResponse(flow.next, status_code=303)
     done.delete_cookie(_flow_cookie(request), path="/login/oidc")
     return await start_session(request, done, user, Role(role))

@@ -111,6 +111,7 @@ async def enrol(request: Request) -> Response:
             request, pend, 401, "Wrong code: type the 6 digits the app shows now."
         )
     throttle.succeeded(keys)
+    await site_of(request).audit.record("user", pend.user, "totp-on", author=pend.user)
     pending_of(request).end(request.cookies.get(pending_cookie(request)))
     page = render(
         request, None, "totp_codes.html", title="Recovery codes", codes=codes, next=pend.next
