@@ -43,6 +43,7 @@ from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob, host_state
 from lookout.sources.workers import wire
 from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
+from lookout.sources.workers.storing import Storer
 from lookout.sources.workers.streams import (
     RESULTS_CONSUMER,
     Layout,
@@ -201,6 +202,7 @@ class NatsRunner:
         self._workers: dict[str, tuple[wire.Heartbeat, float]] = {}
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
+        self._storer: Storer | None = None
         self._ready = asyncio.Event()
         self._quiet = Quiet()
         self._tasks: list[asyncio.Task[None]] = []
@@ -226,7 +228,7 @@ class NatsRunner:
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
-            self._nc = self._js = None
+            self._nc = self._js = self._storer = None
 
     async def _connect_loop(self) -> None:
         while True:
@@ -235,6 +237,9 @@ class NatsRunner:
                     self.access, f"lookout site {self.layout.site}", report=self._note
                 )
                 self._js = self._nc.jetstream()
+                storer = Storer(self._nc)
+                await storer.start()
+                self._storer = storer
                 await ensure_streams(self._js, self.layout, self._options)
                 for name in self._pools:
                     await self._pool_ready(name)
@@ -247,7 +252,7 @@ class NatsRunner:
                 if self._nc is not None:
                     with contextlib.suppress(Exception):
                         await self._nc.close()
-                self._nc = self._js = None
+                self._nc = self._js = self._storer = None
                 await asyncio.sleep(2.0)
         log.info("worker pools: connected to NATS at %s", self.access.shown())
         self.error = ""
@@ -298,25 +303,22 @@ class NatsRunner:
             remaining = w.deadline - self._clock()
             if remaining <= 0:
                 return self.error or "NATS did not take it in time"
-            if self._js is None:
+            if self._storer is None:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
                         await self._ready.wait()
                 continue
             try:
                 await self._pool_ready(w.pool)
-                ack = await self._js.publish(
-                    subject,
-                    body,
-                    timeout=min(PUBLISH_TIMEOUT, remaining),
-                    headers={"Nats-Msg-Id": w.id},
+                seq = await self._storer.store(
+                    subject, body, w.id, within=min(PUBLISH_TIMEOUT, remaining)
                 )
             except (nats.errors.Error, OSError, TimeoutError) as exc:
                 self._unready(exc)
                 await asyncio.sleep(min(RETRY, max(0.0, w.deadline - self._clock())))
                 continue
             self.error = ""
-            w.seq = ack.seq
+            w.seq = seq
             self.counters.jobs += 1
             return ""
         return ""
@@ -345,6 +347,9 @@ class NatsRunner:
     async def _pool_ready(self, pool: str) -> None:
         """The pool's consumer exists (made once per pool and connection)."""
         state = self._pools.setdefault(pool, _Pool())
+        ready = state.ready
+        if ready is not None and ready.done() and not ready.cancelled() and not ready.exception():
+            return  # the common case: no shield, no future per job
         if state.ready is None or (state.ready.done() and state.ready.exception()):
             assert self._js is not None
             state.ready = asyncio.ensure_future(

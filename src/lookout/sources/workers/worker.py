@@ -48,6 +48,7 @@ from lookout.sources.active.runner import CheckJob, EmbeddedRunner, host_state
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.workers import wire
 from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
+from lookout.sources.workers.storing import Storer
 from lookout.sources.workers.streams import Layout
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class Worker:
             if nc is None:
                 return
             js = nc.jetstream(timeout=2.0)
+            storer = Storer(nc)
+            await storer.start()
             beat = asyncio.create_task(self._heartbeats(nc), name="worker heartbeats")
             try:
                 sub = await self._subscribe(js)
@@ -135,7 +138,7 @@ class Worker:
                     ack_wait = (await sub.consumer_info()).config.ack_wait or 30.0
                     progress = asyncio.create_task(self._progress(ack_wait))
                     try:
-                        await self._take_jobs(js, sub)
+                        await self._take_jobs(storer, sub)
                         await self._drain()
                     finally:
                         progress.cancel()
@@ -199,9 +202,7 @@ class Worker:
             await self._pause(2.0)
         return None
 
-    async def _take_jobs(
-        self, js: JetStreamContext, sub: JetStreamContext.PullSubscription
-    ) -> None:
+    async def _take_jobs(self, storer: Storer, sub: JetStreamContext.PullSubscription) -> None:
         while not self._stop.is_set():
             free = self.options.concurrency - len(self._tasks)
             if free <= 0:
@@ -221,7 +222,7 @@ class Worker:
                 if self._stop.is_set():
                     await msg.nak()  # another worker takes it at once
                     continue
-                task = asyncio.create_task(self._handle(js, msg))
+                task = asyncio.create_task(self._handle(storer, msg))
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
             if len(msgs) < free:  # the queue is short: let jobs gather (one fetch, many)
@@ -238,7 +239,7 @@ class Worker:
             log.info("stopping: letting %d running checks finish", len(self._tasks))
             await asyncio.wait(set(self._tasks), timeout=self.options.drain)
 
-    async def _handle(self, js: JetStreamContext, msg: Msg) -> None:
+    async def _handle(self, storer: Storer, msg: Msg) -> None:
         try:
             job = wire.decode_job(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -262,7 +263,7 @@ class Worker:
             body = wire.encode(
                 wire.Result(job=job.id, issued_at=job.issued_at, worker=self.id, result=result)
             )
-            await self._publish(js, body, job.id)
+            await self._publish(storer, body, job.id)
             await msg.ack()
         finally:
             del self._running[id(msg)]
@@ -286,12 +287,12 @@ class Worker:
         if known is None or known.line != line:
             self.commands.commands[name] = Command.parse(name, line)
 
-    async def _publish(self, js: JetStreamContext, body: bytes, job_id: str) -> None:
+    async def _publish(self, storer: Storer, body: bytes, job_id: str) -> None:
         """Publish a result until JetStream has stored it."""
         subject = self.layout.results_subject
         while True:
             try:
-                await js.publish(subject, body, timeout=5.0, headers={"Nats-Msg-Id": job_id})
+                await storer.store(subject, body, job_id, within=5.0)
                 return
             except (nats.errors.Error, OSError, TimeoutError) as exc:
                 if self._quiet.fresh(f"publishing results: {describe(exc)}"):
