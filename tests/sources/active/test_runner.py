@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -166,3 +167,18 @@ async def test_alive_as_a_host_check_is_down_when_nothing_answers(refused_port: 
     assert result.state == 1  # DOWN
     expected = f"ALIVE DOWN - 127.0.0.1: no TCP answer: port {refused_port} connection refused"
     assert result.summary == expected
+
+
+async def test_each_check_gets_the_context_with_its_host_and_service(
+    offline_context: CheckContext,
+) -> None:
+    seen: list[CheckContext] = []
+
+    async def remember(config: ActiveCheckConfig, address: str, ctx: CheckContext) -> Outcome:
+        seen.append(ctx)
+        return Outcome(state=0, summary="OK")
+
+    runner = EmbeddedRunner(context=offline_context, execute=remember)
+    await runner.run(CheckJob("web01", "HTTP", TcpParams(port=80), "192.0.2.1"))
+
+    assert seen == [dataclasses.replace(offline_context, host="web01", service="HTTP")]

@@ -103,6 +103,20 @@ class CheckContext:
             web=Http11Client(user_agent=USER_AGENT, max_idle=max_connections),
         )
 
+    def for_job(self, host: str, service: str) -> CheckContext:
+        """This context with the job's ``host`` and ``service`` (what ``dataclasses.replace``
+        does, without its per-call look-up of the fields: it runs once per check)."""
+        return CheckContext(
+            http=self.http,
+            http_insecure=self.http_insecure,
+            web=self.web,
+            timer=self.timer,
+            clock=self.clock,
+            commands=self.commands,
+            host=host,
+            service=service,
+        )
+
     def client(self, verify_tls: bool) -> httpx.AsyncClient:
         """The HTTP client to use for a check with this ``verify_tls`` setting."""
         return self.http if verify_tls else self.http_insecure

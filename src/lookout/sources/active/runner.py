@@ -117,7 +117,7 @@ class EmbeddedRunner:
         deadline = asyncio.timeout(limit)
         try:
             async with deadline:
-                ctx = replace(self._context, host=job.host, service=job.service)
+                ctx = self._context.for_job(job.host, job.service)
                 outcome = await self._execute(job.config, job.address, ctx)
         except TimeoutError as exc:
             if not deadline.expired():

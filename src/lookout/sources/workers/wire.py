@@ -9,11 +9,12 @@ the command definition, since a worker has no database. A :class:`Result` is the
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
 
-from lookout.checks.active.registry import ActiveCheckConfig
+from lookout.checks.active.registry import ActiveCheckConfig, validate_check_config
 from lookout.domain.results import CheckResult
 
 WIRE_VERSION = 1
@@ -74,16 +75,34 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     stopping: bool = False
 
 
+@functools.lru_cache(maxsize=4096)
 def check_payload(config: ActiveCheckConfig) -> dict[str, Any]:
     """A check config as the job carries it: the fields that were given (defaults and
-    derived values left out, as some fields exclude others) and its type."""
+    derived values left out, as some fields exclude others) and its type.
+
+    Cached (configs are frozen and many services share one): a job is made per run. Equal
+    configs given with different fields validate to equal configs, so either payload does.
+    Callers must not change the dict."""
     return {"type": config.type, **config.model_dump(mode="json", exclude_unset=True)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _validated(payload: bytes) -> ActiveCheckConfig:
+    return validate_check_config(_check.decode(payload))
+
+
+def check_config(payload: dict[str, Any]) -> ActiveCheckConfig:
+    """The check config a job carries, validated as the site validates it (pydantic's
+    ``ValidationError`` when it is not valid); cached by the payload's bytes, as a worker
+    sees the same configs at every interval."""
+    return _validated(_encoder.encode(payload))
 
 
 _encoder = msgspec.msgpack.Encoder()
 _job = msgspec.msgpack.Decoder(Job)
 _result = msgspec.msgpack.Decoder(Result)
 _heartbeat = msgspec.msgpack.Decoder(Heartbeat)
+_check = msgspec.msgpack.Decoder(dict[str, Any])
 
 
 def encode(message: Job | Result | Heartbeat) -> bytes:

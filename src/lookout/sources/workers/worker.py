@@ -35,7 +35,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from lookout.checks.active.registry import validate_check_config
 from lookout.domain.commands import Command, CommandLineError
 from lookout.domain.results import CheckResult
 from lookout.sources.active.plugins import (
@@ -272,7 +271,7 @@ class Worker:
     async def run_job(self, job: wire.Job) -> CheckResult:
         """Run ``job`` through the embedded runner (never raises)."""
         try:
-            config = validate_check_config(job.check)
+            config = wire.check_config(job.check)
             if job.command is not None:
                 self._define(*job.command)
         except (pydantic.ValidationError, CommandLineError) as exc:
