@@ -29,6 +29,8 @@ from lookout.errors import ConfigError
 from lookout.web.ui.oidc_checks import Refused, UnknownKey, check_id_token
 
 FLOW_SECONDS = 600.0
+MAX_FLOWS = 10_000
+"""Log-ins under way at once (each a few hundred bytes for at most ``FLOW_SECONDS``)."""
 DISCOVERY_SECONDS = 3600.0
 
 
@@ -88,8 +90,13 @@ class OidcClient:
         secret: str | None,
         redirect_uri: str,
         clock: Callable[[], float] = time.time,
+        *,
+        max_flows: int = MAX_FLOWS,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self.max_flows = max_flows
+        self.transport = transport  # tests: httpx.MockTransport
         self.secret = secret
         self.redirect_uri = redirect_uri
         self.clock = clock
@@ -104,6 +111,8 @@ class OidcClient:
         meta = await self.metadata()
         now = self.clock()
         self._flows = {k: f for k, f in self._flows.items() if f.expires_at > now}
+        if len(self._flows) >= self.max_flows:  # anyone may start one: memory stays bounded
+            raise Refused("too many log-ins are under way: try again in a few minutes")
         state, binding = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         flow = Flow(
             nonce=secrets.token_urlsafe(32),
@@ -156,7 +165,9 @@ class OidcClient:
     # ------------------------------------------------------------------ provider
     def _client(self) -> httpx.AsyncClient:
         verify: Any = self.settings.ca_file or True
-        return httpx.AsyncClient(timeout=self.settings.timeout, verify=verify)
+        return httpx.AsyncClient(
+            timeout=self.settings.timeout, verify=verify, transport=self.transport
+        )
 
     async def _get_json(self, url: str, what: str, **kw: Any) -> dict[str, Any]:
         try:
