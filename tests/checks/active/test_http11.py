@@ -115,6 +115,21 @@ async def test_an_idle_connection_is_not_reused_after_idle_seconds() -> None:
         await web.aclose()
 
 
+async def test_kept_connections_are_capped_in_all() -> None:
+    web = Http11Client(max_idle_total=1)
+    try:
+        async for first, one in serve(keep_alive):
+            async for second, other in serve(keep_alive):
+                await web.get(first, max_body=10)  # kept: the one place there is
+                await web.get(second, max_body=10)  # closed: no place left
+
+                assert (await web.get(first, max_body=10)).reused
+                assert not (await web.get(second, max_body=10)).reused
+                assert (one.connections, other.connections) == (1, 2)
+    finally:
+        await web.aclose()
+
+
 async def test_connection_close_is_honoured(client: Http11Client) -> None:
     def closing(number: int, head: bytes) -> bytes:
         return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"

@@ -105,7 +105,9 @@ class Http11Client:
     """GETs for the checks, with a keep-alive pool; close it with ``aclose``.
 
     ``tls`` is the verifying TLS context (default: httpx's, with certifi's CAs); the
-    non-verifying one is made here. ``max_idle`` caps kept connections per origin.
+    non-verifying one is made here. ``max_idle`` caps kept connections per origin,
+    ``max_idle_total`` all of them (each is a file descriptor: thousands of hosts checked
+    within ``idle_seconds`` must not use up the process's limit).
     """
 
     def __init__(
@@ -115,12 +117,15 @@ class Http11Client:
         user_agent: str = "lookout-check",
         idle_seconds: float = 4.0,
         max_idle: int = 64,
+        max_idle_total: int = 256,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._tls = {True: tls, False: None}
         self._headers = [("User-Agent", user_agent), ("Accept", "*/*")]
         self._idle_seconds = idle_seconds
         self._max_idle = max_idle
+        self._max_idle_total = max_idle_total
+        self._idle_total = 0
         self._timer = timer
         self._idle: dict[Origin, list[_Connection]] = {}
         self._swept = timer()
@@ -146,6 +151,7 @@ class Http11Client:
             for conn in kept:
                 conn.close()
         self._idle.clear()
+        self._idle_total = 0
 
     async def _request(self, origin: Origin, target: str, started: float, cap: int) -> Answer:
         phases: dict[str, float] = {}
@@ -169,6 +175,7 @@ class Http11Client:
         kept = self._idle.get(origin)
         while kept:
             conn = kept.pop()
+            self._idle_total -= 1
             if conn.usable(now, self._idle_seconds):
                 conn.reused = True
                 return conn
@@ -182,6 +189,7 @@ class Http11Client:
             for conn in kept:
                 if conn not in keep:
                     conn.close()
+            self._idle_total -= len(kept) - len(keep)
             if keep:
                 self._idle[origin] = keep
             else:
@@ -229,7 +237,8 @@ class Http11Client:
         if state.our_state is h11.DONE and state.their_state is h11.DONE:
             state.start_next_cycle()
             kept = self._idle.setdefault(origin, [])
-            if len(kept) < self._max_idle:
+            if len(kept) < self._max_idle and self._idle_total < self._max_idle_total:
+                self._idle_total += 1
                 conn.idle_since = self._timer()
                 kept.append(conn)
                 return
