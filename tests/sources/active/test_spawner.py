@@ -56,3 +56,36 @@ async def test_disabled_pool_starts_no_process() -> None:
     pool = SpawnerPool(2, enabled=False)
     assert (await pool.execute(["/bin/true"], 1)).error == DISABLED
     assert all(c._proc is None for c in pool._clients)
+
+
+def _gone(pid: int) -> bool:
+    """The process is gone (or a zombie waiting for init to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def test_a_spawner_killed_with_sigkill_takes_its_plugins_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    plugin = script(tmp_path, "stuck", f"sleep 60 & echo $! > {pidfile}; wait")
+    client = SpawnerClient(concurrency=2)
+    try:
+        stuck = asyncio.ensure_future(client.execute([plugin], 120))
+        for _ in range(200):  # the plugin's child is running once the file has its pid
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        child = int(pidfile.read_text())
+        proc = client._proc
+        assert proc is not None
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up: the site must
+        assert (await stuck).error == "the spawner process exited"
+        for _ in range(100):
+            if _gone(child):
+                break
+            await asyncio.sleep(0.05)
+        assert _gone(child), f"the plugin's child {child} outlived its spawner"
+    finally:
+        await client.aclose()

@@ -69,9 +69,11 @@ class Executor:
         argv: Sequence[str],
         time_limit: float,
         env: Mapping[str, str] | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> Execution:
         """Run ``argv`` (``argv[0]`` an absolute path) for at most ``time_limit`` seconds; then
-        its process group is killed and the execution says it timed out."""
+        its process group is killed and the execution says it timed out. ``on_start`` hears
+        the program's pid (its process group) once it runs."""
         words = tuple(argv)
         if not self.enabled:
             return Execution(words, error=DISABLED)
@@ -79,7 +81,8 @@ class Executor:
             shown = words[0] if words else ""
             return Execution(words, error=f"program {shown!r} is not an absolute path")
         async with self._slots:
-            return await _Run(self, words, time_limit, _environment(env)).result()
+            run = _Run(self, words, time_limit, _environment(env))
+            return await run.result(on_start)
 
     async def aclose(self) -> None:
         """Nothing to release (runs in progress end with their callers)."""
@@ -109,7 +112,7 @@ class _Run:
         self._eof = self._loop.create_future()
         self._exited: asyncio.Future[int] = self._loop.create_future()
 
-    async def result(self) -> Execution:
+    async def result(self, on_start: Callable[[int], None] | None = None) -> Execution:
         started = self._x._timer()
         try:
             pid, read_fd = self._spawn()
@@ -118,6 +121,8 @@ class _Run:
         except ValueError as exc:  # a NUL character in a word
             return Execution(self._argv, error=f"plugin {self._argv[0]} cannot be started: {exc}")
         self._x.started += 1
+        if on_start is not None:
+            on_start(pid)
         timed_out = False
         pidfd = self._watch(pid, read_fd)
         try:

@@ -8,11 +8,14 @@ process (``python -m lookout.sources.active.spawner``) that runs an :class:`Exec
 own event loop and answers with the :class:`~lookout.domain.commands.Execution`:
 
     site ──[len][msgpack Request(id, argv, time_limit, env)]──► spawner (stdin)
+    site ◄──[len][msgpack Started(id, pid)]── when the program runs
     site ◄──[len][msgpack Reply(id, exit_code, signal, output, cut, elapsed, error, timed_out)]──
 
 The helper enforces the timeouts, the output cap and the concurrency limit; it exits when its
 stdin closes (the site stopped or died), killing the process groups of the runs it still has.
-When the helper dies, the runs it had answer UNKNOWN and the next run starts a new one.
+When the helper dies (even by SIGKILL, when it can clean nothing up), the site kills the
+process groups of the runs it had started (``Started``), those runs answer UNKNOWN and the
+next run starts a new helper.
 """
 
 from __future__ import annotations
@@ -44,7 +47,14 @@ class Request(msgspec.Struct, array_like=True):
     env: dict[str, str] | None = None
 
 
-class Reply(msgspec.Struct, array_like=True):
+class Started(msgspec.Struct, array_like=True, tag=1):
+    """A run's program is running as ``pid`` (the leader of its own process group)."""
+
+    id: int
+    pid: int
+
+
+class Reply(msgspec.Struct, array_like=True, tag=0):
     id: int
     exit_code: int | None
     signal: int | None
@@ -72,6 +82,8 @@ class SpawnerClient:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[int, tuple[tuple[str, ...], asyncio.Future[Execution]]] = {}
+        self._groups: dict[int, int] = {}
+        """Run id → pid of its program while it runs (killed with the group if we die)."""
         self._ids = 0
         self._lock = asyncio.Lock()
         self.started = 0
@@ -120,7 +132,11 @@ class SpawnerClient:
             while True:
                 header = await proc.stdout.readexactly(_HEADER.size)
                 body = await proc.stdout.readexactly(_HEADER.unpack(header)[0])
-                reply = msgspec.msgpack.decode(body, type=Reply)
+                reply = _MESSAGES.decode(body)
+                if isinstance(reply, Started):
+                    self._groups[reply.id] = reply.pid
+                    continue
+                self._groups.pop(reply.id, None)
                 argv, future = self._waiting.pop(reply.id, ((), None))
                 if future is not None and not future.done():
                     future.set_result(_execution(argv, reply))
@@ -131,6 +147,10 @@ class SpawnerClient:
             log.error(
                 "the spawner process exited (%s); runs in flight are UNKNOWN", proc.returncode
             )
+            groups, self._groups = self._groups, {}
+            for pid in groups.values():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
             waiting, self._waiting = self._waiting, {}
             for argv, future in waiting.values():
                 if not future.done():
@@ -197,6 +217,9 @@ class SpawnerPool:
         await asyncio.gather(*(c.aclose() for c in self._clients))
 
 
+_MESSAGES = msgspec.msgpack.Decoder(Reply | Started)
+
+
 def _execution(argv: tuple[str, ...], r: Reply) -> Execution:
     return Execution(
         argv,
@@ -222,8 +245,15 @@ async def _serve(concurrency: int, max_output: int, kill_grace: float) -> None:
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     tasks: set[asyncio.Task[None]] = set()
 
+    def send(message: Reply | Started) -> None:
+        body = msgspec.msgpack.encode(message)
+        writer.write(_HEADER.pack(len(body)) + body)
+
     async def run(request: Request) -> None:
-        ex = await executor.execute(request.argv, request.time_limit, request.env)
+        def started(pid: int) -> None:
+            send(Started(request.id, pid))
+
+        ex = await executor.execute(request.argv, request.time_limit, request.env, started)
         reply = Reply(
             request.id,
             ex.exit_code,
@@ -234,8 +264,7 @@ async def _serve(concurrency: int, max_output: int, kill_grace: float) -> None:
             ex.error,
             ex.timed_out,
         )
-        body = msgspec.msgpack.encode(reply)
-        writer.write(_HEADER.pack(len(body)) + body)
+        send(reply)
 
     try:
         while True:
