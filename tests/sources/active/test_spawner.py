@@ -73,7 +73,8 @@ async def test_a_spawner_killed_with_sigkill_takes_its_plugins_with_it(tmp_path:
     client = SpawnerClient(concurrency=2)
     try:
         stuck = asyncio.ensure_future(client.execute([plugin], 120))
-        for _ in range(200):  # the plugin's child is running once the file has its pid
+        for _ in range(1200):  # the child runs once the file has its pid (a loaded machine
+            # takes seconds to start the helper: it imports Python modules)
             if pidfile.exists() and pidfile.read_text().strip():
                 break
             await asyncio.sleep(0.05)
