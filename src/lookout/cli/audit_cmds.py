@@ -24,7 +24,7 @@ from lookout.cli.format import (
 )
 
 audit_app = typer.Typer(
-    help="The audit log: who changed what, when and from where (admins).",
+    help="The audit log (admins): who changed what, when, from where; export, verify.",
     no_args_is_help=False,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]

@@ -14,7 +14,7 @@ from lookout.cli.client import ApiClient, api_command, path_of
 from lookout.cli.format import parse_labels, print_done, print_json, stdout
 
 rule_app = typer.Typer(
-    help="Check rules: parameters (tls days, ping levels, timeouts) for checks by label.",
+    help="Check rules, parameters for checks by label: add, list, show, remove.",
     no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]

@@ -31,7 +31,8 @@ remote_app = typer.Typer(
     help="Remote sites this (central) site shows: add, list, remove.", no_args_is_help=True
 )
 central_app = typer.Typer(
-    help="Every site's problems, services and hosts, and actions on them.", no_args_is_help=True
+    help="Every site's problems, services, hosts; ack, downtime, comment, recheck on them.",
+    no_args_is_help=True,
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
