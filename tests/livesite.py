@@ -63,9 +63,14 @@ class LiveSite:
     token: str
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()
+    """More options for ``lookout serve`` (``--listen`` for a second process of the site)."""
+    log_name: str = "serve.log"
 
-    def start(self, timeout: float = 60.0) -> None:
-        self.log = self.dir / "serve.log"
+    def start(self, timeout: float = 60.0, probe: str = "/readyz") -> None:
+        """Start ``lookout serve`` and wait until ``probe`` answers 200 (``/healthz`` for a
+        standby, whose ``/readyz`` answers 503)."""
+        self.log = self.dir / self.log_name
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -76,21 +81,27 @@ class LiveSite:
                 str(self.dir),
                 "--log-level",
                 "warning",
+                *self.args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"server not ready after {timeout} s: {self.log.read_text()[-3000:]}")
+        if not wait_ready(self.proc, f"{self.url}{probe}", self.log, "server", timeout, 0.05):
+            raise RuntimeError(
+                f"server not ready after {timeout} s: {self.log.read_text()[-3000:]}"
+            )
+
+    def second(self, log_name: str = "serve-2.log") -> LiveSite:
+        """Another ``lookout serve`` of the same site (settings, database) on a free port: a
+        standby while this one runs (PostgreSQL)."""
+        port = free_port()
+        return LiveSite(
+            dir=self.dir,
+            url=f"http://127.0.0.1:{port}",
+            token=self.token,
+            args=("--listen", f"127.0.0.1:{port}"),
+            log_name=log_name,
+        )
 
     def kill(self) -> None:
         kill(self.proc)

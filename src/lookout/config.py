@@ -398,6 +398,24 @@ class CentralSettings(BaseModel):
     """Seconds between full syncs of a remote (changes in between)."""
 
 
+class StandbySettings(BaseModel):
+    """A standby site (issue 12): on PostgreSQL, ``lookout serve`` takes the site lock before
+    it starts; a second process on the same database waits as the standby and takes over when
+    the lock is free. SQLite sites are one process and take no lock."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+    poll_interval: float = Field(0.5, gt=0, le=60)
+    """Seconds between the standby's tries to take the site lock."""
+    watch_interval: float = Field(1.0, gt=0, le=60)
+    """Seconds between the active process's looks at the lock's connection."""
+    lost_after: float = Field(5.0, gt=0, le=600)
+    """Seconds the lock's connection may stay silent before the active process gives up
+    (it stops at once; restarted, it waits as the standby)."""
+
+
 class SaasSettings(BaseModel):
     """SaaS mode (issue 13): set by the site manager for all its sites; a site cannot turn it
     off (the manager starts it with ``LOOKOUT_SAAS__ENABLED=true``, which wins over the file)."""
@@ -576,6 +594,9 @@ class Settings(BaseSettings):
     """/metrics for Prometheus: opt in to every object's state and perfdata."""
     central: CentralSettings = CentralSettings()
     """A central site's view of remote sites: refresh, timeouts, bounds."""
+    standby: StandbySettings = StandbySettings()
+    """A standby process on PostgreSQL: how often it tries the site lock, how the active one
+    watches it."""
     saas: SaasSettings = SaasSettings()
     """SaaS mode (set by the site manager): no programs, allow-listed types only."""
 

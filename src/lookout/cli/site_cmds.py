@@ -96,10 +96,18 @@ def run_site(
         raise config_error(exc, ctx) from exc
     host, port = parse_listen(settings.listen)
     site = Site(site_dir, settings)
+    site.standby.on_lost = _stop_at_once
     try:
         check_database(site)
     except ConfigError as exc:
         raise config_error(exc, ctx) from exc
+    if site.standby.lock is not None:
+        err.print(
+            "PostgreSQL: the site starts once this process holds the site lock; while another"
+            " process holds it, this one waits as the standby",
+            soft_wrap=True,
+            markup=False,
+        )
     err.print(f"Lookout site {settings.site_name} on {settings.url}", soft_wrap=True, markup=False)
     receiver = settings.agent_receiver
     if receiver.enabled:
@@ -121,6 +129,25 @@ def run_site(
         proxy_headers=False,  # no proxy is trusted unless configured (none yet)
         server_header=False,
     )
+
+
+EXIT_LOST = 3
+"""``lookout serve``'s exit code when it lost the site lock (or, as the standby, could not
+start the site): a supervisor restarts it, and it waits as the standby."""
+
+
+def _stop_at_once(reason: str) -> None:
+    """The site lock is gone, so another process may be active: stop now, without a last
+    checkpoint or goodbyes (everything answered is in the journal already), as leader
+    elections elsewhere do. The database refuses this process's writes already (the lock is
+    its writer connection); stopping also ends its notifications, checks and doors."""
+    import os
+    import sys
+
+    err.print(f"error: {reason}: stopping", soft_wrap=True, markup=False)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(EXIT_LOST)
 
 
 def migrate(

@@ -445,6 +445,15 @@ class SiteRunner:
         self._inputs_since_checkpoint += 1
         self._wake.set()
 
+    @property
+    def writer_busy(self) -> bool:
+        """A commit is running on the writer thread."""
+        return self._commit_since is not None
+
+    async def on_writer(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the writer thread, between commits (it owns the writer connection)."""
+        await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+
     def overloaded(self) -> float | None:
         """Seconds to wait before sending more input when the site is behind, else None:
         a journal append has run longer than ``overload_after`` (what is submitted now would

@@ -62,6 +62,7 @@ from lookout.sites.livestatus import make_livestatus
 from lookout.sites.saas import check_refusal, disallowed_checks, violations
 from lookout.sites.selfmon import ChannelMonitor
 from lookout.sites.series import SeriesServices, series_services_of
+from lookout.sites.standby import Standby
 from lookout.sites.workers import make_pools
 from lookout.sources.active.handlers import EventHandlers, Trigger
 from lookout.sources.active.plugins import (
@@ -366,6 +367,9 @@ class Site:
         """What SaaS mode found not allowed and disabled (``[saas] on_violation``)."""
         self._check_batch: _CheckBatch | None = None
         self.started_at = clock()
+        self.standby = Standby(self)
+        """Which process runs the site (on PostgreSQL: the site lock); ``lookout serve``
+        starts and stops the site through it."""
 
     def change_feed(self) -> ChangeFeed:
         """The feed of changes central sites follow; it starts sweeping when first asked."""

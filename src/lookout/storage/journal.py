@@ -21,6 +21,14 @@ import sqlalchemy as sa
 from lookout.errors import StorageError
 from lookout.storage import tables as t
 
+LOCK_LOST = "lost the site lock (its database connection ended): another process may be active"
+
+
+class Fenced(StorageError):
+    """This process lost the site lock, or another one started the site since: it must not
+    write (:mod:`lookout.storage.sitelock`)."""
+
+
 Entry = tuple[int, float, bytes]
 """``(seq, at, body)``"""
 
@@ -49,9 +57,34 @@ class Journal:
         self.separate = own is not None
         """The journal lives in a file of its own (SQLite)."""
         self._conn: sa.Connection | None = None
+        self.locked = False
+        """``_conn`` holds the site lock: when it is lost, no other connection may append."""
         if own is not None:
             with own.begin() as conn:
                 t.journal.create(conn, checkfirst=True)
+
+    def adopt(self, conn: sa.Connection) -> None:
+        """Append through ``conn`` (it holds the site lock) and through no other: a session
+        that ended cannot commit, and it is not replaced (this process's memory may be older
+        than what another one wrote since). That is the fence."""
+        self._conn = conn
+        self.locked = True
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            if self.locked:
+                raise Fenced(LOCK_LOST)
+            self._conn = self.db.connect()
+        return self._conn
+
+    def ping(self) -> None:
+        """A round trip on the appending connection (with the lock: its session is alive)."""
+        conn = self._connection()
+        try:
+            conn.exec_driver_sql("SELECT 1")
+            conn.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            raise Fenced(f"{LOCK_LOST}: {exc}") from exc
 
     def read_after(self, seq: int) -> list[Entry]:
         with self.db.connect() as conn:
@@ -62,9 +95,7 @@ class Journal:
         by a committed checkpoint) in the same one."""
         if not entries and not drop_through:
             return
-        if self._conn is None or self._conn.closed:
-            self._conn = self.db.connect()
-        conn = self._conn
+        conn = self._connection()
         try:
             with conn.begin():
                 if entries:
@@ -75,8 +106,12 @@ class Journal:
                 if drop_through:
                     conn.execute(sa.delete(t.journal).where(t.journal.c.seq <= drop_through))
         except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
-            self._conn = None
-            conn.close()
+            if not self.locked:
+                self._conn = None
+                conn.close()
+            elif conn.invalidated or conn.closed:
+                raise Fenced(f"{LOCK_LOST}: {exc}") from exc
+            # else: the lock's connection is still good (a value was refused): keep it
             raise StorageError(f"could not write to the site database: {exc}") from exc
 
     def close(self) -> None:

@@ -25,8 +25,9 @@ from lookout.errors import StorageError
 from lookout.storage import repair
 from lookout.storage import tables as t
 from lookout.storage.database import open_database
-from lookout.storage.journal import Journal, journal_file, read_shared
+from lookout.storage.journal import LOCK_LOST, Fenced, Journal, journal_file, read_shared
 from lookout.storage.series import PendingPoints, SeriesStore
+from lookout.storage.sitelock import fence_key
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,11 @@ class SiteStore:
         """Journal appends may run on the event loop (fast local commits, no network)."""
         self.repairs: list[str] = []
         """Notes of checkpoints that had to be repaired (read and cleared by the runner)."""
+        self.locked = False
+        """The journal's connection holds the site lock (:mod:`lookout.storage.sitelock`)."""
+        self._lock_key = 0
+        self._lock_pid = 0
+        """The site lock's key and the server process of the session holding it."""
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> LoadedState:
@@ -272,10 +278,39 @@ class SiteStore:
         )
 
     # ------------------------------------------------------------------ the writer thread
+    def adopt_writer(self, conn: sa.Connection, key: int) -> None:
+        """Append the journal through ``conn``, the connection that holds the site lock
+        ``key``, and through no other (:meth:`Journal.adopt`: once it is lost no input is
+        journaled); fence checkpoints with it (:meth:`_fence`)."""
+        self._lock_pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() or 0)
+        conn.commit()
+        self.journal.adopt(conn)
+        self._lock_key = key
+        self.locked = True
+
     def _conn(self) -> sa.Connection:
         if self._writer is None or self._writer.closed:
             self._writer = self.db.connect()
         return self._writer
+
+    def _fence(self, conn: sa.Connection) -> None:
+        """With the site lock: a checkpoint is written only while the journal's session holds
+        the lock. It takes the fence key shared for its transaction first; a process taking
+        over takes that key exclusively once, after the lock and before it loads anything, so
+        it waits for a checkpoint in flight here, and any later one finds the lock gone."""
+        key = self._lock_key
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({fence_key(key)})")
+        held = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            f" AND classid = {(key >> 32) & 0xFFFFFFFF} AND objid = {key & 0xFFFFFFFF}"
+            f" AND objsubid = 1 AND pid = {self._lock_pid}"
+        ).scalar()
+        if not held:
+            raise Fenced(f"{LOCK_LOST}: no checkpoint without it")
+
+    def ping(self) -> None:
+        """A round trip on the connection that holds the site lock (the journal's)."""
+        self.journal.ping()
 
     def checkpoint(self, snapshot: Snapshot, seq: int) -> None:
         """Write a checkpoint covering the journal up to ``seq``, in one transaction.
@@ -286,6 +321,8 @@ class SiteStore:
         try:
             self._checkpoint(snapshot, seq, None)
             return
+        except Fenced:
+            raise
         except StorageError as exc:
             log.error("checkpoint failed, writing it again repaired: %s", exc)
         try:
@@ -303,6 +340,8 @@ class SiteStore:
         taken = snapshot.points
         try:
             with conn.begin() as transaction:
+                if self.locked:
+                    self._fence(conn)
                 if fixes is not None:
                     self.series.load(conn)  # a failed attempt may have learnt ids in vain
                     snapshot = _repaired(snapshot, fixes)

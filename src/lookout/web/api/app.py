@@ -42,11 +42,11 @@ from lookout.web.ui.app import install as install_ui
 def create_app(site: Any) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await site.start()
+        await site.standby.launch()  # starts the site, or waits for the lock as the standby
         try:
             yield
         finally:
-            await site.stop()
+            await site.standby.stop()
 
     app = FastAPI(
         title="Lookout",
@@ -71,7 +71,34 @@ def create_app(site: Any) -> ASGIApp:
     openapi_doc.install(app, "/api/v1", [*api, agents.router])
     front = FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
     s = site.settings
-    return AuthGuard(front, s.auth_failure_limit, s.auth_failure_window)
+    return AuthGuard(StandbyDoor(front, site), s.auth_failure_limit, s.auth_failure_window)
+
+
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/site"})
+"""What a process that does not run the site (yet) answers: it is the standby or starting."""
+
+
+class StandbyDoor:
+    """Until the site runs in this process (the standby, or taking over), every door but
+    :data:`OPS_PATHS` answers 503 with ``Retry-After``: the active process serves them."""
+
+    def __init__(self, app: ASGIApp, site: Any) -> None:
+        self.app = app
+        self.standby = site.standby
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.standby.active or scope["path"] in OPS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        role = self.standby.role.value
+        detail = (
+            "this process is the standby site: the active one serves; it takes over when that "
+            "one stops"
+            if role == "standby"
+            else "the site is starting"
+        )
+        response = problem(503, detail, headers={"Retry-After": "5"})
+        await response(scope, receive, send)
 
 
 class FrontDoor:

@@ -37,6 +37,14 @@ class SiteCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         s = self.site
+        active = s.standby.active
+        yield _gauge(
+            "lookout_site_active",
+            "1 in the process that runs the site, 0 in a standby (or while starting).",
+            1 if active else 0,
+        )
+        if not active:
+            return  # a standby has no site state to tell
         c = s.engine.counters
         yield _counter(
             "lookout_results_ingested", "Check results applied to the engine.", c.results

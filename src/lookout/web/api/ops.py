@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import asyncio
+import os
+import socket
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
-from lookout.auth import Role
+from lookout import __version__
+from lookout.auth import Principal, Role
 from lookout.web.api.deps import TooManyFailures, authenticate, require
 from lookout.web.api.exposition import CONTENT_TYPE, Exposition
 from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
 
 router = APIRouter()
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -24,7 +31,10 @@ async def readyz(request: Request) -> Response:
     """200 when ready, else 503 "not ready". Why (the failed write's error names SQL and row
     data) only for an admin token; it is in the log too."""
     site = request.app.state.site
-    why = site.runner.failed or ("" if site.runner.started else "starting")
+    role = site.standby.role.value
+    if role == "standby":
+        return problem(503, "not ready: standby (another process runs the site)")
+    why = site.runner.failed or ("" if role == "active" else "starting")
     if not why:
         return JSON(
             {
@@ -34,6 +44,27 @@ async def readyz(request: Request) -> Response:
             }
         )
     return problem(503, f"not ready: {why}" if _is_admin(site, request) else "not ready")
+
+
+@router.get("/api/v1/site", tags=["site"])
+async def site_info(request: Request, _: Viewer) -> Response:
+    """This process and its site: name, version, role (``active``, ``standby`` or
+    ``starting``) and since when, the database kind, and on PostgreSQL who holds the site
+    lock (``lock_holder``: the active process's connection)."""
+    site = request.app.state.site
+    standby = await asyncio.to_thread(site.standby.info)
+    return JSON(
+        {
+            "site_name": site.settings.site_name,
+            "version": __version__,
+            "url": site.settings.url,
+            "database": site.db.dialect.name,
+            "process": {"host": socket.gethostname(), "pid": os.getpid()},
+            **standby,
+            "hosts": len(site.engine.hosts) if site.standby.active else None,
+            "services": len(site.engine.services) if site.standby.active else None,
+        }
+    )
 
 
 def _is_admin(site: object, request: Request) -> bool:
