@@ -42,6 +42,7 @@ CLI_FOR = {
     "GET /acknowledgements": "acknowledgements",
     "GET /reports/availability": "report availability",
     "GET /pools": "pools",
+    "GET /site": "status",
     "GET /comments": "comments",
     "GET /events": "events",
     "GET /metrics": "metrics",

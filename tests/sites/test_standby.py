@@ -6,14 +6,18 @@ once when the active one stops."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from durableload import load, setup, verify
 from livesite import LiveSite, make_site, wait_ready
+from lookout.storage.sitelock import lock_key
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +59,14 @@ def _pair(tmp_path: Path, pg_url: str) -> tuple[LiveSite, LiveSite]:
     return active, standby
 
 
+def _status(site: LiveSite) -> str:
+    """What ``lookout status`` says about ``site``'s process."""
+    command = [sys.executable, "-m", "lookout.cli.main", "status"]
+    command += ["--url", site.url, "--token", site.token]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
 def test_the_standby_waits_with_its_doors_shut(tmp_path: Path, pg_url: str) -> None:
     active, standby = _pair(tmp_path, pg_url)
     try:
@@ -72,6 +84,9 @@ def test_the_standby_waits_with_its_doors_shut(tmp_path: Path, pg_url: str) -> N
         assert _role(active) == "active"
         assert _site_active(active) == 1
         assert _site_active(standby) == 0
+        said = _status(standby)
+        assert "standby" in said
+        assert "site lock: held by lookout lookout" in said
     finally:
         active.stop()
         standby.stop()
@@ -117,6 +132,36 @@ def test_a_stopped_active_one_hands_over_at_once(tmp_path: Path, pg_url: str) ->
         # the old one, started again, is the standby now
         active.start(probe="/healthz")
         assert _role(active) == "standby"
+    finally:
+        active.stop()
+        standby.stop()
+
+
+def test_an_active_one_that_loses_the_lock_stops_and_the_standby_takes_over(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Fencing: the database ends the active process's lock session (as it does when that
+    process is cut off); the process stops at once (exit code 3) and the standby runs."""
+    active, standby = _pair(tmp_path, pg_url)
+    try:
+        setup(active)
+        key = lock_key("lookout")
+        db = sa.create_engine(pg_url, poolclass=sa.NullPool)
+        with db.connect() as conn:
+            ended = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                f" AND granted AND classid = {(key >> 32) & 0xFFFFFFFF}"
+                f" AND objid = {key & 0xFFFFFFFF}"
+            ).scalar()
+        db.dispose()
+        assert ended
+        assert active.proc is not None
+        assert active.proc.wait(TAKEOVER) == 3
+        _ready_within(standby, TAKEOVER)
+        with standby.client() as c:
+            assert c.get("/api/v1/hosts/h7/services/s3").status_code == 200
+        assert active.log is not None
+        assert "lost the site lock" in active.log.read_text()
     finally:
         active.stop()
         standby.stop()

@@ -27,6 +27,7 @@ from lookout.cli import (
     report_cmds,
     site_cmds,
     sites_cmds,
+    status_cmds,
     user_cmds,
     worker_cmds,
 )
@@ -73,6 +74,7 @@ bulk_cmds.register(app)
 worker_cmds.register(app)
 remote_cmds.register(app)
 audit_cmds.register(app)
+status_cmds.register(app)
 
 if __name__ == "__main__":
     app()
