@@ -423,6 +423,7 @@ class Site:
 
             await demo.seed(self)
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
+        self.standby.running()
 
     async def stop(self) -> None:
         await self.central.stop()

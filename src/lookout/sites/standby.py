@@ -66,15 +66,22 @@ class Standby:
         """Seconds this process waited as the standby before it took the lock."""
         self._task: asyncio.Task[None] | None = None
         self._site_started = False
+        self._launched = False
 
     @property
     def active(self) -> bool:
         return self.role is Role.ACTIVE
 
+    @property
+    def doors_shut(self) -> bool:
+        """From :meth:`launch` until the site runs: only the ops doors answer."""
+        return self._launched and self.role is not Role.ACTIVE
+
     # ------------------------------------------------------------------ life cycle
     async def launch(self) -> None:
         """Start the site now when it may (SQLite, or the lock is free); else become the
         standby and wait for the lock in the background."""
+        self._launched = True
         if self.lock is None:
             await self._start(None)
             return
@@ -129,10 +136,13 @@ class Standby:
             assert self.lock is not None
             self.site.store.adopt_writer(conn, self.lock.key)
         self._site_started = True
-        await self.site.start()
-        self._take(Role.ACTIVE)
+        await self.site.start()  # ends with running()
         if conn is not None:
             self._task = asyncio.create_task(self._watch(), name="lookout-site-lock")
+
+    def running(self) -> None:
+        """The site has started in this process (the end of ``Site.start``): it is active."""
+        self._take(Role.ACTIVE)
 
     def _take(self, role: Role) -> None:
         self.role = role

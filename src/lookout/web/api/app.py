@@ -87,7 +87,7 @@ class StandbyDoor:
         self.standby = site.standby
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.standby.active or scope["path"] in OPS_PATHS:
+        if scope["type"] != "http" or not self.standby.doors_shut or scope["path"] in OPS_PATHS:
             await self.app(scope, receive, send)
             return
         role = self.standby.role.value
