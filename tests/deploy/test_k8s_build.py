@@ -64,12 +64,38 @@ def test_every_object_lives_in_the_site_namespace() -> None:
 def test_the_site_is_one_statefulset_with_its_directory_on_a_volume() -> None:
     for overlay in ("sqlite", "workers", "postgres"):
         site = one(build(overlay), "StatefulSet", "lookout-site")
-        assert site["spec"]["replicas"] == 1  # one engine per site; the standby is not built
+        # SQLite: one engine per site file; PostgreSQL: the site and its standby
+        assert site["spec"]["replicas"] == (2 if overlay == "postgres" else 1)
         (claim,) = site["spec"]["volumeClaimTemplates"]
         container = site["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["serve", "/site"]
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert mounts[claim["metadata"]["name"]] == "/site"
+
+
+def test_on_postgres_the_standby_shares_the_site_keys_and_is_never_waited_for() -> None:
+    """Two replicas: both make their site directory from the Secret lookout-site-keys (one site
+    CA, one sealing key); a standby is never Ready, so no rolling update or ordered start may
+    wait for it, and the two prefer different nodes."""
+    site = one(build("postgres"), "StatefulSet", "lookout-site")
+    spec = site["spec"]
+    assert spec["replicas"] == 2
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert spec["updateStrategy"] == {"type": "OnDelete"}
+    pod = spec["template"]["spec"]
+    keys = next(v for v in pod["volumes"] if v["name"] == "keys")
+    assert keys["secret"]["secretName"] == "lookout-site-keys"
+    (init,) = pod["initContainers"]
+    assert {"name": "keys", "mountPath": "/keys", "readOnly": True} in init["volumeMounts"]
+    script = init["args"][0]
+    for copied in ("/keys/ca.key", "/keys/ca.pem", "/keys/kube.key", "/keys/cli.json"):
+        assert copied in script
+    assert "lookout init" not in script  # the database has its site already
+    anti = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert anti[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    (container,) = pod["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_postgres_takes_the_database_url_from_a_secret_everywhere_it_is_needed() -> None:
@@ -83,7 +109,7 @@ def test_postgres_takes_the_database_url_from_a_secret_everywhere_it_is_needed()
                 ref = env["LOOKOUT_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
                 assert ref == {"name": "lookout-database", "key": "url"}
                 users.append(f"{obj['metadata']['name']}/{c['name']}")
-    assert sorted(users) == ["lookout-site/init", "lookout-site/site", "lookout-update/migrate"]
+    assert sorted(users) == ["lookout-site/site", "lookout-update/migrate"]
     for overlay in ("sqlite", "workers"):
         assert "lookout-database" not in yaml.safe_dump_all(build(overlay))
 
@@ -214,7 +240,12 @@ def test_every_secret_the_pods_use_is_created_in_the_readme() -> None:
                     ref = e.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
                         used.add(ref["name"])
-    assert used == {"lookout-database", "lookout-nats-auth", "lookout-nats-client"}
+    assert used == {
+        "lookout-database",
+        "lookout-nats-auth",
+        "lookout-nats-client",
+        "lookout-site-keys",
+    }
     assert used <= created
 
 

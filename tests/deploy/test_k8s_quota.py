@@ -58,7 +58,7 @@ def claims(objects: list[Manifest]) -> list[Fraction]:
 
 @pytest.mark.parametrize(
     ("overlays", "pods"),
-    [(["sqlite"], 1), (["workers"], 10), (["postgres", "postgres/update"], 11)],
+    [(["sqlite"], 1), (["workers"], 10), (["postgres", "postgres/update"], 12)],
 )
 def test_the_quota_holds_each_overlay_during_an_update(overlays: list[str], pods: int) -> None:
     objects = [o for overlay in overlays for o in build(overlay)]

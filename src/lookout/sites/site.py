@@ -129,6 +129,7 @@ def init_site(
         try:
             settings_path.write_text(render_settings(stored), encoding="utf-8")
             SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
+            Vault(site_dir).ensure()  # one sealing key, copied with the directory to a standby
             creds = site_dir / CLI_CREDENTIALS
             creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), "utf-8")
             os.chmod(creds, 0o600)

@@ -28,6 +28,11 @@ class Vault:
         self._fernet: Fernet | None = None
         self._lock = threading.Lock()
 
+    def ensure(self) -> None:
+        """Make the key now if there is none (``lookout init``: a standby's copy of the site
+        directory then holds it from the start)."""
+        self._key()
+
     def _key(self) -> Fernet:
         with self._lock:  # store methods run in worker threads
             if self._fernet is None:
