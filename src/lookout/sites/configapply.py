@@ -694,7 +694,10 @@ def _check_runnable(
 ) -> None:
     """A Nagios check needs execution enabled and a command the site will have."""
     if check is not None and check.get("type") == "nagios":
-        _check_command(site, check.get("command"), commands, [*loc, "check"], "type", errors)
+        here = getattr(site, "pools", None) is None  # on worker pools it runs on a worker
+        _check_command(
+            site, check.get("command"), commands, [*loc, "check"], "type", errors, here=here
+        )
 
 
 def _check_handler(
@@ -716,9 +719,11 @@ def _check_command(
     loc: list[Any],
     off: str | None,
     errors: _Errors,
+    *,
+    here: bool = True,
 ) -> None:
     executor = getattr(site, "executor", None)
-    if executor is not None and not executor.enabled:
+    if here and executor is not None and not executor.enabled:
         errors.add(loc if off is None else [*loc, off], "execution is disabled on this site")
     elif commands is not None and name not in commands:
         errors.add([*loc, "command"], f"no command named {name!r} (define it in commands.yaml)")

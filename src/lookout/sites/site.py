@@ -472,7 +472,12 @@ class Site:
                 log.error("command %s left out: its command line %s", row["name"], exc)
                 continue
             self.commands.commands[command.name] = command
-        if not self.executor.enabled:
+        if not self.executor.enabled and self.pools is not None:
+            log.warning(
+                "[execution] enabled = false: this site runs no programs; its Nagios plugin "
+                "checks run on the worker pools; off: event handlers"
+            )
+        elif not self.executor.enabled:
             users = sum(1 for _ in self._command_uses(handlers=False))
             log.warning(
                 "[execution] enabled = false: this site runs no programs; off: Nagios plugin "
@@ -692,11 +697,19 @@ class Site:
             raise PermissionDenied(why)
         if check is not None and check.get("type") == "nagios":
             self._refuse_command(
-                check.get("command"), "check", ("check", "type"), "Nagios plugin checks"
+                check.get("command"),
+                "check",
+                ("check", "type"),
+                "Nagios plugin checks",
+                here=self.pools is None,
             )
 
-    def _refuse_command(self, name: Any, field: str, off: tuple[str, ...], what: str) -> None:
-        if not self.executor.enabled:
+    def _refuse_command(
+        self, name: Any, field: str, off: tuple[str, ...], what: str, *, here: bool = True
+    ) -> None:
+        """``here``: the program would run on this machine (a check on worker pools runs on a
+        worker's, so the execution switch, which is about this machine, does not refuse it)."""
+        if here and not self.executor.enabled:
             raise ValidationError(
                 f"{field}: execution is disabled on this site ([execution] enabled = false): "
                 f"{what} cannot run here",
