@@ -139,8 +139,9 @@ start the site): a supervisor restarts it, and it waits as the standby."""
 def _stop_at_once(reason: str) -> None:
     """The site lock is gone, so another process may be active: stop now, without a last
     checkpoint or goodbyes (everything answered is in the journal already), as leader
-    elections elsewhere do. The database refuses this process's writes already (the lock is
-    its writer connection); stopping also ends its notifications, checks and doors."""
+    elections elsewhere do. The database refuses this process's journal and checkpoints
+    already (the lock is the journal's connection); stopping also ends its notifications,
+    checks and doors."""
     import os
     import sys
 

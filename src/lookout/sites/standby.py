@@ -95,7 +95,7 @@ class Standby:
         self._task = asyncio.create_task(self._wait_then_start(), name="lookout-standby")
 
     async def stop(self) -> None:
-        """Stop what runs: the site (which releases the lock with its writer connection) or
+        """Stop what runs: the site (which releases the lock with its journal's connection) or
         the wait for the lock."""
         if self._task is not None:
             self._task.cancel()

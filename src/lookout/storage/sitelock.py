@@ -2,11 +2,14 @@
 
 Two processes on the same settings and database: the one whose connection holds the
 session-level advisory lock of the site is active; the other polls for it. The lock is held by
-the site's *writer connection* itself (the connection that appends the journal and writes
-checkpoints, :meth:`SiteStore.adopt_writer`), so the fence is structural: the server releases
-a session's advisory locks only when the session ends, and a connection whose session ended
-cannot commit anything. A writer that lost its connection never takes the lock again
-(:class:`SiteStore` refuses): its memory may be older than what another process wrote since.
+the connection that appends the journal (:meth:`SiteStore.adopt_writer`), so the fence is
+structural for every answered input: the server releases a session's advisory locks only when
+the session ends, and a connection whose session ended cannot commit anything. A journal that
+lost its connection never takes the lock again (:class:`Journal` refuses): the process's
+memory may be older than what another process wrote since. Checkpoints, written on another
+connection, take a second key (:func:`fence_key`) shared and check that the journal's session
+still holds the lock; a process that wins the lock takes that key exclusively once before it
+loads anything, so it waits for a checkpoint in flight and any later one is refused.
 
 The connection uses TCP keepalives and a user timeout on both ends (client: libpq options;
 server: ``tcp_keepalives_*`` and ``tcp_user_timeout`` for the session), so a process cut off
