@@ -411,7 +411,7 @@ class StandbySettings(BaseModel):
     """Seconds between the standby's tries to take the site lock."""
     watch_interval: float = Field(1.0, gt=0, le=60)
     """Seconds between the active process's looks at the lock's connection."""
-    lost_after: float = Field(5.0, gt=0, le=600)
+    lost_after: float = Field(10.0, gt=0, le=600)
     """Seconds the lock's connection may stay silent before the active process gives up
     (it stops at once; restarted, it waits as the standby)."""
 

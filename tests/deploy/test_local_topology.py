@@ -64,7 +64,7 @@ def _all_checked_since(c: httpx.Client, since: float) -> bool:
     except (httpx.TransportError, KeyError, ValueError):
         return False
     return len(found) == len(SERVICES) and all(
-        s["last_check"] > since and s["state"] == 0 for s in found.values()
+        (s["last_check"] or 0) > since and s["state"] == 0 for s in found.values()
     )
 
 
@@ -107,7 +107,16 @@ def test_site_standby_nats_cluster_and_two_pools(
             events = c.get(
                 "/api/v1/events", params={"host": HOST, "type": "state_change", "limit": 10_000}
             ).json()["items"]
-        assert [e for e in events if e.get("state") != 0] == []  # no UNKNOWN "no worker"
+        problems = [
+            (e["service"], e["state"], e["summary"])
+            for e in events
+            if e.get("service") and e.get("state") != 0
+        ]
+        assert problems == []  # no UNKNOWN "no worker for pool", before or after the takeover
+    except BaseException:
+        for log in sorted(tmp_path.glob("site/serve*.log")) + sorted(tmp_path.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-3000:]}")
+        raise
     finally:
         for worker in workers:
             worker.stop()
