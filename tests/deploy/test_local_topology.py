@@ -58,6 +58,11 @@ def _services(c: httpx.Client) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in answer["items"]}
 
 
+def _pools_with_workers(c: httpx.Client) -> set[str]:
+    pools = c.get("/api/v1/pools").json()["pools"]
+    return {p["pool"] for p in pools if p["workers"]}
+
+
 def _all_checked_since(c: httpx.Client, since: float) -> bool:
     try:
         found = _services(c)
@@ -83,16 +88,19 @@ def test_site_standby_nats_cluster_and_two_pools(
         for pool in POOLS:
             workers.append(WorkerProcess.start(url, tmp_path / f"worker-{pool}.log", pool))
         with active.client() as c:
+            assert wait_for(lambda: _pools_with_workers(c) >= set(POOLS), within=30), (
+                "the workers did not report",
+                c.get("/api/v1/pools").json(),
+            )
             _define(c)
             began = time.time()
             assert wait_for(lambda: _all_checked_since(c, began), within=30, every=0.3), _services(
                 c
             )
-            pools = {p["pool"]: p for p in c.get("/api/v1/pools").json()["pools"]}
-        assert all(pools[pool]["workers"] for pool in POOLS), pools
 
         active.kill()
         killed_at = time.monotonic()
+        killed_wall = time.time()
         assert standby.proc is not None
         assert standby.log is not None
         assert wait_ready(standby.proc, f"{standby.url}/readyz", standby.log, "standby", 10, 0.05)
@@ -108,7 +116,7 @@ def test_site_standby_nats_cluster_and_two_pools(
                 "/api/v1/events", params={"host": HOST, "type": "state_change", "limit": 10_000}
             ).json()["items"]
         problems = [
-            (e["service"], e["state"], e["summary"])
+            (e["service"], e["state"], e["summary"], "after" if e["at"] > killed_wall else "before")
             for e in events
             if e.get("service") and e.get("state") != 0
         ]
