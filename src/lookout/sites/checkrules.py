@@ -101,7 +101,10 @@ class CheckRules:
         at = names.index(rule.name) if exists and position is None else position
         at = len(rules) if at is None else max(0, min(at, len(rules)))
         rules.insert(at, rule)
-        refuse_misfits(rules, objects)
+        # the checks of the rule's type, taken now; judged in a thread (100,000 checks take a
+        # second or two, which the event loop must not wait for)
+        mine = [(h, svc) for h, svc in objects if _type_of(h, svc) == rule.check_type]
+        await asyncio.to_thread(refuse_misfits, rules, iter(mine))
         old = self.get(rule.name).model_dump(mode="json") if exists else None
         await self._write(rules, {rule.name}, now)
         if self.audit is not None:
@@ -134,6 +137,11 @@ class CheckRules:
             times[r.name] = (created, now if r.name in changed else updated)
         self.times = times
         self.rules = rules
+
+
+def _type_of(host: HostConfig, svc: ServiceConfig | None) -> object:
+    check = svc.check if svc is not None else host.check
+    return check.get("type") if check is not None else None
 
 
 def misfits(
