@@ -15,7 +15,7 @@ from typing import Any
 from lookout_agent import __version__, client, collect, tls
 from lookout_agent import wire as w
 from lookout_agent.client import AgentError
-from lookout_agent.state import DEFAULT_DIR, StateDir
+from lookout_agent.state import DEFAULT_DIR, AgentState, StateDir
 
 log = logging.getLogger("lookout-agent")
 
@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("register", help="register with a site (once)", parents=[common])
     r.add_argument("--server", required=True, help="https://HOST:PORT of the agent receiver")
     r.add_argument("--token", required=True, help="one-time registration token")
+    r.add_argument(
+        "--connect", metavar="HOST[:PORT]",
+        help="connect here instead of where the server's name resolves (the name still "
+        "goes in TLS, as SNI and in the certificate check)",
+    )  # fmt: skip
     trust = r.add_mutually_exclusive_group(required=True)
     trust.add_argument("--ca-fingerprint", help="SHA256:… of the site CA (printed by lookout)")
     trust.add_argument("--ca-file", type=Path, help="the site CA certificate (PEM)")
@@ -81,6 +86,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     sd = StateDir(args.state_dir)
     if sd.registered() and not args.force:
         raise AgentError(f"already registered ({sd.path}); use --force to replace it")
+    client.connect_via(args.server, args.connect)
     if args.ca_file is not None:
         try:
             ca_pem = args.ca_file.read_text()
@@ -98,12 +104,22 @@ def cmd_register(args: argparse.Namespace) -> int:
         except tls.TrustError as exc:
             raise AgentError(str(exc)) from exc
     state = client.register(sd, args.server, args.token, ca_pem)
+    if args.connect:
+        state.connect = args.connect
+        sd.save(state)
     print(f"registered as host {state.host} of site {state.site or '?'} at {state.server}")
     print(f"  agent id:    {state.uuid}")
     print(f"  certificate: valid until {_when(state.not_after)}")
     print(f"  state dir:   {sd.path}")
     print(f"next: lookout-agent --state-dir {sd.path} run")
     return 0
+
+
+def _state(sd: StateDir) -> AgentState:
+    """The saved state, with its --connect address in force."""
+    st = sd.load()
+    client.connect_via(st.server, st.connect)
+    return st
 
 
 def _when(ts: float) -> str:
@@ -119,7 +135,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print(f"not registered (state dir {sd.path})")
         return 1
-    st = sd.load()
+    st = _state(sd)
     info = {"registered": True, "state_dir": str(sd.path), **asdict(st)}
     info["ca_fingerprint"] = tls.fingerprint(sd.ca.read_text())
     info["last_push_age"] = time.time() - st.last_push_at if st.last_push_at else None
@@ -148,7 +164,7 @@ def collect_push(local_dir: Path | None, interval: float) -> w.Push:
 
 
 def push_once(sd: StateDir, local_dir: Path | None, interval: float) -> w.PushAnswer:
-    st = sd.load()
+    st = _state(sd)
     try:
         if client.needs_renewal(sd, time.time()):
             st = client.renew(sd, st)
@@ -202,7 +218,7 @@ def cmd_deregister(args: argparse.Namespace) -> int:
     if not sd.registered():
         print(f"not registered (state dir {sd.path})")
         return 0
-    st = sd.load()
+    st = _state(sd)
     if not args.local_only:
         client.deregister(sd, st)
     sd.forget()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -40,6 +41,27 @@ def _split(server: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 8443
 
 
+ADDRESSES: dict[tuple[str, int], tuple[str, int]] = {}
+"""Where to connect for a server name and port, when not where the name resolves to."""
+
+
+def connect_via(server: str, address: str | None) -> None:
+    """Connect to ``address`` (HOST[:PORT], the server's port by default) for ``server``,
+    as curl's --connect-to: the TLS server name (SNI) and the certificate check keep the
+    server's name, so a site behind the site manager's front door is reached before (or
+    without) DNS naming it."""
+    host, port = _split(server)
+    if not address:
+        ADDRESSES.pop((host, port), None)
+        return
+    to, sep, to_port = address.rpartition(":")
+    if not sep or to.endswith(":") or not to_port.isdigit():
+        to, to_port = address, str(port)
+    if not to or not 0 < int(to_port) < 65536:
+        raise AgentError(f"--connect must be HOST or HOST:PORT, got {address!r}")
+    ADDRESSES[(host, port)] = (to.strip("[]"), int(to_port))
+
+
 class _Connection(http.client.HTTPSConnection):
     """An HTTPS connection that can resume the TLS session of the previous one to the same
     server and identity (a push every 60 s then costs the server no certificate verification
@@ -53,7 +75,11 @@ class _Connection(http.client.HTTPSConnection):
         return (self.host, self.port, self._context)  # type: ignore[attr-defined]
 
     def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
+        address = ADDRESSES.get((self.host, self.port))
+        if address is None:
+            http.client.HTTPConnection.connect(self)
+        else:
+            self.sock = socket.create_connection(address, self.timeout)
         session = self.sessions.get(self._key()) if self.resume else None
         ctx: ssl.SSLContext = self._context  # type: ignore[attr-defined]
         self.sock = self.tls_sock = ctx.wrap_socket(

@@ -27,6 +27,8 @@ class AgentState:
     last_push_at: float | None = None
     last_error: str | None = None
     interval: float = 60.0
+    connect: str | None = None
+    """HOST[:PORT] to connect to instead of the server's name (SNI and checks keep the name)."""
 
 
 def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -524,6 +524,9 @@ class Settings(BaseSettings):
     """HOST:PORT the REST API and UI listen on."""
     public_url: str = ""
     """URL people and the CLI use to reach the site (default: http://<listen>)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies (the site manager's front door: 127.0.0.1) whose
+    X-Forwarded-For and X-Forwarded-Proto are believed (client address, https)."""
     database_url: str = ""
     """SQLAlchemy URL; empty means SQLite ``lookout.db`` in the site directory."""
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"

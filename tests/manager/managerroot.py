@@ -14,7 +14,14 @@ from lookout.manager.root import Root, init_root
 def make_root(path: Path, *, saas: bool = False) -> Root:
     # a random range below the ephemeral ports (32768-): outgoing connections and other
     # tests binding port 0 never take a stopped site's port; free_ports skips ports in use
-    return init_root(path, saas=saas, first_port=random.randrange(20000, 32000, 100))
+    # no front door: its default ports are fixed (tests/manager/frontdoor.py has roots with one)
+    return init_root(
+        path,
+        saas=saas,
+        first_port=random.randrange(20000, 32000, 100),
+        listen="",
+        agent_listen="",
+    )
 
 
 def stop_all(root: Root) -> None:

@@ -81,10 +81,12 @@ def run_site(
 ) -> None:
     """``lookout serve``'s work (the site manager's supervisor runs it in a forked child)."""
     import uvicorn
+    from uvicorn.main import STARTUP_FAILURE
 
     from lookout.config import load_settings
     from lookout.sites.site import Site, check_database
     from lookout.web.api.app import create_app
+    from lookout.web.quiet import QuietServer
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -117,7 +119,7 @@ def run_site(
             soft_wrap=True,
             markup=False,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(site),
         host=host,
         port=port,
@@ -125,10 +127,17 @@ def run_site(
         access_log=False,
         loop="uvloop",
         http="httptools",
+        ws="none",  # no websocket routes: nothing to import for them
         lifespan="on",
-        proxy_headers=False,  # no proxy is trusted unless configured (none yet)
+        # X-Forwarded-For/-Proto only from the proxies the settings name (the front door)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         server_header=False,
     )
+    server = QuietServer(config)  # uvicorn.run's server, waking once a second when idle
+    server.run()
+    if not server.started:  # as uvicorn.run: the port is taken, or the start failed
+        raise SystemExit(STARTUP_FAILURE)
 
 
 EXIT_LOST = 3

@@ -40,6 +40,10 @@ PRELOADED = (
     "uvicorn.lifespan.on",
     "uvicorn.loops.uvloop",
     "uvicorn.protocols.http.httptools_impl",
+    "lookout.manager.doors",
+    "sqlite3",
+    "httpcore",
+    "certifi",
 )
 """What every site imports, imported by the supervisor before it forks them."""
 
@@ -76,12 +80,24 @@ def init(
     root_opt: RootOpt = None,
     saas: Annotated[bool, typer.Option(help="Run every site in SaaS mode")] = False,
     first_port: Annotated[int, typer.Option(help="First port given to sites")] = 20000,
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT of the HTTP front door (/<site>/…; '' for none)")
+    ] = "127.0.0.1:9080",
+    agent_listen: Annotated[
+        str, typer.Option(help="HOST:PORT of the agents' port, routed by SNI ('' for none)")
+    ] = "127.0.0.1:9443",
 ) -> None:
     """Make a directory the root of many sites (its settings in ROOT/manager.toml)."""
     from lookout.manager.root import init_root, root_path
 
     try:
-        r = init_root(root_path(root or root_opt), saas=saas, first_port=first_port)
+        r = init_root(
+            root_path(root or root_opt),
+            saas=saas,
+            first_port=first_port,
+            listen=listen,
+            agent_listen=agent_listen,
+        )
     except ConfigError as exc:
         raise _fail(exc, ctx) from exc
     out.print(f"[green]✓[/] Manager root in [bold]{r.path}[/] (settings: manager.toml)")
@@ -153,7 +169,8 @@ def create(
         print(json.dumps(new))
         return
     out.print(f"[green]✓[/] Site [bold]{name}[/] answers on {new['url']} ({new['seconds']:.2f} s)")
-    out.print(f"  Agents:      {new['agent_url']}")
+    out.print(f"  Agents:      {new['agent_url']}  (agents connect by this name)")
+    out.print(f"  Local port:  {new['local_url']}  (this machine; the site's cli.json)")
     out.print(f"  Admin token: [bold]{new['token']}[/]  (shown once; stored hashed)")
     out.print(f"  Web log-in:  admin / [bold]{new['password']}[/]  (shown once)")
 

@@ -35,7 +35,10 @@ from lookout.web.ui.passwords import new_password, set_password
 class NewSite:
     name: str
     url: str
+    """Through the front door when there is one (``[door] listen``), else the site's port."""
     agent_url: str
+    local_url: str
+    """The site's own port (for use on this machine; the CLI's ``cli.json`` has it)."""
     token: str
     password: str
     seconds: float
@@ -60,15 +63,12 @@ class Manager:
             created = init_site(
                 site_dir,
                 listen=f"{self.root.settings.host}:{http}",
-                extra={
-                    "site_name": name,
-                    "agent_receiver": {"listen": f"{self.root.settings.host}:{agent}"},
-                    **self._saas_settings(),
-                },
+                extra=self._site_settings(name, http, agent),
             )
             rec = Record(name, http, agent, __version__, time.time(), wanted="running")
             try:  # all or nothing, like lookout init
                 _private(site_dir)
+                _cli_url(site_dir, self.local_url(http))
                 password = new_password()
                 _set_admin_password(site_dir, password)
                 self.root.save(rec)
@@ -81,7 +81,8 @@ class Manager:
         return NewSite(
             name=name,
             url=created.url,
-            agent_url=f"https://{self.root.settings.host}:{agent}",
+            agent_url=self.agent_url(name, agent),
+            local_url=self.local_url(http),
             token=created.token,
             password=password,
             seconds=time.monotonic() - began,
@@ -147,6 +148,34 @@ class Manager:
         rec.pid = rec.started = None
         self.root.save(rec)
 
+    def local_url(self, http_port: int) -> str:
+        host = self.root.settings.host
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{http_port}"
+
+    def url(self, name: str, http_port: int) -> str:
+        door = self.root.settings.door
+        return f"{door.url}/{name}" if door.listen else self.local_url(http_port)
+
+    def agent_url(self, name: str, agent_port: int) -> str:
+        door = self.root.settings.door
+        if door.agent_listen:
+            return door.agent_url(name)
+        return f"https://{self.root.settings.host}:{agent_port}"
+
+    def _site_settings(self, name: str, http: int, agent: int) -> dict[str, Any]:
+        """A new site's settings: its name and ports, the front door's URLs and names, SaaS."""
+        host = self.root.settings.host
+        door = self.root.settings.door
+        receiver: dict[str, Any] = {"listen": f"{host}:{agent}"}
+        out: dict[str, Any] = {"site_name": name, "agent_receiver": receiver}
+        if door.listen:
+            out["public_url"] = f"{door.url}/{name}"
+            out["trusted_proxies"] = ["127.0.0.1"]  # the front door (it connects from here)
+        if door.agent_listen:
+            receiver["hostnames"] = [door.agent_host(name)]  # the agents' SNI name
+            receiver["public_url"] = door.agent_url(name)
+        return {**out, **self._saas_settings()}
+
     def _saas_settings(self) -> dict[str, Any]:
         saas = self.root.settings.saas
         if not saas.enabled:
@@ -182,8 +211,9 @@ class Manager:
                     "version": rec.version,
                     "size": _size(self.root.site_dir(name)),
                     "last_backup": backups[-1].stat().st_mtime if backups else None,
-                    "url": f"http://{self.root.settings.host}:{rec.http_port}",
-                    "agent_url": f"https://{self.root.settings.host}:{rec.agent_port}",
+                    "url": self.url(name, rec.http_port),
+                    "agent_url": self.agent_url(name, rec.agent_port),
+                    "local_url": self.local_url(rec.http_port),
                     "pid": rec.pid if running else None,
                 }
             )
@@ -249,15 +279,9 @@ class Manager:
         manifest = bk.unpack(source, site_dir)
         http, agent = self.root.free_ports(2)
         host = self.root.settings.host
-        rewrite_settings(
-            site_dir,
-            {
-                "site_name": name,
-                "listen": f"{host}:{http}",
-                "agent_receiver": {"listen": f"{host}:{agent}"},
-                **self._saas_settings(),  # a SaaS root's copy is a SaaS site too
-            },
-        )
+        changes = self._site_settings(name, http, agent)  # a SaaS root's copy is SaaS too
+        rewrite_settings(site_dir, {**changes, "listen": f"{host}:{http}"})
+        _cli_url(site_dir, self.local_url(http))
         rec = Record(
             name,
             http,
@@ -283,6 +307,14 @@ def rewrite_settings(site_dir: Path, changes: dict[str, Any]) -> None:
     if creds.exists():
         cli = json.loads(creds.read_text(encoding="utf-8"))
         creds.write_text(json.dumps({**cli, "url": settings.url}), encoding="utf-8")
+
+
+def _cli_url(site_dir: Path, url: str) -> None:
+    """The local CLI (``--site DIR``) talks to the site's own port: it works with or without
+    the front door."""
+    creds = site_dir / CLI_CREDENTIALS
+    cli = json.loads(creds.read_text(encoding="utf-8"))
+    creds.write_text(json.dumps({**cli, "url": url}), encoding="utf-8")
 
 
 def swap_in(fresh: Path, site_dir: Path) -> None:

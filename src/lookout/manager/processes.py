@@ -45,13 +45,16 @@ def popen_launcher(site_dir: Path, env: Mapping[str, str]) -> int:
     return proc.pid
 
 
-def fork_launcher(run: Callable[[Path], None], in_child: Callable[[], None]) -> Launcher:
+def fork_launcher(
+    run: Callable[[Path], None], in_child: Callable[[], None], log_name: str = SERVE_LOG
+) -> Launcher:
     """Fork this (single-threaded) process and ``run(site_dir)`` in the child: the site code
     is imported already, and its pages are shared with the parent until written.
-    ``in_child`` first closes what the child must not keep (the parent's sockets)."""
+    ``in_child`` first closes what the child must not keep (the parent's sockets). Output goes
+    to ``site_dir/log_name``."""
 
     def launch(site_dir: Path, env: Mapping[str, str]) -> int:
-        log = os.open(site_dir / SERVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = os.open(site_dir / log_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         gc.freeze()  # the child's collections never walk (and so never copy) the parent's objects
         pid = os.fork()
         if pid:
@@ -116,6 +119,11 @@ def _gone(pid: int, started: float | None, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def reap(pid: int) -> None:
+    """Collect ``pid`` if it is our child and has ended (it would stay a zombie otherwise)."""
+    _reap(pid)
 
 
 def _reap(pid: int) -> None:

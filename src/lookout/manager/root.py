@@ -27,13 +27,87 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lookout.config import SaasSettings
+from lookout.config import SaasSettings, parse_listen
 from lookout.errors import ConfigError, NotFound
 from lookout.manager.signup.settings import SignupSettings
 
 ROOT_SETTINGS = "manager.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 ENV_ROOT = "LOOKOUT_SITES_ROOT"
+
+
+SITE_PLACEHOLDER = "{site}"
+
+
+class DoorSettings(BaseModel):
+    """The front door of a root's sites (``[door]`` in ``manager.toml``), run by ``lookout
+    sites serve``: HTTP(S) routed by path, agents' TLS routed by SNI name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    listen: str = "127.0.0.1:9080"
+    """HOST:PORT of the HTTP(S) front door: /<site>/... goes to the site ("": none)."""
+    public_url: str = ""
+    """URL people use to reach the front door (default: http(s)://<listen>)."""
+    cert_file: str = ""
+    """PEM certificate (chain) for HTTPS on the front door ("": plain HTTP)."""
+    key_file: str = ""
+    """PEM private key of cert_file."""
+    agent_listen: str = "127.0.0.1:9443"
+    """HOST:PORT where agents connect; each TLS connection goes to its site by SNI ("": none)."""
+    agent_name: str = "{site}.agents.localhost"
+    """The name agents of a site connect to (its SNI, and a name in its certificate)."""
+    agent_port: int = Field(0, ge=0, le=65535)
+    """The port agents connect to, if not agent_listen's (a port forwarded to it)."""
+    hello_timeout: float = Field(5.0, gt=0, le=120)
+    """Seconds an agent connection may take to send its TLS ClientHello."""
+    max_connections: int = Field(1000, ge=1, le=1_000_000)
+    """Agent connections spliced at once; more are closed at once."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> DoorSettings:
+        for key in ("listen", "agent_listen"):
+            value = getattr(self, key)
+            if value:
+                try:
+                    parse_listen(value)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        if self.agent_name.count(SITE_PLACEHOLDER) != 1:
+            raise ValueError(f"agent_name {self.agent_name!r}: expected {SITE_PLACEHOLDER} once")
+        rest = self.agent_name.replace(SITE_PLACEHOLDER, "x")
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", rest):
+            raise ValueError(f"agent_name {self.agent_name!r}: not a DNS name")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file go together (HTTPS needs both)")
+        return self
+
+    @property
+    def url(self) -> str:
+        """The front door's URL without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host, port = parse_listen(self.listen)
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"{'https' if self.cert_file else 'http'}://{host}:{port}"
+
+    def agent_host(self, site: str) -> str:
+        return self.agent_name.replace(SITE_PLACEHOLDER, site)
+
+    def agent_url(self, site: str) -> str:
+        port = self.agent_port or parse_listen(self.agent_listen)[1]
+        return f"https://{self.agent_host(site)}:{port}"
+
+    def site_of(self, server_name: str) -> str | None:
+        """The site an SNI name stands for (None: not one of ours)."""
+        head, _, tail = self.agent_name.partition(SITE_PLACEHOLDER)
+        name = server_name.lower().rstrip(".")
+        if len(name) <= len(head) + len(tail) or not name.startswith(head):
+            return None
+        if not name.endswith(tail):
+            return None
+        site = name[len(head) : len(name) - len(tail)]
+        return site if NAME_RE.match(site) else None
 
 
 class RootSettings(BaseModel):
@@ -57,6 +131,8 @@ class RootSettings(BaseModel):
     """SaaS mode for every site of this root (the sites cannot turn it off)."""
     signup: SignupSettings = SignupSettings()
     """Self-service sign-up pages, served by the supervisor's helper process."""
+    door: DoorSettings = DoorSettings()
+    """The front door: one HTTP(S) address and one agent port for every site."""
 
     @model_validator(mode="after")
     def _range(self) -> RootSettings:
@@ -214,6 +290,17 @@ ready_timeout = 30.0
 backup_every = 86400.0
 backup_keep = 7
 
+[door]
+# The front door, run by `lookout sites serve`: http(s)://LISTEN/<site>/ reaches a site's API
+# and UI; agents connect to AGENT_NAME (a DNS name pointing here) on AGENT_LISTEN's port, and
+# each TLS connection goes to its site by its SNI name, unopened (mutual TLS stays end to end).
+listen = "{listen}"
+public_url = ""           # what people type, if not http(s)://LISTEN (a proxy in front)
+cert_file = ""            # PEM certificate and key for HTTPS on LISTEN
+key_file = ""
+agent_listen = "{agent_listen}"
+agent_name = "{{site}}.agents.localhost"
+
 [saas]
 # SaaS mode: no site of this root runs programs ([execution] is forced off) and only the
 # allow-listed check and notification channel types may be created. Sites cannot turn it off.
@@ -227,10 +314,21 @@ recheck_interval = 3600.0
 """
 
 
-def init_root(path: Path, *, saas: bool = False, first_port: int = 20000) -> Root:
+def init_root(
+    path: Path,
+    *,
+    saas: bool = False,
+    first_port: int = 20000,
+    listen: str = "127.0.0.1:9080",
+    agent_listen: str = "127.0.0.1:9443",
+) -> Root:
     """Make ``path`` a manager root (its directories 0700)."""
     if (path / ROOT_SETTINGS).exists():
         raise ConfigError(f"{path} is a site manager root already")
+    try:
+        DoorSettings(listen=listen, agent_listen=agent_listen)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(f"[door]: {exc.errors()[0]['msg']}") from exc
     if first_port + 1 > 65535:
         raise ConfigError(f"first_port {first_port}: leaves no room for a site")
     for sub in ("", "sites", "state", "backups", "run"):
@@ -240,6 +338,8 @@ def init_root(path: Path, *, saas: bool = False, first_port: int = 20000) -> Roo
         first_port=first_port,
         last_port=min(65535, first_port + 9999, 32767 if first_port < 32768 else 65535),
         saas="true" if saas else "false",
+        listen=listen,
+        agent_listen=agent_listen,
     )
     (path / ROOT_SETTINGS).write_text(text, encoding="utf-8")
     return Root(path)

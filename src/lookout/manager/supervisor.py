@@ -25,12 +25,13 @@ from typing import Any
 
 from lookout import errors
 from lookout.manager.manager import Manager
-from lookout.manager.processes import alive, fork_launcher
+from lookout.manager.processes import alive, fork_launcher, reap, started_at, stop_process
 from lookout.manager.root import Root
 
 log = logging.getLogger(__name__)
 SOCKET = "manager.sock"
 RESTART_DELAY = 10.0
+DOOR_LOG = "door.log"
 BACKUP_RETRY = 1.0
 """Seconds before a site's scheduled backup is tried again (it is due again only after
 ``backup_every`` once it worked)."""
@@ -39,12 +40,24 @@ _ERRORS: dict[str, type[errors.LookoutError]] = {
 }
 
 
+def _run_doors(root: Root) -> Callable[[Path], None]:
+    def run(_: Path) -> None:
+        from lookout.manager.doors import run_doors
+
+        run_doors(root)
+
+    return run
+
+
 class Supervisor:
     def __init__(self, root: Root, run_site: Callable[[Path], None]) -> None:
         self.root = root
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._conn: socket.socket | None = None
         self.manager = Manager(root, fork_launcher(run_site, self._close_in_child))
+        self._door_launch = fork_launcher(_run_doors(root), self._close_in_child, DOOR_LOG)
+        self._door: tuple[int, float | None] | None = None
+        self._door_tried = -RESTART_DELAY
         self.stopping = False
         self._tried: dict[str, float] = {}
         self._backed_up: dict[str, float] = {}
@@ -67,12 +80,15 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._stop)
         try:
             while not self.stopping:
+                self._keep_door()
                 self._keep_running()
                 self._back_up()
                 self._accept()
         finally:
             self.sock.close()
             path.unlink(missing_ok=True)
+            if self._door is not None:
+                stop_process(*self._door)
             for name in self.root.names():
                 with contextlib.suppress(errors.LookoutError):
                     rec = self.root.record(name)
@@ -80,6 +96,22 @@ class Supervisor:
 
     def _stop(self, *_: object) -> None:
         self.stopping = True
+
+    def _keep_door(self) -> None:
+        """Start the front door (``[door]``), and again when it died."""
+        door = self.root.settings.door
+        if not (door.listen or door.agent_listen):
+            return
+        if self._door is not None:
+            reap(self._door[0])
+            if alive(*self._door):
+                return
+        if time.monotonic() - self._door_tried < RESTART_DELAY:
+            return
+        self._door_tried = time.monotonic()
+        log.warning("starting the front door (log: %s)", self.root.run / DOOR_LOG)
+        pid = self._door_launch(self.root.run, {})
+        self._door = (pid, started_at(pid))
 
     def _keep_running(self) -> None:
         """Start the sites that should run and do not (at start, after a crash)."""

@@ -36,6 +36,7 @@ from lookout.web.api.deps import AuthGuard
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
+from lookout.web.prefix import ForwardedPrefix
 from lookout.web.ui.app import install as install_ui
 
 
@@ -69,7 +70,8 @@ def create_app(site: Any) -> ASGIApp:
     install_ui(app)
     app.include_router(agents.router, prefix="/api/v1")
     openapi_doc.install(app, "/api/v1", [*api, agents.router])
-    front = FrontDoor(BodyLimit(app, site.settings.max_request_bytes), Ingest(site))
+    inner = ForwardedPrefix(app, site.settings.site_name)
+    front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), Ingest(site))
     s = site.settings
     return AuthGuard(StandbyDoor(front, site), s.auth_failure_limit, s.auth_failure_window)
 

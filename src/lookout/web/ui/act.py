@@ -52,13 +52,13 @@ async def act(request: Request) -> Response:
                     failed.append(f"{host}{'/' + service if service else ''}: {exc}")
     except (Invalid, LookoutError) as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data)
+        return back(request, data)
     verb = _VERBS.get(action, action)
     if done:
         sess.flash.append(("ok", f"{verb}: {done} object{'s' if done != 1 else ''}"))
     for text in failed[:10]:
         sess.flash.append(("error", text))
-    return back(data)
+    return back(request, data)
 
 
 _VERBS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from lookout.web.ui import (
@@ -33,7 +33,7 @@ from lookout.web.ui.shown_once import ShownOnce
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import SECURITY_HEADERS
 from lookout.web.ui.totp import TwoFactor
-from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, render
+from lookout.web.ui.web import HERE, Forbidden, LoginRequired, Missing, current, redirect, render
 
 
 def install(app: FastAPI) -> None:
@@ -72,7 +72,7 @@ def install(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return redirect(request, f"/login?next={quote(target, safe='')}")
 
     async def on_forbidden(request: Request, exc: Exception) -> Response:
         why = exc.why if isinstance(exc, Forbidden) else "refused"

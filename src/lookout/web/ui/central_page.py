@@ -134,12 +134,12 @@ async def central_act(request: Request) -> Response:
                 failed.append(f"{name}: {exc}")
     except (Invalid, LookoutError) as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/central")
+        return back(request, data, "/central")
     if done:
         sess.flash.append(("ok", f"{action}: {done} object{'s' if done != 1 else ''}"))
     for text in failed[:10]:
         sess.flash.append(("error", text))
-    return back(data, "/central")
+    return back(request, data, "/central")
 
 
 def _parse(value: str) -> tuple[str, str, str]:

@@ -59,16 +59,16 @@ async def save_check_rule(request: Request) -> Response:
             sess.flash.append(("error", f"{where}: {err['msg']}"))
         if errors is None:
             sess.flash.append(("error", f"check rule: {exc}"))
-        return back(data, NEXT)
+        return back(request, data, NEXT)
     try:
         created = await site.check_rules.save(
             rule, site.check_objects(), site.clock(), create=False
         )
     except LookoutError as exc:
         sess.flash.append(("error", f"check rule {rule.name}: {exc}"))
-        return back(data, NEXT)
+        return back(request, data, NEXT)
     sess.flash.append(("ok", f"check rule {rule.name} {'added' if created else 'replaced'}"))
-    return back(data, NEXT)
+    return back(request, data, NEXT)
 
 
 @router.post("/setup/check-rule/delete")
@@ -80,6 +80,6 @@ async def delete_check_rule(request: Request) -> Response:
         await site.check_rules.remove(name, site.clock())
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, NEXT)
+        return back(request, data, NEXT)
     sess.flash.append(("ok", f"check rule {name} removed"))
-    return back(data, NEXT)
+    return back(request, data, NEXT)

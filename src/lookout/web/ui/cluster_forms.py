@@ -11,14 +11,14 @@ from typing import Annotated, Any
 import pydantic
 import yaml
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from lookout.auth import Role
 from lookout.errors import LookoutError, NotFound, ValidationError
 from lookout.sites.kube_settings import Refused
 from lookout.web.ui.sessions import Session
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import Missing, admin_page, first, form_of, render, site_of
+from lookout.web.ui.web import Missing, admin_page, first, form_of, redirect, render, site_of
 from lookout.wire.clusters import ClusterPatch
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
@@ -184,4 +184,4 @@ async def update_cluster(request: Request) -> Response:
         form.errors = {"form": str(exc)}
         return _page(request, sess, form, 422)
     sess.flash.append(("ok", f"cluster {form.name} changed; it reconnects with the new settings"))
-    return RedirectResponse("/setup#clusters", status_code=303)
+    return redirect(request, "/setup#clusters")

@@ -24,7 +24,9 @@ from lookout.web.ui.web import (
     login_cookie,
     pending_cookie,
     pending_of,
+    redirect,
     render,
+    root_of,
     safe_next,
     session_cookie,
     sessions_of,
@@ -41,10 +43,15 @@ def _secure(request: Request) -> bool:
 
 
 @router.get("/login")
-async def login_page(request: Request, next: str = "/") -> Response:
+async def login_page(request: Request, next: str = "") -> Response:
     token = secrets.token_urlsafe(24)
     resp = render(
-        request, None, "login.html", title="Log in", login_csrf=token, next=safe_next(next)
+        request,
+        None,
+        "login.html",
+        title="Log in",
+        login_csrf=token,
+        next=safe_next(next, "/", root_of(request)),
     )
     set_cookie(request, resp, login_cookie(request), token, 3600, path="/login")
     return resp
@@ -57,7 +64,7 @@ def set_cookie(
         name,
         value,
         max_age=max_age,
-        path=path,
+        path=root_of(request) + path,
         httponly=True,
         samesite="lax",
         secure=_secure(request),
@@ -71,7 +78,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))
     presented = str(form.get("csrf", ""))
     expected = request.cookies.get(login_cookie(request), "")
-    next_url = safe_next(str(form.get("next", "/")))
+    next_url = safe_next(str(form.get("next", "")), "/", root_of(request))
     if not expected or not hmac.compare_digest(presented, expected):
         return render(
             request,
@@ -120,9 +127,9 @@ async def login(request: Request) -> Response:
         # must not buy fresh guesses at the code
         purpose: Purpose = "code" if second == "on" else "enrol"
         half = pending_of(request).create(user, role, next_url, purpose, site.clock())
-        step = RedirectResponse("/login/totp" if purpose == "code" else "/login/enrol", 303)
+        step = redirect(request, "/login/totp" if purpose == "code" else "/login/enrol")
         set_cookie(request, step, pending_cookie(request), half, int(PENDING_SECONDS), "/login")
-        step.delete_cookie(login_cookie(request), path="/login")
+        step.delete_cookie(login_cookie(request), path=root_of(request) + "/login")
         return step
     throttle.succeeded(keys)
     return await start_session(request, RedirectResponse(next_url, status_code=303), user, role)
@@ -134,8 +141,8 @@ async def start_session(request: Request, resp: Response, user: str, role: Role)
     site = site_of(request)
     cookie, _ = await asyncio.to_thread(sessions_of(request).create, user, role, site.clock())
     set_cookie(request, resp, session_cookie(request), cookie, int(sessions_of(request).lifetime))
-    resp.delete_cookie(login_cookie(request), path="/login")
-    resp.delete_cookie(pending_cookie(request), path="/login")
+    resp.delete_cookie(login_cookie(request), path=root_of(request) + "/login")
+    resp.delete_cookie(pending_cookie(request), path=root_of(request) + "/login")
     return resp
 
 
@@ -154,8 +161,8 @@ def _check_password(db: Any, user: str, password: str) -> Role | None:
 async def logout(request: Request) -> Response:
     sess, _ = await form_of(request, Role.VIEWER)
     await asyncio.to_thread(sessions_of(request).end, sess)
-    resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(session_cookie(request), path="/")
+    resp = redirect(request, "/login")
+    resp.delete_cookie(session_cookie(request), path=root_of(request) + "/")
     return resp
 
 

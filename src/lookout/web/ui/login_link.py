@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from lookout.auth import Role
 from lookout.storage import loginlinks
 from lookout.web.ui.login import start_session
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import render, site_of
+from lookout.web.ui.web import redirect, render, site_of
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 
@@ -35,4 +35,4 @@ async def use_link(request: Request) -> Response:
         why = "this log-in link is unknown, used or expired: log in with your password"
         return render(request, None, "error.html", 403, title="Log-in refused", why=why)
     user, role = found
-    return await start_session(request, RedirectResponse("/", status_code=303), user, Role(role))
+    return await start_session(request, redirect(request, "/"), user, Role(role))

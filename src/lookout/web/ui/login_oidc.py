@@ -21,7 +21,7 @@ from lookout.web.ui.login import set_cookie, start_session
 from lookout.web.ui.oidc import FLOW_SECONDS, OidcClient
 from lookout.web.ui.oidc_checks import Refused, groups_of, role_for
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import Missing, render, safe_next, session_cookie, site_of
+from lookout.web.ui.web import Missing, render, root_of, safe_next, session_cookie, site_of
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _refused(request: Request, why: str, status: int = 403) -> Response:
 async def start(request: Request, next: str = "/") -> Response:
     client = client_of(request)
     try:
-        url, binding = await client.start(safe_next(next))
+        url, binding = await client.start(safe_next(next, "/", root_of(request)))
     except Refused as exc:
         return _refused(request, str(exc), 502)
     go = RedirectResponse(url, status_code=303)
@@ -90,7 +90,7 @@ async def callback(request: Request) -> Response:
         change = {"before": {"role": before}, "after": {"role": role}}
         await site.audit.record("user", user, "role", author=user, **change)
     done = RedirectResponse(flow.next, status_code=303)
-    done.delete_cookie(_flow_cookie(request), path="/login/oidc")
+    done.delete_cookie(_flow_cookie(request), path=root_of(request) + "/login/oidc")
     return await start_session(request, done, user, Role(role))
 
 

@@ -14,7 +14,15 @@ from lookout.web.ui.login import start_session
 from lookout.web.ui.pending import Pending
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import pending_cookie, pending_of, render, site_of, twofactor_of
+from lookout.web.ui.web import (
+    pending_cookie,
+    pending_of,
+    redirect,
+    render,
+    root_of,
+    site_of,
+    twofactor_of,
+)
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 MAX_CODE = 64
@@ -39,7 +47,7 @@ def _refused(request: Request) -> Response:
 async def code_page(request: Request) -> Response:
     pend = _pending(request)
     if pend is None or pend.purpose != "code":
-        return RedirectResponse("/login", status_code=303)
+        return redirect(request, "/login")
     return render(request, None, "login_totp.html", title="Log in", csrf=pend.csrf)
 
 
@@ -47,7 +55,7 @@ async def code_page(request: Request) -> Response:
 async def code(request: Request) -> Response:
     pend = _pending(request)
     if pend is None or pend.purpose != "code":
-        return RedirectResponse("/login", status_code=303)
+        return redirect(request, "/login")
     form = await request.form()
     if not pend.csrf_ok(str(form.get("csrf", ""))):
         return _refused(request)
@@ -65,7 +73,7 @@ async def code(request: Request) -> Response:
 async def enrol_page(request: Request) -> Response:
     pend = _pending(request)
     if pend is None or pend.purpose != "enrol":
-        return RedirectResponse("/login", status_code=303)
+        return redirect(request, "/login")
     return await _enrol_form(request, pend)
 
 
@@ -74,7 +82,7 @@ async def _enrol_form(
 ) -> Response:
     enrolment = await asyncio.to_thread(twofactor_of(request).enrolment, pend.user)
     if enrolment is None:  # turned on meanwhile (another tab): log in with a code
-        return RedirectResponse("/login", status_code=303)
+        return redirect(request, "/login")
     return render(
         request,
         None,
@@ -82,7 +90,7 @@ async def _enrol_form(
         status,
         title="Set up two-factor log-in",
         csrf=pend.csrf,
-        action="/login/enrol",
+        action=root_of(request) + "/login/enrol",
         enrolment=enrolment,
         required=True,
         user=pend.user,
@@ -94,7 +102,7 @@ async def _enrol_form(
 async def enrol(request: Request) -> Response:
     pend = _pending(request)
     if pend is None or pend.purpose != "enrol":
-        return RedirectResponse("/login", status_code=303)
+        return redirect(request, "/login")
     form = await request.form()
     if not pend.csrf_ok(str(form.get("csrf", ""))):
         return _refused(request)

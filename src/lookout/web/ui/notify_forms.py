@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from lookout.auth import Role
 from lookout.errors import Conflict, LookoutError, NotFound, PermissionDenied, ValidationError
@@ -42,6 +42,7 @@ from lookout.web.ui.web import (
     admin_page,
     first,
     form_of,
+    redirect,
     render,
     site_of,
 )
@@ -164,7 +165,7 @@ async def save_rule(request: Request) -> Response:
         }
         return _rule_form(request, sess, fields, values, exc.errors, original, 422)
     sess.flash.append(("ok", f"rule {rule.name} {'saved' if original else 'added'}"))
-    return RedirectResponse(LIST, status_code=303)
+    return redirect(request, LIST)
 
 
 def _rule_form(
@@ -201,12 +202,12 @@ async def move_rule(request: Request) -> Response:
     name, by = first(data, "name"), first(data, "by")
     if by not in ("-1", "1"):
         sess.flash.append(("error", f"by: expected -1 or 1, not {by!r}"))
-        return RedirectResponse(LIST, status_code=303)
+        return redirect(request, LIST)
     try:
         await editing.move_rule(_notifier(request), name, int(by), site_of(request).clock())
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-    return RedirectResponse(f"{LIST}#rules", status_code=303)
+    return redirect(request, f"{LIST}#rules")
 
 
 @router.post("/setup/rule/delete")
@@ -214,7 +215,7 @@ async def delete_rule(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
     name = first(data, "name")
     await _flash_outcome(sess, editing.remove_rule(_notifier(request), name), f"rule {name}")
-    return RedirectResponse(LIST, status_code=303)
+    return redirect(request, LIST)
 
 
 # ---------------------------------------------------------------------- channels
@@ -275,7 +276,7 @@ async def save_channel(request: Request) -> Response:
             request, sess, kind, fields, values, exc.errors, original, kept, 422, retype
         )
     sess.flash.append(("ok", f"channel {channel.name} {'saved' if original else 'added'}"))
-    return RedirectResponse(LIST, status_code=303)
+    return redirect(request, LIST)
 
 
 def _not_in_form(stored: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
@@ -335,7 +336,7 @@ async def delete_channel(request: Request) -> Response:
     sess, data = await form_of(request, Role.ADMIN)
     name = first(data, "name")
     await _flash_outcome(sess, editing.remove_channel(_notifier(request), name), f"channel {name}")
-    return RedirectResponse(LIST, status_code=303)
+    return redirect(request, LIST)
 
 
 # ---------------------------------------------------------------------- shared

@@ -42,13 +42,13 @@ async def link_zulip(request: Request) -> Response:
     code = first(data, "code")
     if not code or len(code) > 64:
         sess.flash.append(("error", "code: send `link` to the Lookout bot in Zulip for one"))
-        return back(data, "/profile")
+        return back(request, data, "/profile")
     name = await integrations.redeem_zulip_code(site_of(request), code, sess.user)
     if name is None:
         sess.flash.append(("error", "code: unknown or expired; send `link` to the bot again"))
     else:
         sess.flash.append(("ok", f"Zulip account {name} now acts as {sess.user}"))
-    return back(data, "/profile")
+    return back(request, data, "/profile")
 
 
 @router.post("/profile/zulip/unlink")
@@ -57,7 +57,7 @@ async def unlink_zulip(request: Request) -> Response:
     realm, user_id = first(data, "realm"), first(data, "user_id")
     if not user_id.isascii() or not user_id.isdigit():
         sess.flash.append(("error", f"user_id: {user_id!r} is not a Zulip user id"))
-        return back(data, "/profile")
+        return back(request, data, "/profile")
     if await integrations.unlink_zulip(site_of(request), sess.user, realm, int(user_id)):
         sess.flash.append(("ok", "Zulip account unlinked"))
-    return back(data, "/profile")
+    return back(request, data, "/profile")

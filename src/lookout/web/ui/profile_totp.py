@@ -8,14 +8,23 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from lookout.auth import Role
 from lookout.web.ui.sessions import Session
 from lookout.web.ui.shown_once import ShownOnce
 from lookout.web.ui.throttle import LoginThrottle
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import first, form_of, render, site_of, twofactor_of, viewer
+from lookout.web.ui.web import (
+    first,
+    form_of,
+    redirect,
+    render,
+    root_of,
+    site_of,
+    twofactor_of,
+    viewer,
+)
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 Viewer = Annotated[Session, Depends(viewer)]
@@ -27,13 +36,13 @@ async def enrol_page(request: Request, sess: Viewer) -> Response:
     enrolment = await asyncio.to_thread(twofactor_of(request).enrolment, sess.user)
     if enrolment is None:
         sess.flash.append(("ok", "Two-factor log-in is already on"))
-        return RedirectResponse("/profile", status_code=303)
+        return redirect(request, "/profile")
     return render(
         request,
         sess,
         "totp_enrol.html",
         title="Set up two-factor log-in",
-        action="/profile/totp/confirm",
+        action=root_of(request) + "/profile/totp/confirm",
         enrolment=enrolment,
         required=False,
         user=sess.user,
@@ -44,12 +53,12 @@ async def enrol_page(request: Request, sess: Viewer) -> Response:
 async def confirm(request: Request) -> Response:
     sess, data = await form_of(request, Role.VIEWER)
     if not await _unthrottled(request, sess):
-        return RedirectResponse("/profile/totp", status_code=303)
+        return redirect(request, "/profile/totp")
     codes = await asyncio.to_thread(twofactor_of(request).confirm, sess.user, first(data, "code"))
     if codes is None:
         _failed(request, sess)
         sess.flash.append(("error", "code: wrong; type the 6 digits the app shows now"))
-        return RedirectResponse("/profile/totp", status_code=303)
+        return redirect(request, "/profile/totp")
     await site_of(request).audit.record("user", sess.user, "totp-on")
     return await _show_codes(request, sess, codes)
 
@@ -59,9 +68,14 @@ async def codes_page(request: Request, sess: Viewer) -> Response:
     shown: ShownOnce = request.app.state.ui_shown_once
     codes = await asyncio.to_thread(shown.take, sess.id_hash, RECOVERY)
     if codes is None:
-        return RedirectResponse("/profile", status_code=303)
+        return redirect(request, "/profile")
     return render(
-        request, sess, "totp_codes.html", title="Recovery codes", codes=codes, next="/profile"
+        request,
+        sess,
+        "totp_codes.html",
+        title="Recovery codes",
+        codes=codes,
+        next=root_of(request) + "/profile",
     )
 
 
@@ -69,7 +83,7 @@ async def codes_page(request: Request, sess: Viewer) -> Response:
 async def new_recovery(request: Request) -> Response:
     sess, data = await form_of(request, Role.VIEWER)
     if not await _code_ok(request, sess, first(data, "code")):
-        return RedirectResponse("/profile", status_code=303)
+        return redirect(request, "/profile")
     codes = await asyncio.to_thread(twofactor_of(request).new_recovery, sess.user)
     await site_of(request).audit.record("user", sess.user, "totp-recovery-codes")
     return await _show_codes(request, sess, codes)
@@ -80,18 +94,18 @@ async def turn_off(request: Request) -> Response:
     sess, data = await form_of(request, Role.VIEWER)
     if site_of(request).settings.auth.require_totp:
         sess.flash.append(("error", "this site requires two-factor log-in ([auth] require_totp)"))
-        return RedirectResponse("/profile", status_code=303)
+        return redirect(request, "/profile")
     if await _code_ok(request, sess, first(data, "code")):
         await asyncio.to_thread(twofactor_of(request).reset, sess.user)
         await site_of(request).audit.record("user", sess.user, "totp-off")
         sess.flash.append(("ok", "Two-factor log-in is off"))
-    return RedirectResponse("/profile", status_code=303)
+    return redirect(request, "/profile")
 
 
 async def _show_codes(request: Request, sess: Session, codes: list[str]) -> Response:
     shown: ShownOnce = request.app.state.ui_shown_once
     await asyncio.to_thread(shown.put, sess.id_hash, RECOVERY, codes)
-    return RedirectResponse("/profile/totp/codes", status_code=303)
+    return redirect(request, "/profile/totp/codes")
 
 
 async def _code_ok(request: Request, sess: Session, code: str) -> bool:

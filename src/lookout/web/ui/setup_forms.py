@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pydantic
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from lookout import auth
 from lookout.auth import Role
@@ -21,7 +21,7 @@ from lookout.storage import accounts
 from lookout.web.ui import integrations, passwords
 from lookout.web.ui.shown_once import NEW_TOKEN, REGISTRATION, ShownOnce
 from lookout.web.ui.timing import TimedRoute
-from lookout.web.ui.web import Forbidden, back, first, form_of, sessions_of, site_of
+from lookout.web.ui.web import Forbidden, back, first, form_of, redirect, sessions_of, site_of
 from lookout.wire.api import CommandIn, HostIn, TokenIn, UserIn
 
 router = APIRouter(include_in_schema=False, route_class=TimedRoute)
@@ -120,18 +120,18 @@ async def add_host(request: Request) -> Response:
         raise Forbidden(str(exc)) from exc
     except _Refused as exc:
         sess.flash.extend(("error", p) for p in exc.problems)
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     sess.flash.append(("ok", f"host {cfg.name} added"))
     if first(data, "agent") != "on":
-        return RedirectResponse(f"/host?name={quote(cfg.name, safe='')}", status_code=303)
+        return redirect(request, f"/host?name={quote(cfg.name, safe='')}")
     reg = await integrations.agent_registration(site, cfg.name, sess.user)
     if reg is not None:  # shown once, like a new API token
         shown_once: ShownOnce = request.app.state.ui_shown_once
         await asyncio.to_thread(shown_once.put, sess.id_hash, REGISTRATION, reg)
-    return RedirectResponse(f"/setup?created={quote(cfg.name, safe='')}#agent", status_code=303)
+    return redirect(request, f"/setup?created={quote(cfg.name, safe='')}#agent")
 
 
 @router.post("/setup/user")
@@ -144,11 +144,11 @@ async def add_user(request: Request) -> Response:
         sess.flash,
     )
     if body is None:
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     name, role, password = body.name, body.role, body.password or ""
     if len(password) < 8:
         sess.flash.append(("error", "password: at least 8 characters"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     try:
         await asyncio.to_thread(
             accounts.add_user,
@@ -161,11 +161,11 @@ async def add_user(request: Request) -> Response:
         )
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     after = {"name": name, "role": role, "email": body.email, "password": password}
     await site.audit.record("user", name, "create", after=after)
     sess.flash.append(("ok", f"user {name} ({role}) added"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/password")
@@ -175,17 +175,17 @@ async def set_password(request: Request) -> Response:
     name, password = first(data, "name"), first(data, "password")
     if len(password) < 8:
         sess.flash.append(("error", "password: at least 8 characters"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     try:
         await asyncio.to_thread(passwords.set_password, site.db, name, password)
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     if name != sess.user:
         sessions_of(request).end_user(name)
     await site.audit.record("user", name, "password", after={"password": password})
     sess.flash.append(("ok", f"password of {name} changed"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/user/delete")
@@ -195,17 +195,17 @@ async def delete_user(request: Request) -> Response:
     name = first(data, "name")
     if name == sess.user:
         sess.flash.append(("error", "you cannot delete yourself"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     try:
         await asyncio.to_thread(accounts.delete_user, site.db, name)
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     site.tokens.revoke_user(name)
     sessions_of(request).end_user(name)
     await site.audit.record("user", name, "delete")
     sess.flash.append(("ok", f"user {name} deleted"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/token")
@@ -222,13 +222,13 @@ async def create_token(request: Request) -> Response:
         sess.flash,
     )
     if body is None:
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     name, user, role = body.name, body.user or sess.user, body.role
     try:
         await asyncio.to_thread(accounts.get_user, site.db, user)
     except LookoutError as exc:
         sess.flash.append(("error", f"token: {exc}"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     token = auth.new_token()
     token_id = await asyncio.to_thread(
         accounts.add_token,
@@ -247,7 +247,7 @@ async def create_token(request: Request) -> Response:
     shown_once: ShownOnce = request.app.state.ui_shown_once
     await asyncio.to_thread(shown_once.put, sess.id_hash, NEW_TOKEN, token)
     sess.flash.append(("ok", f"token {token_id} created for {user}: copy it now, it is shown once"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/token/revoke")
@@ -257,16 +257,16 @@ async def revoke_token(request: Request) -> Response:
     raw = first(data, "id")
     if not (raw.isascii() and raw.isdigit()):
         sess.flash.append(("error", "token: no id given"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     try:
         await asyncio.to_thread(accounts.revoke_token, site.db, int(raw), site.clock())
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     site.tokens.revoke(int(raw))
     await site.audit.record("token", raw, "revoke")
     sess.flash.append(("ok", f"token {raw} revoked"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/command")
@@ -277,16 +277,16 @@ async def add_command(request: Request) -> Response:
     fields = {"name": first(data, "name"), "command_line": first(data, "command_line")}
     body = _valid(CommandIn, fields, sess.flash)
     if body is None:
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     try:
         await site.save_command(body.name, body.command_line, create=True)
     except PermissionDenied as exc:  # SaaS mode: the 403 page says why
         raise Forbidden(str(exc)) from exc
     except LookoutError as exc:
         sess.flash.append(("error", f"command: {exc}"))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     sess.flash.append(("ok", f"command {body.name} added"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")
 
 
 @router.post("/setup/command/delete")
@@ -298,6 +298,6 @@ async def delete_command(request: Request) -> Response:
         await site.delete_command(name)
     except LookoutError as exc:
         sess.flash.append(("error", str(exc)))
-        return back(data, "/setup")
+        return back(request, data, "/setup")
     sess.flash.append(("ok", f"command {name} removed"))
-    return back(data, "/setup")
+    return back(request, data, "/setup")

@@ -137,15 +137,28 @@ def first(data: dict[str, list[str]], key: str, default: str = "") -> str:
     return values[0].strip() if values else default
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go back to (never another site: no scheme, no ``//``)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
+def root_of(request: Request) -> str:
+    """The path the site is served under: ``/<site>`` behind the site manager's front door
+    (``web.prefix.ForwardedPrefix`` sets it), else empty."""
+    return str(request.scope.get("root_path", ""))
+
+
+def safe_next(target: str | None, default: str, root: str = "") -> str:
+    """A local path of this site to go back to (never another site or another site's prefix:
+    no scheme, no ``//``, under ``root``); ``default`` (a path of the site) otherwise."""
+    if not target or not target.startswith(root + "/") or target.startswith("//") or "\\" in target:
+        return root + default
     return target
 
 
-def back(data: dict[str, list[str]], default: str = "/") -> RedirectResponse:
-    return RedirectResponse(safe_next(first(data, "next"), default), status_code=303)
+def redirect(request: Request, path: str) -> RedirectResponse:
+    """303 to ``path`` of this site (under its prefix)."""
+    return RedirectResponse(root_of(request) + path, status_code=303)
+
+
+def back(request: Request, data: dict[str, list[str]], default: str = "/") -> RedirectResponse:
+    target = safe_next(first(data, "next"), default, root_of(request))
+    return RedirectResponse(target, status_code=303)
 
 
 # ---------------------------------------------------------------------- links and formats
@@ -225,7 +238,8 @@ def render(
             "has_remotes": bool(site.central.links),
             "refresh_seconds": site.settings.ui.refresh_seconds,
             "now": site.clock(),
-            "path": request.url.path,
+            "root": root_of(request),
+            "path": request.url.path.removeprefix(root_of(request)) or "/",
             "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "sso_name": _sso_name(request),
             **ctx,

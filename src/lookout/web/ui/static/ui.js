@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   var root = document.documentElement;
+  var base = document.body.getAttribute("data-root") || "";  // /<site> behind the front door
 
   // ---- theme
   var toggle = document.getElementById("theme-toggle");
@@ -30,7 +31,7 @@
     data.items.forEach(function (h) {
       var li = document.createElement("li"), a = document.createElement("a");
       li.setAttribute("role", "option");
-      a.href = h.url;
+      a.href = base + h.url;
       var st = document.createElement("span"); st.className = "state s-" + h.state; st.textContent = h.label;
       var name = document.createElement("span"); name.textContent = h.service ? h.host + " / " + h.service : h.host;
       var why = document.createElement("small"); why.textContent = h.kind + (h.why !== "name" ? " · " + h.why : "");
@@ -46,7 +47,7 @@
       if (!q) { list.hidden = true; return; }
       timer = setTimeout(function () {
         var mine = ++seq;
-        fetch("/ui/search.json?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        fetch(base + "/ui/search.json?q=" + encodeURIComponent(q), { credentials: "same-origin" })
           .then(function (r) { return r.json(); })
           .then(function (d) { if (mine === seq) show(d); })
           .catch(function () {});
@@ -136,7 +137,7 @@
   }
   function poll() {
     if (!badge) return;
-    fetch("/ui/live.json", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
+    fetch(base + "/ui/live.json", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
       if (!d) return;
       document.title = (d.unhandled ? "(" + d.unhandled + ") " : "") + baseTitle;
       badge.textContent = d.unhandled; badge.classList.toggle("hot", d.unhandled > 0);
