@@ -81,7 +81,6 @@ def run_site(
 ) -> None:
     """``lookout serve``'s work (the site manager's supervisor runs it in a forked child)."""
     import uvicorn
-    from uvicorn.main import STARTUP_FAILURE
 
     from lookout.config import load_settings
     from lookout.sites.site import Site, check_database
@@ -137,7 +136,7 @@ def run_site(
     server = QuietServer(config)  # uvicorn.run's server, waking once a second when idle
     server.run()
     if not server.started:  # as uvicorn.run: the port is taken, or the start failed
-        raise SystemExit(STARTUP_FAILURE)
+        raise SystemExit(3)  # uvicorn's STARTUP_FAILURE
 
 
 EXIT_LOST = 3
