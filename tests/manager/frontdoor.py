@@ -50,7 +50,7 @@ def supervised(root: Root) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen([*CLI, "sites", "serve", str(root.path)], stdout=log, stderr=log)
     try:
         door = root.settings.door
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine: the supervisor imports a lot
         while not (
             client_for(root) is not None
             and _listening(door.listen)
