@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from livesite import free_port
+from livesite import LiveSite, free_port
 
 
 def make_cert(tmp: Path, name: str = "remote") -> tuple[Path, Path]:
@@ -152,3 +152,25 @@ class Silent:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def start_all(sites: list[LiveSite], timeout: float = 180.0) -> None:
+    """Start sites in parallel threads (starting is the slow part); the first failure is
+    raised, after every site that did start is stopped again."""
+    failures: list[BaseException] = []
+
+    def start(site: LiveSite) -> None:
+        try:
+            site.start(timeout)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in sites]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        for s in sites:
+            s.stop()
+        raise failures[0]

@@ -138,7 +138,7 @@ class RemoteLink:
         if not self.cursor or self.clock() - self.full_at >= self.settings.full_sync_interval:
             await self._full()
             return
-        while True:
+        for _ in range(self._most_pages()):
             page = await self._page({"since": self.cursor})
             if page.reset or page.full:
                 await self._full()
@@ -146,11 +146,16 @@ class RemoteLink:
             self._apply(page)
             if not page.more:
                 return
+        raise RemoteFailure("refused its changes: more pages than max_objects allow")
+
+    def _most_pages(self) -> int:
+        return self.settings.max_objects // self.settings.page_size + 10
 
     async def _full(self) -> None:
         objects: dict[Key, RemoteObject] = {}
         params: dict[str, str] = {}
         cursor = ""
+        after: Key | None = None
         while True:
             page = await self._page(params)
             cursor = cursor or page.cursor
@@ -159,8 +164,11 @@ class RemoteLink:
             self._bound(len(objects))
             if not page.more or not page.items:
                 break
-            last = page.items[-1]
-            params = {"after_host": last.host, "after_service": last.service}
+            last = (page.items[-1].host, page.items[-1].service)
+            if after is not None and last <= after:
+                raise RemoteFailure("refused its full sync: its pages do not advance")
+            after = last
+            params = {"after_host": last[0], "after_service": last[1]}
         self.objects = objects
         self.problems = {k for k, o in objects.items() if o.state != 0}
         self.cursor = cursor

@@ -96,6 +96,8 @@ class RemoteIn(Body):
         scheme, sep, rest = value.partition("://")
         if not sep or scheme not in ("http", "https") or not rest.strip("/"):
             raise ValueError("expected an http:// or https:// URL with a host")
+        if "@" in rest.split("/", 1)[0]:
+            raise ValueError("no user or password in the URL: the token is the credential")
         return value.rstrip("/")
 
 

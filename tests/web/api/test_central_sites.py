@@ -4,7 +4,6 @@ answers garbage and one that never answers."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from webapi import problem_of, wait_for
 
-from centralnet import FixedAnswers, Silent, TlsFront, make_cert
+from centralnet import FixedAnswers, Silent, TlsFront, make_cert, start_all
 from livesite import LiveSite, free_port, make_site
 
 pytestmark = pytest.mark.integration
@@ -66,11 +65,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     )
     dc2 = make_site(tmp / "dc2", site_name="dc2", **fast)
     dc3 = make_site(tmp / "dc3", site_name="dc3", **fast)
-    threads = [threading.Thread(target=s.start) for s in (central, dc2, dc3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start_all([central, dc2, dc3])
     cert, key = make_cert(tmp)
     front = TlsFront(cert, key, int(dc2.url.rsplit(":", 1)[1]))
     hq, dc2_api, dc3_api = central.client(), dc2.client(), dc3.client()
@@ -229,6 +224,11 @@ def test_plain_http_and_bad_certificates_are_refused(sites: Sites) -> None:
         json={"name": "badca", "url": "https://127.0.0.1:1", "token": "t", "ca": "nonsense"},
     )
     assert problem_of(r, 422)["errors"][0]["loc"] == ["ca"]
+    r = sites.hq.post(
+        "/api/v1/remotes",
+        json={"name": "userinfo", "url": "https://u:p@127.0.0.1:1", "token": "t"},
+    )
+    assert problem_of(r, 422)["errors"][0]["loc"] == ["url"]
     other_ca, _ = make_cert(sites.tmp, "other")
     dc2 = next(i for i in sites.hq.get("/api/v1/remotes").json()["items"] if i["name"] == "dc2")
     r = sites.hq.post(
@@ -292,6 +292,10 @@ def test_a_remote_answering_garbage_is_refused_cleanly(sites: Sites) -> None:
         "json": b"<html>not json",
         "huge": b'{"site": "evil", "cursor": "x:1", "full": true, "reset": false, "more": false,'
         b' "items": [{"host": "h", "service": "", "state": 9}]}',
+        "endless": b'{"site": "evil", "cursor": "x:1", "full": true, "reset": false, "more": true,'
+        b' "items": [{"host": "h", "service": "", "state": 0, "hard": true, "checked": true,'
+        b' "summary": "", "last_check": 0, "last_state_change": 0, "acknowledged": false,'
+        b' "in_downtime": false, "handled": false, "stale": false, "flapping": false}]}',
     }
     servers = {k: FixedAnswers(lambda _, v=v: (200, v)) for k, v in answers.items()}
     try:
@@ -313,6 +317,7 @@ def test_a_remote_answering_garbage_is_refused_cleanly(sites: Sites) -> None:
         assert "`$.items[0].host`" in rows["types"]["error"]
         assert "refused its answer" in rows["json"]["error"]
         assert "`$.items[0].state`" in rows["huge"]["error"]
+        assert "pages do not advance" in rows["endless"]["error"]
         assert all(row["objects"] == 0 for row in rows.values())
         body = _problems(sites)
         assert not any(i["site"].startswith("evil") for i in body["items"])

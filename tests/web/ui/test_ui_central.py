@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from webapi import wait_for
 
+from centralnet import start_all
 from livesite import LiveSite, free_port, make_site
 
 pytestmark = pytest.mark.integration
@@ -33,11 +33,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite, 
         central={"refresh_interval": 0.2, "timeout": 2.0},
     )
     dc2 = make_site(tmp / "dc2", site_name="dc2")
-    threads = [threading.Thread(target=s.start) for s in (hq, dc2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start_all([hq, dc2])
     try:
         with hq.client() as c, dc2.client() as d:
             _seed(c, "hq-mail", {"queue": 1})
