@@ -109,6 +109,9 @@ class RemoteLink:
                 await self.sync()
             except RemoteFailure as exc:
                 self._failed(str(exc))
+            except Exception as exc:  # a bug here must not end the following for good
+                log.exception("remote site %s: following it failed", self.name)
+                self._failed(f"internal error: {short(repr(exc))}")
             else:
                 if self.error is not None:
                     log.warning("remote site %s answers again", self.name)
