@@ -20,6 +20,7 @@ machines give.
 from __future__ import annotations
 
 import argparse
+import bisect
 import re
 import signal
 import statistics
@@ -27,8 +28,10 @@ import sys
 import tempfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import msgspec
@@ -37,6 +40,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from livesite import LiveSite, make_site
+from lookout.wire.central import RemoteObject
 
 PAGE_TARGET_S = 1.0
 CHANGE_TARGET_S = 5.0
@@ -136,7 +140,15 @@ def main() -> None:
     parser.add_argument("--remotes", type=int, default=10)
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--problems", type=float, default=0.05)
+    parser.add_argument(
+        "--feed",
+        action="store_true",
+        help="stand-in remotes that serve the change feed from memory (scale on one machine)",
+    )
     args = parser.parse_args()
+    if args.feed:
+        feed_main(args)
+        return
     names = [f"dc{i:02d}" for i in range(args.remotes)]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -245,6 +257,150 @@ def run(
     )
     ui.close()
     api.close()
+
+
+class FeedRemote:
+    """A stand-in remote site: answers ``GET /api/v1/changes`` from objects built in memory
+    (a full sync page by page, then no changes), so the central site's side can be measured
+    at 10 × 100,000 services on a machine that cannot also run ten real remotes."""
+
+    def __init__(self, name: str, services: int, problems: float) -> None:
+        every = max(1, round(1 / problems)) if problems > 0 else 0
+        objs = []
+        for i in range(services):
+            host = f"{name}-h{i // PER_HOST:05d}"
+            if i % PER_HOST == 0:
+                objs.append(_obj(host, "", 0))
+            state = (1 + i // every % 3) if every and i % every == 0 else 0
+            objs.append(_obj(host, f"svc{i % PER_HOST:02d}", state))
+        objs.sort(key=lambda o: (o.host, o.service))
+        self.keys = [(o.host, o.service) for o in objs]
+        self.objs = objs
+        self.name = name
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                body = feed.answer(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, path: str) -> bytes:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+        limit = int(q.get("limit", "20000"))
+        page: dict[str, Any] = {"site": self.name, "cursor": "bench:1", "caller": "central-hq"}
+        if q.get("since") == "bench:1":
+            return msgspec.json.encode({**page, "full": False, "reset": False, "more": False})
+        start = 0
+        if "after_host" in q:
+            start = bisect.bisect_right(self.keys, (q["after_host"], q.get("after_service", "")))
+        items = self.objs[start : start + limit]
+        more = start + limit < len(self.objs)
+        return msgspec.json.encode(
+            {**page, "full": True, "reset": False, "more": more, "items": items}
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _obj(host: str, service: str, state: int) -> RemoteObject:
+    return RemoteObject(
+        host=host,
+        service=service,
+        state=state,
+        hard=True,
+        checked=True,
+        summary="bench" if state == 0 else f"bench problem {state}",
+        last_check=1.7e9,
+        last_state_change=1.7e9 - state * 60,
+        acknowledged=False,
+        in_downtime=False,
+        handled=False,
+        stale=False,
+        flapping=False,
+    )
+
+
+def feed_main(args: Any) -> None:
+    names = [f"dc{i:02d}" for i in range(args.remotes)]
+    began = time.perf_counter()
+    feeds = [FeedRemote(n, args.services, args.problems) for n in names]
+    print(f"       {len(feeds)} stand-in remotes built in {time.perf_counter() - began:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        central = make_site(
+            Path(tmp) / "hq", site_name="hq", central={"refresh_interval": 1.0, "timeout": 60.0}
+        )
+        try:
+            central.start(timeout=300)
+            api = central.client()
+            api.timeout = httpx.Timeout(120)
+            r = api.post(
+                "/api/v1/users", json={"name": "bench", "role": "operator", "password": PASSWORD}
+            )
+            assert r.status_code == 201, r.text
+            began = time.perf_counter()
+            for f in feeds:
+                body = {"name": f.name, "url": f.url, "token": "t", "allow_http": True}
+                assert api.post("/api/v1/remotes", json=body).status_code == 201
+            total = sum(len(f.objs) for f in feeds)
+            while True:
+                rows = api.get("/api/v1/remotes").json()["items"]
+                if sum(r["objects"] for r in rows) >= total:
+                    break
+                if time.perf_counter() - began > 900:
+                    raise SystemExit(f"no full sync after 900 s: {rows}")
+                time.sleep(0.5)
+            problems = sum(r["problems"] for r in rows)
+            print(
+                f"       full sync of {total:,} objects ({problems:,} problems) from "
+                f"{len(feeds)} remotes in {time.perf_counter() - began:.1f} s"
+            )
+            proc = psutil.Process(central.proc.pid if central.proc else 0)
+            print(f"       central RSS {proc.memory_info().rss / 1e6:,.0f} MB")
+            ui = login(central)
+            med, p95 = timed(lambda: ui.get("/central"))
+            print(
+                f"{mark(p95 <= PAGE_TARGET_S)} GET /central (UI, {problems:,} problems over "
+                f"{len(feeds)} remotes of {args.services:,} services): median "
+                f"{med * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target ≤ {PAGE_TARGET_S:g} s)"
+            )
+            med, p95 = timed(lambda: api.get("/api/v1/central/problems", params={"limit": 100}))
+            print(
+                f"{mark(p95 <= PAGE_TARGET_S)} GET /api/v1/central/problems?limit=100: "
+                f"median {med * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+            )
+            med, p95 = timed(lambda: ui.get("/central", params={"site": names[0]}))
+            print(
+                f"       GET /central?site={names[0]}: median {med * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms"
+            )
+            cpu0 = proc.cpu_times()
+            time.sleep(10)
+            cpu1 = proc.cpu_times()
+            busy = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 10
+            print(
+                f"       central CPU while following {len(feeds)} quiet remotes: {busy * 100:.1f} %"
+            )
+            ui.close()
+            api.close()
+        finally:
+            central.stop()
+            for f in feeds:
+                f.close()
 
 
 if __name__ == "__main__":
