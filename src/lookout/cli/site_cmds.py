@@ -84,6 +84,7 @@ def run_site(
 
     from lookout.config import load_settings
     from lookout.sites.site import Site, check_database
+    from lookout.storage import memory
     from lookout.web.api.app import create_app
     from lookout.web.quiet import QuietServer
 
@@ -96,6 +97,7 @@ def run_site(
     except ConfigError as exc:
         raise config_error(exc, ctx) from exc
     host, port = parse_listen(settings.listen)
+    memory.limit_arenas()  # before the site's threads start
     site = Site(site_dir, settings)
     site.standby.on_lost = _stop_at_once
     try:

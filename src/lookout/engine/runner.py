@@ -39,6 +39,7 @@ from lookout.engine.core import Engine
 from lookout.engine.persist import status_from_row, status_row
 from lookout.engine.status import Status
 from lookout.errors import StorageError, TemporaryFailure
+from lookout.storage import memory
 from lookout.storage.store import SiteStore, Snapshot
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,8 @@ class SiteRunner:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._ck_thread, self.store.checkpoint, snap, seq)
+            del snap  # its rows are written: free them before the trim
+            await loop.run_in_executor(self._ck_thread, memory.trim)
         except StorageError as exc:
             self._fail(exc)
             if raising:

@@ -42,9 +42,10 @@ def private_sqlite_file(url: str) -> None:
             continue
 
 
-def open_database(url: str, *, synchronous: str = "NORMAL") -> sa.Engine:
+def open_database(url: str, *, synchronous: str = "NORMAL", cache_kib: int = 65536) -> sa.Engine:
     """Create an engine. SQLite gets WAL, a busy timeout and ``synchronous`` (NORMAL keeps every
-    commit across a process crash; FULL also across power loss); its files are 0600."""
+    commit across a process crash; FULL also across power loss), a page cache of at most
+    ``cache_kib`` per connection; its files are 0600."""
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = sa.create_engine(
@@ -61,7 +62,7 @@ def open_database(url: str, *, synchronous: str = "NORMAL") -> sa.Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
             cur.close()
 
         return engine

@@ -615,7 +615,10 @@ def _own_journal(db: sa.Engine) -> sa.Engine | None:
         return None
     with db.connect() as conn:
         level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-    return open_database(f"sqlite:///{path}", synchronous=_SYNCHRONOUS.get(level or 1, "NORMAL"))
+    # appends only, and start-up reads it once: a small page cache is plenty
+    return open_database(
+        f"sqlite:///{path}", synchronous=_SYNCHRONOUS.get(level or 1, "NORMAL"), cache_kib=2048
+    )
 
 
 _NO_PARAMS: dict[str, Any] = {}
