@@ -114,7 +114,9 @@ class Engine:
     def put_service(self, cfg: ServiceConfig, at: float, status: Status | None = None) -> None:
         self.counters.changes += 1
         key = (cfg.host, cfg.name)
-        self._index_dependencies(key, self.services.get(key), cfg)
+        old = self.services.get(key)
+        if old is not None or cfg.depends_on:  # start-up loads 100,000s without either
+            self._index_dependencies(key, old, cfg)
         self.services[key] = cfg
         self.host_services.setdefault(cfg.host, {})[cfg.name] = cfg
         st = self.status.get(key)
@@ -122,7 +124,8 @@ class Engine:
             st = status or Status(cfg.host, cfg.name, at)
             self.status[key] = st
             self.deleted.discard(key)
-            self._restore_depth(st)
+            if self.downtimes:
+                self._restore_depth(st)
             self.dirty.add(st)
         st.cfg = cfg
         st.host_status = self.status[(cfg.host, "")]

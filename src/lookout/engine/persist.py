@@ -94,7 +94,8 @@ def status_from_row(row: Any) -> Status:
     st.percent_state_change = percent
     st.stale = bool(stale)
     st.host_problem = bool(host_problem)
-    flapping.restore(st, flap_history)
+    if flap_history:  # else as a new Status has it
+        flapping.restore(st, flap_history)
     if ack is not None and ack != "null":
         st.ack = _json(ack, _ack, Ack)
     if metrics and metrics != "[]":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,10 +253,30 @@ class SiteStore:
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> LoadedState:
+        """Everything start-up needs. Status rows and metric series are read on threads of
+        their own (own connections; nothing writes before the runner starts), so the database's
+        reading — which releases the GIL — overlaps with building the objects."""
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lookout-load") as pool:
+            statuses = pool.submit(self._read, t.status, t.STATUS_COLUMNS)
+            series = pool.submit(self._load_series)
+            loaded = self._load_rest()
+            loaded.status_rows = statuses.result()
+            series.result()
+        self.last_seq = loaded.journal[-1][0] if loaded.journal else loaded.journal_seq
+        return loaded
+
+    def _read(self, table: sa.Table, columns: Sequence[str]) -> list[Any]:
+        with self.db.connect() as conn:
+            return _fetch_raw(conn, table, columns)
+
+    def _load_series(self) -> None:
+        with self.db.connect() as conn:
+            self.series.load(conn)
+
+    def _load_rest(self) -> LoadedState:
         with self.db.connect() as conn:
             hosts = [_host_cfg(r) for r in _fetch_raw(conn, t.hosts, HOST_COLUMNS)]
             services = [_service_cfg(r) for r in _fetch_raw(conn, t.services, SERVICE_COLUMNS)]
-            status_rows = _fetch_raw(conn, t.status, t.STATUS_COLUMNS)
             downtimes = [
                 Downtime(**{k: v for k, v in r._mapping.items()})
                 for r in conn.execute(sa.select(t.downtimes))
@@ -269,12 +290,10 @@ class SiteStore:
             next_id = ck.next_id if ck else 1
             started_at = ck.started_at if ck else 0.0
             journal = read_shared(conn, seq)  # all of it, or what an older version left there
-            self.series.load(conn)
         if self.journal.separate:
             journal = sorted([*journal, *self.journal.read_after(seq)])
-        self.last_seq = journal[-1][0] if journal else seq
         return LoadedState(
-            hosts, services, status_rows, downtimes, comments, seq, next_id, journal, started_at
+            hosts, services, [], downtimes, comments, seq, next_id, journal, started_at
         )
 
     # ------------------------------------------------------------------ the writer thread
