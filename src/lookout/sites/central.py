@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 ACTIONS = ("acknowledge", "schedule-downtime", "comment", "recheck")
 """The actions a central site carries to a remote (``POST /api/v1/actions/<name>`` there)."""
 _RANK = {2: 0, 3: 1, 1: 2, 0: 3}
+MEMO_SIZE = 16
+"""Listings remembered (one per filter asked lately)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class Central:
         self.site = site
         self.links: dict[str, RemoteLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._memo: dict[Filter, tuple[tuple[Any, ...], list[tuple[str, RemoteObject]]]] = {}
+        """Listings by filter, kept while no cache and no local state moved (pages poll)."""
 
     @property
     def name(self) -> str:
@@ -142,8 +146,23 @@ class Central:
         0) sorted unhandled first, then worst and oldest."""
         if f.site is not None and f.site != self.name and f.site not in self.links:
             raise NotFound(f"site {f.site!r} is neither this site nor one of its remotes")
+        eng = self.site.engine
+        key = (
+            eng.counters.events,
+            eng.counters.results,
+            eng.counters.actions,
+            eng.counters.changes,
+            len(eng.status),
+            tuple((name, link.version) for name, link in self.links.items()),
+        )
+        memo = self._memo.get(f)
+        if memo is not None and memo[0] == key:
+            return memo[1]
         out = [row for row in self._candidates(f) if _passes(row[1], f)]
         out.sort(key=lambda r: (r[1].handled, _RANK[r[1].state], r[1].last_state_change))
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[f] = (key, out)
         return out
 
     def _candidates(self, f: Filter) -> Iterator[tuple[str, RemoteObject]]:
