@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from lookout.cli.client import ApiClient, api_command
+from lookout.cli.client import LONG_TIMEOUT, ApiClient, api_command
 from lookout.cli.format import print_done, print_json, stdout
 
 
@@ -29,7 +29,7 @@ def add_objects(
         raise typer.BadParameter(f"{file}: {exc}", param_hint="FILE") from exc
     if not isinstance(body, dict):
         raise typer.BadParameter(f"{file}: expected a mapping with hosts and services")
-    answer = api.post("/objects", body)
+    answer = api.post("/objects", body, timeout=LONG_TIMEOUT)
     if as_json:
         print_json(answer)
         return

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lookout.cli.client import (
+    LONG_TIMEOUT,
     ApiClient,
     ApiError,
     FieldError,
@@ -113,7 +114,7 @@ def apply(
 def _send(api: ApiClient, tree: dict[str, Any], dry_run: bool) -> dict[str, Any]:
     path = "/config/apply?dry_run=true" if dry_run else "/config/apply"
     try:
-        report: dict[str, Any] = api.post(path, tree)
+        report: dict[str, Any] = api.post(path, tree, timeout=LONG_TIMEOUT)
     except ApiError as exc:
         if exc.status == 422 and exc.errors:
             exc.errors = [FieldError(loc=[], msg=where_in_files(e.loc, e.msg)) for e in exc.errors]
