@@ -145,6 +145,37 @@ async def test_a_late_job_is_dropped_by_the_worker(
     assert worker.done == 0
 
 
+async def test_a_job_past_its_deadline_is_run_while_the_site_still_waits_for_it(
+    site_runner: tuple[NatsRunner, Hooks], nats_server: NatsServer
+) -> None:
+    # after a JetStream leader change a job may come (again) after its deadline while the
+    # site counts it as taken: dropping it then would lose it
+    nc = await nats.connect(nats_server.url)
+    layout = Layout(SITE)
+    now = time.time()
+    job = wire.Job(
+        id="late2",
+        site=SITE,
+        pool="default",
+        host="web1",
+        service="Port",
+        address="127.0.0.1",
+        check={"type": "tcp", "port": 1},
+        scheduled_at=now - 20,
+        issued_at=now - 20,
+        deadline=now - 10,
+        give_up=now + 30,
+    )
+    await nc.jetstream().publish(layout.jobs_subject("default"), wire.encode(job))
+    await nc.close()
+    worker = await start_worker(nats_server.url)
+    try:
+        assert await eventually(lambda: _value(worker.done == 1))
+    finally:
+        await stop_worker(worker)
+    assert worker.dropped == 0
+
+
 async def test_a_result_that_arrives_twice_is_applied_once(
     site_runner: tuple[NatsRunner, Hooks], nats_server: NatsServer
 ) -> None:

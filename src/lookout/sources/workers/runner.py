@@ -15,7 +15,14 @@ result that arrives twice changes state once, across restarts too.
 The job's deadline is one check interval after it was issued. A job no worker has taken by
 then (the pool's consumer has not delivered it) answers UNKNOWN "no worker for pool P" and is
 deleted from the stream; a job taken but not answered within its check's timeout (plus grace)
-after the deadline answers UNKNOWN too. Workers drop jobs taken after their deadline.
+after the deadline (its ``give_up``) answers UNKNOWN too. Workers drop jobs taken after
+``give_up``: the site has answered them by then.
+
+"Not taken" is a verdict only on a steady view (:mod:`.steadiness`: no failed read, leader
+change or delivered sequence going back for a few seconds), confirmed by a second read and by
+the job's own message still waiting in the stream; until then, and at most until ``give_up``,
+the site looks again. A JetStream leader election or a stalled machine must not pass for
+a pool without workers.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from lookout.domain.results import CheckResult
 from lookout.sources.active.runner import CheckJob, host_state
 from lookout.sources.workers import wire
 from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
+from lookout.sources.workers.steadiness import ConsumerView, Steadiness
 from lookout.sources.workers.storing import Storer
 from lookout.sources.workers.streams import (
     RESULTS_CONSUMER,
@@ -64,6 +72,13 @@ RETRY = 0.5
 PUBLISH_TIMEOUT = 1.0
 """Seconds to wait for JetStream to store a job before trying again (same message id: a
 job stored twice is stored once); short, so that a server lost in a cluster costs little."""
+SETTLE = 5.0
+"""Seconds a pool consumer's view must stay steady before it may say a job was not taken
+(a leader election with workers reconnecting takes a few seconds on a loaded machine)."""
+LOOK_AGAIN = 0.5
+"""Seconds between looks at a job whose deadline passed while the view is not conclusive."""
+STALL = 2.0
+"""Seconds the sweep may wake up late before the site counts as stalled (views start again)."""
 
 
 class PoolHooks(Protocol):
@@ -109,6 +124,8 @@ class _Waiting:
     seq: int = 0
     """The job's sequence in the job stream (0 while it is being published)."""
     taken: bool = False
+    doubted: bool = False
+    """A steady view said it was not taken: the next look decides."""
     settled: bool = False
     """Its result (or its UNKNOWN) is on the way into the engine: nothing else may settle."""
 
@@ -181,6 +198,7 @@ class NatsRunner:
         grace: float = 5.0,
         sweep_interval: float = 0.5,
         stats_interval: float = 5.0,
+        settle: float = SETTLE,
     ) -> None:
         self.concurrency = max_in_flight
         self.access = access
@@ -199,6 +217,7 @@ class NatsRunner:
         """Job ids are this (new at every start) and a counter: unique without a syscall."""
         self._ids = itertools.count()
         self._deadlines: list[tuple[float, str]] = []
+        self._steadiness = Steadiness(settle)
         self._workers: dict[str, tuple[wire.Heartbeat, float]] = {}
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -342,6 +361,7 @@ class NatsRunner:
             scheduled_at=job.scheduled_at,
             issued_at=w.issued_at,
             deadline=w.deadline,
+            give_up=w.give_up,
         )
 
     async def _pool_ready(self, pool: str) -> None:
@@ -461,7 +481,10 @@ class NatsRunner:
     async def _sweep_loop(self) -> None:
         stats_due = 0.0
         while True:
+            slept = time.monotonic()
             await asyncio.sleep(self._sweep_interval)
+            if time.monotonic() - slept - self._sweep_interval > STALL:
+                self._steadiness.shaken(self._clock())
             try:
                 await self.sweep()
                 if time.monotonic() >= stats_due:
@@ -491,23 +514,35 @@ class NatsRunner:
             await self._overdue(pool, ws, now)
 
     async def _overdue(self, pool: str, ws: list[_Waiting], now: float) -> None:
-        delivered, waiting = await self._delivered(pool)
-        gone: list[int] = []
+        view = await self._view(pool)
+        steady = self._steadiness.saw(pool, view, now)
         settle: list[tuple[_Waiting, str]] = []
+        candidates: list[_Waiting] = []
         for w in ws:
-            if not w.taken and delivered is not None and w.seq <= delivered:
-                w.taken = True  # a worker has it: wait for the check's own time limit
-                heapq.heappush(self._deadlines, (w.give_up, w.id))
-            elif w.taken:
+            if w.taken:
                 limit = w.give_up - w.issued_at
                 why = f"took the check but sent no result within {limit:.0f} s"
                 settle.append((w, f"a worker of pool {pool} {why}"))
-            elif delivered is None and now < w.give_up:  # NATS did not say: ask again soon
-                heapq.heappush(self._deadlines, (now + 1.0, w.id))
-            elif delivered is None:
+            elif view is not None and w.seq <= view.delivered:
+                self._taken(w)
+            elif now >= w.give_up and view is None:
                 settle.append((w, f"no answer from pool {pool}: {self.error}"))
+            elif now >= w.give_up:  # looked long enough: decide on this view
+                candidates.append(w)
+            elif not steady or not w.doubted:  # NATS did not say, or not for sure: look again
+                w.doubted = steady
+                heapq.heappush(self._deadlines, (now + LOOK_AGAIN, w.id))
             else:
-                settle.append((w, self._no_worker(pool, w, waiting)))
+                candidates.append(w)
+        gone: list[int] = []
+        queued = await self._queued([w.seq for w in candidates])
+        for w in candidates:
+            if queued.get(w.seq) is False:  # acknowledged: a worker took it, its result comes
+                self._taken(w)
+            elif queued.get(w.seq) is None and now < w.give_up:
+                heapq.heappush(self._deadlines, (now + LOOK_AGAIN, w.id))
+            else:
+                settle.append((w, self._no_worker(pool, w, view)))
                 gone.append(w.seq)
         self.counters.no_worker += len(settle)
         await asyncio.gather(*(self._settle_unknown(w, why) for w, why in settle))
@@ -515,30 +550,55 @@ class NatsRunner:
             js, stream = self._js, self.layout.jobs_stream
             await asyncio.gather(*(js.delete_msg(stream, s) for s in gone), return_exceptions=True)
 
-    def _no_worker(self, pool: str, w: _Waiting, waiting: int | None) -> str:
+    def _taken(self, w: _Waiting) -> None:
+        """A worker has ``w``'s job: wait for the check's own time limit."""
+        w.taken = True
+        heapq.heappush(self._deadlines, (w.give_up, w.id))
+
+    def _no_worker(self, pool: str, w: _Waiting, view: ConsumerView | None) -> str:
         alive = len(self.workers(pool))
         if not alive:
             return f"no worker for pool {pool}"
-        queued = f", {waiting} jobs waiting" if waiting is not None else ""
+        queued = f", {view.waiting} jobs waiting" if view is not None else ""
         took = w.deadline - w.issued_at
         return (
             f"no worker for pool {pool} took the check within {took:g} s "
             f"({alive} workers alive{queued})"
         )
 
-    async def _delivered(self, pool: str) -> tuple[int | None, int | None]:
-        """The last job sequence the pool's consumer delivered, and how many jobs wait
-        (None, None when NATS cannot say)."""
+    async def _view(self, pool: str) -> ConsumerView | None:
+        """The pool consumer's state now (None when NATS cannot say)."""
         if self._js is None:
-            return None, None
+            return None
         try:
             info = await self._js.consumer_info(
                 self.layout.jobs_stream, self.layout.pool_consumer(pool), timeout=2.0
             )
         except (nats.errors.Error, OSError, TimeoutError) as exc:
             self._unready(exc)
-            return None, None
-        return info.delivered.stream_seq or 0, info.num_pending
+            return None
+        leader = info.cluster.leader if info.cluster is not None else None
+        return ConsumerView(info.delivered.stream_seq or 0, info.num_pending or 0, leader or "")
+
+    async def _queued(self, seqs: list[int]) -> dict[int, bool | None]:
+        """Per job sequence: whether its message still waits in the job stream (False: it
+        was acknowledged; None: NATS did not say)."""
+        if not seqs:
+            return {}
+        if self._js is None:
+            return dict.fromkeys(seqs)
+        js, stream = self._js, self.layout.jobs_stream
+
+        async def one(seq: int) -> bool | None:
+            try:
+                await js.get_msg(stream, seq)
+            except nats.js.errors.NotFoundError:
+                return False
+            except (nats.errors.Error, OSError, TimeoutError):
+                return None
+            return True
+
+        return dict(zip(seqs, await asyncio.gather(*(one(s) for s in seqs)), strict=True))
 
     # ------------------------------------------------------------------ pools and workers
     async def _heartbeat(self, msg: Msg) -> None:

@@ -41,7 +41,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     issued_at: float
     """When the site handed it to the pool (site clock)."""
     deadline: float
-    """A worker that takes the job later drops it: the site has given up on it by then."""
+    """The site answers a job no worker has taken by then UNKNOWN "no worker for pool P"."""
+    give_up: float = 0.0
+    """The site waits for the result of a taken job until then (0: until ``deadline``); a
+    worker that takes the job later drops it: the site has answered it UNKNOWN by then."""
     version: int = WIRE_VERSION
 
 

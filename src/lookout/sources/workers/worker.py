@@ -6,8 +6,11 @@ runner (the same code that runs checks in a site) and publishes their results.
   check runs the worker reports progress, so a long check is not handed out twice.
 - A result is published with ``Nats-Msg-Id`` = the job's id: a second copy (a redelivered
   job run again) is dropped by JetStream, and by the site if it comes later than that.
-- A job taken after its deadline is dropped with a note in the log: the site has answered
-  that run UNKNOWN already.
+- A job taken after the site stopped waiting for it (``give_up``) is dropped with a note in
+  the log: the site has answered that run UNKNOWN already. One taken after its ``deadline``
+  but before is run: right after a JetStream leader change the site may still count it as
+  taken (a redelivery, or a first delivery it has not judged yet), and a result it has no
+  use for is dropped there as older than the UNKNOWN.
 - A Nagios check's job carries its command definition; ``$USERn$`` macros come from the
   worker's own resource file (paths and secrets of the machine that runs the plugins).
 - Every ``heartbeat`` seconds the worker says on ``lookout.<site>.workers.<pool>`` that it is
@@ -245,10 +248,10 @@ class Worker:
             log.error("a message on %s is not a job, dropped: %s", msg.subject, exc)
             await msg.term()
             return
-        late = self._clock() - job.deadline
+        late = self._clock() - (job.give_up or job.deadline)
         if late > 0 or job.version != wire.WIRE_VERSION:
             why = (
-                f"taken {late:.1f} s after its deadline (the site has answered it UNKNOWN)"
+                f"taken {late:.1f} s after the site stopped waiting (it has answered UNKNOWN)"
                 if late > 0
                 else f"wire version {job.version}, this worker speaks {wire.WIRE_VERSION}"
             )
