@@ -532,6 +532,8 @@ class NatsRunner:
             elif not steady or not w.doubted:  # NATS did not say, or not for sure: look again
                 w.doubted = steady
                 heapq.heappush(self._deadlines, (now + LOOK_AGAIN, w.id))
+                if not steady and self._quiet.fresh(f"unsteady {pool}"):
+                    log.info("pool %s: its consumer's state is not steady yet (%s)", pool, view)
             else:
                 candidates.append(w)
         gone: list[int] = []
