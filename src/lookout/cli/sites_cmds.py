@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -283,10 +284,24 @@ def restore(
 
 @app.command()
 def update(
-    ctx: typer.Context, name: NameArg, root: RootOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Site name", show_default=False)] = None,
+    root: RootOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Update every site of the root")] = False,
+    parallel: Annotated[
+        int, typer.Option("--parallel", min=1, max=64, help="With --all: sites at a time")
+    ] = 4,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Update a site: backup, stop, migrate, start, verify; on failure the backup comes back
-    and the old site starts. Killed, it resumes (or goes on rolling back) when run again."""
+    """Update a site (or --all): backup, stop, migrate, start, verify; on failure the backup
+    comes back and the old site starts. Killed, it resumes (or goes on rolling back) when run
+    again. With --all, one line per site as it finishes, then a summary; exit code 1 unless
+    every site updated (--json: one JSON object per site per line)."""
+    if all_ == (name is not None):
+        raise _fail(ConfigError("give a site name or --all (not both)"), ctx)
+    if all_:
+        _update_all(ctx, root, parallel, as_json)
+        return
     try:
         done = _do(root, "update", name=name)
     except (ConfigError, Conflict, NotFound) as exc:
@@ -295,6 +310,40 @@ def update(
         print(json.dumps(done))
         return
     out.print(f"[green]✓[/] {name} {done['outcome']} (backup {done['backup']})")
+
+
+def _update_all(ctx: typer.Context, root: Path | None, parallel: int, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from lookout.manager.fleet import Outcome, update_all
+    from lookout.manager.manager import Manager
+
+    def shown(o: Outcome) -> None:
+        if as_json:
+            print(json.dumps(asdict(o)), flush=True)
+        elif o.result == "updated":
+            out.print(f"[green]✓[/] {o.name} updated ({o.seconds:.1f} s)")
+        else:
+            mark = "[yellow]↺[/]" if o.result == "restored" else "[bold red]✗[/]"
+            at = f" at {o.step}" if o.step else ""
+            out.print(f"{mark} {o.name} {o.result}: failed{at}: {o.error}", soft_wrap=True)
+
+    try:
+        r = _root(root)
+        began = time.monotonic()
+        outcomes = update_all(Manager(r), r.names(), parallel, shown)
+    except ConfigError as exc:
+        raise _fail(exc, ctx) from exc
+    counts = {k: sum(o.result == k for o in outcomes) for k in ("updated", "restored", "failed")}
+    if not as_json:
+        took = time.monotonic() - began
+        out.print(
+            f"{len(outcomes)} sites in {took:.1f} s: {counts['updated']} updated, "
+            f"{counts['restored']} restored (old version running), {counts['failed']} failed",
+            soft_wrap=True,
+        )
+    if counts["updated"] != len(outcomes):
+        raise typer.Exit(1)
 
 
 def register(main: typer.Typer) -> None:

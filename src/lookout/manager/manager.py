@@ -125,6 +125,15 @@ class Manager:
         caller holds the lock and has set ``rec.wanted``)."""
         if alive(rec.pid, rec.started):
             return
+        self.launch_process(rec)
+        try:
+            self.await_ready(rec)
+        except ConfigError:
+            self.end_process(rec)
+            raise
+
+    def launch_process(self, rec: Record) -> None:
+        """Start the site's process and record its pid (the caller holds the lock)."""
         site_dir = self.root.site_dir(rec.name)
         env = self._saas_env()
         if env:  # the file must agree: a site never starts with SaaS turned off
@@ -132,14 +141,13 @@ class Manager:
         rec.pid = self.launch(site_dir, env)
         rec.started = started_at(rec.pid)
         self.root.save(rec)
+
+    def await_ready(self, rec: Record) -> None:
+        """Until the launched process answers /readyz (no lock needed); ConfigError if not."""
+        assert rec.pid is not None
         url = f"http://{self.root.settings.host}:{rec.http_port}"
-        try:
-            wait_ready(
-                url, rec.pid, rec.started, self.root.settings.ready_timeout, site_dir / SERVE_LOG
-            )
-        except ConfigError:
-            self.end_process(rec)
-            raise
+        log = self.root.site_dir(rec.name) / SERVE_LOG
+        wait_ready(url, rec.pid, rec.started, self.root.settings.ready_timeout, log)
 
     def end_process(self, rec: Record) -> None:
         """Stop the site's process, if any (``rec.wanted`` is left as the caller set it)."""

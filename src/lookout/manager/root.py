@@ -6,7 +6,7 @@ ROOT/sites/NAME/           each site's directory (0700), as ``lookout init`` mak
 ROOT/state/NAME.json       the manager's record of a site: ports, wanted state, process
 ROOT/state/NAME.update     the step an update of the site is at (while it runs)
 ROOT/backups/NAME/*.tar    backups (a manifest with checksums inside each)
-ROOT/run/                  the supervisor's socket and pid, the lock
+ROOT/run/                  the supervisor's socket and pid, the root's lock, NAME.lock (updates)
 ```
 """
 
@@ -237,6 +237,21 @@ class Root:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def site_locked(self, name: str) -> Iterator[None]:
+        """One long change of one site at a time (an update), across processes. Taken before
+        the root's lock, never while holding it, so the two never deadlock."""
+        with (self.run / f"{check_name(name)}.lock").open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def updating(self, name: str) -> bool:
+        """Whether an update of the site is under way (or was killed and waits to be run again)."""
+        return (self.path / "state" / f"{check_name(name)}.update").exists()
 
     def free_ports(self, count: int = 2) -> list[int]:
         """``count`` ports of the range that no site has and nothing listens on now."""

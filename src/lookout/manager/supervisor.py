@@ -3,8 +3,10 @@
 It imports the site code once and forks each site from itself, so a new site answers in a
 fraction of a second and the sites share the imported code's memory pages. It starts every
 site whose record says ``running``, restarts one that dies (at most every ``RESTART_DELAY``
-seconds), and takes the CLI's changes over a Unix socket (``ROOT/run/manager.sock``, 0600):
-one JSON request line, one JSON answer line. It is single-threaded, as forking requires.
+seconds) unless an update of it is under way (``ROOT/state/NAME.update``: the update starts
+it, or restores it; a killed update leaves it alone until run again), and takes the CLI's
+changes over a Unix socket (``ROOT/run/manager.sock``, 0600): one JSON request line, one JSON
+answer line. It is single-threaded, as forking requires.
 Stopped with SIGTERM, it stops its sites; their records still say ``running``, so the next
 supervisor starts them again.
 """
@@ -120,6 +122,8 @@ class Supervisor:
                 rec = self.root.record(name)
                 if rec.wanted != "running" or alive(rec.pid, rec.started):
                     continue
+                if self.root.updating(name):  # the update stops and starts it (or restores it)
+                    continue
                 if time.monotonic() - self._tried.get(name, -RESTART_DELAY) < RESTART_DELAY:
                     continue
                 self._tried[name] = time.monotonic()
@@ -185,6 +189,8 @@ def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
     """Run operation ``op`` of ``manager``; a JSON-able answer. The CLI calls this directly
     when no supervisor runs."""
     name = str(args.get("name", ""))
+    if op == "ping":
+        return "pong"
     if op == "create":
         return asdict(manager.create(name))
     if op == "start":

@@ -6,8 +6,15 @@ so an update killed at any point (SIGKILL included) and run again takes that ste
 is idempotent) and goes on; a rollback that was killed goes on rolling back. A site is never
 left half-migrated: either every step after the backup succeeded, or the backup is back.
 
+Locks: the update holds the site's own lock (``ROOT/run/NAME.lock``) throughout, so two updates
+of one site never overlap while updates of different sites do; it takes the root's lock only
+around its quick record changes, always after the site's lock (nothing holding the root's lock
+waits for a site's lock, so nothing deadlocks). It stops and starts the site through ``Sites``:
+directly, or by asking the supervisor (which must do the forking), see ``fleet``.
+
 For tests, ``LOOKOUT_SITES_UPDATE_FAIL=STEP`` makes STEP fail after doing its work and
-``LOOKOUT_SITES_UPDATE_KILL=STEP`` SIGKILLs the process there (``rollback`` is a step too).
+``LOOKOUT_SITES_UPDATE_KILL=STEP`` SIGKILLs the process there (``rollback`` is a step too);
+``STEP@NAME`` does so for site NAME only, and a comma-separated list names several.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ import os
 import secrets
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -28,7 +36,7 @@ from lookout.config import load_settings
 from lookout.errors import ConfigError, LookoutError
 from lookout.manager import backup as bk
 from lookout.manager.manager import Manager, swap_in
-from lookout.manager.processes import alive
+from lookout.manager.processes import alive, stop_process
 from lookout.manager.root import Record
 from lookout.sites.site import CLI_CREDENTIALS
 from lookout.storage.database import migrate, open_database
@@ -37,74 +45,146 @@ STEPS = ("backup", "stop", "migrate", "start", "verify", "done")
 FAIL_ENV = "LOOKOUT_SITES_UPDATE_FAIL"
 KILL_ENV = "LOOKOUT_SITES_UPDATE_KILL"
 CHECK_HOST = "lookout-update-check"
+_MIGRATING = threading.Lock()
+"""Alembic keeps its migration context in module globals: one migration at a time per process."""
+
+
+class UpdateFailed(ConfigError):
+    """An update failed at ``step``; ``restored``: the backup is back and the old site as it was
+    (False: it failed before anything changed)."""
+
+    def __init__(self, message: str, step: str, error: str, *, restored: bool) -> None:
+        super().__init__(message)
+        self.step = step
+        self.error = error
+        self.restored = restored
+
+
+class Sites(Protocol):
+    """How an update stops and starts a site; each returns the site's record as it is now."""
+
+    def stop(self, name: str) -> Record: ...
+
+    def start(self, name: str) -> Record: ...
+
+
+class DirectSites:
+    """Stops and starts the site itself (no supervisor, or inside the supervisor): the root's
+    lock only while the record changes, not while the site gets ready."""
+
+    def __init__(self, manager: Manager) -> None:
+        self.m = manager
+
+    def stop(self, name: str) -> Record:
+        """The process ends outside the root's lock (it may take seconds); ``wanted`` stays:
+        the update decides what the site ends as."""
+        old = self.m.root.record(name)
+        if old.pid is not None:
+            stop_process(old.pid, old.started)
+        with self.m.root.locked():
+            rec = self.m.root.record(name)
+            if (rec.pid, rec.started) == (old.pid, old.started):
+                rec.pid = rec.started = None
+                self.m.root.save(rec)
+            return rec
+
+    def start(self, name: str) -> Record:
+        with self.m.root.locked():
+            rec = self.m.root.record(name)
+            if alive(rec.pid, rec.started):
+                return rec
+            self.m.launch_process(rec)
+        try:
+            self.m.await_ready(rec)
+        except ConfigError:
+            with self.m.root.locked():
+                self.m.end_process(self.m.root.record(name))
+            raise
+        return rec
 
 
 class Update:
-    def __init__(self, manager: Manager, name: str) -> None:
+    def __init__(self, manager: Manager, name: str, sites: Sites | None = None) -> None:
         self.m = manager
         self.root = manager.root
         self.name = name
+        self.sites = sites or DirectSites(manager)
         self.path = self.root.path / "state" / f"{name}.update"
 
     def run(self) -> dict[str, Any]:
-        with self.root.locked():
-            rec = self.root.record(self.name)
-            state = self._load() or {"step": "backup", "was": rec.wanted, "from": rec.version}
-            if state.get("rolling_back"):
-                self._rollback(rec, state)
-                return self._finish(state, "rolled back (resumed)")
-            try:
-                for step in STEPS[STEPS.index(state["step"]) :]:
-                    state["step"] = step
-                    self._save(state)
-                    _test_hook(KILL_ENV, step, kill=True)
-                    getattr(self, f"_{step}")(rec, state)
-                    _test_hook(FAIL_ENV, step)
-            except (LookoutError, OSError, httpx.HTTPError) as exc:
-                if "backup" not in state:  # nothing changed yet
-                    self.path.unlink(missing_ok=True)
-                    raise ConfigError(f"update of {self.name} failed at backup: {exc}") from exc
-                state["rolling_back"] = True
-                state["error"] = f"{state['step']}: {exc}"
+        with self.root.site_locked(self.name):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
+        rec = self.root.record(self.name)
+        state = self._load() or {"step": "backup", "was": rec.wanted, "from": rec.version}
+        if state.get("rolling_back"):
+            self._rollback(state)
+            return self._finish(state, "rolled back (resumed)")
+        try:
+            for step in STEPS[STEPS.index(state["step"]) :]:
+                state["step"] = step
                 self._save(state)
-                self._rollback(rec, state)
+                self._hook(KILL_ENV, step, kill=True)
+                getattr(self, f"_{step}")(state)
+                self._hook(FAIL_ENV, step)
+        except (LookoutError, OSError, httpx.HTTPError) as exc:
+            if "backup" not in state:  # nothing changed yet
                 self.path.unlink(missing_ok=True)
-                raise ConfigError(
-                    f"update of {self.name} failed at {state['error']}; the backup "
-                    f"{Path(state['backup']).name} was restored and the old site started"
-                ) from exc
-            return self._finish(state, "updated")
+                raise UpdateFailed(
+                    f"update of {self.name} failed at backup: {exc}", "backup", str(exc),
+                    restored=False,
+                ) from exc  # fmt: skip
+            state["rolling_back"] = True
+            state["error"] = f"{state['step']}: {exc}"
+            self._save(state)
+            self._rollback(state)
+            self.path.unlink(missing_ok=True)
+            raise UpdateFailed(
+                f"update of {self.name} failed at {state['error']}; the backup "
+                f"{Path(state['backup']).name} was restored and the old site started",
+                state["step"], str(exc), restored=True,
+            ) from exc  # fmt: skip
+        return self._finish(state, "updated")
+
+    def _hook(self, env: str, step: str, *, kill: bool = False) -> None:
+        _test_hook(env, step, self.name, kill=kill)
 
     def _finish(self, state: dict[str, Any], outcome: str) -> dict[str, Any]:
         self.path.unlink(missing_ok=True)
         return {"name": self.name, "outcome": outcome, "backup": state.get("backup")}
 
     # ------------------------------------------------------------------ steps
-    def _backup(self, rec: Record, state: dict[str, Any]) -> None:
+    def _backup(self, state: dict[str, Any]) -> None:
+        rec = self.root.record(self.name)
         if alive(rec.pid, rec.started):
             bk.checkpoint_first(self.root.site_dir(self.name))
         made = bk.make_backup(self.root.site_dir(self.name), self.root.backups(self.name),
                               self.name, rec.version)  # fmt: skip
         state["backup"] = str(made.path)
 
-    def _stop(self, rec: Record, state: dict[str, Any]) -> None:
-        self.m.end_process(rec)
+    def _stop(self, state: dict[str, Any]) -> None:
+        self.sites.stop(self.name)
 
-    def _migrate(self, rec: Record, state: dict[str, Any]) -> None:
+    def _migrate(self, state: dict[str, Any]) -> None:
         site_dir = self.root.site_dir(self.name)
         db = open_database(load_settings(site_dir).database(site_dir))
         try:
-            migrate(db)
+            with _MIGRATING:
+                migrate(db)
         finally:
             db.dispose()
-        rec.version = __version__
-        self.root.save(rec)
+        with self.root.locked():
+            rec = self.root.record(self.name)
+            rec.version = __version__
+            self.root.save(rec)
 
-    def _start(self, rec: Record, state: dict[str, Any]) -> None:
-        self.m.run_process(rec)
+    def _start(self, state: dict[str, Any]) -> None:
+        self.sites.start(self.name)
 
-    def _verify(self, rec: Record, state: dict[str, Any]) -> None:
+    def _verify(self, state: dict[str, Any]) -> None:
         """Ready; a result submitted is visible; an action is taken (then the check host goes)."""
+        rec = self.root.record(self.name)
         site_dir = self.root.site_dir(self.name)
         token = json.loads((site_dir / CLI_CREDENTIALS).read_text(encoding="utf-8"))["token"]
         url = f"http://{self.root.settings.host}:{rec.http_port}"
@@ -125,25 +205,34 @@ class Update:
             c.post("/api/v1/actions/comment", json=note).raise_for_status()
             c.delete(f"/api/v1/hosts/{CHECK_HOST}").raise_for_status()
 
-    def _done(self, rec: Record, state: dict[str, Any]) -> None:
-        if state["was"] == "stopped":  # started only to be verified
-            rec.wanted = "stopped"
-            self.m.end_process(rec)
+    def _done(self, state: dict[str, Any]) -> None:
+        self._settle(state["was"])
+
+    def _settle(self, was: str) -> None:
+        """The site wanted as it was before the update (started only to be verified: stopped)."""
+        if was == "stopped":
+            self.sites.stop(self.name)
+        with self.root.locked():
+            rec = self.root.record(self.name)
+            rec.wanted = "stopped" if was == "stopped" else "running"
+            self.root.save(rec)
 
     # ------------------------------------------------------------------ rollback
-    def _rollback(self, rec: Record, state: dict[str, Any]) -> None:
-        _test_hook(KILL_ENV, "rollback", kill=True)
-        self.m.end_process(rec)
+    def _rollback(self, state: dict[str, Any]) -> None:
+        self._hook(KILL_ENV, "rollback", kill=True)
+        self.sites.stop(self.name)
         site_dir = self.root.site_dir(self.name)
         fresh = site_dir.with_name(f".{self.name}.restoring")
         shutil.rmtree(fresh, ignore_errors=True)
         bk.unpack(Path(state["backup"]), fresh)
         swap_in(fresh, site_dir)
-        rec.version = state["from"]
-        rec.wanted = state["was"]
-        self.root.save(rec)
-        if rec.wanted == "running":
-            self.m.run_process(rec)
+        with self.root.locked():
+            rec = self.root.record(self.name)
+            rec.version = state["from"]
+            self.root.save(rec)
+        if state["was"] == "running":
+            self.sites.start(self.name)
+        self._settle(state["was"])
 
     # ------------------------------------------------------------------ state file
     def _load(self) -> dict[str, Any] | None:
@@ -157,18 +246,19 @@ class Update:
 
     def _save(self, state: dict[str, Any]) -> None:
         state["at"] = time.time()
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f"{self.path.name}.tmp")  # not NAME.tmp: the record's
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, self.path)
 
 
-def _test_hook(env: str, step: str, *, kill: bool = False) -> None:
-    if os.environ.get(env) != step:
+def _test_hook(env: str, step: str, name: str, *, kill: bool = False) -> None:
+    wanted = os.environ.get(env, "").split(",")
+    if step not in wanted and f"{step}@{name}" not in wanted:
         return
     if kill:
         os.kill(os.getpid(), signal.SIGKILL)
     raise ConfigError(f"injected failure at {step} ({env})")
 
 
-def update(manager: Manager, name: str) -> dict[str, Any]:
-    return Update(manager, name).run()
+def update(manager: Manager, name: str, sites: Sites | None = None) -> dict[str, Any]:
+    return Update(manager, name, sites).run()
