@@ -37,7 +37,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "root"
-        subprocess.run([*CLI, "sites", "init", str(path), "--first-port", "22000"], check=True,
+        subprocess.run([*CLI, "sites", "init", str(path), "--first-port", "22000",
+                        "--listen", "", "--agent-listen", ""], check=True,
                        capture_output=True)  # fmt: skip
         root = Root(path)
         log = (path / "supervisor.log").open("ab")
