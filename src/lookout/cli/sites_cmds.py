@@ -82,7 +82,7 @@ def init(
     saas: Annotated[bool, typer.Option(help="Run every site in SaaS mode")] = False,
     first_port: Annotated[int, typer.Option(help="First port given to sites")] = 20000,
     listen: Annotated[
-        str, typer.Option(help="HOST:PORT of the HTTP front door (/<site>/…; '' for none)")
+        str, typer.Option(help="HOST:PORT of the HTTP front door (/SITE/…; '' for none)")
     ] = "127.0.0.1:9080",
     agent_listen: Annotated[
         str, typer.Option(help="HOST:PORT of the agents' port, routed by SNI ('' for none)")
