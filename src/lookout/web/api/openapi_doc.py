@@ -210,14 +210,21 @@ RESULTS_OPENAPI: dict[str, Any] = {
 }
 
 
-def install(app: FastAPI, prefix: str, routers: Sequence[APIRouter]) -> None:
+def install(
+    app: FastAPI,
+    prefix: str,
+    routers: Sequence[APIRouter],
+    unprefixed: Sequence[APIRouter] = (),
+) -> None:
     """Make ``app.openapi`` build (once) the document described above; ``routers`` are the
-    API's, included in ``app`` under ``prefix`` (their token dependencies are read there)."""
+    API's, included in ``app`` under ``prefix``, ``unprefixed`` those included as they are
+    (their token dependencies are read there)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            app.openapi_schema = document(schema, _roles(prefix, routers))
+            roles = _roles(prefix, routers) | _roles("", unprefixed)
+            app.openapi_schema = document(schema, roles)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
