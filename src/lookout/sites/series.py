@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lookout.checks.active import SeriesOutcome
+from lookout.checks.active.promql import series_name
 from lookout.domain import values
 from lookout.domain.objects import ServiceConfig
 from lookout.domain.results import CheckResult
@@ -39,8 +40,7 @@ IF_EMPTY = {"OK": 0, "WARN": 1, "CRIT": 2, "UNKNOWN": 3}
 def series_service_name(parent: str, labels: Iterable[tuple[str, str]]) -> str:
     """``parent {a="1", b="2"}`` (``__name__`` left out: the check names the metric); too long
     a name keeps its start and gains a hash of the whole, so it stays unique."""
-    shown = ", ".join(f'{k}="{v}"' for k, v in labels if k != "__name__")
-    name = f"{parent} {{{shown}}}"
+    name = f"{parent} {series_name({k: v for k, v in labels if k != '__name__'})}"
     if len(name) <= values.MAX_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:12]
