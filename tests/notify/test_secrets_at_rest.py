@@ -43,6 +43,7 @@ class HookServer(ThreadingHTTPServer):
     """Keeps (signature, timestamp, body) of every webhook request."""
 
     got: list[tuple[str, str, bytes]]
+    authorizations: list[str]
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -52,6 +53,7 @@ class Hook(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         sig, stamp = self.headers["X-Lookout-Signature"], self.headers["X-Lookout-Timestamp"]
         self.server.got.append((sig, stamp, body))
+        self.server.authorizations.append(self.headers.get("Authorization", ""))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -64,6 +66,7 @@ class Hook(BaseHTTPRequestHandler):
 def hook() -> Iterator[HookServer]:
     server = HookServer(("127.0.0.1", 0), Hook)
     server.got = []
+    server.authorizations = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -104,8 +107,9 @@ def test_secrets_sent_to_the_api_are_sealed_masked_and_delivered(
 ) -> None:
     site_dir = tmp_path / "site"
     site = make_site(site_dir, database_url=database_url, tick_interval=0.2)
-    api_key, token, password, signing = (
-        secret(w) for w in ("api-key", "webhook-token", "smtp-password", "hook-secret")
+    api_key, token, password, signing, bearer, ntfy = (
+        secret(w)
+        for w in ("api-key", "webhook-token", "smtp-password", "hook-secret", "bearer", "ntfy")
     )
     port = hook.server_address[1]
     channels = [
@@ -137,11 +141,16 @@ def test_secrets_sent_to_the_api_are_sealed_masked_and_delivered(
                 "type": "webhook",
                 "url": f"http://127.0.0.1:{port}/hook",
                 "secret": signing,
+                "headers": {"Authorization": f"Bearer {bearer}", "X-Team": "ops"},
                 "group_window": 0,
             },
         },
+        {
+            "name": "phones",
+            "spec": {"type": "apprise", "urls": [f"ntfys://{ntfy}@ntfy.invalid/ops", "json://x"]},
+        },
     ]
-    secrets = [api_key, token, password, signing]
+    secrets = [api_key, token, password, signing, bearer, ntfy]
     site.start()
     try:
         with site.client() as admin:
@@ -158,6 +167,14 @@ def test_secrets_sent_to_the_api_are_sealed_masked_and_delivered(
             specs = {c["name"]: c["spec"] for c in listed.json()["items"]}
             assert specs["chat"]["api_key"] == specs["chat"]["webhook_token"] == MASK
             assert specs["mail"]["password"] == specs["hook"]["secret"] == MASK
+            assert specs["hook"]["headers"] == {"Authorization": MASK, "X-Team": MASK}
+            assert specs["phones"]["urls"] == [f"ntfys://{MASK}", f"json://{MASK}"]
+            # one URL changed, the other sent back masked: the masked one is kept as stored
+            changed = {**specs["phones"], "urls": [f"ntfys://{MASK}", "json://y"]}
+            r = admin.post(
+                "/api/v1/notifications/channels", json={"name": "phones", "spec": changed}
+            )
+            assert r.status_code == 200, r.text
             assert_nowhere(secrets, database_url, site_dir)
 
             r = admin.post("/api/v1/hosts", json={"name": "web1"})
@@ -175,6 +192,7 @@ def test_secrets_sent_to_the_api_are_sealed_masked_and_delivered(
                 time.sleep(0.05)
         sig, stamp, body = hook.got[0]
         assert sig == sign(signing, stamp, body)  # the notifier signed with the opened secret
+        assert hook.authorizations[0] == f"Bearer {bearer}"  # and sent the opened header
     finally:
         site.stop()
     assert_nowhere(secrets, database_url, site_dir)
@@ -187,13 +205,20 @@ def test_secrets_sent_to_the_api_are_sealed_masked_and_delivered(
     assert opened["chat"]["webhook_token"] == token
     assert opened["mail"]["password"] == password
     assert opened["hook"]["secret"] == signing
+    assert opened["hook"]["headers"] == {"Authorization": f"Bearer {bearer}", "X-Team": "ops"}
+    assert opened["phones"]["urls"] == [f"ntfys://{ntfy}@ntfy.invalid/ops", "json://y"]
 
 
 async def test_plain_text_secrets_of_an_older_database_are_sealed_at_start(
     tmp_path: Path, database_url: str
 ) -> None:
     h = Harness(tmp_path, database_url=database_url)
-    old = {"type": "webhook", "url": "http://127.0.0.1:9/x", "secret": "old-plain-secret"}
+    old = {
+        "type": "webhook",
+        "url": "http://127.0.0.1:9/x",
+        "secret": "old-plain-secret",
+        "headers": {"Authorization": "Bearer old-plain-header"},
+    }
     with h.site.db.begin() as conn:  # as Lookout wrote it before secrets were sealed
         conn.execute(
             t.notify_channels.insert().values(
@@ -203,9 +228,10 @@ async def test_plain_text_secrets_of_an_older_database_are_sealed_at_start(
     await h.start()
     try:
         assert "old-plain-secret" not in raw_specs(database_url)["hook"]
-        assert (
-            h.site.notifier.directory.channels["hook"].model_dump()["secret"] == "old-plain-secret"
-        )
+        assert "old-plain-header" not in raw_specs(database_url)["hook"]
+        opened = h.site.notifier.directory.channels["hook"].model_dump()
+        assert opened["secret"] == "old-plain-secret"
+        assert opened["headers"] == {"Authorization": "Bearer old-plain-header"}
     finally:
         await h.stop()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from lookout.errors import Conflict, LookoutError, NotFound, PermissionDenied, ValidationError
 from lookout.notify.notifier import Notifier
-from lookout.notify.spec import MASK, Channel, Rule, masked, unmask
+from lookout.notify.spec import Channel, Rule, carries_mask, masked, unmask
 
 
 def unknown_channels(rule: Rule, known: set[str]) -> list[ValidationError]:
@@ -71,7 +71,7 @@ async def channel_of(n: Notifier, body: Mapping[str, Any]) -> Channel:
     """The channel ``body`` describes, masked secrets replaced by the stored ones (raises the
     model's ``pydantic.ValidationError``)."""
     name, spec = str(body.get("name", "")), body.get("spec")
-    if isinstance(spec, dict) and name and MASK in spec.values():  # else nothing to keep
+    if isinstance(spec, dict) and name and carries_mask(spec):  # else nothing to keep
         try:
             old = await asyncio.to_thread(n.store.channel_spec, name)
         except NotFound:

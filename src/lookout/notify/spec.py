@@ -19,6 +19,10 @@ from lookout.wire.api import storable
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SECRET_FIELDS = ("api_key", "password", "secret", "webhook_token")
+"""Text settings that are secrets: sealed at rest, masked when read back, never in the tree."""
+SECRET_VALUES = ("urls", "headers")
+"""Settings whose values carry secrets (apprise URLs hold tokens, webhook headers hold
+``Authorization``): sealed at rest and masked item by item when read back."""
 MASK = "********"
 
 
@@ -215,12 +219,70 @@ class Channel(_Model):
 
 def masked(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with secrets replaced, for reading back through the API."""
-    return {k: (MASK if k in SECRET_FIELDS and v else v) for k, v in spec.items()}
+    out = {}
+    for k, v in spec.items():
+        if k in SECRET_FIELDS and v:
+            out[k] = MASK
+        elif k in SECRET_VALUES and v:
+            out[k] = _masked_value(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _masked_value(value: Any) -> Any:
+    """A URL list keeps each URL's scheme (``slack://********``), a header map its names."""
+    if isinstance(value, list):
+        return [_masked_url(u) for u in value]
+    if isinstance(value, dict):
+        return {name: MASK for name in value}
+    return MASK
+
+
+def _masked_url(url: Any) -> str:
+    scheme, sep, _ = str(url).partition("://")
+    return f"{scheme}://{MASK}" if sep else MASK
 
 
 def unmask(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """Keep stored secrets where a client sent the mask back."""
-    return {k: (old.get(k, "") if v == MASK and k in SECRET_FIELDS else v) for k, v in new.items()}
+    """Keep stored secrets where a client sent the mask back: a whole text secret, or an item
+    of a URL list (by position) or a header (by name) that still reads as masked."""
+    out = {}
+    for k, v in new.items():
+        if k in SECRET_FIELDS and v == MASK:
+            out[k] = old.get(k, "")
+        elif k in SECRET_VALUES:
+            out[k] = _unmasked_value(v, old.get(k))
+        else:
+            out[k] = v
+    return out
+
+
+def carries_mask(spec: dict[str, Any]) -> bool:
+    """Whether a client sent any secret back masked (so the stored one must be looked up)."""
+    for k, v in spec.items():
+        if k in SECRET_FIELDS and v == MASK:
+            return True
+        if k in SECRET_VALUES and isinstance(v, list | dict):
+            items = v.values() if isinstance(v, dict) else v
+            if any(isinstance(i, str) and i.endswith(MASK) for i in items):
+                return True
+        elif k in SECRET_VALUES and v == MASK:
+            return True
+    return False
+
+
+def _unmasked_value(new: Any, old: Any) -> Any:
+    if isinstance(new, list) and isinstance(old, list):
+        return [
+            old[i] if i < len(old) and item == _masked_url(old[i]) else item
+            for i, item in enumerate(new)
+        ]
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {name: old.get(name, v) if v == MASK else v for name, v in new.items()}
+    if new == MASK and old is not None:
+        return old
+    return new
 
 
 # ---------------------------------------------------------------------- rules

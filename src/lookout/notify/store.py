@@ -4,6 +4,7 @@ notification state, and the chat bot's message map. Synchronous; callers use a t
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lookout.domain.events import Event
 from lookout.errors import ConfigError, Conflict, NotFound
-from lookout.notify.spec import CHANNEL_ADAPTER, SECRET_FIELDS, Channel, Contact, Rule
+from lookout.notify.spec import (
+    CHANNEL_ADAPTER,
+    SECRET_FIELDS,
+    SECRET_VALUES,
+    Channel,
+    Contact,
+    Rule,
+)
 from lookout.storage import tables as t
 from lookout.storage.store import event_from_row
 from lookout.storage.vault import Vault
@@ -23,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 SEALED = "fernet:"
+SEALED_JSON = "fernet-json:"
+"""Prefix of a sealed list or map (apprise URLs, webhook headers): JSON inside."""
 """Prefix of a sealed secret in a stored channel spec; a secret without it is plain text, as
 databases written before secrets were sealed hold them (``seal_plain_secrets`` seals those)."""
 
@@ -78,28 +88,30 @@ class NotifyStore:
 
     # ------------------------------------------------------------------ secrets at rest
     def _seal(self, spec: dict[str, Any]) -> dict[str, Any]:
-        secrets = {k: v for k, v in spec.items() if k in SECRET_FIELDS and v}
+        secrets = {k: v for k, v in spec.items() if _is_plain_secret(k, v)}
         if not secrets:
             return spec
         if self.vault is None:
             raise ConfigError(f"no site key to seal the channel's {', '.join(secrets)} with")
         vault = self.vault
-        return {**spec, **{k: SEALED + vault.seal(v) for k, v in secrets.items()}}
+        return {**spec, **{k: _sealed(vault, v) for k, v in secrets.items()}}
 
     def _open(self, spec: dict[str, Any]) -> dict[str, Any]:
         """``spec`` with its sealed secrets opened; plain ones (older databases) pass as they
         are. Raises ConfigError when a secret does not open with the site key."""
         sealed = {
-            k: v[len(SEALED) :]
+            k: v
             for k, v in spec.items()
-            if k in SECRET_FIELDS and isinstance(v, str) and v.startswith(SEALED)
+            if k in SECRET_FIELDS + SECRET_VALUES
+            and isinstance(v, str)
+            and v.startswith((SEALED, SEALED_JSON))
         }
         if not sealed:
             return spec
         if self.vault is None:
             raise ConfigError("no site key to open the channel's secrets with")
         vault = self.vault
-        return {**spec, **{k: vault.open(v) for k, v in sealed.items()}}
+        return {**spec, **{k: _opened(vault, v) for k, v in sealed.items()}}
 
     def seal_plain_secrets(self, at: float) -> list[str]:
         """Seal the plain-text secrets of channels stored before secrets were sealed (run at
@@ -108,11 +120,7 @@ class NotifyStore:
         done = []
         with self.db.begin() as conn:
             for name, spec in conn.execute(sa.select(c.c.name, c.c.spec).order_by(c.c.name)):
-                plain = {
-                    k: v
-                    for k, v in spec.items()
-                    if k in SECRET_FIELDS and v and not str(v).startswith(SEALED)
-                }
+                plain = {k: v for k, v in spec.items() if _is_plain_secret(k, v)}
                 if plain:
                     sealed = {**spec, **self._seal(plain)}
                     conn.execute(
@@ -731,3 +739,26 @@ def _delivery(r: Any) -> Delivery:
         error=r.error,
         external_id=r.external_id,
     )
+
+
+def _is_plain_secret(key: str, value: Any) -> bool:
+    """A secret setting with a value not sealed yet."""
+    if not value:
+        return False
+    if key in SECRET_FIELDS:
+        return not str(value).startswith(SEALED)
+    if key in SECRET_VALUES:
+        return not (isinstance(value, str) and value.startswith(SEALED_JSON))
+    return False
+
+
+def _sealed(vault: Vault, value: Any) -> str:
+    if isinstance(value, str):
+        return SEALED + vault.seal(value)
+    return SEALED_JSON + vault.seal(json.dumps(value, separators=(",", ":")))
+
+
+def _opened(vault: Vault, value: str) -> Any:
+    if value.startswith(SEALED_JSON):
+        return json.loads(vault.open(value[len(SEALED_JSON) :]))
+    return vault.open(value[len(SEALED) :])

@@ -37,7 +37,7 @@ from lookout.engine.dependencies import check_dependencies
 from lookout.engine.downtimes import validate_recurrence
 from lookout.errors import LookoutError, PermissionDenied, ValidationError
 from lookout.notify import editing
-from lookout.notify.spec import MASK, Channel, Contact, Rule, masked, unmask
+from lookout.notify.spec import Channel, Contact, Rule, carries_mask, masked, unmask
 from lookout.sites.checkrules import misfits
 from lookout.sites.selfmon import LABEL as SELF_LABEL
 from lookout.sources.agent_receiver.evaluate import PLUGIN_LABEL
@@ -396,7 +396,7 @@ async def _plan_notifications(
         for name, entry in entries.items():
             assert isinstance(entry, ChannelEntry)
             spec = entry.spec
-            if MASK in spec.values():
+            if carries_mask(spec):
                 old = current[name].spec.model_dump(mode="json") if name in current else {}
                 spec = unmask(spec, old)
             try:

@@ -59,7 +59,8 @@ def test_an_admin_adds_edits_and_removes_a_channel(admin: httpx.Client, ui_admin
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/setup/notifications"
     spec = stored_channel(admin, name)["spec"]  # type: ignore[index]
-    assert (spec["url"], spec["timeout"], spec["headers"]) == (HOOK["url"], 5.0, {"X-Team": "ops"})
+    assert (spec["url"], spec["timeout"]) == (HOOK["url"], 5.0)
+    assert spec["headers"] == {"X-Team": "********"}  # header values may be credentials
     assert spec["secret"] == "********"  # set, and masked by the API
 
     page = ui_admin.get("/setup/channel", name=name).text
