@@ -178,19 +178,21 @@ def create(
 
 @app.command("list")
 def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
-    """Sites with their state, version, size and last backup."""
+    """Sites with their state, crashes in a row (how the last ended), version, size and last
+    backup."""
     from lookout.manager.manager import Manager
 
     rows = Manager(_root(root)).rows()
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("site", "state", "version", "size", "last backup", "url")
+    table = Table("site", "state", "crashes", "version", "size", "last backup", "url")
     for r in rows:
         when = r["last_backup"]
         shown = dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else "never"
         size = f"{r['size'] / 1e6:.1f} MB"
-        table.add_row(r["name"], r["state"], r["version"], size, shown, r["url"])
+        crashes = f"{r['crashes']} ({r['last_exit']})" if r["crashes"] else "0"
+        table.add_row(r["name"], r["state"], crashes, r["version"], size, shown, r["url"])
     out.print(table)
 
 

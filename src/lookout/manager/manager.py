@@ -117,8 +117,29 @@ class Manager:
         with self.root.locked():
             rec = self.root.record(name)
             rec.wanted = "stopped"
+            rec.crashes = 0
             self.end_process(rec)
             return rec
+
+    def crashed(self, name: str, how: str) -> Record:
+        """Note that the site's process ended (or did not start) while wanted running: one
+        more crash in a row (the supervisor backs off by it, ``list`` shows it)."""
+        with self.root.locked():
+            rec = self.root.record(name)
+            if alive(rec.pid, rec.started):  # started meanwhile (by the CLI, say)
+                return rec
+            rec.crashes += 1
+            rec.last_exit = how
+            rec.pid = rec.started = None
+            self.root.save(rec)
+            return rec
+
+    def stable(self, name: str) -> None:
+        """The site has run long enough after its crashes: the count starts again at 0."""
+        with self.root.locked():
+            rec = self.root.record(name)
+            rec.crashes = 0
+            self.root.save(rec)
 
     def run_process(self, rec: Record) -> None:
         """Start the site's process unless it runs, and wait until it answers /readyz (the
@@ -223,6 +244,8 @@ class Manager:
                     "agent_url": self.agent_url(name, rec.agent_port),
                     "local_url": self.local_url(rec.http_port),
                     "pid": rec.pid if running else None,
+                    "crashes": rec.crashes,
+                    "last_exit": rec.last_exit,
                 }
             )
         return out

@@ -4,7 +4,6 @@ second), stopped by its pid, and never confused with another process that reused
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import signal
@@ -121,15 +120,27 @@ def _gone(pid: int, started: float | None, timeout: float) -> bool:
     return False
 
 
-def reap(pid: int) -> None:
-    """Collect ``pid`` if it is our child and has ended (it would stay a zombie otherwise)."""
-    _reap(pid)
+def reap(pid: int) -> str | None:
+    """Collect ``pid`` if it is our child and has ended (it would stay a zombie otherwise);
+    how it ended ("killed by SIGKILL", "exit code 1"), or None (running, or not our child)."""
+    return _reap(pid)
 
 
-def _reap(pid: int) -> None:
+def _reap(pid: int) -> str | None:
     """Collect ``pid`` if it is our child (it would stay a zombie otherwise)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    try:
+        got, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    if got != pid:
+        return None
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def wait_ready(url: str, pid: int, started: float | None, timeout: float, log: Path) -> None:

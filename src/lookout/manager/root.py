@@ -159,6 +159,11 @@ class Record:
     pid: int | None = None
     started: float | None = None
     """The process' start time (psutil), so a reused pid is never taken for the site."""
+    crashes: int = 0
+    """Times in a row the site's process ended (or did not start) while wanted running; reset
+    once it has run ``STABLE_AFTER`` seconds, or by a stop."""
+    last_exit: str = ""
+    """How the process ended last time it crashed ("killed by SIGKILL", "exit code 1", ...)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,11 +2,12 @@
 
 It imports the site code once and forks each site from itself, so a new site answers in a
 fraction of a second and the sites share the imported code's memory pages. It starts every
-site whose record says ``running``, restarts one that dies (at most every ``RESTART_DELAY``
-seconds) unless an update of it is under way (``ROOT/state/NAME.update``: the update starts
-it, or restores it; a killed update leaves it alone until run again), and takes the CLI's
-changes over a Unix socket (``ROOT/run/manager.sock``, 0600): one JSON request line, one JSON
-answer line. It is single-threaded, as forking requires.
+site whose record says ``running``, reaps one that dies and starts it again (at once the
+first time, backing off up to a minute while it keeps crashing; ``list`` shows the crashes in
+a row) unless an update of it is under way (``ROOT/state/NAME.update``: the update starts it,
+or restores it; a killed update leaves it alone until run again), and takes the CLI's changes
+over a Unix socket (``ROOT/run/manager.sock``, 0600): one JSON request line, one JSON answer
+line. It is single-threaded, as forking requires.
 Stopped with SIGTERM, it stops its sites; their records still say ``running``, so the next
 supervisor starts them again.
 """
@@ -33,6 +34,12 @@ from lookout.manager.root import Root
 log = logging.getLogger(__name__)
 SOCKET = "manager.sock"
 RESTART_DELAY = 10.0
+"""Seconds between attempts to start the front door."""
+RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+"""Seconds before a crashed site is started again, by its crashes in a row (the last one
+repeats): the first crash is restarted at once, a crash loop slows down to once a minute."""
+STABLE_AFTER = 60.0
+"""Seconds a site must run after a crash before its count of crashes in a row starts again."""
 DOOR_LOG = "door.log"
 BACKUP_RETRY = 1.0
 """Seconds before a site's scheduled backup is tried again (it is due again only after
@@ -61,7 +68,8 @@ class Supervisor:
         self._door: tuple[int, float | None] | None = None
         self._door_tried = -RESTART_DELAY
         self.stopping = False
-        self._tried: dict[str, float] = {}
+        self._due: dict[str, float] = {}
+        """When a crashed site may be started again (monotonic clock)."""
         self._backed_up: dict[str, float] = {}
 
     def _close_in_child(self) -> None:
@@ -116,19 +124,33 @@ class Supervisor:
         self._door = (pid, started_at(pid))
 
     def _keep_running(self) -> None:
-        """Start the sites that should run and do not (at start, after a crash)."""
+        """Start the sites that should run and do not (at start, after a crash): a crashed
+        site is reaped (no zombie stays) and started again after a delay that grows with its
+        crashes in a row (``RESTART_DELAYS``)."""
+        now = time.monotonic()
         for name in self.root.names():
             try:
                 rec = self.root.record(name)
-                if rec.wanted != "running" or alive(rec.pid, rec.started):
+                how = reap(rec.pid) if rec.pid is not None else None
+                if alive(rec.pid, rec.started):
+                    if rec.crashes and time.time() - (rec.started or 0) >= STABLE_AFTER:
+                        self.manager.stable(name)
                     continue
-                if self.root.updating(name):  # the update stops and starts it (or restores it)
+                if rec.wanted != "running" or self.root.updating(name):
+                    continue  # an update stops and starts it (or restores it)
+                if rec.pid is not None:  # it ran and ended: a crash
+                    rec = self.manager.crashed(name, how or "ended")
+                    log.error("site %s ended (%s), crash %d in a row", name, how, rec.crashes)
+                    self._due[name] = now + restart_delay(rec.crashes)
+                if now < self._due.get(name, 0.0):
                     continue
-                if time.monotonic() - self._tried.get(name, -RESTART_DELAY) < RESTART_DELAY:
-                    continue
-                self._tried[name] = time.monotonic()
                 log.warning("starting site %s", name)
-                self.manager.start(name)
+                try:
+                    self.manager.start(name)
+                except errors.ConfigError as exc:  # it did not get ready: a crash too
+                    rec = self.manager.crashed(name, "did not start")
+                    self._due[name] = time.monotonic() + restart_delay(rec.crashes)
+                    log.error("site %s did not start (crash %d): %s", name, rec.crashes, exc)
             except errors.LookoutError as exc:
                 log.error("site %s does not start: %s", name, exc)
 
@@ -183,6 +205,10 @@ class Supervisor:
 
     def _do(self, op: str, args: dict[str, Any]) -> Any:
         return call(self.manager, op, args)
+
+
+def restart_delay(crashes: int) -> float:
+    return RESTART_DELAYS[min(max(crashes, 1), len(RESTART_DELAYS)) - 1]
 
 
 def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
