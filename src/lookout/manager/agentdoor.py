@@ -5,7 +5,8 @@ that names another site meets that site's certificate and CA (and is refused the
 
 No ClientHello within ``hello_timeout``, a malformed one, no SNI, a name that is not of the
 form ``[door] agent_name``, an unknown or stopped site, or more than ``max_connections`` at
-once: the connection is closed.
+once: the connection is closed. Once one way has ended, the other gets ``half_close_timeout``
+to end too; then both are closed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from lookout.manager.clienthello import HelloError, handshake, server_name
 from lookout.manager.root import DoorSettings
-from lookout.manager.routes import Routes
+from lookout.manager.routes import Route
 
 log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
@@ -32,8 +35,14 @@ class Counters:
         self.refused[why] = self.refused.get(why, 0) + 1
 
 
+class RouteTable(Protocol):
+    """Where a site's traffic goes (``routes.Routes``, read from the sites' records)."""
+
+    def get(self, name: str) -> Route | None: ...
+
+
 class AgentDoor:
-    def __init__(self, routes: Routes, door: DoorSettings, host: str) -> None:
+    def __init__(self, routes: RouteTable, door: DoorSettings, host: str) -> None:
         self.routes = routes
         self.door = door
         self.host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -77,7 +86,9 @@ class AgentDoor:
         self.counters.spliced += 1
         try:
             up_writer.write(first)  # the ClientHello, exactly as it came
-            await asyncio.gather(splice(reader, up_writer), splice(up_reader, writer))
+            await both_ways(
+                splice(reader, up_writer), splice(up_reader, writer), self.door.half_close_timeout
+            )
         finally:
             up_writer.close()
             with contextlib.suppress(OSError):
@@ -99,6 +110,21 @@ async def read_hello(reader: asyncio.StreamReader) -> tuple[bytes, str | None]:
         if not more:
             raise asyncio.IncompleteReadError(data, None)
         data += more
+
+
+async def both_ways(
+    one: Coroutine[Any, Any, None], other: Coroutine[Any, Any, None], linger: float
+) -> None:
+    """Run both copies; once one has ended, give the other ``linger`` seconds, then stop it."""
+    tasks = {asyncio.ensure_future(one), asyncio.ensure_future(other)}
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if pending:
+            await asyncio.wait(pending, timeout=linger)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -63,6 +63,9 @@ class DoorSettings(BaseModel):
     """Seconds an agent connection may take to send its TLS ClientHello."""
     max_connections: int = Field(1000, ge=1, le=1_000_000)
     """Agent connections spliced at once; more are closed at once."""
+    half_close_timeout: float = Field(30.0, gt=0, le=3600)
+    """Seconds an agent connection may go on one way after the other way has ended (an agent
+    or site that stopped sending but never closes does not hold a connection for ever)."""
 
     @model_validator(mode="after")
     def _valid(self) -> DoorSettings:
