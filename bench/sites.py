@@ -1,6 +1,6 @@
 """Site manager benchmark (issue 13): how fast a new site answers, and what idle sites cost.
 
-    .venv/bin/python bench/sites.py [--sites 10] [--idle 30]
+    .venv/bin/python bench/sites.py [--sites 10] [--idle 30] [--first-port 21000]
 
 Targets (issue 13): a site answers within 1 s of ``lookout sites create`` (CLI included);
 100 idle sites take at most 4 GiB PSS and 10 % of one core in total (supervisor and front door
@@ -40,10 +40,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=10)
     ap.add_argument("--idle", type=float, default=30.0)
+    ap.add_argument("--first-port", type=int, default=21000, help="the sites' first port")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
-        subprocess.run([*CLI, "sites", "init", str(root), "--first-port", "21000",
+        subprocess.run([*CLI, "sites", "init", str(root), "--first-port", str(args.first_port),
                         "--listen", f"127.0.0.1:{free_port()}",
                         "--agent-listen", f"127.0.0.1:{free_port()}"],
                        check=True, capture_output=True)  # fmt: skip

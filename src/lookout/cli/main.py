@@ -1,5 +1,8 @@
 """``lookout``: the command line. Site commands work on a directory; everything else talks to
-a running site over the REST API, so it works the same against a remote site."""
+a running site over the REST API, so it works the same against a remote site.
+
+Each command's module is imported when the command is used (:mod:`lookout.cli.lazy`), so a
+command starts without importing every other one."""
 
 from __future__ import annotations
 
@@ -7,35 +10,65 @@ from typing import Annotated
 
 import typer
 
-from lookout.cli import (
-    admin_cmds,
-    agent_cmds,
-    audit_cmds,
-    bulk_cmds,
-    checkrule_cmds,
-    command_cmds,
-    config_cmds,
-    edit_cmds,
-    handling_cmds,
-    helpstyle,
-    history_cmds,
-    journey_cmds,
-    kube_cmds,
-    notify_cmds,
-    objects_cmds,
-    remote_cmds,
-    report_cmds,
-    site_cmds,
-    sites_cmds,
-    status_cmds,
-    user_cmds,
-    worker_cmds,
-)
+from lookout.cli import helpstyle
+from lookout.cli.lazy import LazyGroup
 from lookout.cli.options import GlobalOptions
+
+OBJECTS = ("objects_cmds", "edit_cmds")
+"""``edit_cmds`` adds ``edit`` to the ``host`` and ``service`` groups."""
+ADMIN = ("admin_cmds", "user_cmds")
+"""``user_cmds`` adds ``passwd`` and ``totp-reset`` to the ``user`` group."""
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "init": ("site_cmds",),
+    "serve": ("site_cmds",),
+    "migrate": ("site_cmds",),
+    "demo": ("site_cmds",),
+    "submit": OBJECTS,
+    "problems": ("handling_cmds",),
+    "ack": ("handling_cmds",),
+    "unack": ("handling_cmds",),
+    "comment": ("handling_cmds",),
+    "uncomment": ("handling_cmds",),
+    "recheck": ("handling_cmds",),
+    "events": ("handling_cmds",),
+    "acknowledgements": ("history_cmds",),
+    "comments": ("history_cmds",),
+    "metrics": ("history_cmds",),
+    "checkpoint": ADMIN,
+    "add-objects": ("bulk_cmds",),
+    "worker": ("worker_cmds",),
+    "pools": ("worker_cmds",),
+    "status": ("status_cmds",),
+    "host": OBJECTS,
+    "service": OBJECTS,
+    "downtime": ("handling_cmds",),
+    "token": ADMIN,
+    "user": ADMIN,
+    "notifications": ("notify_cmds",),
+    "kube": ("kube_cmds",),
+    "agent": ("agent_cmds",),
+    "command": ("command_cmds",),
+    "check-rule": ("checkrule_cmds",),
+    "config": ("config_cmds",),
+    "import": ("config_cmds",),
+    "journey": ("journey_cmds",),
+    "report": ("report_cmds",),
+    "sites": ("sites_cmds",),
+    "remote": ("remote_cmds",),
+    "central": ("remote_cmds",),
+    "audit": ("audit_cmds",),
+}
+"""Every top-level command and the modules that register it, in the order help lists them."""
+
+
+class LookoutGroup(LazyGroup):
+    table = COMMANDS
+
 
 helpstyle.install()
 app = typer.Typer(
     name="lookout",
+    cls=LookoutGroup,
     help="Lookout monitoring: run a site and handle its problems.",
     no_args_is_help=True,
     add_completion=False,
@@ -53,28 +86,6 @@ def main(
     """Lookout monitoring: run a site and handle its problems."""
     ctx.obj = GlobalOptions(debug=debug)
 
-
-site_cmds.register(app)
-objects_cmds.register(app)
-handling_cmds.register(app)
-history_cmds.register(app)
-admin_cmds.register(app)
-notify_cmds.register(app)
-user_cmds.register(app)
-kube_cmds.register(app)
-agent_cmds.register(app)
-edit_cmds.register(app)
-command_cmds.register(app)
-checkrule_cmds.register(app)
-config_cmds.register(app)
-journey_cmds.register(app)
-report_cmds.register(app)
-sites_cmds.register(app)
-bulk_cmds.register(app)
-worker_cmds.register(app)
-remote_cmds.register(app)
-audit_cmds.register(app)
-status_cmds.register(app)
 
 if __name__ == "__main__":
     app()

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from lookout.cli.options import print_traceback
-from lookout.config import parse_listen
 from lookout.errors import ConfigError
 
 err = Console(stderr=True)
@@ -82,7 +81,7 @@ def run_site(
     """``lookout serve``'s work (the site manager's supervisor runs it in a forked child)."""
     import uvicorn
 
-    from lookout.config import load_settings
+    from lookout.config import load_settings, parse_listen
     from lookout.sites.site import Site, check_database
     from lookout.storage import memory
     from lookout.web.api.app import create_app

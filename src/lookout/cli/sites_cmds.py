@@ -50,21 +50,24 @@ PRELOADED = (
 
 
 def _root(given: Path | None) -> Any:
-    from lookout.manager.root import Root, root_path
+    from lookout.manager.client import root_path
+    from lookout.manager.root import Root
 
     return Root(root_path(given))
 
 
 def _do(root: Path | None, op: str, **args: Any) -> Any:
-    """``op`` through the supervisor when it runs, else here."""
-    from lookout.manager.manager import Manager
-    from lookout.manager.supervisor import call, client_for
+    """``op`` through the supervisor when it runs (without importing the sites' code), else
+    here."""
+    from lookout.manager.client import connect, root_path
 
-    r = _root(root)
-    client = client_for(r)
+    client = connect(root_path(root).resolve())
     if client is not None:
         return client(op, args)
-    return call(Manager(r), op, args)
+    from lookout.manager.manager import Manager
+    from lookout.manager.supervisor import call
+
+    return call(Manager(_root(root)), op, args)
 
 
 def _fail(exc: Exception, ctx: typer.Context) -> typer.Exit:
@@ -89,7 +92,8 @@ def init(
     ] = "127.0.0.1:9443",
 ) -> None:
     """Make a directory the root of many sites (its settings in ROOT/manager.toml)."""
-    from lookout.manager.root import init_root, root_path
+    from lookout.manager.client import root_path
+    from lookout.manager.root import init_root
 
     try:
         r = init_root(

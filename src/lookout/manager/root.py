@@ -33,7 +33,6 @@ from lookout.manager.signup.settings import SignupSettings
 
 ROOT_SETTINGS = "manager.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-ENV_ROOT = "LOOKOUT_SITES_ROOT"
 
 
 SITE_PLACEHOLDER = "{site}"
@@ -366,13 +365,3 @@ def init_root(
     )
     (path / ROOT_SETTINGS).write_text(text, encoding="utf-8")
     return Root(path)
-
-
-def root_path(given: Path | None) -> Path:
-    """``--root``, else ``LOOKOUT_SITES_ROOT``."""
-    if given is not None:
-        return given
-    env = os.environ.get(ENV_ROOT)
-    if not env:
-        raise ConfigError(f"which root? give --root ROOT or set {ENV_ROOT}")
-    return Path(env)

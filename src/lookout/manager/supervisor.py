@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from lookout import errors
+from lookout.manager.client import SOCKET, Client, connect
 from lookout.manager.manager import Manager
 from lookout.manager.processes import alive, fork_launcher, reap, started_at, stop_process
 from lookout.manager.root import Root
 
 log = logging.getLogger(__name__)
-SOCKET = "manager.sock"
 RESTART_DELAY = 10.0
 """Seconds between attempts to start the front door."""
 RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -44,9 +44,6 @@ DOOR_LOG = "door.log"
 BACKUP_RETRY = 1.0
 """Seconds before a site's scheduled backup is tried again (it is due again only after
 ``backup_every`` once it worked)."""
-_ERRORS: dict[str, type[errors.LookoutError]] = {
-    c.__name__: c for c in (errors.ConfigError, errors.NotFound, errors.Conflict)
-}
 
 
 def _run_doors(root: Root) -> Callable[[Path], None]:
@@ -236,33 +233,6 @@ def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
     raise errors.ConfigError(f"unknown operation {op!r}")
 
 
-class Client:
-    """The CLI's side of the socket."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-
-    def __call__(self, op: str, args: dict[str, Any]) -> Any:
-        with self.sock:
-            self.sock.sendall(json.dumps({"op": op, "args": args}).encode() + b"\n")
-            line = self.sock.makefile("rb").readline()
-        if not line:
-            raise errors.ConfigError("the supervisor closed the connection without an answer")
-        answer = json.loads(line)
-        if answer.get("ok"):
-            return answer.get("result")
-        cls = _ERRORS.get(answer.get("type", ""), errors.ConfigError)
-        if cls is errors.ConfigError:
-            raise errors.ConfigError(answer["error"], answer.get("problems") or [])
-        raise cls(answer["error"])
-
-
 def client_for(root: Root) -> Client | None:
     """A connection to the root's supervisor, or None when none runs."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(str(root.run / SOCKET))
-    except OSError:
-        sock.close()
-        return None
-    return Client(sock)
+    return connect(root.path)
