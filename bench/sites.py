@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -60,18 +61,23 @@ def main() -> None:
 
 
 def run(root: Path, env: dict[str, str], sup: subprocess.Popen[bytes], n: int, idle: float) -> None:
-    inside, wall = [], []
+    inside, wall, cpu = [], [], []
     for i in range(n):
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([*CLI, "sites", "create", f"site{i:03d}", "--json"], env=env,
                              check=True, capture_output=True, text=True).stdout  # fmt: skip
         wall.append(time.monotonic() - t0)
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
         inside.append(json.loads(out)["seconds"])
     print(f"create, supervisor to /readyz: median {statistics.median(inside):.3f} s, "
           f"max {max(inside):.3f} s ({n} sites)")  # fmt: skip
     print(f"create, CLI wall time:         median {statistics.median(wall):.3f} s, "
           f"max {max(wall):.3f} s")  # fmt: skip
-    print(f"  [{'ok' if statistics.median(wall) <= 1.0 else 'MISS'}] create ≤ 1 s with the CLI")
+    print(f"create, the CLI's own CPU time: median {statistics.median(cpu):.3f} s "
+          f"(its start-up; less bent by other load than wall times)")  # fmt: skip
+    print(f"  [{'ok' if statistics.median(wall) <= 1.0 else 'MISS'}] create ≤ 1 s with the CLI"
+          f" (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     time.sleep(5)  # settle after the last start
     site_pids = {json.loads((root / "state" / f"site{i:03d}.json").read_text())["pid"]
                  for i in range(n)}  # fmt: skip

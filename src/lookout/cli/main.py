@@ -14,7 +14,7 @@ from lookout.cli import helpstyle
 from lookout.cli.lazy import LazyGroup
 from lookout.cli.options import GlobalOptions
 
-OBJECTS = ("objects_cmds", "edit_cmds")
+OBJECTS = ("objects_cmds", "edit_cmds", "agent_cmds")
 """``edit_cmds`` adds ``edit`` to the ``host`` and ``service`` groups."""
 ADMIN = ("admin_cmds", "user_cmds")
 """``user_cmds`` adds ``passwd`` and ``totp-reset`` to the ``user`` group."""
