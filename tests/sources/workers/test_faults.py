@@ -125,6 +125,8 @@ def test_a_worker_killed_mid_check_has_its_job_run_again_and_the_state_changes_o
         assert service(c)["attempt"] == 1
         assert metric(c, "lookout_pool_results_total") == 1
         assert metric(c, "lookout_pool_no_worker_total") == 0
+        assert metric(c, 'lookout_pool_latency_seconds_count{pool="default"}') == 1
+        assert metric(c, 'lookout_pool_latency_seconds_bucket{le="+Inf",pool="default"}') == 1
         pools = {p["pool"]: p for p in c.get("/api/v1/pools").json()["pools"]}
         assert [w["pid"] for w in pools["default"]["workers"]] == [workers[1].pid]
 

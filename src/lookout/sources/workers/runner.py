@@ -2,8 +2,9 @@
 
 ``run(job)`` publishes the job on ``lookout.<site>.jobs.<pool>`` (JetStream acknowledges it is
 stored) and waits for its result. Results come from the site's durable consumer on the result
-stream; each batch of them is handed to the site's journaled apply path (``hooks.apply``) and
-only once that is durable are the messages acknowledged and the waiting runs answered. So the
+stream, several per message (a worker's batch); each fetch of them is handed to the site's
+journaled apply path (``hooks.apply``) and only once that is durable are the messages
+acknowledged and the waiting runs answered. So the
 runner, not the scheduler, hands its results to the engine: the scheduler's ``submit`` is
 :func:`journaled_already`.
 
@@ -28,6 +29,7 @@ a pool without workers.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 import itertools
@@ -175,10 +177,22 @@ class Counters:
     """Runs answered UNKNOWN: no worker took the job, or none answered in time."""
 
 
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Upper bounds (seconds) of the due-to-journaled latency histogram (``/metrics``)."""
+
+
 @dataclass(slots=True)
 class _Pool:
     ready: asyncio.Future[None] | None = None
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    """Results per latency bucket (not cumulative; the last one is above every bound)."""
+    latency_sum: float = 0.0
+
+    def took(self, latency: float) -> None:
+        self.latencies.append(latency)
+        self.buckets[bisect.bisect_left(LATENCY_BUCKETS, latency)] += 1
+        self.latency_sum += latency
 
 
 class NatsRunner:
@@ -425,46 +439,55 @@ class NatsRunner:
                 await asyncio.sleep(GATHER)
 
     async def take(self, msgs: list[Msg]) -> None:
-        """Journal the results in ``msgs`` that are new, then acknowledge every message and
-        answer the runs waiting for them."""
-        take: list[tuple[Msg, wire.Result, _Waiting | None]] = []
-        drop: list[Msg] = []
+        """Journal the new results in ``msgs`` (each a worker's batch, or one result), then
+        acknowledge every message whose results are all journaled (the others come again)
+        and answer the runs waiting for them."""
+        take: list[tuple[int, wire.Result, _Waiting | None]] = []
+        taken: list[Msg | None] = list(msgs)
+        drops = 0
         seen: set[str] = set()
-        for msg in msgs:
+        for i, msg in enumerate(msgs):
             try:
-                r = wire.decode_result(msg.data)
+                results = wire.decode_results(msg.data)
             except Exception as exc:
                 log.error("a message on %s is not a result, dropped: %s", msg.subject, exc)
                 await msg.term()
+                taken[i] = None
                 continue
-            w = self._waiting.get(r.job)
-            if r.job in seen or not self._new(r, w):
-                drop.append(msg)
-                continue
-            seen.add(r.job)
-            if w is not None:
-                w.settled = True
-            take.append((msg, _checked(r), w))
+            for r in results:
+                w = self._waiting.get(r.job)
+                if r.job in seen or not self._new(r, w):
+                    drops += 1
+                    continue
+                seen.add(r.job)
+                if w is not None:
+                    w.settled = True
+                take.append((i, _checked(r), w))
         done = await asyncio.gather(
             *(self._hooks.apply(r.result) for _, r, _ in take), return_exceptions=True
         )
         now = self._clock()
-        for (msg, r, w), outcome in zip(take, done, strict=True):
+        failed: set[int] = set()
+        for (i, r, w), outcome in zip(take, done, strict=True):
             if isinstance(outcome, BaseException):
                 log.error("a worker result was not journaled, it comes again: %s", outcome)
                 if w is not None:
                     w.settled = False
-                await msg.nak(delay=5)
+                failed.add(i)
                 continue
-            await msg.ack()
             self.counters.results += 1
             if w is not None:
-                self._pools.setdefault(w.pool, _Pool()).latencies.append(now - w.job.scheduled_at)
+                self._pools.setdefault(w.pool, _Pool()).took(now - w.job.scheduled_at)
                 if not w.future.done():
                     w.future.set_result(r.result)
-        self.counters.duplicates += len(drop)
-        for msg in drop:
-            await msg.ack()
+        self.counters.duplicates += drops
+        for i, kept in enumerate(taken):
+            if kept is None:
+                continue
+            if i in failed:  # its journaled results are dropped as old when it comes again
+                await kept.nak(delay=5)
+            else:
+                await kept.ack()
 
     def _new(self, r: wire.Result, w: _Waiting | None) -> bool:
         """Whether ``r`` should go to the engine: a run waits for it, or (after a restart) it
@@ -627,6 +650,11 @@ class NatsRunner:
             if hb.pool == pool:
                 out.append(_worker_info(hb, seen))
         return sorted(out, key=lambda i: i.worker)
+
+    def latency_histograms(self) -> dict[str, tuple[list[int], float]]:
+        """Per pool: results per latency bucket (:data:`LATENCY_BUCKETS`, then above) and
+        the sum of their latencies in seconds."""
+        return {name: (list(p.buckets), p.latency_sum) for name, p in self._pools.items()}
 
     async def pools(self) -> list[PoolInfo]:
         """Every pool this site knows (settings, labels used, workers heard)."""

@@ -4,7 +4,9 @@ A :class:`Job` is the same content the embedded runner runs (a
 :class:`~lookout.sources.active.runner.CheckJob`: host, service, address, check config, when
 it was due) plus its id, the site, the pool and a deadline; for a Nagios check it also carries
 the command definition, since a worker has no database. A :class:`Result` is the runner's
-:class:`~lookout.domain.results.CheckResult` for one job.
+:class:`~lookout.domain.results.CheckResult` for one job. A worker sends its results in
+batches: one message holds a msgpack array of results (:func:`encode_batch`) or, as before,
+one result alone; the site takes either (:func:`decode_results`).
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def check_config(payload: dict[str, Any]) -> ActiveCheckConfig:
 
 _encoder = msgspec.msgpack.Encoder()
 _job = msgspec.msgpack.Decoder(Job)
-_result = msgspec.msgpack.Decoder(Result)
+_results = msgspec.msgpack.Decoder(list[Result] | Result)
 _heartbeat = msgspec.msgpack.Decoder(Heartbeat)
 _check = msgspec.msgpack.Decoder(dict[str, Any])
 
@@ -117,8 +119,16 @@ def decode_job(data: bytes) -> Job:
     return _job.decode(data)
 
 
-def decode_result(data: bytes) -> Result:
-    return _result.decode(data)
+def encode_batch(encoded: list[bytes]) -> bytes:
+    """One message of results already encoded one by one (:func:`encode`): a msgpack array."""
+    return _encoder.encode([msgspec.Raw(one) for one in encoded])
+
+
+def decode_results(data: bytes) -> list[Result]:
+    """The results of one message: a batch, or a single result (``msgspec.DecodeError`` or
+    ``ValidationError`` when it is neither)."""
+    out = _results.decode(data)
+    return out if isinstance(out, list) else [out]
 
 
 def decode_heartbeat(data: bytes) -> Heartbeat:

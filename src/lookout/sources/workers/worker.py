@@ -4,8 +4,9 @@ runner (the same code that runs checks in a site) and publishes their results.
 - A job is acknowledged only after its result is published (JetStream stored it), so the jobs
   of a worker killed mid-check go to another worker after the consumer's ack wait. While a
   check runs the worker reports progress, so a long check is not handed out twice.
-- A result is published with ``Nats-Msg-Id`` = the job's id: a second copy (a redelivered
-  job run again) is dropped by JetStream, and by the site if it comes later than that.
+- Results go in batches (:mod:`.batching`: many per message under load, one at a trickle),
+  each batch with a ``Nats-Msg-Id`` of its own; a second copy of a result (a redelivered job
+  run again) is dropped by the site as older than what it has.
 - A job taken after the site stopped waiting for it (``give_up``) is dropped with a note in
   the log: the site has answered that run UNKNOWN already. One taken after its ``deadline``
   but before is run: right after a JetStream leader change the site may still count it as
@@ -49,6 +50,7 @@ from lookout.sources.active.resources import ResourceFile
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner, host_state
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.workers import wire
+from lookout.sources.workers.batching import MAX_BYTES, ResultSender
 from lookout.sources.workers.connection import NatsAccess, Quiet, connect, describe
 from lookout.sources.workers.storing import Storer
 from lookout.sources.workers.streams import Layout
@@ -133,21 +135,31 @@ class Worker:
             js = nc.jetstream(timeout=2.0)
             storer = Storer(nc)
             await storer.start()
+            sender = ResultSender(
+                storer,
+                self.layout.results_subject,
+                f"{self.id}-{secrets.token_hex(4)}-",
+                max_bytes=min(MAX_BYTES, nc.max_payload // 2),  # room for headers
+                retry=RETRY,
+                report=self._publish_failed,
+            )
             beat = asyncio.create_task(self._heartbeats(nc), name="worker heartbeats")
+            sending = asyncio.create_task(sender.run(), name="worker results")
             try:
                 sub = await self._subscribe(js)
                 if sub is not None:
                     ack_wait = (await sub.consumer_info()).config.ack_wait or 30.0
                     progress = asyncio.create_task(self._progress(ack_wait))
                     try:
-                        await self._take_jobs(storer, sub)
+                        await self._take_jobs(sender, sub)
                         await self._drain()
                     finally:
                         progress.cancel()
                         await asyncio.gather(progress, return_exceptions=True)
             finally:
                 beat.cancel()
-                await asyncio.gather(beat, return_exceptions=True)
+                sending.cancel()
+                await asyncio.gather(beat, sending, return_exceptions=True)
                 with contextlib.suppress(Exception):
                     await self._beat(nc, stopping=True)
         finally:
@@ -204,7 +216,9 @@ class Worker:
             await self._pause(2.0)
         return None
 
-    async def _take_jobs(self, storer: Storer, sub: JetStreamContext.PullSubscription) -> None:
+    async def _take_jobs(
+        self, sender: ResultSender, sub: JetStreamContext.PullSubscription
+    ) -> None:
         while not self._stop.is_set():
             free = self.options.concurrency - len(self._tasks)
             if free <= 0:
@@ -224,7 +238,7 @@ class Worker:
                 if self._stop.is_set():
                     await msg.nak()  # another worker takes it at once
                     continue
-                task = asyncio.create_task(self._handle(storer, msg))
+                task = asyncio.create_task(self._handle(sender, msg))
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
             if len(msgs) < free:  # the queue is short: let jobs gather (one fetch, many)
@@ -241,7 +255,7 @@ class Worker:
             log.info("stopping: letting %d running checks finish", len(self._tasks))
             await asyncio.wait(set(self._tasks), timeout=self.options.drain)
 
-    async def _handle(self, storer: Storer, msg: Msg) -> None:
+    async def _handle(self, sender: ResultSender, msg: Msg) -> None:
         try:
             job = wire.decode_job(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -265,7 +279,7 @@ class Worker:
             body = wire.encode(
                 wire.Result(job=job.id, issued_at=job.issued_at, worker=self.id, result=result)
             )
-            await self._publish(storer, body, job.id)
+            await sender.send(body)
             await msg.ack()
         finally:
             del self._running[id(msg)]
@@ -289,17 +303,9 @@ class Worker:
         if known is None or known.line != line:
             self.commands.commands[name] = Command.parse(name, line)
 
-    async def _publish(self, storer: Storer, body: bytes, job_id: str) -> None:
-        """Publish a result until JetStream has stored it."""
-        subject = self.layout.results_subject
-        while True:
-            try:
-                await storer.store(subject, body, job_id, within=5.0)
-                return
-            except (nats.errors.Error, OSError, TimeoutError) as exc:
-                if self._quiet.fresh(f"publishing results: {describe(exc)}"):
-                    log.warning("publishing results: %s (trying again)", describe(exc))
-                await asyncio.sleep(RETRY)
+    def _publish_failed(self, exc: BaseException) -> None:
+        if self._quiet.fresh(f"publishing results: {describe(exc)}"):
+            log.warning("publishing results: %s (trying again)", describe(exc))
 
     async def _heartbeats(self, nc: Client) -> None:
         while True:

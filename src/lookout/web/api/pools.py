@@ -7,10 +7,16 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from starlette.responses import Response
 
 from lookout.auth import Principal, Role
+from lookout.sources.workers.runner import LATENCY_BUCKETS
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
 
@@ -52,6 +58,18 @@ def pool_families(runner: Any) -> Iterator[Metric]:
         "Checks answered UNKNOWN: no worker took them or none answered in time.",
         value=c.no_worker,
     )
+    latency = HistogramMetricFamily(
+        "lookout_pool_latency_seconds",
+        "Seconds from a check's due time to its journaled result, per pool.",
+        labels=["pool"],
+    )
+    for pool, (counts, total) in sorted(runner.latency_histograms().items()):
+        cumulative, buckets = 0, []
+        for bound, n in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
+            cumulative += n
+            buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+        latency.add_metric([pool], buckets, total)
+    yield latency
     gauges = {
         "workers": ("lookout_pool_workers", "Workers alive per pool."),
         "waiting": ("lookout_pool_jobs_waiting", "Jobs no worker has taken yet."),
