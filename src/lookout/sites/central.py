@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -30,7 +32,9 @@ ACTIONS = ("acknowledge", "schedule-downtime", "comment", "recheck")
 """The actions a central site carries to a remote (``POST /api/v1/actions/<name>`` there)."""
 _RANK = {2: 0, 3: 1, 1: 2, 0: 3}
 MEMO_SIZE = 16
-"""Listings remembered (one per filter asked lately)."""
+"""Listings remembered per site (one per filter asked lately)."""
+Row = tuple[str, RemoteObject]
+"""A site's name and one of its objects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +49,43 @@ class Filter:
     """Hosts instead of services."""
 
 
+def row_order(row: Row) -> tuple[bool, int, float]:
+    obj = row[1]
+    return (obj.handled, _RANK[obj.state], obj.last_state_change)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    version: Any
+    rows: list[Row]
+    unhandled: int
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The rows of a filter: each site's rows sorted on their own and merged only as far as
+    a page needs (a change on one site sorts that site's rows again, not every site's)."""
+
+    parts: tuple[list[Row], ...]
+    total: int
+    unhandled: int
+    """Rows not handled (acknowledged, in downtime, host down)."""
+
+    def slice(self, start: int, stop: int) -> list[Row]:
+        """Rows ``start`` to ``stop`` (exclusive) of the merged order."""
+        if len(self.parts) == 1:
+            return self.parts[0][start:stop]
+        return list(itertools.islice(heapq.merge(*self.parts, key=row_order), start, stop))
+
+
 class Central:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.links: dict[str, RemoteLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._memo: dict[Filter, tuple[tuple[Any, ...], list[tuple[str, RemoteObject]]]] = {}
-        """Listings by filter, kept while no cache and no local state moved (pages poll)."""
+        self._memo: dict[tuple[Filter, str], _Part] = {}
+        """Each site's sorted rows by filter, kept while its cache (or, for this site, its
+        state) does not move: pages poll, and a change on one site sorts only its rows."""
 
     @property
     def name(self) -> str:
@@ -71,6 +105,8 @@ class Central:
     async def _stop(self, name: str) -> None:
         task = self._tasks.pop(name, None)
         link = self.links.pop(name, None)
+        for key in [k for k in self._memo if k[1] == name]:
+            del self._memo[key]  # a remote added again under this name starts at version 0
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,47 +177,54 @@ class Central:
     def sites(self) -> list[str]:
         return [self.name, *self.links]
 
-    def rows(self, f: Filter) -> list[tuple[str, RemoteObject]]:
+    def rows(self, f: Filter) -> Listing:
         """Objects of every site (or ``f.site``) that pass ``f``; problems (``states`` without
         0) sorted unhandled first, then worst and oldest."""
         if f.site is not None and f.site != self.name and f.site not in self.links:
             raise NotFound(f"site {f.site!r} is neither this site nor one of its remotes")
-        eng = self.site.engine
-        key = (
-            eng.counters.events,
-            eng.counters.results,
-            eng.counters.actions,
-            eng.counters.changes,
-            len(eng.status),
-            tuple((name, link.version) for name, link in self.links.items()),
+        parts = [self._part(f, name) for name in self.sites() if f.site in (None, name)]
+        return Listing(
+            tuple(p.rows for p in parts if p.rows),
+            sum(len(p.rows) for p in parts),
+            sum(p.unhandled for p in parts),
         )
-        memo = self._memo.get(f)
-        if memo is not None and memo[0] == key:
-            return memo[1]
-        out = [row for row in self._candidates(f) if _passes(row[1], f)]
-        out.sort(key=lambda r: (r[1].handled, _RANK[r[1].state], r[1].last_state_change))
-        if len(self._memo) >= MEMO_SIZE:
-            self._memo.pop(next(iter(self._memo)))
-        self._memo[f] = (key, out)
-        return out
 
-    def _candidates(self, f: Filter) -> Iterator[tuple[str, RemoteObject]]:
+    def _part(self, f: Filter, name: str) -> _Part:
+        """One site's rows for ``f``, sorted; made again only when that site's cache (or,
+        for this site, the engine's counters) moved since."""
+        if name == self.name:
+            eng = self.site.engine
+            c = eng.counters
+            version: Any = (c.events, c.results, c.actions, c.changes, len(eng.status))
+        else:
+            version = self.links[name].version
+        key = (replace(f, site=None), name)
+        part = self._memo.pop(key, None)
+        if part is None or part.version != version:
+            rows = [(name, obj) for obj in self._objects(f, name) if _passes(obj, f)]
+            rows.sort(key=row_order)
+            part = _Part(version, rows, sum(1 for _, o in rows if not o.handled))
+        self._memo[key] = part  # the most recent last
+        while len(self._memo) > MEMO_SIZE * len(self.sites()):
+            self._memo.pop(next(iter(self._memo)))
+        return part
+
+    def _objects(self, f: Filter, name: str) -> Iterator[RemoteObject]:
         problems_only = bool(f.states) and 0 not in f.states
-        if f.site in (None, self.name):
+        if name == self.name:
             eng = self.site.engine
             for st in eng.status.values():
                 if (not st.service) != f.hosts or (problems_only and st.state == 0):
                     continue
-                yield self.name, remote_object(eng, st)
-        for name, link in self.links.items():
-            if f.site not in (None, name):
-                continue
-            keys = link.problems if problems_only else link.objects.keys()
-            objects = link.objects
-            for key in list(keys):
-                obj = objects.get(key)
-                if obj is not None and (not obj.service) == f.hosts:
-                    yield name, obj
+                yield remote_object(eng, st)
+            return
+        link = self.links[name]
+        keys = link.problems if problems_only else link.objects.keys()
+        objects = link.objects
+        for key in list(keys):
+            obj = objects.get(key)
+            if obj is not None and (not obj.service) == f.hosts:
+                yield obj
 
     # ------------------------------------------------------------------ actions
     async def act(self, site: str, action: str, body: dict[str, Any], user: str) -> Answer:

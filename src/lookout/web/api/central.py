@@ -101,10 +101,10 @@ def _listing(
     offset: int,
 ) -> Response:
     rows = _central(request).rows(f)
-    page = rows[offset : offset + limit]
+    page = rows.slice(offset, offset + limit)
     return JSON(
         {
-            "total": len(rows),
+            "total": rows.total,
             "sites": _central(request).health(),
             "items": [row_view(site, obj, hosts=f.hosts) for site, obj in page],
         }

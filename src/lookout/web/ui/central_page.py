@@ -71,8 +71,8 @@ async def central(
     )
     rows = c.rows(f)
     size = this.settings.ui.page_size
-    pages = max(1, math.ceil(len(rows) / size))
-    shown = rows[(page - 1) * size : page * size]
+    pages = max(1, math.ceil(rows.total / size))
+    shown = rows.slice((page - 1) * size, page * size)
     query = urlencode(
         [("site", site), ("host", host), ("handled", handled)] + [("state", s) for s in state]
     )
@@ -85,7 +85,7 @@ async def central(
         sites=c.sites(),
         this_site=c.name,
         rows=shown,
-        result=Page(shown, len(rows), sum(1 for _, o in rows if not o.handled), page, pages),
+        result=Page(shown, rows.total, rows.unhandled, page, pages),
         chosen={"site": site, "host": host, "handled": handled, "states": set(state)},
         unknown_site=site if site and not known else "",
         query=query,
