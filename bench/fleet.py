@@ -38,6 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "root"
         subprocess.run([*CLI, "sites", "init", str(path), "--first-port", "22000",
+                        "--no-site-users",
                         "--listen", "", "--agent-listen", ""], check=True,
                        capture_output=True)  # fmt: skip
         root = Root(path)

@@ -46,6 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
         subprocess.run([*CLI, "sites", "init", str(root), "--first-port", str(args.first_port),
+                        "--no-site-users",
                         "--listen", f"127.0.0.1:{free_port()}",
                         "--agent-listen", f"127.0.0.1:{free_port()}"],
                        check=True, capture_output=True)  # fmt: skip

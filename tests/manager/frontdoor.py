@@ -20,12 +20,13 @@ from lookout.manager.supervisor import client_for
 CLI = (sys.executable, "-m", "lookout.cli.main")
 
 
-def door_root(path: Path, **door: Any) -> Root:
+def door_root(path: Path, *, users: bool = False, **door: Any) -> Root:
     root = init_root(
         path,
         first_port=random.randrange(20000, 32000, 100),
         listen=f"127.0.0.1:{free_port()}",
         agent_listen=f"127.0.0.1:{free_port()}",
+        site_users=users,
     )
     if door:
         settings = root.path / "manager.toml"

@@ -21,6 +21,7 @@ def make_root(path: Path, *, saas: bool = False) -> Root:
         first_port=random.randrange(20000, 32000, 100),
         listen="",
         agent_listen="",
+        site_users=False,  # tests/manager/test_siteusers.py makes Unix users (and cleans up)
     )
 
 

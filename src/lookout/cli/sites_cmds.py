@@ -90,6 +90,9 @@ def init(
     agent_listen: Annotated[
         str, typer.Option(help="HOST:PORT of the agents' port, routed by SNI ('' for none)")
     ] = "127.0.0.1:9443",
+    site_users: Annotated[
+        bool, typer.Option(help="Run as root: a Unix user per site (site_users in manager.toml)")
+    ] = True,
 ) -> None:
     """Make a directory the root of many sites (its settings in ROOT/manager.toml)."""
     from lookout.manager.client import root_path
@@ -102,6 +105,7 @@ def init(
             first_port=first_port,
             listen=listen,
             agent_listen=agent_listen,
+            site_users=site_users,
         )
     except ConfigError as exc:
         raise _fail(exc, ctx) from exc
@@ -182,22 +186,29 @@ def create(
 
 @app.command("list")
 def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
-    """Sites with their state, crashes in a row (how the last ended), version, size and last
-    backup."""
+    """Sites with their state, crashes in a row (how the last ended), Unix user, version, size
+    and last backup."""
     from lookout.manager.manager import Manager
 
     rows = Manager(_root(root)).rows()
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("site", "state", "crashes", "version", "size", "last backup", "url")
+    table = Table("site", "state", "crashes", "user", "version", "size", "last backup", "url")
     for r in rows:
         when = r["last_backup"]
         shown = dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else "never"
         size = f"{r['size'] / 1e6:.1f} MB"
         crashes = f"{r['crashes']} ({r['last_exit']})" if r["crashes"] else "0"
-        table.add_row(r["name"], r["state"], crashes, r["version"], size, shown, r["url"])
+        row = (r["name"], r["state"], crashes, r["user"], r["version"], size, shown, r["url"])
+        table.add_row(*row)
     out.print(table)
+    if rows and not any(r["own_user"] for r in rows):
+        out.print(
+            f"Every site runs as {rows[0]['user']}: sites get Unix users of their own only "
+            "when made by root with site_users = true (manager.toml).",
+            soft_wrap=True,
+        )
 
 
 @app.command()

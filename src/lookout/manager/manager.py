@@ -17,6 +17,7 @@ from lookout import __version__
 from lookout.config import SETTINGS_FILE, load_settings, render_settings, validate_settings
 from lookout.errors import ConfigError, Conflict
 from lookout.manager import backup as bk
+from lookout.manager import siteusers
 from lookout.manager.processes import (
     SERVE_LOG,
     Launcher,
@@ -26,7 +27,7 @@ from lookout.manager.processes import (
     stop_process,
     wait_ready,
 )
-from lookout.manager.root import Record, Root, check_name
+from lookout.manager.root import ROOT_SETTINGS, Record, Root, check_name
 from lookout.sites.site import CLI_CREDENTIALS, init_site
 from lookout.web.ui.passwords import new_password, set_password
 
@@ -58,31 +59,38 @@ class Manager:
         with self.root.locked():
             if self.root.exists(name) or self.root.site_dir(name).exists():
                 raise Conflict(f"site {name!r} exists already")
-            http, agent = self.root.free_ports(2)
             site_dir = self.root.site_dir(name)
-            created = init_site(
-                site_dir,
-                listen=f"{self.root.settings.host}:{http}",
-                extra=self._site_settings(name, http, agent),
-            )
-            rec = Record(name, http, agent, __version__, time.time(), wanted="running")
+            user, made_user = self._new_user(name)
+            rec = Record(name, 0, 0, __version__, time.time(), wanted="running")
             try:  # all or nothing, like lookout init
-                _private(site_dir)
-                _cli_url(site_dir, self.local_url(http))
+                rec.http_port, rec.agent_port = self.root.free_ports(2)
+                created = init_site(
+                    site_dir,
+                    listen=f"{self.root.settings.host}:{rec.http_port}",
+                    extra=self._site_settings(name, rec.http_port, rec.agent_port),
+                )
+                _cli_url(site_dir, self.local_url(rec.http_port))
                 password = new_password()
                 _set_admin_password(site_dir, password)
+                _private(site_dir)
+                if user is not None:
+                    siteusers.own(site_dir, user)
+                    rec.user = user.name
                 self.root.save(rec)
                 self.run_process(rec)
             except BaseException:
-                self.end_process(rec)
+                if rec.http_port:
+                    self.end_process(rec)
                 self.root.forget(name)
                 shutil.rmtree(site_dir, ignore_errors=True)
+                if made_user:
+                    siteusers.delete_user(self.root.settings.user_prefix, name)
                 raise
         return NewSite(
             name=name,
             url=created.url,
-            agent_url=self.agent_url(name, agent),
-            local_url=self.local_url(http),
+            agent_url=self.agent_url(name, rec.agent_port),
+            local_url=self.local_url(rec.http_port),
             token=created.token,
             password=password,
             seconds=time.monotonic() - began,
@@ -101,8 +109,33 @@ class Manager:
             shutil.rmtree(self.root.site_dir(name), ignore_errors=True)
             if purge:
                 shutil.rmtree(self.root.backups(name), ignore_errors=True)
+                if rec.user:  # kept otherwise: a restore under the name takes it again
+                    siteusers.delete_user(self.root.settings.user_prefix, name)
             self.root.forget(name)
             return final
+
+    def _new_user(self, name: str) -> tuple[siteusers.SiteUser | None, bool]:
+        """The Unix user of a new site (None when sites run as the manager's user) and
+        whether it was made now (a failed create deletes it again)."""
+        settings = self.root.settings
+        if not siteusers.active(settings.site_users):
+            return None, False
+        siteusers.user_name(settings.user_prefix, name)  # too long: refused before any change
+        for path in (self.root.path, self.root.sites):  # site users pass through, not list
+            os.chmod(path, 0o711)
+        os.chmod(self.root.path / ROOT_SETTINGS, 0o600)
+        siteusers.check_reachable(self.root.site_dir(name), settings.user_prefix + name)
+        siteusers.check_runnable()
+        return siteusers.ensure_user(settings.user_prefix, name, self.root.site_dir(name))
+
+    def own(self, rec: Record, path: Path) -> None:
+        """A restored directory owned by the site's user again (when it has one)."""
+        if not rec.user:
+            return
+        user = siteusers.lookup(rec.user)
+        if user is None:
+            user, _ = siteusers.ensure_user(self.root.settings.user_prefix, rec.name, path)
+        siteusers.own(path, user)
 
     # ------------------------------------------------------------------ start / stop
     def start(self, name: str) -> Record:
@@ -244,6 +277,8 @@ class Manager:
                     "agent_url": self.agent_url(name, rec.agent_port),
                     "local_url": self.local_url(rec.http_port),
                     "pid": rec.pid if running else None,
+                    "user": rec.user or siteusers.name_of(os.geteuid()),
+                    "own_user": bool(rec.user),
                     "crashes": rec.crashes,
                     "last_exit": rec.last_exit,
                 }
@@ -288,6 +323,7 @@ class Manager:
             fresh = site_dir.with_name(f".{name}.restoring")
             shutil.rmtree(fresh, ignore_errors=True)
             bk.unpack(source, fresh)  # checked before the site is touched
+            self.own(rec, fresh)
             was = rec.wanted
             self.end_process(rec)
             swap_in(fresh, site_dir)
@@ -307,12 +343,21 @@ class Manager:
         if self.root.exists(name) or self.root.site_dir(name).exists():
             raise Conflict(f"site {name!r} exists already")
         site_dir = self.root.site_dir(name)
-        manifest = bk.unpack(source, site_dir)
-        http, agent = self.root.free_ports(2)
-        host = self.root.settings.host
-        changes = self._site_settings(name, http, agent)  # a SaaS root's copy is SaaS too
-        rewrite_settings(site_dir, {**changes, "listen": f"{host}:{http}"})
-        _cli_url(site_dir, self.local_url(http))
+        user, made_user = self._new_user(name)
+        try:
+            manifest = bk.unpack(source, site_dir)
+            http, agent = self.root.free_ports(2)
+            host = self.root.settings.host
+            changes = self._site_settings(name, http, agent)  # a SaaS root's copy is SaaS too
+            rewrite_settings(site_dir, {**changes, "listen": f"{host}:{http}"})
+            _cli_url(site_dir, self.local_url(http))
+            if user is not None:
+                siteusers.own(site_dir, user)
+        except BaseException:
+            shutil.rmtree(site_dir, ignore_errors=True)
+            if made_user:
+                siteusers.delete_user(self.root.settings.user_prefix, name)
+            raise
         rec = Record(
             name,
             http,
@@ -320,6 +365,7 @@ class Manager:
             str(manifest.get("version", __version__)),
             time.time(),
             wanted="running",
+            user=user.name if user else "",
         )
         self.root.save(rec)
         self.run_process(rec)

@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 import psutil
 
 from lookout.errors import ConfigError
+from lookout.manager.siteusers import drop_privileges, name_of, owner
 
 SERVE_LOG = "serve.log"
 SERVE = (sys.executable, "-m", "lookout.cli.main", "serve")
@@ -30,8 +31,15 @@ class Launcher(Protocol):
 
 
 def popen_launcher(site_dir: Path, env: Mapping[str, str]) -> int:
-    """A detached ``python -m lookout.cli.main serve`` (its own session: it outlives the CLI)."""
-    fd = os.open(site_dir / SERVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    """A detached ``python -m lookout.cli.main serve`` (its own session: it outlives the CLI),
+    as the site's own user when there is one (``siteusers.owner``)."""
+    user = owner(site_dir)
+    fd = _open_log(site_dir / SERVE_LOG, user)
+    as_user: dict[str, Any] = {}
+    if user is not None:
+        home = {"HOME": str(site_dir), "USER": name_of(user[0]), "LOGNAME": name_of(user[0])}
+        env = {**env, **home}
+        as_user = {"user": user[0], "group": user[1], "extra_groups": [], "umask": 0o077}
     with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(
             [*SERVE, str(site_dir), "--log-level", "warning"],
@@ -40,8 +48,16 @@ def popen_launcher(site_dir: Path, env: Mapping[str, str]) -> int:
             stderr=subprocess.STDOUT,
             env={**os.environ, **env},
             start_new_session=True,
+            **as_user,
         )
     return proc.pid
+
+
+def _open_log(path: Path, user: tuple[int, int] | None) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if user is not None:
+        os.fchown(fd, *user)
+    return fd
 
 
 def fork_launcher(
@@ -50,10 +66,12 @@ def fork_launcher(
     """Fork this (single-threaded) process and ``run(site_dir)`` in the child: the site code
     is imported already, and its pages are shared with the parent until written.
     ``in_child`` first closes what the child must not keep (the parent's sockets). Output goes
-    to ``site_dir/log_name``."""
+    to ``site_dir/log_name``. The child runs as the site's own user when there is one
+    (``siteusers.owner``): it drops root before it runs anything of the site's."""
 
     def launch(site_dir: Path, env: Mapping[str, str]) -> int:
-        log = os.open(site_dir / log_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        user = owner(site_dir)
+        log = _open_log(site_dir / log_name, user)
         gc.freeze()  # the child's collections never walk (and so never copy) the parent's objects
         pid = os.fork()
         if pid:
@@ -70,6 +88,8 @@ def fork_launcher(
             os.dup2(log, 1)
             os.dup2(log, 2)
             os.environ.update(env)
+            if user is not None:
+                drop_privileges(site_dir, *user)
             run(site_dir)
             code = 0
         except SystemExit as exc:

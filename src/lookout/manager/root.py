@@ -2,7 +2,7 @@
 
 ```
 ROOT/manager.toml          settings of the installation: host, port range, [saas]
-ROOT/sites/NAME/           each site's directory (0700), as ``lookout init`` makes it
+ROOT/sites/NAME/           each site's directory (0700, its own user's when run as root)
 ROOT/state/NAME.json       the manager's record of a site: ports, wanted state, process
 ROOT/state/NAME.update     the step an update of the site is at (while it runs)
 ROOT/backups/NAME/*.tar    backups (a manifest with checksums inside each)
@@ -129,6 +129,10 @@ class RootSettings(BaseModel):
     """Seconds between scheduled backups of each site by the supervisor (0: none)."""
     backup_keep: int = Field(7, ge=1, le=10000)
     """Backups kept per site; a new one deletes the oldest beyond this."""
+    site_users: bool = True
+    """When run as root: each site under a Unix user of its own (user_prefix + name)."""
+    user_prefix: str = Field("lookout-", pattern=r"^[a-z_][a-z0-9_-]{0,15}$")
+    """Start of each site's Unix user and group name (the site's name follows)."""
     saas: SaasSettings = SaasSettings()
     """SaaS mode for every site of this root (the sites cannot turn it off)."""
     signup: SignupSettings = SignupSettings()
@@ -161,6 +165,8 @@ class Record:
     pid: int | None = None
     started: float | None = None
     """The process' start time (psutil), so a reused pid is never taken for the site."""
+    user: str = ""
+    """The Unix user the site runs as ("": the manager's own, when it does not run as root)."""
     crashes: int = 0
     """Times in a row the site's process ended (or did not start) while wanted running; reset
     once it has run ``STABLE_AFTER`` seconds, or by a stop."""
@@ -311,6 +317,12 @@ ready_timeout = 30.0
 # backups of a site are kept (a new one deletes the oldest beyond that).
 backup_every = 86400.0
 backup_keep = 7
+# Run as root, `lookout sites create` makes a Unix user and group USER_PREFIX + NAME for
+# each site (no log-in shell, home = the site's directory), owns the site's files by it
+# (0600/0700) and runs the site as that user. Not root (or false): every site runs as the
+# manager's own user.
+site_users = {site_users}
+user_prefix = "lookout-"
 
 [door]
 # The front door, run by `lookout sites serve`: http(s)://LISTEN/<site>/ reaches a site's API
@@ -343,6 +355,7 @@ def init_root(
     first_port: int = 20000,
     listen: str = "127.0.0.1:9080",
     agent_listen: str = "127.0.0.1:9443",
+    site_users: bool = True,
 ) -> Root:
     """Make ``path`` a manager root (its directories 0700)."""
     if (path / ROOT_SETTINGS).exists():
@@ -360,6 +373,7 @@ def init_root(
         first_port=first_port,
         last_port=min(65535, first_port + 9999, 32767 if first_port < 32768 else 65535),
         saas="true" if saas else "false",
+        site_users="true" if site_users else "false",
         listen=listen,
         agent_listen=agent_listen,
     )

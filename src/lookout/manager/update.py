@@ -225,6 +225,7 @@ class Update:
         fresh = site_dir.with_name(f".{self.name}.restoring")
         shutil.rmtree(fresh, ignore_errors=True)
         bk.unpack(Path(state["backup"]), fresh)
+        self.m.own(self.root.record(self.name), fresh)  # the site's own user, if it has one
         swap_in(fresh, site_dir)
         with self.root.locked():
             rec = self.root.record(self.name)

@@ -40,12 +40,14 @@ def connect_sso(site_dir: Path, issuer: str, email: str, secret: str) -> None:
     subject (the owner is the admin user made by :func:`hand_over`). Takes effect at the
     site's next start."""
     from lookout.manager.manager import rewrite_settings
+    from lookout.manager.siteusers import own_like_dir
     from lookout.storage import tables as t
 
     path = site_dir / SECRET_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(secret + "\n")
+    own_like_dir(site_dir, path)  # the site's own user reads it
     rewrite_settings(
         site_dir,
         {
