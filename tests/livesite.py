@@ -124,6 +124,9 @@ def make_site(site_dir: Path, database_url: str = "", **extra: object) -> LiveSi
     extra = dict(extra)
     # the agent receiver on a free port too, so that test sites never fight over 8443
     extra.setdefault("agent_receiver", {"listen": f"127.0.0.1:{free_port()}"})
+    # the site serves its API alone unless a test asks for ingest fronts (test_results.py runs
+    # both ways): two more processes per test site would slow the whole suite
+    extra.setdefault("ingest_fronts", 0)
     created = init_site(
         site_dir, listen=f"127.0.0.1:{port}", database_url=database_url, extra=extra
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,10 @@ from rich.markup import escape
 
 from lookout.cli.options import print_traceback
 from lookout.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lookout.config import Settings
+    from lookout.web.fronts.pool import IngestFronts
 
 err = Console(stderr=True)
 out = Console()
@@ -119,8 +123,9 @@ def run_site(
             soft_wrap=True,
             markup=False,
         )
+    fronts = _ingest_fronts(settings, host, port)
     config = uvicorn.Config(
-        create_app(site),
+        create_app(site, fronts),
         host=host,
         port=port,
         log_level=log_level,
@@ -135,9 +140,35 @@ def run_site(
         server_header=False,
     )
     server = QuietServer(config)  # uvicorn.run's server, waking once a second when idle
-    server.run()
+    if fronts is None:
+        server.run()
+    else:  # the fronts accept; the server takes what they hand over
+        fronts.adopt = server.adopt
+        server.run(sockets=[])
     if not server.started:  # as uvicorn.run: the port is taken, or the start failed
         raise SystemExit(3)  # uvicorn's STARTUP_FAILURE
+
+
+def _ingest_fronts(settings: Settings, host: str, port: int) -> IngestFronts | None:
+    """The ingest fronts on the API port, bound here (None: the site serves it alone)."""
+    import os
+    import socket
+
+    from lookout.web.fronts.pool import IngestFronts
+
+    workers = settings.ingest_fronts
+    if workers is None:
+        cpus = os.cpu_count() or 1
+        workers = cpus if cpus > 1 else 0
+    if workers == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        err.print(f"error: cannot listen on {host}:{port}: {exc}", soft_wrap=True, markup=False)
+        raise SystemExit(3) from exc  # uvicorn's STARTUP_FAILURE, as when it cannot bind
+    return IngestFronts(listener, workers, settings.max_request_bytes)
 
 
 EXIT_LOST = 3

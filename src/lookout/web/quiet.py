@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from types import FrameType
 
 import uvicorn
@@ -20,6 +21,7 @@ TURNS_PER_TICK = 10
 class QuietServer(uvicorn.Server):
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _adopting: set[asyncio.Task[None]] = set()  # noqa: RUF012 (one server per process)
 
     async def main_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -37,3 +39,25 @@ class QuietServer(uvicorn.Server):
         super().handle_exit(sig, frame)
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def adopt(self, sock: socket.socket, data: bytes) -> None:
+        """Serve a connection another process accepted (an ingest front), ``data`` being the
+        bytes it already read: the same protocol uvicorn gives the connections it accepts."""
+        config = self.config
+        protocol = config.http_protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._adopt(sock, protocol, data))
+        self._adopting.add(task)
+        task.add_done_callback(self._adopting.discard)
+
+    async def _adopt(self, sock: socket.socket, protocol: asyncio.Protocol, data: bytes) -> None:
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: protocol, sock=sock)
+        except OSError:
+            sock.close()
+            return
+        if data:
+            protocol.data_received(data)

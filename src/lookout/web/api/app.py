@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lookout import __version__
@@ -39,13 +40,25 @@ from lookout.web.api.problems import problem
 from lookout.web.prefix import ForwardedPrefix
 from lookout.web.ui.app import install as install_ui
 
+if TYPE_CHECKING:
+    from lookout.web.fronts.pool import IngestFronts
 
-def create_app(site: Any) -> ASGIApp:
+
+def create_app(site: Any, fronts: IngestFronts | None = None) -> ASGIApp:
+    """The site's app; with ``fronts``, the ingest fronts start and stop with it (they serve
+    ``POST /api/v1/results`` and hand every other connection to this app's server)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await site.standby.launch()  # starts the site, or waits for the lock as the standby
         try:
-            yield
+            if fronts is not None:
+                await fronts.start()
+            try:
+                yield
+            finally:
+                if fronts is not None:
+                    await fronts.stop()  # their requests in flight are answered first
         finally:
             await site.standby.stop()
 
@@ -71,9 +84,13 @@ def create_app(site: Any) -> ASGIApp:
     app.include_router(agents.router, prefix="/api/v1")
     openapi_doc.install(app, "/api/v1", [*api, agents.router], [ops.router])
     inner = ForwardedPrefix(app, site.settings.site_name)
-    front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), Ingest(site))
+    ingest = Ingest(site)
+    front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), ingest)
     s = site.settings
-    return AuthGuard(StandbyDoor(front, site), s.auth_failure_limit, s.auth_failure_window)
+    guard = AuthGuard(StandbyDoor(front, site), s.auth_failure_limit, s.auth_failure_window)
+    if fronts is not None:
+        fronts.wire(site, ingest, guard)
+    return guard
 
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/site"})
@@ -92,15 +109,19 @@ class StandbyDoor:
         if scope["type"] != "http" or not self.standby.doors_shut or scope["path"] in OPS_PATHS:
             await self.app(scope, receive, send)
             return
-        role = self.standby.role.value
-        detail = (
-            "this process is the standby site: the active one serves; it takes over when that "
-            "one stops"
-            if role == "standby"
-            else "the site is starting"
-        )
-        response = problem(503, detail, headers={"Retry-After": "5"})
-        await response(scope, receive, send)
+        await shut(self.standby)(scope, receive, send)
+
+
+def shut(standby: Any) -> Response:
+    """The answer of a process whose doors are shut (the standby, or the site starting)."""
+    role = standby.role.value
+    detail = (
+        "this process is the standby site: the active one serves; it takes over when that "
+        "one stops"
+        if role == "standby"
+        else "the site is starting"
+    )
+    return problem(503, detail, headers={"Retry-After": "5"})
 
 
 class FrontDoor:

@@ -200,5 +200,20 @@ class AuthGuard:
             _caller.reset(reset)
 
 
+    def judge(self, address: str, check: Callable[[], Response | None]) -> Response | None:
+        """``check()`` (an authentication) as if called inside this guard from ``address``:
+        how the ingest fronts' requests, which reach the site without an ASGI scope, are
+        throttled like the site's own."""
+        if self.throttle is None:
+            return check()
+        reset = _caller.set(_Caller(self.throttle, address))
+        try:
+            return check()
+        except TooManyFailures as exc:
+            return too_many(exc)
+        finally:
+            _caller.reset(reset)
+
+
 def too_many(exc: TooManyFailures) -> Response:
     return problem(429, str(exc), headers=retry_after(exc))

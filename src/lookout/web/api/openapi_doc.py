@@ -27,7 +27,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from lookout.auth import Role
-from lookout.web.api.ingest import ResultIn
+from lookout.web.api.ingest_items import ResultIn
 from lookout.web.api.problems import PROBLEM
 
 REF = "#/components/schemas/{name}"
