@@ -7,48 +7,19 @@ Both start in parallel threads: starting a server is the expensive part.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from webapi import SMALL_BATCH, SMALL_BODY, Api
+from webapi import Api, site_pair
 
-from livesite import LiveSite, make_site
+from livesite import LiveSite
 
 
 @pytest.fixture(scope="session")
 def _sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveSite]]:
-    base = tmp_path_factory.mktemp("web")
-    sites = {
-        "main": make_site(base / "main", tick_interval=0.2),
-        "small": make_site(
-            base / "small",
-            tick_interval=0.2,
-            max_request_bytes=SMALL_BODY,
-            max_results_per_request=SMALL_BATCH,
-        ),
-    }
-    failures: list[BaseException] = []
-
-    def start(site: LiveSite) -> None:
-        try:
-            site.start()
-        except BaseException as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=start, args=(s,)) for s in sites.values()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    try:
-        if failures:
-            pytest.fail(f"a test site did not start: {failures[0]}")
+    with site_pair(tmp_path_factory.mktemp("web")) as sites:
         yield sites
-    finally:
-        for s in sites.values():
-            s.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,19 +2,60 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from livesite import LiveSite
+from livesite import LiveSite, make_site
 
 SMALL_BODY = 2000
 """``max_request_bytes`` of the small site."""
 SMALL_BATCH = 5
 """``max_results_per_request`` of the small site."""
+
+
+@contextlib.contextmanager
+def site_pair(base: Path, **extra: object) -> Iterator[dict[str, LiveSite]]:
+    """The shared test sites, started in parallel threads (starting is the expensive part):
+    ``main`` with default request limits, ``small`` with ``max_request_bytes = SMALL_BODY`` and
+    ``max_results_per_request = SMALL_BATCH``; ``extra`` settings go to both."""
+    sites = {
+        "main": make_site(base / "main", tick_interval=0.2, **extra),
+        "small": make_site(
+            base / "small",
+            tick_interval=0.2,
+            max_request_bytes=SMALL_BODY,
+            max_results_per_request=SMALL_BATCH,
+            **extra,
+        ),
+    }
+    failures: list[BaseException] = []
+
+    def start(site: LiveSite) -> None:
+        try:
+            site.start()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in sites.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        if failures:
+            pytest.fail(f"a test site did not start: {failures[0]}")
+        yield sites
+    finally:
+        for s in sites.values():
+            s.stop()
 
 
 def unique(prefix: str = "h") -> str:

@@ -21,7 +21,10 @@ TURNS_PER_TICK = 10
 class QuietServer(uvicorn.Server):
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
-    _adopting: set[asyncio.Task[None]] = set()  # noqa: RUF012 (one server per process)
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._adopting: set[asyncio.Task[None]] = set()
 
     async def main_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -47,17 +50,21 @@ class QuietServer(uvicorn.Server):
         protocol = config.http_protocol_class(  # type: ignore[call-arg]
             config=config, server_state=self.server_state, app_state=self.lifespan.state
         )
+        if data:  # fed before the loop reads the socket, so the bytes stay in order
+            made = protocol.connection_made
+
+            def connection_made(transport: asyncio.BaseTransport) -> None:
+                made(transport)
+                protocol.data_received(data)
+
+            protocol.connection_made = connection_made  # type: ignore[method-assign]
         sock.setblocking(False)
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._adopt(sock, protocol, data))
+        task = asyncio.get_running_loop().create_task(self._adopt(sock, protocol))
         self._adopting.add(task)
         task.add_done_callback(self._adopting.discard)
 
-    async def _adopt(self, sock: socket.socket, protocol: asyncio.Protocol, data: bytes) -> None:
+    async def _adopt(self, sock: socket.socket, protocol: asyncio.Protocol) -> None:
         try:
             await asyncio.get_running_loop().connect_accepted_socket(lambda: protocol, sock=sock)
         except OSError:
             sock.close()
-            return
-        if data:
-            protocol.data_received(data)

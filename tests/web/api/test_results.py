@@ -9,11 +9,58 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from webapi import SMALL_BATCH, SMALL_BODY, Api, locs, problem_of, unique, wait_for
+from webapi import SMALL_BATCH, SMALL_BODY, Api, locs, problem_of, site_pair, unique, wait_for
 
 from livesite import LiveSite
 
 pytestmark = pytest.mark.integration
+
+
+# Every test here runs twice: against the site serving results itself (the shared sites of
+# tests/web, ingest_fronts = 0) and against sites whose ingest fronts serve them (two front
+# processes): the answers must be the same.
+@pytest.fixture(scope="module", params=["in-process", "fronts"])
+def _pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, LiveSite]]:
+    if request.param == "in-process":
+        yield request.getfixturevalue("_sites")
+        return
+    with site_pair(tmp_path_factory.mktemp("fronts"), ingest_fronts=2) as sites:
+        yield sites
+
+
+@pytest.fixture(scope="module")
+def site(_pair: dict[str, LiveSite]) -> LiveSite:
+    return _pair["main"]
+
+
+@pytest.fixture(scope="module")
+def small_site(_pair: dict[str, LiveSite]) -> LiveSite:
+    return _pair["small"]
+
+
+@pytest.fixture(scope="module")
+def admin(site: LiveSite) -> Iterator[httpx.Client]:
+    with site.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def api(site: LiveSite, admin: httpx.Client) -> Api:
+    return Api(site, admin)
+
+
+@pytest.fixture(scope="module")
+def viewer(site: LiveSite, api: Api) -> Iterator[httpx.Client]:
+    with site.client(api.token("viewer")) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def operator(site: LiveSite, api: Api) -> Iterator[httpx.Client]:
+    with site.client(api.token("operator")) as client:
+        yield client
 
 
 def test_single_result_object(api: Api, admin: httpx.Client) -> None:
