@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 import tomli_w
@@ -551,10 +551,10 @@ class Settings(BaseSettings):
     """Largest accepted request body in bytes (413 above)."""
     max_results_per_request: int = Field(20_000, gt=0)
     """Most results in one POST /results."""
-    ingest_fronts: int | None = Field(None, ge=0, le=64)
+    ingest_fronts: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
     """Processes that accept the API port's connections and serve POST /api/v1/results up to
     the engine (HTTP, token check, decoding, perfdata), handing every other request to the
-    site; unset: one per CPU when there is more than one, 0: the site serves all itself."""
+    site; "auto": one per CPU when there is more than one, 0: the site serves all itself."""
     max_objects_per_request: int = Field(200_000, gt=0)
     """Most hosts and services in one POST /objects."""
     max_clock_skew: float = Field(300.0, ge=0)

@@ -157,7 +157,7 @@ def _ingest_fronts(settings: Settings, host: str, port: int) -> IngestFronts | N
     from lookout.web.fronts.pool import IngestFronts
 
     workers = settings.ingest_fronts
-    if workers is None:
+    if workers == "auto":
         cpus = os.cpu_count() or 1
         workers = cpus if cpus > 1 else 0
     if workers == 0:

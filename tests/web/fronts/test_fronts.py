@@ -1,0 +1,101 @@
+"""Ingest fronts as processes: a front that dies is started again while results keep being
+answered, a revoked token is refused within the gate's bound, and no front outlives its site.
+(Their answers are the same as the site's own: ``tests/web/api/test_results.py`` runs both
+ways.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from webapi import Api, wait_for
+
+from livesite import LiveSite, make_site
+from lookout.web.fronts.pool import GATE_TTL
+
+pytestmark = pytest.mark.integration
+
+
+def fronts_of(site: LiveSite) -> list[psutil.Process]:
+    assert site.proc is not None
+    children = psutil.Process(site.proc.pid).children()
+    return [p for p in children if "lookout.web.fronts.front" in " ".join(p.cmdline())]
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveSite]:
+    site = make_site(tmp_path / "site", ingest_fronts=2, tick_interval=0.2)
+    site.start()
+    try:
+        yield site
+    finally:
+        site.stop()
+
+
+def test_a_dead_front_is_started_again_and_results_go_on(live: LiveSite) -> None:
+    with live.client() as admin:
+        api = Api(live, admin)
+        host, svc = api.host_with_service()
+        first = fronts_of(live)
+        assert len(first) == 2
+        first[0].send_signal(signal.SIGKILL)
+        accepted = 0
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # a new connection each time: either front
+            try:
+                r = httpx.post(
+                    f"{live.url}/api/v1/results",
+                    json={"host": host, "service": svc, "state": accepted % 3},
+                    headers={"Authorization": f"Bearer {live.token}"},
+                )
+            except httpx.TransportError:
+                continue  # the killed front's connection; nothing was answered
+            assert r.status_code == 200, r.text
+            accepted += 1
+        assert accepted > 0
+        pids = wait_for(
+            lambda: {p.pid for p in fronts_of(live)} if len(fronts_of(live)) == 2 else None
+        )
+        assert first[0].pid not in pids
+        assert first[1].pid in pids
+        assert api.svc(host, svc)["checked"] is True
+
+
+def test_a_revoked_token_is_refused_within_the_gate_bound(live: LiveSite) -> None:
+    with live.client() as admin:
+        api = Api(live, admin)
+        host, svc = api.host_with_service()
+        r = admin.post("/api/v1/tokens", json={"name": "bot", "role": "operator"})
+        assert r.status_code == 201, r.text
+        token, token_id = r.json()["token"], r.json()["id"]
+        with live.client(token) as bot:
+            body = {"host": host, "service": svc, "state": 1}
+            assert bot.post("/api/v1/results", json=body).status_code == 200
+            assert admin.delete(f"/api/v1/tokens/{token_id}").status_code == 204
+            revoked = time.monotonic()
+            answers: list[tuple[float, int]] = []
+            while time.monotonic() - revoked < GATE_TTL + 1.0:
+                code = bot.post("/api/v1/results", json=body).status_code
+                answers.append((time.monotonic() - revoked, code))
+            codes = [code for _, code in answers]
+            assert set(codes) <= {200, 401, 429}  # 429: the throttle counts the failures
+            refused_from = codes.index(401)
+            assert 200 not in codes[refused_from:]
+            # a request sent after GATE_TTL has passed is refused (0.5 s: a loaded machine)
+            assert all(at <= GATE_TTL + 0.5 for at, code in answers if code == 200)
+
+
+def test_fronts_end_with_the_site(live: LiveSite) -> None:
+    fronts = fronts_of(live)
+    assert len(fronts) == 2
+    assert live.proc is not None
+    os.kill(live.proc.pid, signal.SIGKILL)
+    live.proc.wait()
+    _, alive = psutil.wait_procs(fronts, timeout=10)
+    assert not alive, [p.pid for p in alive]
