@@ -3,6 +3,7 @@ and resident memory over time.
 
     .venv/bin/python bench/churn.py [--hosts 1000] [--services 10] [--seconds 30]
                                     [--rate 0] [--conns 4] [--per 1000] [--sample 5]
+                                    [--fronts auto|N]
 
 Seeds a throwaway SQLite site (hosts × services passive services), starts ``lookout serve`` and
 posts batches of ``--per`` results over ``--conns`` connections for ``--seconds``: every result
@@ -101,17 +102,31 @@ def q(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=1000)[int(p * 10) - 1]
 
 
-async def sample_rss(pid: int, every: float, deadline: float, t0: float) -> None:
+def rss_mib(pid: int) -> float:
+    """Resident memory of the site and its ingest fronts."""
     proc = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [proc, *proc.children()]) / 2**20
+
+
+async def sample_rss(pid: int, every: float, deadline: float, t0: float) -> None:
     while time.perf_counter() < deadline:
         await asyncio.sleep(every)
-        rss = proc.memory_info().rss / 2**20
+        rss = rss_mib(pid)
         print(f"  t={time.perf_counter() - t0:6.0f} s  RSS {rss:7.1f} MiB", flush=True)
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the site and by its ingest fronts."""
+    proc = psutil.Process(pid)
+    own = proc.cpu_times()
+    fronts = sum(sum(c.cpu_times()[:2]) for c in proc.children())
+    return own.user + own.system, fronts
 
 
 async def run(a: argparse.Namespace, url: str, token: str, pid: int) -> None:
     load = Load(url, token, bodies(a.hosts, a.services, a.per), a.per)
-    rss0 = psutil.Process(pid).memory_info().rss / 2**20
+    rss0 = rss_mib(pid)
+    cpu0 = cpu_seconds(pid)
     print(f"  idle RSS {rss0:.1f} MiB", flush=True)
     t0 = time.perf_counter()
     deadline = t0 + a.seconds
@@ -132,7 +147,14 @@ async def run(a: argparse.Namespace, url: str, token: str, pid: int) -> None:
         f"  refused (429/503)          {load.refused}  answered within ms: "
         f"p99 {q(ref, 99):.1f}  max {max(ref, default=0):.1f}"
     )
-    print(f"  RSS after                  {psutil.Process(pid).memory_info().rss / 2**20:.1f} MiB")
+    print(f"  RSS after                  {rss_mib(pid):.1f} MiB")
+    # CPU per result does not depend on how busy the machine is, unlike results/s
+    cpu1 = cpu_seconds(pid)
+    per = 1e6 / max(load.accepted, 1)
+    print(
+        f"  CPU µs per result          site {(cpu1[0] - cpu0[0]) * per:.1f}  "
+        f"fronts {(cpu1[1] - cpu0[1]) * per:.1f}"
+    )
 
 
 def main() -> None:
@@ -144,14 +166,16 @@ def main() -> None:
     ap.add_argument("--conns", type=int, default=4)
     ap.add_argument("--per", type=int, default=1000)
     ap.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
+    ap.add_argument("--fronts", default="auto", help="ingest_fronts: auto, or N (0: in process)")
     a = ap.parse_args()
     print(
         f"churn: {a.hosts:,} hosts × {a.services} services, batches of {a.per} over "
-        f"{a.conns} connections, every result a state change with perfdata",
+        f"{a.conns} connections, every result a state change with perfdata, "
+        f"ingest_fronts = {a.fronts}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="lookout-churn-") as tmp:
-        live = seed_site(Path(tmp) / "site", a.hosts, a.services)
+        live = seed_site(Path(tmp) / "site", a.hosts, a.services, a.fronts)
         live.start(timeout=120)
         try:
             assert live.proc is not None

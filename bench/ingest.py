@@ -1,6 +1,7 @@
 """Ingestion benchmark: engine in-process, HTTP batches, single POSTs, visibility, start-up.
 
     .venv/bin/python bench/ingest.py [--hosts 10000] [--services 10] [--seconds 10]
+                                     [--fronts auto|N]
 
 Sets up a throwaway SQLite site (durable: WAL, every answered result journaled) with
 hosts × services passive services, then prints one line per figure. Single-result POSTs are
@@ -117,10 +118,10 @@ def bench_engine(hosts: int, services: int) -> None:
     line("engine in-process (state+metrics+journal body)", n / dt, "results/s", TARGETS["engine"])
 
 
-def seed_site(site_dir: Path, hosts: int, services: int) -> LiveSite:
+def seed_site(site_dir: Path, hosts: int, services: int, fronts: str = "auto") -> LiveSite:
     """A site that has been running: objects, one result per service (statuses and metric
-    series exist), checkpointed."""
-    live = make_site(site_dir)
+    series exist), checkpointed. ``fronts``: its ``ingest_fronts`` setting."""
+    live = make_site(site_dir, ingest_fronts=fronts if fronts == "auto" else int(fronts))
     site = Site(site_dir)
     hs, ss = objects(hosts, services)
     site.store.save_many(hs, ss, time.time())
@@ -340,6 +341,7 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=10_000)
     ap.add_argument("--services", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--fronts", default="auto", help="ingest_fronts: auto, or N (0: in process)")
     args = ap.parse_args()
     print(
         f"Lookout ingestion benchmark: {args.hosts:,} hosts × {args.services} services, "
@@ -348,7 +350,7 @@ def main() -> None:
     )
     bench_engine(args.hosts, args.services)
     with tempfile.TemporaryDirectory(prefix="lookout-bench-") as tmp:
-        live = seed_site(Path(tmp) / "site", args.hosts, args.services)
+        live = seed_site(Path(tmp) / "site", args.hosts, args.services, args.fronts)
         live.start(timeout=60)
         try:
             rate = asyncio.run(http_batches(live, args.hosts, args.services, args.seconds))

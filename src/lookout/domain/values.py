@@ -198,9 +198,26 @@ def decoded_metrics_ok(metrics: tuple[Metric, ...]) -> bool:
 def check_metrics(metrics: tuple[Metric, ...], loc: Loc = ()) -> None:
     """At most :data:`MAX_METRICS`, each with a storable name and unit and finite numbers."""
     check_count(len(metrics), MAX_METRICS, "metrics in one result", loc)
+    isfinite = math.isfinite
     for i, m in enumerate(metrics):
-        check_text(m.name, MAX_NAME, (*loc, i, "name"))
-        check_text(m.unit, MAX_NAME, (*loc, i, "unit"))
+        # the common case without building a location per field (ingestion's hot path); the
+        # checks below name the field when something is wrong
+        name, unit = m.name, m.unit
+        if (
+            len(name) <= MAX_NAME
+            and len(unit) <= MAX_NAME
+            and name.isascii()
+            and unit.isascii()
+            and "\x00" not in name
+            and "\x00" not in unit
+            and all(
+                n is None or (isfinite(n) and -NUMBER_MAX <= n <= NUMBER_MAX)
+                for n in (m.value, m.warn, m.crit, m.min, m.max)
+            )
+        ):
+            continue
+        check_text(name, MAX_NAME, (*loc, i, "name"))
+        check_text(unit, MAX_NAME, (*loc, i, "unit"))
         for field in ("value", "warn", "crit", "min", "max"):
             number = getattr(m, field)
             if number is not None:

@@ -3,7 +3,8 @@
 A second connection holds the write lock of ``lookout.db``, so the site's checkpoint is stuck.
 Results are still answered at once (the journal has a file of its own); once more results wait
 for a checkpoint than ``max_unsaved_results``, the door answers 503 with Retry-After at once,
-taking nothing. A client that honours it loses nothing, across a SIGKILL."""
+taking nothing. A client that honours it loses nothing, across a SIGKILL. Both with the site
+serving results itself and through ingest fronts."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ def batch(n: int) -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize("fronts", [0, 2], ids=["in-process", "fronts"])
 def test_a_stuck_checkpoint_delays_no_answer_and_a_client_that_retries_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, fronts: int
 ) -> None:
     site = make_site(
         tmp_path / "site",
+        ingest_fronts=fronts,
         checkpoint_interval=3600,
         checkpoint_after_results=2 * SERVICES,
         max_unsaved_results=6 * SERVICES,

@@ -116,8 +116,7 @@ def shut(standby: Any) -> Response:
     """The answer of a process whose doors are shut (the standby, or the site starting)."""
     role = standby.role.value
     detail = (
-        "this process is the standby site: the active one serves; it takes over when that "
-        "one stops"
+        "this process is the standby site: the active one serves; it takes over when that one stops"
         if role == "standby"
         else "the site is starting"
     )

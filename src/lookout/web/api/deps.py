@@ -199,7 +199,6 @@ class AuthGuard:
         finally:
             _caller.reset(reset)
 
-
     def judge(self, address: str, check: Callable[[], Response | None]) -> Response | None:
         """``check()`` (an authentication) as if called inside this guard from ``address``:
         how the ingest fronts' requests, which reach the site without an ASGI scope, are

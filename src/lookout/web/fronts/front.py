@@ -51,6 +51,9 @@ MAX_HEAD = 16 * 1024
 MAX_GATES = 10_000
 """Remembered (token, address) verdicts; more: start over."""
 STOP_GRACE = 5.0
+MAX_REFUSING = 0.25
+"""Seconds a front answers the site's last overload 503 itself, without decoding or asking
+(at most its Retry-After): overload is answered at once, and the site is asked again soon."""
 GONE = Answer(
     0,
     503,
@@ -133,6 +136,8 @@ class Front:
         self.in_flight = 0
         self.quiet = asyncio.Event()
         self.quiet.set()
+        self.refusal = GONE
+        self.refusing_until = 0.0
         self._date = b""
         self._date_at = 0
 
@@ -148,7 +153,14 @@ class Front:
             if len(self.gates) >= MAX_GATES:
                 self.gates.clear()
             self.gates[key] = now + ans.ttl
-        return await self.link.call(Batch(0, prepare(body)))
+        if now < self.refusing_until:  # the site said it is overloaded: no need to decode
+            return self.refusal
+        ans = await self.link.call(Batch(0, prepare(body)))
+        if ans.status == 503:
+            wait = next((float(v) for k, v in ans.headers if k == "retry-after"), 0.0)
+            self.refusal = ans
+            self.refusing_until = time.monotonic() + min(wait, MAX_REFUSING)
+        return ans
 
     def date(self) -> bytes:
         now = int(time.time())
