@@ -81,8 +81,11 @@ def run_site(
     listen: str | None = None,
     log_level: str = "info",
     ctx: typer.Context | None = None,
+    *,
+    shared: bool = False,
 ) -> None:
-    """``lookout serve``'s work (the site manager's supervisor runs it in a forked child)."""
+    """``lookout serve``'s work (the site manager's supervisor runs it in a forked child, with
+    ``shared``: many sites share the machine's cores, so ``ingest_fronts = "auto"`` is 0)."""
     import uvicorn
 
     from lookout.config import load_settings, parse_listen
@@ -123,7 +126,7 @@ def run_site(
             soft_wrap=True,
             markup=False,
         )
-    fronts = _ingest_fronts(settings, host, port)
+    fronts = _ingest_fronts(settings, host, port, shared)
     config = uvicorn.Config(
         create_app(site, fronts),
         host=host,
@@ -149,7 +152,7 @@ def run_site(
         raise SystemExit(3)  # uvicorn's STARTUP_FAILURE
 
 
-def _ingest_fronts(settings: Settings, host: str, port: int) -> IngestFronts | None:
+def _ingest_fronts(settings: Settings, host: str, port: int, shared: bool) -> IngestFronts | None:
     """The ingest fronts on the API port, bound here (None: the site serves it alone)."""
     import os
     import socket
@@ -159,7 +162,7 @@ def _ingest_fronts(settings: Settings, host: str, port: int) -> IngestFronts | N
     workers = settings.ingest_fronts
     if workers == "auto":
         cpus = os.cpu_count() or 1
-        workers = cpus if cpus > 1 else 0
+        workers = cpus if cpus > 1 and not shared else 0
     if workers == 0:
         return None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

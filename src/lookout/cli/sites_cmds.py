@@ -133,7 +133,7 @@ def serve(
         r = _root(root or root_opt)
         err.print(f"Supervising the sites of {r.path}", soft_wrap=True)
         with _signup_pages(r):
-            Supervisor(r, lambda d: run_site(d, log_level="warning")).serve()
+            Supervisor(r, lambda d: run_site(d, log_level="warning", shared=True)).serve()
     except ConfigError as exc:
         raise _fail(exc, ctx) from exc
 
