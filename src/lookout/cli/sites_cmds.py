@@ -122,11 +122,15 @@ def serve(
     import importlib
     import logging
 
+    from lookout.checks.active import verifying_tls
     from lookout.cli.site_cmds import run_site
     from lookout.manager.supervisor import Supervisor
+    from lookout.storage.database import head_revision
 
     for module in PRELOADED:  # imported once here, shared by every forked site
         importlib.import_module(module)
+    head_revision()  # the migration scripts loaded once here too,
+    verifying_tls()  # and certifi's CAs
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not every /readyz poll
     try:

@@ -75,7 +75,7 @@ from lookout.sources.active.runner import CheckJob, EmbeddedRunner, Runner
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
 from lookout.sources.workers.runner import journaled_already
-from lookout.storage import accounts
+from lookout.storage import accounts, memory
 from lookout.storage import audit as audit_store
 from lookout.storage import commands as command_store
 from lookout.storage import groups as group_store
@@ -424,6 +424,7 @@ class Site:
 
             await demo.seed(self)
             self._tasks.append(asyncio.create_task(demo.feed(self), name="lookout-demo"))
+        memory.trim()  # what loading built and dropped goes back to the system (once, ms)
         self.standby.running()
 
     async def stop(self) -> None:

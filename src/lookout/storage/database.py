@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -76,10 +77,25 @@ def _alembic_config(conn: sa.Connection) -> Config:
     return cfg
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision of the migrations, read once per process (Alembic loads every
+    migration script to know it; the site manager's supervisor reads it before it forks its
+    sites, so they share what it loaded)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``."""
+    """Bring the schema to ``revision``; a schema at the head already is left alone without
+    running Alembic's upgrade (a site's every start)."""
     try:
         with engine.begin() as conn:
+            if revision == "head" and (
+                MigrationContext.configure(conn).get_current_revision() == head_revision()
+            ):
+                return
             command.upgrade(_alembic_config(conn), revision)
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"migration failed: {exc}") from exc
@@ -94,5 +110,4 @@ def current_revision(engine: sa.Engine) -> str | None:
 def schema_is_current(engine: sa.Engine) -> bool:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
-    return current == head
+    return current == head_revision()
