@@ -37,8 +37,10 @@ async def serve_doors(root: Root) -> None:
     try:
         if door.listen:
             host, port = parse_listen(door.listen)
+            signup = root.settings.signup
+            control = parse_listen(signup.listen) if signup.enabled else None
             config = uvicorn.Config(
-                HttpDoor(routes, root.settings.host, new_client()),
+                HttpDoor(routes, root.settings.host, new_client(), control),
                 host=host,
                 port=port,
                 ssl_certfile=door.cert_file or None,

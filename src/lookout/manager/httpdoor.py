@@ -6,6 +6,11 @@ came from and under which prefix it is served (``X-Forwarded-For``, ``-Proto``, 
 ``-Prefix``); what a client sent in those headers is replaced, never passed on. An unknown site
 is a 404 saying so, a stopped one a 503 with ``Retry-After``, as is a site that does not answer
 (starting, restarting).
+
+The control plane's own pages are behind the same door when ``[signup]`` is on: ``/signup…``
+(sign-up, a customer's further sites), ``/oidc/…`` and ``/.well-known/…`` (its OpenID
+provider) go, path unchanged, to the sign-up process (``CONTROL_PATHS``; no site may take
+those names).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ HOP_BY_HOP = frozenset(
         b"forwarded",
     }
 )
+CONTROL_PATHS = frozenset({"signup", "oidc", ".well-known"})
+"""First path segments that are the control plane's, not a site's."""
 STOPPED_RETRY = 60
 """Seconds a client is told to wait for a stopped site (it is started by its admin)."""
 STARTING_RETRY = 5
@@ -56,10 +63,18 @@ def new_client() -> httpx.AsyncClient:
 
 
 class HttpDoor:
-    def __init__(self, routes: Routes, host: str, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        routes: Routes,
+        host: str,
+        client: httpx.AsyncClient,
+        control: tuple[str, int] | None = None,
+    ) -> None:
         self.routes = routes
-        self.host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        self.host = _local(host)
         self.client = client
+        self.control = None if control is None else (_local(control[0]), control[1])
+        """Host and port of the sign-up process (None: sign-up is off)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -72,6 +87,9 @@ class HttpDoor:
         site = name.decode("ascii", "replace")
         if not site:
             await _answer(send, 404, "no site in the path: use /<site>/")
+            return
+        if site in CONTROL_PATHS and self.control is not None:
+            await self._proxy(scope, receive, send, "", *self.control, raw.partition(b"?")[0])
             return
         route = self.routes.get(site)
         if route is None:
@@ -87,15 +105,23 @@ class HttpDoor:
                 send, 503, f"site {site!r} is stopped", {"retry-after": str(STOPPED_RETRY)}
             )
             return
-        await self._proxy(scope, receive, send, site, route.http_port, b"/" + rest)
+        await self._proxy(scope, receive, send, site, self.host, route.http_port, b"/" + rest)
 
     async def _proxy(
-        self, scope: Scope, receive: Receive, send: Send, site: str, port: int, path: bytes
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        site: str,
+        host: str,
+        port: int,
+        path: bytes,
     ) -> None:
+        """Pass the request to ``host:port`` (a site, or with ``site`` "" the control plane)."""
         query = scope.get("query_string", b"")
         url = httpx.URL(
             scheme="http",
-            host=self.host,
+            host=host,
             port=port,
             raw_path=path + (b"?" + query if query else b""),
         )
@@ -109,13 +135,13 @@ class HttpDoor:
             response = await self.client.send(request, stream=True)
         except httpx.ConnectError:
             retry = {"retry-after": str(STARTING_RETRY)}
-            await _answer(send, 503, f"site {site!r} does not answer (starting?)", retry)
+            await _answer(send, 503, f"{_what(site)} does not answer (starting?)", retry)
             return
         except httpx.TimeoutException:
-            await _answer(send, 504, f"site {site!r} did not answer in time")
+            await _answer(send, 504, f"{_what(site)} did not answer in time")
             return
         except httpx.TransportError as exc:
-            await _answer(send, 502, f"site {site!r}: {exc}")
+            await _answer(send, 502, f"{_what(site)}: {exc}")
             return
         try:
             headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
@@ -137,8 +163,9 @@ class HttpDoor:
         headers += [
             (b"x-forwarded-for", (client[0] if client else "").encode()),
             (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
-            (b"x-forwarded-prefix", f"/{site}".encode()),
         ]
+        if site:  # the control plane's paths are its own, unprefixed
+            headers.append((b"x-forwarded-prefix", f"/{site}".encode()))
         if host:
             headers.append((b"x-forwarded-host", host))
         return headers
@@ -152,6 +179,14 @@ class HttpDoor:
                 await self.client.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _local(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _what(site: str) -> str:
+    return f"site {site!r}" if site else "the sign-up pages"
 
 
 async def _body(receive: Receive) -> AsyncIterator[bytes]:

@@ -27,7 +27,7 @@ from lookout.manager.processes import (
     stop_process,
     wait_ready,
 )
-from lookout.manager.root import ROOT_SETTINGS, Record, Root, check_name
+from lookout.manager.root import ROOT_SETTINGS, Record, Root, check_new_name
 from lookout.sites.site import CLI_CREDENTIALS, init_site
 from lookout.web.ui.passwords import new_password, set_password
 
@@ -55,7 +55,7 @@ class Manager:
     def create(self, name: str) -> NewSite:
         """A new site, started: settings, database, CA, admin token and password."""
         began = time.monotonic()
-        check_name(name)
+        check_new_name(name)
         with self.root.locked():
             if self.root.exists(name) or self.root.site_dir(name).exists():
                 raise Conflict(f"site {name!r} exists already")
@@ -339,7 +339,7 @@ class Manager:
         return backups[-1]
 
     def _restore_as(self, source: Path, name: str) -> Record:
-        check_name(name)
+        check_new_name(name)
         if self.root.exists(name) or self.root.site_dir(name).exists():
             raise Conflict(f"site {name!r} exists already")
         site_dir = self.root.site_dir(name)

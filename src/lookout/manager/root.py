@@ -175,6 +175,10 @@ class Record:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+RESERVED = frozenset({"signup", "oidc"})
+"""Paths of the control plane behind the front door: no new site takes these names."""
+
+
 def check_name(name: str) -> str:
     """A site name: it becomes a directory, a URL path and a DNS label."""
     if not NAME_RE.match(name):
@@ -182,6 +186,13 @@ def check_name(name: str) -> str:
             f"site name {name!r}: expected 2-32 of a-z, 0-9 and '-', starting with a letter "
             "and not ending with '-'"
         )
+    return name
+
+
+def check_new_name(name: str) -> str:
+    """A name for a new site: valid, and not one of the control plane's paths."""
+    if check_name(name) in RESERVED:
+        raise ConfigError(f"site name {name!r} is the control plane's (/{name} on the door)")
     return name
 
 

@@ -33,7 +33,8 @@ def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRes
 
 def make_app(signup: Signup, provider: AccountProvider | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.mount("/static", StaticFiles(directory=UI_HERE / "static"), name="static")
+    static = StaticFiles(directory=UI_HERE / "static")
+    app.mount("/signup/static", static, name="static")  # under /signup: behind the front door
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -101,6 +102,24 @@ def make_app(signup: Signup, provider: AccountProvider | None = None) -> FastAPI
                 request, "account.html", exc.status, error=f"{exc.field}: {exc.why}", **ctx
             )
         log.info("signed up: site %s", site)
+        return RedirectResponse(url, status_code=303)
+
+    @app.get("/signup/sites")
+    async def sites_form(request: Request) -> Response:
+        return _page(request, "sites.html")
+
+    @app.post("/signup/sites")
+    async def more_site(request: Request) -> Response:
+        if (refusal := await blocked(request)) is not None:
+            return refusal
+        data = await form(request)
+        email, site = data.get("email", "").strip(), data.get("site", "")
+        try:
+            url = await signup.add_site(email, data.get("password", ""), site)
+        except Refused as exc:
+            ctx = {"email": email, "site": site}
+            return _page(request, "sites.html", exc.status, error=f"{exc.field}: {exc.why}", **ctx)
+        log.info("further site %s", site)
         return RedirectResponse(url, status_code=303)
 
     if provider is not None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from lookout import auth
 from lookout.errors import ConfigError, Conflict
-from lookout.manager.root import Root, check_name
-from lookout.manager.signup import mail
+from lookout.manager.root import Root, check_new_name
+from lookout.manager.signup import mail, store
 from lookout.manager.signup.settings import SignupSettings
 from lookout.manager.signup.store import SignupStore, digest
 
@@ -123,7 +123,7 @@ class Signup:
         if not 10 <= len(password) <= 1024:
             raise Refused("password", "10 to 1024 characters")
         try:
-            check_name(site)
+            check_new_name(site)
         except ConfigError as exc:
             raise Refused("site", str(exc)) from exc
         password_hash = auth.hash_password(password)
@@ -134,5 +134,37 @@ class Signup:
         link = await self.hand_over(self.root.site_dir(site), email, password_hash)
         self.store.add_account(email, password_hash, site, self.clock())
         if self.connect is not None:  # log-in through the control plane's accounts
+            await self.connect(site, email)
+        return f"{str(new['url']).rstrip('/')}/login/link?token={link}"
+
+    async def add_site(self, email: str, password: str, site: str) -> str:
+        """A further site for an existing account (its e-mail and password), within
+        ``sites_per_account``; the URL that logs its owner in to it."""
+        now = self.clock()
+        key = f"more:{email.lower()}"
+        wrong = Refused("password", "wrong e-mail or password", 401)
+        if self.store.count(key, now - HOUR) >= self.settings.site_tries_per_account:
+            raise Refused("email", "too many tries for this account: try again in an hour", 429)
+        self.store.note([key], now, now - HOUR)
+        found = store.account(self.store, email)
+        if found is None:
+            auth.hash_password(password[:1024])  # the same time as a wrong password
+            raise wrong
+        if not auth.verify_password(password[:1024], found[0]):
+            raise wrong
+        sites = store.sites_of(self.store, email)
+        if len(sites) >= self.settings.sites_per_account:
+            raise Refused("site", f"this account has {len(sites)} sites, the most it may have", 403)
+        try:
+            check_new_name(site)
+        except ConfigError as exc:
+            raise Refused("site", str(exc)) from exc
+        try:
+            new = await self.create_site(site)
+        except Conflict as exc:
+            raise Refused("site", f"{site!r} is taken: choose another name", 409) from exc
+        link = await self.hand_over(self.root.site_dir(site), email, found[0])
+        store.add_site(self.store, email, site, self.clock())
+        if self.connect is not None:
             await self.connect(site, email)
         return f"{str(new['url']).rstrip('/')}/login/link?token={link}"

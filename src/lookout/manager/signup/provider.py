@@ -155,9 +155,8 @@ class AccountProvider:
     def authorize(self, params: dict[str, str], email: str) -> str:
         """The redirect back to the site with a code (or an access_denied error)."""
         redirect = self.check_request(params)
-        found = st.account(self.store, email)
         state = {"state": params["state"]} if params.get("state") else {}
-        if found is None or found[1] != params["client_id"]:
+        if params["client_id"] not in st.sites_of(self.store, email):  # every site of theirs
             query = {"error": "access_denied", "error_description": "not your site", **state}
             return f"{redirect}?{urlencode(query)}"
         code = secrets.token_urlsafe(32)

@@ -46,6 +46,11 @@ class SignupSettings(BaseModel):
     """Code mails one address gets per hour (more requests are answered alike, mail-less)."""
     requests_per_client: int = Field(20, ge=1, le=10000)
     """Sign-up requests one client address may make per hour (then 429)."""
+    sites_per_account: int = Field(3, ge=1, le=1000)
+    """Sites one account may have (its first included); /signup/sites makes the others."""
+    site_tries_per_account: int = Field(10, ge=1, le=1000)
+    """Requests for a further site one account may make per hour (wrong passwords included;
+    more are refused alike)."""
 
     @field_validator("listen")
     @classmethod

@@ -148,6 +148,35 @@ def client_secret_hash(store: SignupStore, site: str) -> str | None:
     return None if row is None else str(row.secret_hash)
 
 
+more_sites = sa.Table(
+    "signup_sites",
+    metadata,
+    sa.Column("site", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(255), nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""An account's sites after its first (the first is ``signup_accounts.site``)."""
+
+
+def sites_of(store: SignupStore, email: str) -> list[str]:
+    """Every site of ``email``'s account, the first first ([] without an account)."""
+    with store.db.connect() as conn:
+        first = conn.execute(sa.select(accounts.c.site).where(accounts.c.email == email)).first()
+        if first is None:
+            return []
+        more = conn.execute(
+            sa.select(more_sites.c.site)
+            .where(more_sites.c.email == email)
+            .order_by(more_sites.c.created_at)
+        ).scalars()
+        return [str(first.site), *map(str, more)]
+
+
+def add_site(store: SignupStore, email: str, site: str, now: float) -> None:
+    with store.db.begin() as conn:
+        conn.execute(more_sites.insert().values(site=site, email=email, created_at=now))
+
+
 def account(store: SignupStore, email: str) -> tuple[str, str] | None:
     """(password hash, site) of ``email``'s account."""
     with store.db.connect() as conn:
