@@ -44,6 +44,7 @@ from lookout.manager.manager import Manager
 from lookout.manager.root import Root, init_root
 from lookout.manager.siteusers import check_runnable
 from lookout.manager.supervisor import client_for
+from lookout.manager.update import FAIL_ENV
 
 pytestmark = [
     pytest.mark.integration,
@@ -293,6 +294,27 @@ def test_backup_restore_and_remove_keep_users_and_ownership(
             pwd.getpwnam(gamma)
         with pytest.raises(KeyError):
             grp.getgrnam(gamma)
+    finally:
+        for name in root.names():
+            python.cli(root, "stop", name)
+
+
+def test_an_update_and_its_rollback_keep_the_site_its_users(
+    place: Path, prefix: str, python: Python
+) -> None:
+    root = with_prefix(plain_root(place / "root"), prefix)
+    try:
+        python.json(root, "create", "eta")
+        eta = prefix + "eta"
+        # backup, stop, migrate (as root), start as eta, then a failure: the rollback
+        failing = Python(python.exe, {**python.env, FAIL_ENV: "verify"})
+        done = failing.cli(root, "update", "eta")
+        assert done.returncode == 2
+        assert "was restored and the old site started" in " ".join(done.stderr.split())
+        assert_owned(root.site_dir("eta"), eta)  # the backup unpacked, given back to eta
+        rec = root.record("eta")
+        assert rec.pid is not None
+        assert runs_as(rec.pid, eta)
     finally:
         for name in root.names():
             python.cli(root, "stop", name)
