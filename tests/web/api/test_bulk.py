@@ -58,3 +58,34 @@ def test_nothing_good_is_422_and_unknown_fields_are_named(admin: httpx.Client) -
 
 def test_viewers_cannot_create(viewer: httpx.Client) -> None:
     assert viewer.post("/api/v1/objects", json={"hosts": [{"name": unique()}]}).status_code == 403
+
+
+def test_bad_names_and_a_refused_host_leave_nothing_half_made(admin: httpx.Client) -> None:
+    good, bad = unique("bulk"), unique("bulk")
+    body = {
+        "hosts": [
+            {"name": good},
+            {"name": "..", "labels": {"env": "x"}},  # a name the CLI and URLs cannot address
+            {"name": f"{bad}\x01"},  # a control character
+            {"name": bad, "parents": [unique("nohost")]},  # refused: so are its services
+        ],
+        "services": [
+            {"host": good, "name": " disk"},  # starts with white space
+            {"host": bad, "name": "disk"},  # its host was refused
+            {"host": good, "name": "ok"},
+        ],
+    }
+    r = admin.post("/api/v1/objects", json=body)
+    assert r.status_code == 207, r.text
+    out = r.json()
+    assert out["created"] == {"hosts": 1, "services": 1}
+    assert locs(out) == [
+        ["hosts", 1, "name"],
+        ["hosts", 2, "name"],
+        ["hosts", 3, "parents"],
+        ["services", 0, "name"],
+        ["services", 1, "host"],
+    ]
+    assert admin.get(f"/api/v1/hosts/{bad}").status_code == 404
+    items = admin.get("/api/v1/services", params={"host": good}).json()["items"]
+    assert [s["name"] for s in items] == ["ok"]
