@@ -531,6 +531,9 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; empty means SQLite ``lookout.db`` in the site directory."""
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     """NORMAL: commits survive a process crash; FULL: also a power loss (slower)."""
+    sqlite_busy_timeout: float = Field(30.0, gt=0, le=3600)
+    """Seconds a SQLite write waits for another process's lock before it fails (a failed
+    checkpoint is tried again later; a failed journal write makes the site refuse input)."""
     checkpoint_interval: float = Field(10.0, gt=0)
     """Seconds between state checkpoints (the journal covers the time in between)."""
     overload_after: float = Field(0.5, gt=0, le=3600)

@@ -14,8 +14,12 @@ Path of every input (a batch of results, an action, a clock tick):
    dropped with a later append. One checkpoint runs at a time.
 
 A restart loads the last checkpoint and replays the journal after it through the same engine
-code, with the recorded times, so every accepted input is reflected again. If the database
-refuses a write the runner stops accepting input (state in memory would be ahead of disk).
+code, with the recorded times, so every accepted input is reflected again. A checkpoint that
+fails (the database is locked or away for a while) hands what it held back — statuses dirty
+again, its events and metric points queued in front of the newer ones — and a later one, after
+a backoff, writes it all: the journal keeps every answered input meanwhile, and its rows are
+not dropped. Only when a *journal append* fails (or the site lock is lost) does the runner stop
+accepting input: state in memory would be ahead of disk.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from lookout.engine.persist import status_from_row, status_row
 from lookout.engine.status import Status
 from lookout.errors import StorageError, TemporaryFailure
 from lookout.storage import memory
+from lookout.storage.journal import Fenced
 from lookout.storage.store import SiteStore, Snapshot
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,10 @@ GATHER_TURNS = 8
 """Event-loop turns the writer waits after the first input before it commits."""
 INLINE_COMMIT_BYTES = 32 * 1024
 """Journal appends up to this size are written from the event loop (SQLite only)."""
+RETRY_FIRST = 1.0
+"""Seconds before a failed checkpoint is tried again; doubled after each failure in a row."""
+RETRY_MAX = 60.0
+"""Longest wait between two tries of a failing checkpoint, in seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,14 @@ class SiteRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_prune = 0.0
         self.failed: str | None = None
+        """Why input is refused for good (a journal append failed, the site lock was lost)."""
+        self.checkpoint_failures = 0
+        """Checkpoints that failed and were handed back to be written later (a counter)."""
+        self.checkpoint_trouble: str | None = None
+        """The last checkpoint failure while the checkpoints fail in a row, else None."""
+        self._failing = 0
+        self._retry_at = 0.0
+        """``time.monotonic()`` before which no checkpoint is started after a failure."""
         self.quarantined = 0
         """Journal entries set aside at start-up, and checkpoints that had to be repaired."""
         self.replayed = 0
@@ -261,7 +278,7 @@ class SiteRunner:
         await asyncio.shield(asyncio.ensure_future(self._append(batch)))
         if writing is not None:
             await asyncio.shield(writing)
-        if self.failed is not None:
+        if self.failed is not None or self.checkpoint_trouble is not None:
             raise TemporaryFailure(WRITE_FAILED, retry_after=5)
 
     async def checkpoint(self) -> None:
@@ -329,23 +346,75 @@ class SiteRunner:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._ck_thread, self.store.checkpoint, snap, seq)
-            del snap  # its rows are written: free them before the trim
-            await loop.run_in_executor(self._ck_thread, memory.trim)
-        except StorageError as exc:
-            self._fail(exc)
+        except Fenced as exc:
+            self._fail(exc)  # another process runs the site now
+            self._end_checkpoint()
             if raising:
                 raise
             return
-        finally:
-            self._saving_events = []
-            self._results_saving = 0
-            if self._checkpointing is asyncio.current_task():
-                self._checkpointing = None
+        except StorageError as exc:
+            self._hand_back(snap, exc)
+            self._end_checkpoint()
+            if raising:
+                raise
+            return
+        except BaseException:
+            self._end_checkpoint()
+            raise
+        self._end_checkpoint()
+        del snap  # its rows are written: free them before the trim
+        await loop.run_in_executor(self._ck_thread, memory.trim)
+        if self._failing:
+            log.warning("checkpoint written again after %d failures in a row", self._failing)
+        self._failing, self.checkpoint_trouble = 0, None
         self._drop_through = max(self._drop_through, seq)
         if self.store.repairs:
             self._report_repairs()
         if self._checkpoint_due:
             self._wake.set()
+
+    def _end_checkpoint(self) -> None:
+        self._saving_events = []
+        self._results_saving = 0
+        if self._checkpointing is asyncio.current_task():
+            self._checkpointing = None
+
+    def _hand_back(self, snap: Snapshot, exc: StorageError) -> None:
+        """A checkpoint failed: give what it held back, so that the next one writes it with
+        what came since (nothing lost, nothing twice), and let that one start after a backoff.
+        Its journal rows stay (``_drop_through`` does not move), so a crash meanwhile loses
+        nothing either. Call before ``_end_checkpoint`` (it moves the saving counters back)."""
+        eng = self.engine
+        for row in snap.status_rows:
+            st = eng.status.get((row[0], row[1]))
+            if st is not None:
+                eng.dirty.add(st)  # written as it is then: the newest state
+        for key in snap.deleted:
+            if key not in eng.status:  # not made again meanwhile
+                eng.deleted.add(key)
+        self._recent_events[:0] = snap.events  # older than the ones taken since
+        if snap.downtimes is not None:
+            eng.downtimes_changed = True
+        if snap.comments is not None:
+            eng.comments_changed = True
+        self.store.series.hand_back(snap.points)
+        if snap.prune_events_before is not None or snap.prune_metrics:
+            self._last_prune = 0.0  # the next checkpoint prunes
+        self._results_since_snapshot += self._results_saving
+        self._failing += 1
+        self.checkpoint_failures += 1
+        self.checkpoint_trouble = str(exc)
+        wait = min(RETRY_MAX, RETRY_FIRST * 2 ** (self._failing - 1))
+        self._retry_at = time.monotonic() + wait
+        self._checkpoint_due = True
+        asyncio.get_running_loop().call_later(wait, self._wake.set)
+        log.error(
+            "checkpoint failed (%d in a row), trying again in %.0f s; input is still taken "
+            "and journaled: %s",
+            self._failing,
+            wait,
+            exc,
+        )
 
     def _fail(self, exc: StorageError) -> None:
         self.failed = str(exc)
@@ -416,7 +485,12 @@ class SiteRunner:
                 await asyncio.sleep(0)
             self._wake.clear()
             batch = self._take_batch()
-            if self._checkpoint_due and self._checkpointing is None and self.failed is None:
+            if (
+                self._checkpoint_due
+                and self._checkpointing is None
+                and self.failed is None
+                and time.monotonic() >= self._retry_at
+            ):
                 self._start_checkpoint()
             # shielded: a stop() that cancels this loop must not leave an append half-way
             # on the journal's connection while its own checkpoint appends

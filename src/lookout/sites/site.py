@@ -264,7 +264,11 @@ class Site:
         self.settings = settings or load_settings(site_dir)
         self.clock = clock
         s = self.settings
-        self.db: sa.Engine = open_database(s.database(site_dir), synchronous=s.sqlite_synchronous)
+        self.db: sa.Engine = open_database(
+            s.database(site_dir),
+            synchronous=s.sqlite_synchronous,
+            busy_timeout=s.sqlite_busy_timeout,
+        )
         self.vault = Vault(site_dir)
         """The site key (``kube.key``): seals channel secrets; Kubernetes tokens use it too."""
         self.audit = AuditLog(self.db, clock)

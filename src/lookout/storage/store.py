@@ -243,6 +243,8 @@ class SiteStore:
         self.journal = Journal(engine, _own_journal(engine))
         self.inline_commits = engine.dialect.name == "sqlite"
         """Journal appends may run on the event loop (fast local commits, no network)."""
+        self._series_stale = False
+        """A checkpoint failed after it may have learnt series ids: read them again first."""
         self.repairs: list[str] = []
         """Notes of checkpoints that had to be repaired (read and cleared by the runner)."""
         self.locked = False
@@ -336,7 +338,8 @@ class SiteStore:
 
         If it fails, it is written again with every value made storable
         (:mod:`lookout.storage.repair`; the notes land in ``repairs``): the journal holds every
-        answered input meanwhile. Only when that fails too ``StorageError`` is raised."""
+        answered input meanwhile. Only when that fails too ``StorageError`` is raised; the
+        caller keeps ``snapshot``'s data (the runner hands it to the next checkpoint)."""
         try:
             self._checkpoint(snapshot, seq, None)
             return
@@ -344,12 +347,8 @@ class SiteStore:
             raise
         except StorageError as exc:
             log.error("checkpoint failed, writing it again repaired: %s", exc)
-        try:
-            fixes = repair.Repairs()
-            self._checkpoint(snapshot, seq, fixes)
-        except StorageError:
-            self.series.release(snapshot.points)  # lost: no longer shown to queries
-            raise
+        fixes = repair.Repairs()
+        self._checkpoint(snapshot, seq, fixes)
         self.repairs.append(
             "checkpoint repaired: " + ("; ".join(fixes.notes) or "written again unchanged")
         )
@@ -361,14 +360,17 @@ class SiteStore:
             with conn.begin() as transaction:
                 if self.locked:
                     self._fence(conn)
-                if fixes is not None:
+                if fixes is not None or self._series_stale:
                     self.series.load(conn)  # a failed attempt may have learnt ids in vain
+                    self._series_stale = False
+                if fixes is not None:
                     snapshot = _repaired(snapshot, fixes)
                 self._write_snapshot(conn, snapshot, seq)
                 with self.series.publishing(taken):  # queries see the points once throughout
                     transaction.commit()
         except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
             # ValueError/TypeError/OverflowError: a value the driver cannot convert
+            self._series_stale = True
             self._writer = None
             conn.close()
             raise StorageError(f"could not write to the site database: {exc}") from exc

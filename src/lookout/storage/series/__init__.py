@@ -60,7 +60,8 @@ Threads: ``add`` and ``take_pending`` run in the asyncio thread; ``write_pending
 caller's transaction (never committed here). If that transaction rolls back, call ``load``
 again before the next ``write_pending``: series ids remembered meanwhile may not exist. A
 caller taking points with ``keep_visible`` commits the transaction that wrote them inside
-``publishing(points)`` (or hands them back with ``release`` when they will never be written).
+``publishing(points)``, or hands them back: with ``release`` when they will never be written,
+with ``hand_back`` when a later checkpoint is to write them (they go in front of the buffer).
 ``query`` may run in any thread: it reads the buffers without locking (appends are atomic
 under the GIL), points taken with ``keep_visible`` but not committed included; it waits while
 a commit of taken points is under way and reads again if one happened meanwhile (a sequence

@@ -99,6 +99,17 @@ class SeriesStore:
             with self._committed:
                 self._forget_taken(points)
 
+    def hand_back(self, points: PendingPoints | None) -> None:
+        """Put ``points`` (taken, their write failed) back in front of the buffer, to be taken
+        by the next checkpoint: shown to queries throughout, once."""
+        if points is None or not points.entries:
+            self.release(points)
+            return
+        with self._committed:
+            self._pending = [*points.entries, *self._pending]
+            self._forget_taken(points)
+            self._commits += 2  # a query reading meanwhile reads again (it may have missed them)
+
     def _forget_taken(self, points: PendingPoints) -> None:
         self._taken = tuple(taken for taken in self._taken if taken is not points.entries)
 
