@@ -117,6 +117,7 @@ def test_unknown_keys(tmp_path: Path) -> None:
         ("max_request_bytes = 1.5", "max_request_bytes"),
         ("demo = 'perhaps'", "demo"),
         ("sqlite_synchronous = 'OFF'", "sqlite_synchronous"),
+        ("sqlite_busy_timeout = 0", "sqlite_busy_timeout"),
         ("site_name = 'Has Spaces'", "site_name"),
         ("flapping = 5", "flapping"),
         ("[flapping]\nhigh = 101", "flapping.high"),

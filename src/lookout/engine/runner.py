@@ -404,7 +404,7 @@ class SiteRunner:
         self._failing += 1
         self.checkpoint_failures += 1
         self.checkpoint_trouble = str(exc)
-        wait = min(RETRY_MAX, RETRY_FIRST * 2 ** (self._failing - 1))
+        wait = min(RETRY_MAX, RETRY_FIRST * 2 ** min(self._failing - 1, 16))
         self._retry_at = time.monotonic() + wait
         self._checkpoint_due = True
         asyncio.get_running_loop().call_later(wait, self._wake.set)
