@@ -108,11 +108,32 @@ def rss_mib(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children()]) / 2**20
 
 
-async def sample_rss(pid: int, every: float, deadline: float, t0: float) -> None:
-    while time.perf_counter() < deadline:
-        await asyncio.sleep(every)
-        rss = rss_mib(pid)
-        print(f"  t={time.perf_counter() - t0:6.0f} s  RSS {rss:7.1f} MiB", flush=True)
+async def sample_rss(
+    pid: int, every: float, deadline: float, t0: float, url: str, token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as c:
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(every)
+            rss = rss_mib(pid)
+            held = await sqlite_mib(c)
+            print(
+                f"  t={time.perf_counter() - t0:6.0f} s  RSS {rss:7.1f} MiB  "
+                f"(SQLite {held:6.1f} MiB)",
+                flush=True,
+            )
+
+
+async def sqlite_mib(c: httpx.AsyncClient) -> float:
+    """What SQLite holds in the server (``lookout_sqlite_memory_bytes`` of ``/metrics``)."""
+    try:
+        text = (await c.get("/metrics")).text
+    except httpx.HTTPError:
+        return float("nan")
+    for line in text.splitlines():
+        if line.startswith("lookout_sqlite_memory_bytes "):
+            return float(line.split()[1]) / 2**20
+    return float("nan")
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -132,7 +153,7 @@ async def run(a: argparse.Namespace, url: str, token: str, pid: int) -> None:
     deadline = t0 + a.seconds
     interval = a.conns * a.per / a.rate if a.rate else 0.0
     await asyncio.gather(
-        sample_rss(pid, a.sample, deadline, t0),
+        sample_rss(pid, a.sample, deadline, t0, url, token),
         *(load.worker(deadline, interval) for _ in range(a.conns)),
     )
     dt = time.perf_counter() - t0

@@ -43,15 +43,18 @@ def private_sqlite_file(url: str) -> None:
             continue
 
 
-def open_database(url: str, *, synchronous: str = "NORMAL", cache_kib: int = 65536) -> sa.Engine:
-    """Create an engine. SQLite gets WAL, a busy timeout and ``synchronous`` (NORMAL keeps every
-    commit across a process crash; FULL also across power loss), a page cache of at most
-    ``cache_kib`` per connection; its files are 0600."""
+def open_database(
+    url: str, *, synchronous: str = "NORMAL", cache_kib: int = 8192, busy_timeout: float = 30.0
+) -> sa.Engine:
+    """Create an engine. SQLite gets WAL, a busy timeout (seconds a write waits for another
+    writer) and ``synchronous`` (NORMAL keeps every commit across a process crash; FULL also
+    across power loss), a page cache of at most ``cache_kib`` per connection; its files are
+    0600."""
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = sa.create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
             pool_size=8,
             max_overflow=8,
             poolclass=sa.QueuePool,

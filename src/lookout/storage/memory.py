@@ -8,12 +8,15 @@ after each checkpoint, return it.
 
 from __future__ import annotations
 
+import _sqlite3
 import ctypes
 import ctypes.util
 import functools
 
 M_ARENA_MAX = -8
 """``mallopt`` parameter (glibc ``malloc.h``)."""
+SQLITE_STATUS_MEMORY_USED = 0
+"""``sqlite3_status64`` parameter: bytes SQLite holds (page caches, statements, schemas)."""
 
 
 @functools.cache
@@ -42,3 +45,28 @@ def trim() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+@functools.cache
+def _sqlite_lib() -> ctypes.CDLL | None:
+    """The SQLite library Python's ``sqlite3`` module runs on (linked to ``_sqlite3``)."""
+    try:
+        lib = ctypes.CDLL(_sqlite3.__file__)
+        lib.sqlite3_status64  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return lib
+
+
+def sqlite_bytes() -> int | None:
+    """Bytes SQLite holds in this process right now (all connections), or None if unknown."""
+    lib = _sqlite_lib()
+    if lib is None:
+        return None
+    current, high = ctypes.c_int64(), ctypes.c_int64()
+    status = lib.sqlite3_status64(
+        SQLITE_STATUS_MEMORY_USED, ctypes.byref(current), ctypes.byref(high), 0
+    )
+    if status != 0:  # SQLITE_OK
+        return None
+    return current.value

@@ -20,6 +20,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from lookout.storage import memory
 from lookout.web.api.pools import pool_families
 
 go_float = cast(Callable[[float], str], floatToGoString)
@@ -67,6 +68,23 @@ class SiteCollector(Collector):
             "Inputs applied and waiting for the next commit.",
             s.runner.journal_backlog,
         )
+        yield _counter(
+            "lookout_checkpoint_failures",
+            "Checkpoints that failed and were handed to a later one (see the log).",
+            s.runner.checkpoint_failures,
+        )
+        yield _gauge(
+            "lookout_checkpoint_failing",
+            "1 while checkpoints fail in a row (input is still journaled), else 0.",
+            0 if s.runner.checkpoint_trouble is None else 1,
+        )
+        held = memory.sqlite_bytes()
+        if held is not None:
+            yield _gauge(
+                "lookout_sqlite_memory_bytes",
+                "Bytes SQLite holds in the site process (page caches of every connection).",
+                held,
+            )
         sync = s.alertmanager.sync
         if sync is not None:
             yield _counter(
