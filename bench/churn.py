@@ -4,6 +4,7 @@ and resident memory over time.
     .venv/bin/python bench/churn.py [--hosts 1000] [--services 10] [--seconds 30]
                                     [--rate 0] [--conns 4] [--per 1000] [--sample 5]
                                     [--fronts auto|N]
+                                    [--checkpoint-interval 0]
 
 Seeds a throwaway SQLite site (hosts × services passive services), starts ``lookout serve`` and
 posts batches of ``--per`` results over ``--conns`` connections for ``--seconds``: every result
@@ -188,7 +189,11 @@ def main() -> None:
     ap.add_argument("--per", type=int, default=1000)
     ap.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     ap.add_argument("--fronts", default="auto", help="ingest_fronts: auto, or N (0: in process)")
+    ap.add_argument(
+        "--checkpoint-interval", type=float, default=0.0, help="the site's (0: its default)"
+    )
     a = ap.parse_args()
+    settings = {"checkpoint_interval": a.checkpoint_interval} if a.checkpoint_interval else {}
     print(
         f"churn: {a.hosts:,} hosts × {a.services} services, batches of {a.per} over "
         f"{a.conns} connections, every result a state change with perfdata, "
@@ -196,7 +201,7 @@ def main() -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="lookout-churn-") as tmp:
-        live = seed_site(Path(tmp) / "site", a.hosts, a.services, a.fronts)
+        live = seed_site(Path(tmp) / "site", a.hosts, a.services, a.fronts, **settings)
         live.start(timeout=120)
         try:
             assert live.proc is not None

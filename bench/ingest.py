@@ -118,10 +118,15 @@ def bench_engine(hosts: int, services: int) -> None:
     line("engine in-process (state+metrics+journal body)", n / dt, "results/s", TARGETS["engine"])
 
 
-def seed_site(site_dir: Path, hosts: int, services: int, fronts: str = "auto") -> LiveSite:
+def seed_site(
+    site_dir: Path, hosts: int, services: int, fronts: str = "auto", **settings: object
+) -> LiveSite:
     """A site that has been running: objects, one result per service (statuses and metric
-    series exist), checkpointed. ``fronts``: its ``ingest_fronts`` setting."""
-    live = make_site(site_dir, ingest_fronts=fronts if fronts == "auto" else int(fronts))
+    series exist), checkpointed. ``fronts``: its ``ingest_fronts`` setting; ``settings``: more
+    of its ``lookout.toml``."""
+    live = make_site(
+        site_dir, ingest_fronts=fronts if fronts == "auto" else int(fronts), **settings
+    )
     site = Site(site_dir)
     hs, ss = objects(hosts, services)
     site.store.save_many(hs, ss, time.time())

@@ -50,7 +50,9 @@ def _runner(url: str, clock: Clock) -> SiteRunner:
 async def _seed(runner: SiteRunner) -> None:
     now = runner.clock()
     host = HostConfig(name="h")
-    services = [ServiceConfig(host="h", name=f"s{k}", max_check_attempts=1) for k in range(20)]
+    services = [
+        ServiceConfig(host="h", name=f"s{k}", max_check_attempts=1) for k in range(SERVICES)
+    ]
     await asyncio.to_thread(runner.store.save_many, [host], services, now)
     runner.engine.put_host(host, now)
     for svc in services:

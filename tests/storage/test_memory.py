@@ -21,7 +21,8 @@ def _growth(path: Path, cache_kib: int) -> int:
         assert conn.exec_driver_sql("SELECT sum(length(x)) FROM t").scalar() == 20_000_000
         during = memory.sqlite_bytes()
     db.dispose()
-    assert before is not None and during is not None
+    assert before is not None
+    assert during is not None
     return during - before
 
 
