@@ -67,8 +67,12 @@ def seed(site: LiveSite, name: str, services: int, problems: float) -> None:
             part = hosts[start : start + step]
             body = {
                 "hosts": [{"name": h} for h in part],
+                # never stale: passive services without results for three intervals turn
+                # UNKNOWN, which would measure a storm of changes rather than the page
                 "services": [
-                    {"host": h, "name": f"svc{j:02d}"} for h in part for j in range(PER_HOST)
+                    {"host": h, "name": f"svc{j:02d}", "stale_after": 0}
+                    for h in part
+                    for j in range(PER_HOST)
                 ],
             }
             post(http, "/api/v1/objects", msgspec.json.encode(body), 201)
@@ -275,6 +279,7 @@ def run(
     for site, name, prefix in zip(remotes, names, prefixes, strict=True):
         host, service = f"{prefix}-h00001", "svc01"  # OK after seeding
         with site.client() as http:
+            http.timeout = httpx.Timeout(120)
             began = time.perf_counter()
             r = http.post(
                 "/api/v1/results",
