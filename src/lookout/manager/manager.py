@@ -29,6 +29,7 @@ from lookout.manager.processes import (
 )
 from lookout.manager.root import ROOT_SETTINGS, Record, Root, check_new_name
 from lookout.sites.site import CLI_CREDENTIALS, init_site
+from lookout.storage.database import schema_template
 from lookout.web.ui.passwords import new_password, set_password
 
 
@@ -68,6 +69,7 @@ class Manager:
                     site_dir,
                     listen=f"{self.root.settings.host}:{rec.http_port}",
                     extra=self._site_settings(name, rec.http_port, rec.agent_port),
+                    template=schema_template(self.root.run),
                 )
                 _cli_url(site_dir, self.local_url(rec.http_port))
                 password = new_password()

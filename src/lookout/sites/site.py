@@ -80,7 +80,7 @@ from lookout.storage import audit as audit_store
 from lookout.storage import commands as command_store
 from lookout.storage import groups as group_store
 from lookout.storage.audit import AuditLog
-from lookout.storage.database import migrate, open_database
+from lookout.storage.database import migrate, open_database, private_sqlite_file
 from lookout.storage.series import SeriesStore
 from lookout.storage.store import SiteStore
 from lookout.storage.vault import Vault
@@ -105,6 +105,7 @@ def init_site(
     admin: str = "admin",
     extra: dict[str, Any] | None = None,
     clock: Callable[[], float] = time.time,
+    template: Path | None = None,
 ) -> Created:
     """Create ``site_dir`` with settings, a migrated database, an admin user and two tokens: one
     returned (printed once, never stored in clear) and one for the local CLI (mode 0600).
@@ -112,7 +113,10 @@ def init_site(
     All or nothing: when a step fails, what init made is removed again (the directory, if init
     created it; else the files it added, and a SQLite file it created elsewhere) and the error
     is a :class:`ConfigError` naming what failed (a database: its URL without the password and
-    the driver's first line)."""
+    the driver's first line).
+
+    ``template``: an empty database at the schema's head (``storage.database.schema_template``)
+    that a new SQLite database is copied from instead of being migrated step by step."""
     settings_path = site_dir / SETTINGS_FILE
     if settings_path.exists():
         raise ConfigError(f"{site_dir} is a site already ({settings_path} exists)")
@@ -125,7 +129,7 @@ def init_site(
             site_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the site directory {site_dir}: {exc}") from exc
-        token, cli_token = _init_database(url, admin, clock())
+        token, cli_token = _init_database(url, admin, clock(), template)
         try:
             settings_path.write_text(render_settings(stored), encoding="utf-8")
             SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
@@ -138,9 +142,16 @@ def init_site(
     return Created(url=settings.url, token=token, site_dir=site_dir)
 
 
-def _init_database(url: str, admin: str, now: float) -> tuple[str, str]:
-    """Migrate the database at ``url`` and add the admin with two tokens (returned in clear)."""
+def _init_database(
+    url: str, admin: str, now: float, template: Path | None = None
+) -> tuple[str, str]:
+    """Migrate the database at ``url`` (a new SQLite file: copy ``template`` if given) and add
+    the admin with two tokens (returned in clear)."""
+    target = _sqlite_file(url)
     try:
+        if template is not None and target is not None and not target.exists():
+            private_sqlite_file(url)  # made 0600; the copy keeps the mode
+            shutil.copyfile(template, target)
         db = open_database(url)
         try:
             migrate(db)
@@ -157,7 +168,7 @@ def _init_database(url: str, admin: str, now: float) -> tuple[str, str]:
                 )
         finally:
             db.dispose()
-    except (sa.exc.SQLAlchemyError, StorageError, ImportError) as exc:
+    except (sa.exc.SQLAlchemyError, StorageError, ImportError, OSError) as exc:
         raise database_error("cannot set up the database", url, exc) from exc
     return tokens
 

@@ -104,6 +104,25 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
         raise StorageError(f"migration failed: {exc}") from exc
 
 
+def schema_template(directory: Path) -> Path:
+    """An empty SQLite database at the head revision, in ``directory`` (made once per
+    revision): new sites start from a copy of it instead of running every migration (the
+    site manager's ``sites create``)."""
+    path = directory / f"schema-{head_revision()}.db"
+    if path.exists():
+        return path
+    tmp = directory / f".schema-{os.getpid()}.db"
+    for suffix in SQLITE_FILES:
+        tmp.with_name(tmp.name + suffix).unlink(missing_ok=True)
+    db = open_database(f"sqlite:///{tmp}")
+    try:
+        migrate(db)
+    finally:
+        db.dispose()  # the last connection closed: the WAL is folded into the file
+    os.replace(tmp, path)
+    return path
+
+
 def current_revision(engine: sa.Engine) -> str | None:
     """The schema's Alembic revision (None: an empty database)."""
     with engine.connect() as conn:
