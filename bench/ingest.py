@@ -283,6 +283,9 @@ def bench_single(live: LiveSite, hosts: int, services: int, seconds: float) -> N
     rps = next(float(x.split()[1]) for x in out.splitlines() if x.startswith("Requests/sec"))
     errors = [x for x in out.splitlines() if x.startswith("status ") or "Non-2xx" in x]
     line("HTTP single POSTs, 16 connections (wrk)", rps, "results/s", TARGETS["http_single"])
+    for x in out.splitlines():  # wrk --latency: "     99%   12.34ms"
+        if x.strip().startswith(("50%", "99%")):
+            print(f"      request latency {x.strip()}")
     if errors:
         print("      errors:", errors[:3])
     p99 = statistics.quantiles(lat, n=100)[98] if len(lat) > 10 else float("nan")

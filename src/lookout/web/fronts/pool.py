@@ -251,13 +251,4 @@ class IngestFronts:
                     loop.remove_reader(f.channel.fileno())
                 f.channel.close()
                 f.channel = None
-
-    def status(self) -> list[dict[str, object]]:
-        return [
-            {
-                "pid": f.proc.pid if f.proc is not None else None,
-                "running": f.proc is not None and f.proc.returncode is None,
-                "restarts": f.restarts,
-            }
-            for f in self.fronts
-        ]
+        self.listener.close()  # connections still queued get refused, not left waiting
