@@ -98,27 +98,72 @@ class Ingest:
     async def finish(self, prepared: Prepared) -> Response:
         """Check a prepared body against live state, apply and journal what is good, and
         answer (the same answer whether the body was prepared here or in a front)."""
+        return (await self.finish_many([prepared]))[0]
+
+    async def finish_many(self, bodies: list[Prepared]) -> list[Response]:
+        """:meth:`finish` for several requests at once (an ingest front sends the ones that
+        arrived together): one engine input and one journal row for all of them, in their
+        order — as if applied one after the other — and each request's own answer."""
         site = self.site
         if (wait := site.runner.overloaded()) is not None:
-            return overloaded(wait)
+            return [overloaded(wait)] * len(bodies)
+        now = site.clock()
+        answers: list[Response | None] = []
+        outcomes: list[tuple[int, list[dict[str, Any]]]] = []
+        good: list[CheckResult] = []
+        for prepared in bodies:
+            refused = self._refuse(prepared)
+            if refused is not None:
+                answers.append(refused)
+                outcomes.append((0, []))
+                continue
+            before = len(good)
+            errors = self._check(prepared, now, good)
+            accepted = len(good) - before
+            outcomes.append((accepted, errors))
+            answers.append(None if accepted else _none_accepted(errors, prepared.batched))
+        if good:
+            try:
+                await site.runner.apply(Results(at=now, results=good))
+            except LookoutError as exc:
+                failed = lookout_error(exc)
+                return [a if a is not None else failed for a in answers]
+        out: list[Response] = []
+        for answer, (accepted, errors) in zip(answers, outcomes, strict=True):
+            if answer is not None:
+                out.append(answer)
+                continue
+            body_out: dict[str, Any] = {"accepted": accepted, "rejected": len(errors)}
+            if errors:
+                body_out["errors"] = errors
+                out.append(Response(_encode(body_out), 207, media_type="application/json"))
+            else:
+                out.append(Response(_encode(body_out), 200, media_type="application/json"))
+        return out
+
+    def _refuse(self, prepared: Prepared) -> Response | None:
+        """The answer to a body refused as a whole (undecodable, too many items), or None."""
         if prepared.error_loc is not None:
             error = {"loc": prepared.error_loc, "msg": prepared.error_msg}
             return problem(422, f"invalid body: {_where([error])}", errors_=[error])
-        items = prepared.items
-        if len(items) > site.settings.max_results_per_request:
+        limit = self.site.settings.max_results_per_request
+        if len(prepared.items) > limit:
             return problem(
-                413,
-                f"{len(items)} results in one request; the limit is "
-                f"{site.settings.max_results_per_request}",
+                413, f"{len(prepared.items)} results in one request; the limit is {limit}"
             )
-        now = site.clock()
-        skew = site.settings.max_clock_skew
-        status = site.engine.status
-        hosts = site.engine.hosts
-        good: list[CheckResult] = []
+        return None
+
+    def _check(
+        self, prepared: Prepared, now: float, good: list[CheckResult]
+    ) -> list[dict[str, Any]]:
+        """Append the body's good results to ``good``; the errors of the others."""
+        engine = self.site.engine
+        skew = self.site.settings.max_clock_skew
+        status = engine.status
+        hosts = engine.hosts
         errors: list[dict[str, Any]] = []
         batched = prepared.batched
-        for i, item in enumerate(items):
+        for i, item in enumerate(prepared.items):
             host = item.host
             loc, msg = item.loc, item.msg
             if host is not None and (host, item.service) not in status:
@@ -134,24 +179,18 @@ class Ingest:
                 loc = ["checked_at"]
                 msg = f"{at - now:.0f} s in the future (more than max_clock_skew = {skew:g} s)"
             errors.append({"index": i, "loc": ["results", i, *loc] if batched else loc, "msg": msg})
-        if not good:
-            detail = f"no result accepted: {_where(errors)}" if errors else "no results given"
-            return problem(
-                422,
-                detail,
-                errors_=errors or [{"loc": ["results"] if batched else [], "msg": "empty"}],
-                accepted=0,
-                rejected=len(errors),
-            )
-        try:
-            await site.runner.apply(Results(at=now, results=good))
-        except LookoutError as exc:
-            return lookout_error(exc)
-        body_out: dict[str, Any] = {"accepted": len(good), "rejected": len(errors)}
-        if errors:
-            body_out["errors"] = errors
-            return Response(_encode(body_out), 207, media_type="application/json")
-        return Response(_encode(body_out), 200, media_type="application/json")
+        return errors
+
+
+def _none_accepted(errors: list[dict[str, Any]], batched: bool) -> Response:
+    detail = f"no result accepted: {_where(errors)}" if errors else "no results given"
+    return problem(
+        422,
+        detail,
+        errors_=errors or [{"loc": ["results"] if batched else [], "msg": "empty"}],
+        accepted=0,
+        rejected=len(errors),
+    )
 
 
 def overloaded(wait: float) -> Response:

@@ -32,7 +32,7 @@ from typing import cast
 
 import msgspec
 
-from lookout.web.api.ingest_items import prepare
+from lookout.web.api.ingest_items import Prepared, prepare
 from lookout.web.fronts.ipc import (
     Answer,
     Batch,
@@ -91,6 +91,8 @@ class Link:
         self.writer = writer
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Answer]] = {}
+        self._ids_out: list[int] = []
+        self._out: list[Prepared] = []
         self.closed = asyncio.Event()
 
     async def run(self) -> None:
@@ -110,7 +112,7 @@ class Link:
                     fut.set_result(GONE)
             self._waiting.clear()
 
-    async def call(self, msg: Gate | Batch) -> Answer:
+    async def gate(self, msg: Gate) -> Answer:
         if self.closed.is_set():
             return GONE
         msg.id = next(self._ids)
@@ -121,6 +123,30 @@ class Link:
             return await fut
         finally:
             self._waiting.pop(msg.id, None)
+
+    async def submit(self, prepared: Prepared) -> Answer:
+        """Send a prepared body to the site with the others that arrive in this turn of the
+        loop (one frame, one engine input and one journal row for all), and wait for its
+        answer."""
+        if self.closed.is_set():
+            return GONE
+        rid = next(self._ids)
+        fut: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = fut
+        if not self._ids_out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._ids_out.append(rid)
+        self._out.append(prepared)
+        try:
+            return await fut
+        finally:
+            self._waiting.pop(rid, None)
+
+    def _flush(self) -> None:
+        ids, self._ids_out = self._ids_out, []
+        bodies, self._out = self._out, []
+        if not self.closed.is_set():
+            self.writer.write(frame(Batch(ids, bodies)))
 
 
 class Front:
@@ -147,7 +173,7 @@ class Front:
         key = (authorization, peer, forwarded_for)
         now = time.monotonic()
         if self.gates.get(key, 0.0) <= now:
-            ans = await self.link.call(Gate(0, authorization, peer, forwarded_for))
+            ans = await self.link.gate(Gate(0, authorization, peer, forwarded_for))
             if ans.status:
                 return ans
             if len(self.gates) >= MAX_GATES:
@@ -155,7 +181,7 @@ class Front:
             self.gates[key] = now + ans.ttl
         if now < self.refusing_until:  # the site said it is overloaded: no need to decode
             return self.refusal
-        ans = await self.link.call(Batch(0, prepare(body)))
+        ans = await self.link.submit(prepare(body))
         if ans.status == 503:
             wait = next((float(v) for k, v in ans.headers if k == "retry-after"), 0.0)
             self.refusal = ans

@@ -38,11 +38,12 @@ class Gate(msgspec.Struct, array_like=True, tag="gate"):
 
 
 class Batch(msgspec.Struct, array_like=True, tag="batch"):
-    """A body the front decoded and validated: the site checks it against live state,
-    applies and journals it, and answers."""
+    """Bodies the front decoded and validated (the requests that arrived together), with the
+    id of each: the site checks them against live state, applies and journals them as one
+    input, and answers each id."""
 
-    id: int
-    prepared: Prepared
+    ids: list[int]
+    prepared: list[Prepared]
 
 
 class Answer(msgspec.Struct, array_like=True):

@@ -193,14 +193,16 @@ class IngestFronts:
     async def _batch(self, msg: Batch, writer: asyncio.StreamWriter) -> None:
         assert self.ingest is not None
         try:
-            resp = await self.ingest.finish(msg.prepared)
+            answers = await self.ingest.finish_many(msg.prepared)
         except Exception:
             log.exception("ingest fronts: a batch failed")
             from lookout.web.api.problems import problem
 
-            resp = problem(500, "internal error (logged on the site)")
+            answers = [problem(500, "internal error (logged on the site)")] * len(msg.ids)
         if not writer.is_closing():
-            writer.write(frame(_answer(msg.id, resp)))
+            writer.write(
+                b"".join(frame(_answer(i, a)) for i, a in zip(msg.ids, answers, strict=True))
+            )
 
     async def _supervise(self, front: Front) -> None:
         """Start a front again when it exits (backing off when it keeps failing)."""
