@@ -5,6 +5,7 @@ ways.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -99,3 +100,49 @@ def test_fronts_end_with_the_site(live: LiveSite) -> None:
     live.proc.wait()
     _, alive = psutil.wait_procs(fronts, timeout=10)
     assert not alive, [p.pid for p in alive]
+
+
+def test_requests_that_arrive_together_each_get_their_own_answer(live: LiveSite) -> None:
+    """Concurrent POSTs may reach the site as one frame and one engine input: each keeps its
+    own answer, and the good results of each are applied."""
+    with live.client() as admin:
+        api = Api(live, admin)
+        host, svc = api.host_with_service()
+    good = {"host": host, "service": svc, "state": 1}
+    bad = {"host": "no-such-host", "state": 0}
+    bodies = [
+        {"results": [good]},
+        {"results": [good, bad]},
+        {"results": [bad]},
+        good,
+        {"results": []},
+    ] * 8
+
+    async def post_all() -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {live.token}"}
+        clients = [httpx.AsyncClient(base_url=live.url, headers=headers) for _ in bodies]
+        try:
+            return await asyncio.gather(
+                *(c.post("/api/v1/results", json=b) for c, b in zip(clients, bodies, strict=True))
+            )
+        finally:
+            for c in clients:
+                await c.aclose()
+
+    answers = asyncio.run(post_all())
+    for body, r in zip(bodies, answers, strict=True):
+        if body in ({"results": [good]}, good):
+            assert (r.status_code, r.json()) == (200, {"accepted": 1, "rejected": 0})
+        elif body == {"results": [good, bad]}:
+            assert r.status_code == 207
+            assert r.json()["errors"] == [
+                {"index": 1, "loc": ["results", 1, "host"], "msg": "unknown host 'no-such-host'"}
+            ]
+        elif body == {"results": [bad]}:
+            assert r.status_code == 422
+            assert r.json()["accepted"] == 0
+        else:
+            assert r.status_code == 422
+            assert r.json()["detail"] == "no results given"
+    with live.client() as admin:
+        assert Api(live, admin).svc(host, svc)["state"] == 1
