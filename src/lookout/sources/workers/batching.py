@@ -2,9 +2,10 @@
 
 One message per result cost, per check, a publish, JetStream's acknowledgement, a delivery
 to the site and the site's acknowledgement, each parsed by nats-py on both ends and handled
-by nats-server. Here results wait in a queue while the previous batch is being stored, and
+by nats-server. Here results wait in a queue while ``in_flight`` batches are being stored, and
 the next message takes all of them (up to ``max_bytes``): at a trickle each result still
 goes at once, alone; under load the batches grow by themselves, with no timer to wait for.
+More than one batch on the way keeps a slow acknowledgement from holding up the others.
 
 A batch is stored with ``Nats-Msg-Id`` = the sender's id and a counter, the same id on every
 try, so JetStream stores it once. A result counts as sent only once its batch is stored; the
@@ -42,6 +43,7 @@ class ResultSender:
         max_bytes: int = MAX_BYTES,
         within: float = 5.0,
         retry: float = 0.5,
+        in_flight: int = 4,
         report: Callable[[BaseException], None] = lambda exc: None,
     ) -> None:
         self._storer = storer
@@ -54,6 +56,7 @@ class ResultSender:
         self._ids = itertools.count()
         self._queue: list[tuple[bytes, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
+        self._room = asyncio.Semaphore(in_flight)
         self.batches = 0
         """Messages stored so far."""
 
@@ -65,16 +68,30 @@ class ResultSender:
         await done
 
     async def run(self) -> None:
-        """Send what is queued, one batch at a time, until cancelled."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch = self._take()
-                await self._store(batch)
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+        """Send what is queued, at most ``in_flight`` batches at a time, until cancelled."""
+        storing: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    await self._room.acquire()
+                    task = asyncio.create_task(self._send(self._take()))
+                    storing.add(task)
+                    task.add_done_callback(storing.discard)
+        finally:
+            for task in storing:
+                task.cancel()
+            await asyncio.gather(*storing, return_exceptions=True)
+
+    async def _send(self, batch: list[tuple[bytes, asyncio.Future[None]]]) -> None:
+        try:
+            await self._store(batch)
+        finally:
+            self._room.release()
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
     def _take(self) -> list[tuple[bytes, asyncio.Future[None]]]:
         size, n = 0, 0
