@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/workers.py [--services 16000] [--interval 10] [--seconds 15]
                                       [--runs 3] [--workers 1,2,4] [--concurrency 64]
-                                      [--spawners 1] [--check dummy|http] [--no-embedded]
+                                      [--spawners 2] [--check dummy|http] [--no-embedded]
 
 ``--check http``: built-in HTTP checks against a local server (bench/builtin_checks.py's)
 instead of check_dummy.
@@ -236,7 +236,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="windows measured per setup")
     parser.add_argument("--workers", default="1,2,4", help="worker processes per run")
     parser.add_argument("--concurrency", type=int, default=64, help="checks per worker")
-    parser.add_argument("--spawners", type=int, default=1, help="spawners per worker")
+    parser.add_argument(
+        "--spawners", type=int, default=2, help="spawners per worker (starts wait side by side)"
+    )
     parser.add_argument("--no-embedded", action="store_true", help="skip the embedded run")
     parser.add_argument(
         "--check", choices=("dummy", "http"), default="dummy", help="check_dummy or built-in http"
