@@ -21,7 +21,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON")] = False,
 ) -> None:
     """The site process you reach: its role (active, standby, starting) and since when, the
-    database, and on PostgreSQL which process holds the site lock (the active one)."""
+    database, whether the engine runs compiled, and on PostgreSQL which process holds the site
+    lock (the active one)."""
     answer = api.get("/site")
     if as_json:
         print_json(answer)
@@ -37,6 +38,7 @@ def status(
     proc = answer["process"]
     out.print(f"  process:  {escape(proc['host'])} pid {proc['pid']}", soft_wrap=True)
     out.print(f"  database: {escape(answer['database'])}", soft_wrap=True)
+    out.print(f"  engine:   {escape(answer['engine']['detail'])}", soft_wrap=True)
     if answer["services"] is not None:
         out.print(f"  objects:  {answer['hosts']} hosts, {answer['services']} services")
     if not answer["standby_supported"]:

@@ -51,3 +51,17 @@ async def test_readyz_hides_why_from_anonymous_and_non_admin_callers(
             assert "starting" not in r.text
         r = await client.get("/readyz", headers=_bearer(admin))
         assert (r.status_code, r.json()["detail"]) == (503, f"not ready: {why}")
+
+
+async def test_site_says_whether_the_engine_runs_compiled(
+    unready: tuple[Site, httpx.AsyncClient, str, str],
+) -> None:
+    import lookout.engine.core
+
+    _, client, _, viewer = unready
+    r = await client.get("/api/v1/site", headers=_bearer(viewer))
+    assert r.status_code == 200
+    engine = r.json()["engine"]
+    loaded = lookout.engine.core.__file__ or ""
+    assert engine["compiled"] is loaded.endswith(".so")
+    assert engine["detail"].startswith("compiled" if engine["compiled"] else "Python (")

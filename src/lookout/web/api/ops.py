@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
-from lookout import __version__
+from lookout import __version__, compiled
 from lookout.auth import Principal, Role
 from lookout.web.api.deps import TooManyFailures, authenticate, require
 from lookout.web.api.exposition import CONTENT_TYPE, Exposition
@@ -50,15 +50,18 @@ async def readyz(request: Request) -> Response:
 async def site_info(request: Request, _: Viewer) -> Response:
     """This process and its site: name, version, role (``active``, ``standby`` or
     ``starting``) and since when, the database kind, and on PostgreSQL who holds the site
-    lock (``lock_holder``: the active process's connection)."""
+    lock (``lock_holder``: the active process's connection). ``engine``: whether the engine's
+    hot path runs compiled (mypyc) or as Python, and why not compiled."""
     site = request.app.state.site
     standby = await asyncio.to_thread(site.standby.info)
+    engine = compiled.engine()
     return JSON(
         {
             "site_name": site.settings.site_name,
             "version": __version__,
             "url": site.settings.url,
             "database": site.db.dialect.name,
+            "engine": {"compiled": engine.compiled, "detail": engine.describe()},
             "process": {"host": socket.gethostname(), "pid": os.getpid()},
             **standby,
             "hosts": len(site.engine.hosts) if site.standby.active else None,
