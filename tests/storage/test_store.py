@@ -189,3 +189,40 @@ async def test_checkpoints_roll_up_metrics_without_a_prune(database_url: str) ->
     assert marks == {300: 1_800_003_600.0, 3600: 1_800_003_600.0}
     assert sorted(rollups) == [(300, 3, 288.0), (3600, 3, 288.0)]
     await runner.stop()
+
+
+async def test_many_objects_saved_at_once_load_as_they_were(database_url: str) -> None:
+    """``save_many`` writes at the driver level (bulk creation): every field, JSON ones
+    included, comes back as it went in, and None stays None."""
+    clock = Clock()
+    runner = _runner(database_url, clock)
+    hosts = [
+        HostConfig(name="a", address="10.0.0.1", labels={"env": "prod", "é": "ü"}, groups=("g",)),
+        HostConfig(
+            name="b",
+            parents=("a",),
+            check={"type": "ping"},
+            event_handler={"command": "/bin/true", "args": ["x"], "timeout": 5.0},
+        ),
+    ]
+    services = [
+        ServiceConfig(host="a", name="disk", params={"levels": [80, 90]}, labels={"t": "1"}),
+        ServiceConfig(
+            host="b",
+            name="http",
+            check={"type": "tcp", "port": 80},
+            max_check_attempts=2,
+            stale_after=0.0,
+            depends_on=(("a", "disk"),),
+        ),
+    ]
+    await asyncio.to_thread(runner.store.save_many, hosts, services, clock.now)
+    loaded = await asyncio.to_thread(runner.store.load)
+    assert sorted(loaded.hosts, key=lambda h: h.name) == hosts
+    assert sorted(loaded.services, key=lambda s: s.host) == services
+    with runner.store.db.connect() as conn:
+        sql_nulls = conn.execute(
+            sa.select(sa.func.count()).where(t.services.c.event_handler.is_(None))
+        ).scalar()
+    assert sql_nulls == 0  # None is JSON null, as SQLAlchemy's JSON type writes it
+    runner.store.db.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +167,32 @@ def host_row(cfg: HostConfig, at: float) -> dict[str, Any]:
 def service_row(cfg: ServiceConfig, at: float) -> dict[str, Any]:
     row: dict[str, Any] = msgspec.to_builtins(cfg)
     return {**row, "created_at": at, "updated_at": at}
+
+
+def _config_insert(
+    dialect: str, table: sa.Table, at: float
+) -> tuple[str, Callable[[HostConfig | ServiceConfig], tuple[Any, ...]]]:
+    """A driver-level insert into ``hosts``/``services`` and the function that makes a row of
+    a config: JSON columns as JSON text (``null`` for None, as SQLAlchemy's JSON type writes
+    it), ``created_at``/``updated_at`` set to ``at``."""
+    pg = dialect == "postgresql"
+    names = [c.name for c in table.columns]
+    is_json = [isinstance(c.type, sa.JSON) for c in table.columns]
+    marks = ", ".join(("CAST(%s AS jsonb)" if j else "%s") if pg else "?" for j in is_json)
+    cols = ", ".join(f'"{n}"' for n in names)
+    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks})"
+    encode = _json_text.encode
+    stamps = {"created_at": at, "updated_at": at}
+
+    def row(cfg: HostConfig | ServiceConfig) -> tuple[Any, ...]:
+        values: dict[str, Any] = msgspec.to_builtins(cfg)
+        values.update(stamps)
+        return tuple(
+            encode(values[n]).decode() if j else values[n]
+            for n, j in zip(names, is_json, strict=True)
+        )
+
+    return sql, row
 
 
 _EVENT_COLUMNS = (
@@ -441,12 +467,15 @@ class SiteStore:
     def save_many(
         self, hosts: Sequence[HostConfig], services: Sequence[ServiceConfig], at: float
     ) -> None:
-        """Insert many new hosts and services in one transaction (bulk import, benchmarks)."""
+        """Insert many new hosts and services in one transaction (bulk creation, benchmarks),
+        at the driver level: SQLAlchemy's per-row processing (a ``json.dumps`` per JSON column)
+        took most of the time of 100,000 rows."""
         with self.db.begin() as conn:
-            if hosts:
-                conn.execute(t.hosts.insert(), [host_row(h, at) for h in hosts])
-            if services:
-                conn.execute(t.services.insert(), [service_row(s, at) for s in services])
+            dialect = conn.dialect.name
+            for table, cfgs in ((t.hosts, hosts), (t.services, services)):
+                if cfgs:
+                    sql, row = _config_insert(dialect, table, at)
+                    conn.exec_driver_sql(sql, [row(cfg) for cfg in cfgs])
 
     def sync_objects(
         self,
