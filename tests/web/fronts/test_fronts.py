@@ -6,8 +6,10 @@ ways.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +148,23 @@ def test_requests_that_arrive_together_each_get_their_own_answer(live: LiveSite)
             assert r.json()["detail"] == "no results given"
     with live.client() as admin:
         assert Api(live, admin).svc(host, svc)["state"] == 1
+
+
+def test_a_slow_request_is_not_cut_by_the_keep_alive_time(live: LiveSite) -> None:
+    """The keep-alive time (5 s) is for idle connections, not for a body still arriving."""
+    with live.client() as admin:
+        host, svc = Api(live, admin).host_with_service()
+    body = json.dumps({"host": host, "service": svc, "state": 2}).encode()
+    head = (
+        f"POST /api/v1/results HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {live.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    port = int(live.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head + body[:5])
+        for part in (body[5:10], body[10:]):
+            time.sleep(3.5)  # 7 s in all: longer than the keep-alive time
+            sock.sendall(part)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert answer.endswith(b'{"accepted":1,"rejected":0}'), answer

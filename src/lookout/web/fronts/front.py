@@ -51,6 +51,8 @@ MAX_HEAD = 16 * 1024
 MAX_GATES = 10_000
 """Remembered (token, address) verdicts; more: start over."""
 STOP_GRACE = 5.0
+REQUEST_TIMEOUT = 30.0
+"""Seconds a client may pause while sending a request (each chunk that arrives restarts it)."""
 MAX_REFUSING = 0.25
 """Seconds a front answers the site's last overload 503 itself, without decoding or asking
 (at most its Retry-After): overload is answered at once, and the site is asked again soon."""
@@ -227,12 +229,16 @@ class Connection(asyncio.Protocol):
         self.buf += data
         if not self.busy:
             self._next()
+            if not self.busy and not self.done:  # a request under way: it may take its time
+                self._arm(REQUEST_TIMEOUT)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
+        """Close the connection after ``seconds`` without a complete request (by default
+        the keep-alive time between requests)."""
         if self.timer is not None:
             self.timer.cancel()
         loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.front.idle, self._idle)
+        self.timer = loop.call_later(seconds or self.front.idle, self._idle)
 
     def _idle(self) -> None:
         if not self.busy and not self.done and self.transport is not None:
@@ -328,6 +334,8 @@ class Connection(asyncio.Protocol):
         self._arm()
         if self.buf:
             self._next()
+            if not self.busy and not self.done:
+                self._arm(REQUEST_TIMEOUT)
 
     def _hand_over(self) -> None:
         """The site serves this connection from here on (descriptor and bytes read so far)."""
