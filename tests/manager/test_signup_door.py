@@ -6,16 +6,21 @@ its sites)."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
+import pwd
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from frontdoor import CLI, door_root, supervised
+from frontdoor import CLI, door_root
+from siteuserenv import Python, passable_dir, public_python, supervised, user_prefix, with_prefix
 from smtpbox import Mailbox, code_in, mailbox
 
 from livesite import free_port
@@ -29,22 +34,34 @@ QUERY = re.compile(r'name="query" value="([^"]+)"')
 
 @pytest.fixture
 def door(tmp_path: Path) -> Iterator[tuple[httpx.Client, Mailbox, Root]]:
-    root = door_root(tmp_path / "root")
-    url = root.settings.door.url
-    with mailbox() as (box, smtp_port):
+    """Run as root (with a Python other users can run), the sites have users of their own:
+    sign-up writes into their databases and directories as root, and they must still run."""
+    python = public_python() if os.geteuid() == 0 else None
+    with contextlib.ExitStack() as stack:
+        if python is None:
+            root = door_root(tmp_path / "root")
+            python = Python(sys.executable, dict(os.environ))
+        else:
+            place = stack.enter_context(passable_dir())
+            root = with_prefix(
+                door_root(place / "root", users=True), stack.enter_context(user_prefix())
+            )
+        url = root.settings.door.url
+        box, smtp_port = stack.enter_context(mailbox())
         settings = root.path / "manager.toml"
         settings.write_text(
-            settings.read_text()
-            + f'\n[signup]\nenabled = true\nlisten = "127.0.0.1:{free_port()}"\n'
-            f'public_url = "{url}"\nsmtp_port = {smtp_port}\nsites_per_account = 2\n'
+            settings.read_text() + "\n[signup]\nenabled = true\n"
+            f'listen = "127.0.0.1:{free_port()}"\npublic_url = "{url}"\n'
+            f"smtp_port = {smtp_port}\nsites_per_account = 2\n"
         )
         root = Root(root.path)
-        with supervised(root), httpx.Client(base_url=url, timeout=60) as c:
-            deadline = time.monotonic() + 120  # the sign-up process imports the web stack
-            while _status(c, "/signup") != 200:
-                assert time.monotonic() < deadline, "no sign-up pages behind the door"
-                time.sleep(0.1)
-            yield c, box, root
+        stack.enter_context(supervised(python, root))
+        c = stack.enter_context(httpx.Client(base_url=url, timeout=60))
+        deadline = time.monotonic() + 120  # the sign-up process imports the web stack
+        while _status(c, "/signup") != 200:
+            assert time.monotonic() < deadline, "no sign-up pages behind the door"
+            time.sleep(0.1)
+        yield c, box, root
 
 
 def _status(c: httpx.Client, path: str) -> int:
@@ -105,6 +122,11 @@ def test_sign_up_through_the_door_then_a_second_site_up_to_the_limit(
     assert second.headers["location"].startswith(f"{url}/ada-two/login/link?token=")
     _follow_link(second.headers["location"])
     assert root.record("ada-two").wanted == "running"
+    if root.settings.site_users:  # written by root, read by the site's own user
+        assert root.record("ada-two").user
+        owner = pwd.getpwnam(root.record("ada-two").user).pw_uid
+        assert root.site_dir("ada-two").stat().st_uid == owner
+        assert (root.site_dir("ada-two") / "oidc-client-secret").stat().st_uid == owner
 
     third = c.post("/signup/sites", data={**more, "site": "ada-three", "password": PASSWORD})
     assert third.status_code == 403

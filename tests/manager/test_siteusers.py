@@ -11,39 +11,31 @@ system's Python of the same version and this one's packages (``PYTHONPATH``)."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import grp
-import json
 import os
 import pwd
 import random
-import secrets
-import shutil
 import signal
 import socket
 import ssl
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
 import pytest
 from cryptography import x509
 from frontdoor import door_root
+from siteuserenv import Python, passable_dir, public_python, supervised, user_prefix, with_prefix
 
 from lookout.errors import ConfigError
 from lookout.manager.manager import Manager
 from lookout.manager.root import Root, init_root
-from lookout.manager.siteusers import check_runnable
-from lookout.manager.supervisor import client_for
 from lookout.manager.update import FAIL_ENV
 
 pytestmark = [
@@ -52,93 +44,24 @@ pytestmark = [
 ]
 
 
-@dataclass(frozen=True)
-class Python:
-    """An interpreter every user can run, and the environment that finds Lookout with it."""
-
-    exe: str
-    env: dict[str, str]
-
-    def cli(self, root: Root, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.exe, "-m", "lookout.cli.main", "sites", *args, "--root", str(root.path)],
-            capture_output=True, text=True, timeout=120, env=self.env,
-        )  # fmt: skip
-
-    def json(self, root: Root, *args: str) -> Any:
-        done = self.cli(root, *args, "--json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-
 @pytest.fixture(scope="module")
 def python() -> Python:
-    try:
-        check_runnable()
-        return Python(sys.executable, dict(os.environ))
-    except ConfigError:
-        pass
-    exe = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    if not exe.exists():
+    found = public_python()
+    if found is None:
         pytest.skip("no Python that other users can run")
-    mine = [p for p in sys.path if p and Path(p).is_dir() and not p.startswith(sys.base_prefix)]
-    return Python(str(exe), {**os.environ, "PYTHONPATH": os.pathsep.join(mine)})
-
-
-@contextlib.contextmanager
-def supervised(python: Python, root: Root) -> Iterator[subprocess.Popen[bytes]]:
-    log = (root.path / "supervisor.log").open("ab")
-    argv = [python.exe, "-m", "lookout.cli.main", "sites", "serve", str(root.path)]
-    proc = subprocess.Popen(argv, stdout=log, stderr=log, env=python.env)
-    try:
-        deadline = time.monotonic() + 120
-        while client_for(root) is None or not _listening(root.settings.door.agent_listen):
-            assert proc.poll() is None, "the supervisor ended"
-            assert time.monotonic() < deadline, "no supervisor socket"
-            time.sleep(0.05)
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(60)
-
-
-def _listening(listen: str) -> bool:
-    host, _, port = listen.rpartition(":")
-    with socket.socket() as s:
-        return s.connect_ex((host, int(port))) == 0
+    return found
 
 
 @pytest.fixture
 def prefix() -> Iterator[str]:
-    """A user prefix of this test's own; every user and group with it is deleted after."""
-    mine = f"lt{secrets.token_hex(3)}-"
-    try:
+    with user_prefix() as mine:
         yield mine
-    finally:
-        for pw in pwd.getpwall():
-            if pw.pw_name.startswith(mine):
-                subprocess.run(["userdel", pw.pw_name], check=False, capture_output=True)
-        for gr in grp.getgrall():
-            if gr.gr_name.startswith(mine):
-                subprocess.run(["groupdel", gr.gr_name], check=False, capture_output=True)
 
 
 @pytest.fixture
 def place() -> Iterator[Path]:
-    """A directory other users may pass through (pytest's own temporary ones are 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="lookout-siteusers-"))
-    os.chmod(path, 0o711)
-    try:
+    with passable_dir() as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def with_prefix(root: Root, prefix: str) -> Root:
-    settings = root.path / "manager.toml"
-    text = settings.read_text().replace('user_prefix = "lookout-"', f'user_prefix = "{prefix}"')
-    settings.write_text(text)
-    return Root(root.path)
 
 
 def open_as(python: Python, user: str, path: Path) -> int:

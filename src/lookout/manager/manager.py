@@ -136,7 +136,8 @@ class Manager:
             return
         user = siteusers.lookup(rec.user)
         if user is None:
-            user, _ = siteusers.ensure_user(self.root.settings.user_prefix, rec.name, path)
+            prefix, home = self.root.settings.user_prefix, self.root.site_dir(rec.name)
+            user, _ = siteusers.ensure_user(prefix, rec.name, home)
         siteusers.own(path, user)
 
     # ------------------------------------------------------------------ start / stop

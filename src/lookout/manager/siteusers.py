@@ -87,14 +87,21 @@ def ensure_user(prefix: str, site: str, home: Path) -> tuple[SiteUser, bool]:
         return SiteUser(name, pw.pw_uid, pw.pw_gid), False
     try:
         grp.getgrnam(name)
+        made_group = False
     except KeyError:
         _run(["groupadd", "--system", name])
-    _run(
-        [
-            "useradd", "--system", "--gid", name, "--home-dir", str(home), "--no-create-home",
-            "--shell", NO_LOGIN, "--comment", marker(site), name,
-        ]
-    )  # fmt: skip
+        made_group = True
+    try:
+        _run(
+            [
+                "useradd", "--system", "--gid", name, "--home-dir", str(home), "--no-create-home",
+                "--shell", NO_LOGIN, "--comment", marker(site), name,
+            ]
+        )  # fmt: skip
+    except ConfigError:
+        if made_group:
+            subprocess.run(["groupdel", name], capture_output=True, check=False, timeout=60)
+        raise
     made = lookup(name)
     if made is None:
         raise ConfigError(f"useradd {name} succeeded but the user is not there")
