@@ -9,7 +9,8 @@ instead of check_dummy.
 
 One run, one machine. For each setup a throwaway SQLite site (as bench/plugins.py makes it:
 one command ``$USER1$/check_dummy $ARG1$ $ARG2$``, ``--services`` services, 10 per host,
-every ``--interval`` seconds) is started with ``lookout serve``; after one interval of warm-up
+every ``--interval`` seconds) is started with ``lookout serve``; once every worker is in
+the pool and after one interval of warm-up
 ``--runs`` windows of ``--seconds`` each are measured one after the other (``/metrics`` read
 four times a second):
 
@@ -46,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -132,6 +134,8 @@ def measure(
     done = "lookout_pool_results_total" if workers else "lookout_checks_run_total"
     out = []
     with site.client() as client:
+        if workers:  # a loaded machine starts a worker process in seconds: wait for all
+            wait_for_workers(client, len(workers))
         time.sleep(args.interval)  # first runs are spread over one interval
         for _ in range(args.runs):
             lags: list[float] = []
@@ -162,6 +166,16 @@ def measure(
                 )
             )
     return out
+
+
+def wait_for_workers(client: httpx.Client, count: int, within: float = 120.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        pools = client.get("/api/v1/pools").json()["pools"]
+        if sum(len(p["workers"]) for p in pools) >= count:
+            return
+        time.sleep(0.5)
+    sys.exit(f"fewer than {count} workers in the pool after {within:g} s")
 
 
 def report(name: str, runs: list[Figures], kind: str) -> None:
