@@ -557,8 +557,9 @@ class Settings(BaseSettings):
     ingest_fronts: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
     """Processes that accept the API port's connections and serve POST /api/v1/results up to
     the engine (HTTP, token check, decoding, perfdata), handing every other request to the
-    site; "auto": one per CPU when there is more than one (none for sites the site manager
-    runs, which share the machine), 0: the site serves all itself."""
+    site; "auto": one per usable CPU (affinity, container quota; at most 8) when there is more
+    than one (none for sites the site manager runs, which share the machine), 0: the site
+    serves all itself."""
     max_objects_per_request: int = Field(200_000, gt=0)
     """Most hosts and services in one POST /objects."""
     max_clock_skew: float = Field(300.0, ge=0)

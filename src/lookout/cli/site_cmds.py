@@ -154,17 +154,21 @@ def run_site(
 
 def _ingest_fronts(settings: Settings, host: str, port: int, shared: bool) -> IngestFronts | None:
     """The ingest fronts on the API port, bound here (None: the site serves it alone)."""
-    import os
     import socket
 
-    from lookout.web.fronts.pool import IngestFronts
+    from lookout.web.fronts.pool import IngestFronts, auto_fronts
 
     workers = settings.ingest_fronts
     if workers == "auto":
-        cpus = os.cpu_count() or 1
-        workers = cpus if cpus > 1 and not shared else 0
+        workers = 0 if shared else auto_fronts()
     if workers == 0:
         return None
+    err.print(
+        f"Ingest fronts: {workers} processes serve POST /api/v1/results"
+        " — change it with ingest_fronts in lookout.toml",
+        soft_wrap=True,
+        markup=False,
+    )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         listener = socket.create_server((host, port), family=family, backlog=2048)

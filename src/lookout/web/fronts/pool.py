@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -40,7 +42,23 @@ GATE_TTL = 1.0
 """Seconds a front may let a token pass without asking again: the bound on how long a revoked
 or expired token still submits results through a front."""
 
+AUTO_MAX = 8
+"""Most fronts ``ingest_fronts = "auto"`` starts (the engine is one process: past a few
+fronts it is the bound)."""
+
 Adopt = Callable[[socket.socket, bytes], None]
+
+
+def auto_fronts(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """Fronts for ``ingest_fronts = "auto"``: one per CPU this process may use — its CPU
+    affinity, and a cgroup v2 CPU quota (a container's limit) — when that is more than one."""
+    cpus = float(len(os.sched_getaffinity(0)))
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, int(quota) / int(period))
+    usable = int(cpus)
+    return min(usable, AUTO_MAX) if usable > 1 else 0
 
 
 @dataclass(slots=True)
