@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -126,6 +127,9 @@ def run_site(
             soft_wrap=True,
             markup=False,
         )
+    from lookout.manager.processes import SHARED_CORES
+
+    shared = shared or os.environ.get(SHARED_CORES) == "1"  # started by a site manager
     fronts = _ingest_fronts(settings, host, port, shared)
     config = uvicorn.Config(
         create_app(site, fronts),

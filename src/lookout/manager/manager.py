@@ -20,6 +20,7 @@ from lookout.manager import backup as bk
 from lookout.manager import siteusers
 from lookout.manager.processes import (
     SERVE_LOG,
+    SHARED_CORES,
     Launcher,
     alive,
     popen_launcher,
@@ -195,7 +196,7 @@ class Manager:
         env = self._saas_env()
         if env:  # the file must agree: a site never starts with SaaS turned off
             _check_saas(site_dir)
-        rec.pid = self.launch(site_dir, env)
+        rec.pid = self.launch(site_dir, {**env, SHARED_CORES: "1"})
         rec.started = started_at(rec.pid)
         self.root.save(rec)
 

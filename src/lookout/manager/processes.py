@@ -21,6 +21,9 @@ from lookout.errors import ConfigError
 from lookout.manager.siteusers import drop_privileges, name_of, owner
 
 SERVE_LOG = "serve.log"
+SHARED_CORES = "LOOKOUT_MANAGED_SITE"
+"""Set in the environment of every site a site manager starts: the sites share the machine's
+cores, so ``ingest_fronts = "auto"`` starts none (``lookout serve`` reads it)."""
 SERVE = (sys.executable, "-m", "lookout.cli.main", "serve")
 
 
