@@ -173,12 +173,22 @@ def _ingest_fronts(settings: Settings, host: str, port: int, shared: bool) -> In
         soft_wrap=True,
         markup=False,
     )
+    import errno
+    import time
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        listener = socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        err.print(f"error: cannot listen on {host}:{port}: {exc}", soft_wrap=True, markup=False)
-        raise SystemExit(3) from exc  # uvicorn's STARTUP_FAILURE, as when it cannot bind
+    deadline = time.monotonic() + 3.0
+    while True:
+        try:
+            listener = socket.create_server((host, port), family=family, backlog=2048)
+            break
+        except OSError as exc:
+            # a killed site's fronts close the port a moment after it died: wait for them
+            if exc.errno == errno.EADDRINUSE and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            err.print(f"error: cannot listen on {host}:{port}: {exc}", soft_wrap=True, markup=False)
+            raise SystemExit(3) from exc  # uvicorn's STARTUP_FAILURE, as when it cannot bind
     return IngestFronts(listener, workers, settings.max_request_bytes)
 
 
