@@ -3,7 +3,8 @@
 Each writer owns a set of services and posts results to them in order; every result flips the
 state (max_check_attempts 1), so each one is a hard state change with its own event. After the
 kill and a restart, every service's state must be at least as new as its last acknowledged
-result, and the event log must hold a state change for every acknowledged result.
+result, and the event log must hold a state change for every acknowledged result. Both with
+the site serving results itself and through ingest fronts.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from livesite import make_site
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("fronts", [0, 2], ids=["in-process", "fronts"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_during_ingestion_keeps_every_acknowledged_result(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, fronts: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     db_url = "" if backend == "sqlite" else request.getfixturevalue("pg_url")
     # A long checkpoint interval so that most acknowledged results live only in the journal.
-    site = make_site(tmp_path / "site", db_url, checkpoint_interval=0.7)
+    site = make_site(tmp_path / "site", db_url, checkpoint_interval=0.7, ingest_fronts=fronts)
     site.start()
     try:
         setup(site)
