@@ -66,8 +66,11 @@ def run(root: Path, env: dict[str, str], sup: subprocess.Popen[bytes], n: int, i
     inside, wall, cpu = [], [], []
     for i in range(n):
         t0, c0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        out = subprocess.run([*CLI, "sites", "create", f"site{i:03d}", "--json"], env=env,
-                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        done = subprocess.run([*CLI, "sites", "create", f"site{i:03d}", "--json"], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode:
+            raise SystemExit(f"sites create site{i:03d} failed: {done.stderr.strip()}")
+        out = done.stdout
         wall.append(time.monotonic() - t0)
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
