@@ -262,6 +262,25 @@ def migrate(
         out.print(f"[green]✓[/] database schema migrated from {before or 'empty'} to {after}")
 
 
+def version(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+) -> None:
+    """This version of Lookout, and the database schema revisions it knows (its last: the
+    newest, which lookout migrate brings a database to)."""
+    import json
+    import sys
+
+    from lookout import __version__
+    from lookout.storage.database import known_revisions
+
+    revisions = known_revisions()
+    if as_json:
+        answer = {"version": __version__, "python": sys.executable, "revisions": revisions}
+        print(json.dumps(answer))
+        return
+    out.print(f"Lookout {__version__} (schema {revisions[-1]}, Python {sys.executable})")
+
+
 def demo(
     ctx: typer.Context,
     site_dir: Annotated[Path, typer.Argument(help="Directory of the demo site")] = Path(
@@ -362,4 +381,5 @@ def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(serve)
     app.command()(migrate)
+    app.command()(version)
     app.command()(demo)

@@ -24,8 +24,12 @@ from lookout.errors import ConfigError, Conflict, NotFound
 
 app = typer.Typer(
     help="Many sites on one installation: init, serve, create, list, start, stop, remove, "
-    "backup, restore, update."
+    "backup, restore, update, versions."
 )
+versions_app = typer.Typer(
+    help="Lookout versions installed side by side for the sites: add, list, remove."
+)
+app.add_typer(versions_app, name="versions")
 out = Console()
 err = Console(stderr=True)
 
@@ -200,11 +204,14 @@ def list_(root: RootOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("site", "state", "crashes", "user", "version", "size", "last backup", "url")
     for r in rows:
+        version = (
+            r["version"] if r["runs"] == r["version"] else f"{r['version']} (runs {r['runs']})"
+        )
         when = r["last_backup"]
         shown = dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M") if when else "never"
         size = f"{r['size'] / 1e6:.1f} MB"
         crashes = f"{r['crashes']} ({r['last_exit']})" if r["crashes"] else "0"
-        row = (r["name"], r["state"], crashes, r["user"], r["version"], size, shown, r["url"])
+        row = (r["name"], r["state"], crashes, r["user"], version, size, shown, r["url"])
         table.add_row(*row)
     out.print(table)
     if rows and not any(r["own_user"] for r in rows):
@@ -312,28 +319,44 @@ def update(
     parallel: Annotated[
         int, typer.Option("--parallel", min=1, max=64, help="With --all: sites at a time")
     ] = 4,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Version to update to (see sites versions; default: this installation's, "
+            "or an unfinished update's)",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Update a site (or --all): backup, stop, migrate, start, verify; on failure the backup
-    comes back and the old site starts. Killed, it resumes (or goes on rolling back) when run
-    again. With --all, one line per site as it finishes, then a summary; exit code 1 unless
-    every site updated (--json: one JSON object per site per line)."""
+    comes back and the old site starts with its old version. Killed, it resumes (or goes on
+    rolling back) when run again. --to V: to installed version V, refused before anything
+    changes if V does not know the database's schema (a downgrade past a migration). With
+    --all, one line per site as it finishes, then a summary; exit code 1 unless every site
+    updated (--json: one JSON object per site per line)."""
     if all_ == (name is not None):
         raise _fail(ConfigError("give a site name or --all (not both)"), ctx)
     if all_:
-        _update_all(ctx, root, parallel, as_json)
+        _update_all(ctx, root, parallel, as_json, to)
         return
     try:
-        done = _do(root, "update", name=name)
+        done = _do(root, "update", name=name, to=to)
     except (ConfigError, Conflict, NotFound) as exc:
         raise _fail(exc, ctx) from exc
     if as_json:
         print(json.dumps(done))
         return
-    out.print(f"[green]✓[/] {name} {done['outcome']} (backup {done['backup']})")
+    out.print(
+        f"[green]✓[/] {name} {done['outcome']}, runs {done.get('version')} "
+        f"(backup {done['backup']})"
+    )
 
 
-def _update_all(ctx: typer.Context, root: Path | None, parallel: int, as_json: bool) -> None:
+def _update_all(
+    ctx: typer.Context, root: Path | None, parallel: int, as_json: bool, to: str | None
+) -> None:
     from dataclasses import asdict
 
     from lookout.manager.fleet import Outcome, update_all
@@ -352,7 +375,7 @@ def _update_all(ctx: typer.Context, root: Path | None, parallel: int, as_json: b
     try:
         r = _root(root)
         began = time.monotonic()
-        outcomes = update_all(Manager(r), r.names(), parallel, shown)
+        outcomes = update_all(Manager(r), r.names(), parallel, shown, to)
     except ConfigError as exc:
         raise _fail(exc, ctx) from exc
     counts = {k: sum(o.result == k for o in outcomes) for k in ("updated", "restored", "failed")}
@@ -365,6 +388,87 @@ def _update_all(ctx: typer.Context, root: Path | None, parallel: int, as_json: b
         )
     if counts["updated"] != len(outcomes):
         raise typer.Exit(1)
+
+
+VersionArg = Annotated[str, typer.Argument(help="Version, as its lookout version says")]
+
+
+@versions_app.command("add")
+def versions_add(
+    ctx: typer.Context,
+    version: VersionArg,
+    path: Annotated[
+        Path, typer.Argument(help="Directory with its bin/lookout (a virtual environment)")
+    ],
+    root: RootOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an installed Lookout version (checked: its bin/lookout version says so)."""
+    from lookout.manager.versions import Versions
+
+    try:
+        found = Versions(_root(root)).add(version, path)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(_version_row(found, [])))
+        return
+    out.print(f"[green]✓[/] Lookout {version} ({found.path}, schema {found.head}) registered")
+
+
+@versions_app.command("list")
+def versions_list(ctx: typer.Context, root: RootOpt = None, as_json: JsonOpt = False) -> None:
+    """Installed versions: this installation's and the registered ones, with their sites."""
+    from lookout import __version__
+    from lookout.manager.versions import Versions
+
+    try:
+        v = Versions(_root(root))
+        rows = []
+        for name in [__version__, *v.names()]:
+            try:
+                rows.append(_version_row(v.describe(name), v.users(name)))
+            except (ConfigError, NotFound) as exc:  # registered, but does not answer
+                rows.append({"version": name, "path": str(v.path(name)), "error": str(exc),
+                             "sites": v.users(name)})  # fmt: skip
+    except ConfigError as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("version", "schema", "sites", "path")
+    for row in rows:
+        schema = row.get("schema") or f"[red]{row.get('error')}[/]"
+        label = row["version"] + (" (this installation)" if row.get("current") else "")
+        table.add_row(label, schema, str(len(row["sites"])), row["path"])
+    out.print(table)
+
+
+@versions_app.command("remove")
+def versions_remove(
+    ctx: typer.Context, version: VersionArg, root: RootOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Forget a registered version (its directory stays); refused while a site uses it."""
+    from lookout.manager.versions import Versions
+
+    try:
+        Versions(_root(root)).remove(version)
+    except (ConfigError, Conflict, NotFound) as exc:
+        raise _fail(exc, ctx) from exc
+    if as_json:
+        print(json.dumps({"version": version, "removed": True}))
+        return
+    out.print(f"[green]✓[/] Lookout {version} removed")
+
+
+def _version_row(found: Any, sites: list[str]) -> dict[str, Any]:
+    return {
+        "version": found.version,
+        "path": str(found.path),
+        "schema": found.head,
+        "current": found.current,
+        "sites": sites,
+    }
 
 
 def register(main: typer.Typer) -> None:

@@ -66,10 +66,10 @@ def sites_for(manager: Manager) -> Sites:
     )
 
 
-def update_one(manager: Manager, name: str, sites: Sites) -> Outcome:
+def update_one(manager: Manager, name: str, sites: Sites, to: str | None = None) -> Outcome:
     began = time.monotonic()
     try:
-        done = update(manager, name, sites)
+        done = update(manager, name, sites, to)
     except UpdateFailed as exc:
         result: Result = "restored" if exc.restored else "failed"
         return Outcome(name, result, time.monotonic() - began, exc.step, exc.error)
@@ -80,13 +80,18 @@ def update_one(manager: Manager, name: str, sites: Sites) -> Outcome:
 
 
 def update_all(
-    manager: Manager, names: list[str], parallel: int, on_done: Callable[[Outcome], None]
+    manager: Manager,
+    names: list[str],
+    parallel: int,
+    on_done: Callable[[Outcome], None],
+    to: str | None = None,
 ) -> list[Outcome]:
-    """Update ``names``, ``parallel`` at a time; ``on_done`` hears of each as it finishes."""
+    """Update ``names`` (to version ``to``: see ``update``), ``parallel`` at a time;
+    ``on_done`` hears of each as it finishes."""
     sites = sites_for(manager)
     outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="update") as pool:
-        futures = [pool.submit(update_one, manager, name, sites) for name in names]
+        futures = [pool.submit(update_one, manager, name, sites, to) for name in names]
         for future in as_completed(futures):
             outcome = future.result()
             on_done(outcome)

@@ -29,6 +29,7 @@ from lookout.manager.processes import (
     wait_ready,
 )
 from lookout.manager.root import ROOT_SETTINGS, Record, Root, check_new_name
+from lookout.manager.versions import Versions
 from lookout.sites.site import CLI_CREDENTIALS, init_site
 from lookout.storage.database import schema_template
 from lookout.web.ui.passwords import new_password, set_password
@@ -196,9 +197,22 @@ class Manager:
         env = self._saas_env()
         if env:  # the file must agree: a site never starts with SaaS turned off
             _check_saas(site_dir)
-        rec.pid = self.launch(site_dir, {**env, SHARED_CORES: "1"})
+        rec.pid = self.launcher_of(rec)(site_dir, {**env, SHARED_CORES: "1"})
         rec.started = started_at(rec.pid)
         self.root.save(rec)
+
+    def launcher_of(self, rec: Record) -> Launcher:
+        """This process's launcher for the imported version (or one not installed: see
+        ``runs``); a registered other version's ``bin/lookout serve`` otherwise."""
+        runs = self.runs(rec)
+        return self.launch if runs == __version__ else Versions(self.root).launcher(runs)
+
+    def runs(self, rec: Record) -> str:
+        """The version the site runs: its record's, unless that is neither this installation's
+        nor registered (the installation was upgraded in place): then this installation's."""
+        if rec.version != __version__ and Versions(self.root).registered(rec.version):
+            return rec.version
+        return __version__
 
     def await_ready(self, rec: Record) -> None:
         """Until the launched process answers /readyz (no lock needed); ConfigError if not."""
@@ -275,6 +289,7 @@ class Manager:
                     "name": name,
                     "state": state,
                     "version": rec.version,
+                    "runs": self.runs(rec),
                     "size": _size(self.root.site_dir(name)),
                     "last_backup": backups[-1].stat().st_mtime if backups else None,
                     "url": self.url(name, rec.http_port),

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,24 +36,49 @@ class Launcher(Protocol):
 def popen_launcher(site_dir: Path, env: Mapping[str, str]) -> int:
     """A detached ``python -m lookout.cli.main serve`` (its own session: it outlives the CLI),
     as the site's own user when there is one (``siteusers.owner``)."""
+    return command_launcher(SERVE)(site_dir, env)
+
+
+def command_launcher(command: Sequence[str], *, clean: bool = False) -> Launcher:
+    """Start ``command SITE_DIR --log-level warning`` detached (its own session) as the site's
+    own user when there is one, output in the site's ``serve.log``. ``clean``: without this
+    process's ``PYTHONPATH`` and ``PYTHONHOME`` (another installed version must import its own
+    code, not this one's)."""
+
+    def launch(site_dir: Path, env: Mapping[str, str]) -> int:
+        user = owner(site_dir)
+        fd = _open_log(site_dir / SERVE_LOG, user)
+        user_env, as_user = site_user(site_dir)
+        with os.fdopen(fd, "ab") as log:
+            proc = subprocess.Popen(
+                [*command, str(site_dir), "--log-level", "warning"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**(clean_env() if clean else os.environ), **env, **user_env},
+                start_new_session=True,
+                **as_user,
+            )
+        return proc.pid
+
+    return launch
+
+
+def site_user(site_dir: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """What a subprocess needs to run as the site's own user (none: two empty dicts): its
+    environment's additions and ``subprocess.Popen``'s arguments."""
     user = owner(site_dir)
-    fd = _open_log(site_dir / SERVE_LOG, user)
-    as_user: dict[str, Any] = {}
-    if user is not None:
-        home = {"HOME": str(site_dir), "USER": name_of(user[0]), "LOGNAME": name_of(user[0])}
-        env = {**env, **home}
-        as_user = {"user": user[0], "group": user[1], "extra_groups": [], "umask": 0o077}
-    with os.fdopen(fd, "ab") as log:
-        proc = subprocess.Popen(
-            [*SERVE, str(site_dir), "--log-level", "warning"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
-            start_new_session=True,
-            **as_user,
-        )
-    return proc.pid
+    if user is None:
+        return {}, {}
+    name = name_of(user[0])
+    env = {"HOME": str(site_dir), "USER": name, "LOGNAME": name}
+    return env, {"user": user[0], "group": user[1], "extra_groups": [], "umask": 0o077}
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without what would make another Python import this
+    installation's code."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 def _open_log(path: Path, user: tuple[int, int] | None) -> int:

@@ -6,6 +6,7 @@ ROOT/sites/NAME/           each site's directory (0700, its own user's when run 
 ROOT/state/NAME.json       the manager's record of a site: ports, wanted state, process
 ROOT/state/NAME.update     the step an update of the site is at (while it runs)
 ROOT/backups/NAME/*.tar    backups (a manifest with checksums inside each)
+ROOT/versions/V            another installed Lookout version: a directory or link with bin/lookout
 ROOT/run/                  the supervisor's socket and pid, the root's lock, NAME.lock (updates)
 ```
 """

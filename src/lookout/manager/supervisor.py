@@ -229,7 +229,7 @@ def call(manager: Manager, op: str, args: dict[str, Any]) -> Any:
     if op == "update":
         from lookout.manager.update import update
 
-        return update(manager, name)
+        return update(manager, name, to=args.get("to") or None)
     raise errors.ConfigError(f"unknown operation {op!r}")
 
 

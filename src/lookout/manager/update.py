@@ -1,5 +1,9 @@
-"""``lookout sites update NAME``: backup → stop → migrate → start → verify → done, and on any
-failure the backup restored and the old site started.
+"""``lookout sites update NAME [--to V]``: backup → stop → migrate → start → verify → done, and
+on any failure the backup restored and the old site started (with its old version).
+
+``--to V`` takes the site to another installed version (``versions``): migrated by V's
+``lookout migrate``, started by V's ``lookout serve``; checked first, before anything changes,
+that V knows the database's schema revision (no downgrade past a migration).
 
 Resumable: ``ROOT/state/NAME.update`` records the step being taken before it is taken,
 so an update killed at any point (SIGKILL included) and run again takes that step again (each
@@ -30,16 +34,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from lookout import __version__
 from lookout.config import load_settings
-from lookout.errors import ConfigError, LookoutError
+from lookout.errors import ConfigError, Conflict, LookoutError
 from lookout.manager import backup as bk
 from lookout.manager.manager import Manager, swap_in
 from lookout.manager.processes import alive, stop_process
 from lookout.manager.root import Record
+from lookout.manager.versions import Versions
 from lookout.sites.site import CLI_CREDENTIALS
-from lookout.storage.database import migrate, open_database
+from lookout.storage.database import current_revision, migrate, open_database
 
 STEPS = ("backup", "stop", "migrate", "start", "verify", "done")
 FAIL_ENV = "LOOKOUT_SITES_UPDATE_FAIL"
@@ -104,11 +110,18 @@ class DirectSites:
 
 
 class Update:
-    def __init__(self, manager: Manager, name: str, sites: Sites | None = None) -> None:
+    """``to``: the version to update to (None: an unfinished update's, else this
+    installation's)."""
+
+    def __init__(
+        self, manager: Manager, name: str, sites: Sites | None = None, to: str | None = None
+    ) -> None:
         self.m = manager
         self.root = manager.root
         self.name = name
         self.sites = sites or DirectSites(manager)
+        self.to = to
+        self.versions = Versions(manager.root)
         self.path = self.root.path / "state" / f"{name}.update"
 
     def run(self) -> dict[str, Any]:
@@ -117,7 +130,16 @@ class Update:
 
     def _run(self) -> dict[str, Any]:
         rec = self.root.record(self.name)
-        state = self._load() or {"step": "backup", "was": rec.wanted, "from": rec.version}
+        state = self._load()
+        if state is None:
+            to = self.to or __version__
+            state = {"step": "backup", "was": rec.wanted, "from": rec.version, "to": to}
+            self._check(to)
+        elif self.to is not None and self.to != state.get("to", __version__):
+            raise Conflict(
+                f"an update of {self.name} to {state.get('to', __version__)} is unfinished: "
+                "run it again without --to (or with that version) first"
+            )
         if state.get("rolling_back"):
             self._rollback(state)
             return self._finish(state, "rolled back (resumed)")
@@ -152,7 +174,31 @@ class Update:
 
     def _finish(self, state: dict[str, Any], outcome: str) -> dict[str, Any]:
         self.path.unlink(missing_ok=True)
-        return {"name": self.name, "outcome": outcome, "backup": state.get("backup")}
+        version = self.root.record(self.name).version
+        return {"name": self.name, "outcome": outcome, "backup": state.get("backup"),
+                "version": version}  # fmt: skip
+
+    def _check(self, to: str) -> None:
+        """Before anything changes: ``to`` is installed and knows the database's schema (a
+        database migrated by a newer version is never given to an older one's code)."""
+        try:
+            target = self.versions.describe(to)
+            site_dir = self.root.site_dir(self.name)
+            db = open_database(load_settings(site_dir).database(site_dir))
+            try:
+                revision = current_revision(db)
+            finally:
+                db.dispose()
+        except (LookoutError, OSError, SQLAlchemyError) as exc:
+            raise UpdateFailed(f"update of {self.name} to {to} refused: {exc}", "check",
+                               str(exc), restored=False) from exc  # fmt: skip
+        if revision is not None and revision not in target.revisions:
+            why = (
+                f"its database is at schema revision {revision}, which Lookout {to} does not "
+                f"know (its newest is {target.head}): a downgrade past a migration is refused"
+            )
+            raise UpdateFailed(f"update of {self.name} to {to} refused: {why}", "check", why,
+                               restored=False)  # fmt: skip
 
     # ------------------------------------------------------------------ steps
     def _backup(self, state: dict[str, Any]) -> None:
@@ -168,15 +214,19 @@ class Update:
 
     def _migrate(self, state: dict[str, Any]) -> None:
         site_dir = self.root.site_dir(self.name)
-        db = open_database(load_settings(site_dir).database(site_dir))
-        try:
-            with _MIGRATING:
-                migrate(db)
-        finally:
-            db.dispose()
+        to = state.get("to", __version__)
+        if to == __version__:
+            db = open_database(load_settings(site_dir).database(site_dir))
+            try:
+                with _MIGRATING:
+                    migrate(db)
+            finally:
+                db.dispose()
+        else:  # with that version's own code and migrations
+            self.versions.migrate(to, site_dir)
         with self.root.locked():
             rec = self.root.record(self.name)
-            rec.version = __version__
+            rec.version = to
             self.root.save(rec)
 
     def _start(self, state: dict[str, Any]) -> None:
@@ -192,6 +242,9 @@ class Update:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                           timeout=30) as c:  # fmt: skip
             c.get("/readyz").raise_for_status()
+            runs = c.get("/api/v1/site").raise_for_status().json().get("version")
+            if runs != state.get("to", __version__):
+                raise ConfigError(f"verify: the site runs Lookout {runs}, not {state.get('to')}")
             c.delete(f"/api/v1/hosts/{CHECK_HOST}")  # left by an update killed here
             c.post("/api/v1/hosts", json={"name": CHECK_HOST}).raise_for_status()
             svc = {"name": "self-test"}
@@ -261,5 +314,7 @@ def _test_hook(env: str, step: str, name: str, *, kill: bool = False) -> None:
     raise ConfigError(f"injected failure at {step} ({env})")
 
 
-def update(manager: Manager, name: str, sites: Sites | None = None) -> dict[str, Any]:
-    return Update(manager, name, sites).run()
+def update(
+    manager: Manager, name: str, sites: Sites | None = None, to: str | None = None
+) -> dict[str, Any]:
+    return Update(manager, name, sites, to).run()

@@ -129,6 +129,13 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def known_revisions() -> list[str]:
+    """Every schema revision this version of Lookout knows, oldest first (its last: the head)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return [s.revision for s in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
+
+
 def schema_is_current(engine: sa.Engine) -> bool:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
