@@ -55,9 +55,10 @@ def make_version(dest: Path, version: str, *, extra_migration: bool) -> Path:
             MIGRATION.format(revision=EXTRA_REVISION, down=known_revisions()[-1], table=EXTRA_TABLE)
         )
     shared = sysconfig.get_paths()["purelib"]  # fastapi & co., from the tests' environment
+    ask = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(
         subprocess.run(
-            [str(dest / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            [str(dest / "bin" / "python"), "-c", ask],
             check=True, capture_output=True, text=True, timeout=60,
         ).stdout.strip()
     )  # fmt: skip

@@ -8,8 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,7 +15,6 @@ from sitehttp import add_service, history, submit
 
 from lookout.manager.manager import Manager
 from lookout.manager.root import Root
-from lookout.manager.supervisor import client_for
 from lookout.manager.update import FAIL_ENV
 
 pytestmark = pytest.mark.integration
@@ -36,22 +33,6 @@ def ready(url: str) -> bool:
         return httpx.get(url + "/readyz", timeout=5).status_code == 200
     except httpx.TransportError:
         return False
-
-
-@pytest.fixture
-def supervisor(root: Root) -> Iterator[None]:
-    log = (root.path / "supervisor.log").open("ab")
-    proc = subprocess.Popen([*CLI, "sites", "serve", str(root.path)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while client_for(root) is None:
-            assert time.monotonic() < deadline, "the supervisor's socket never came"
-            time.sleep(0.05)
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(60)
-        log.close()
 
 
 def make_sites(root: Root, names: list[str]) -> dict[str, dict[str, str]]:
