@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "init": ("site_cmds",),
     "serve": ("site_cmds",),
     "migrate": ("site_cmds",),
+    "version": ("site_cmds",),
     "demo": ("site_cmds",),
     "submit": OBJECTS,
     "problems": ("handling_cmds",),
