@@ -11,11 +11,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 import sqlalchemy as sa
+from managerroot import make_root, stop_all
 from otherversion import EXTRA_REVISION, EXTRA_TABLE, make_version
 from sitehttp import add_service, api, history, submit
 
@@ -23,7 +25,7 @@ from lookout import __version__
 from lookout.config import load_settings
 from lookout.errors import Conflict
 from lookout.manager.manager import Manager, NewSite
-from lookout.manager.root import Root
+from lookout.manager.root import ROOT_SETTINGS, Root
 from lookout.manager.update import FAIL_ENV, KILL_ENV, UpdateFailed, update
 from lookout.manager.versions import Versions
 from lookout.storage.database import current_revision, known_revisions, open_database
@@ -31,6 +33,22 @@ from lookout.storage.database import current_revision, known_revisions, open_dat
 pytestmark = pytest.mark.integration
 CLI = (sys.executable, "-m", "lookout.cli.main")
 V9 = "9.0.0"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Root]:
+    """A root whose sites may take 120 s to get ready: another version's site is a fresh
+    interpreter (not forked), slow to start on a loaded machine."""
+    made = make_root(tmp_path / "root")
+    settings = made.path / ROOT_SETTINGS
+    text = settings.read_text(encoding="utf-8")
+    assert "ready_timeout = 30.0" in text
+    settings.write_text(text.replace("ready_timeout = 30.0", "ready_timeout = 120.0"))
+    r = Root(made.path)
+    try:
+        yield r
+    finally:
+        stop_all(r)
 
 
 @pytest.fixture(scope="module")
