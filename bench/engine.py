@@ -10,7 +10,8 @@ second, one line each):
   metrics come decoded): apply, journal body, events and metric points handed over.
 - ``churn``: every result changes its service's state and carries perfdata text, as the
   peers' comparison sends it: the JSON body decoded and checked as ``POST /api/v1/results``
-  does it (``web.api.ingest``), perfdata parsed, then applied and journaled as above.
+  does it (``web.api.ingest_items.prepare``, then ``Ingest._check``), perfdata parsed, then
+  applied and journaled as above.
 - ``churn engine only``: the same results already decoded (what the engine's own share is).
 
 The first line says which of the hot modules are compiled (mypyc extension modules) and which
@@ -39,7 +40,8 @@ from lookout.domain.results import CheckResult
 from lookout.engine import inputs as inp
 from lookout.engine.core import Engine
 from lookout.storage.series.store import SeriesStore
-from lookout.web.api.ingest import Ingest, ItemError, _items
+from lookout.web.api.ingest import Ingest
+from lookout.web.api.ingest_items import prepare
 
 HOT = (
     "lookout.engine.core",
@@ -48,6 +50,7 @@ HOT = (
     "lookout.engine.flapping",
     "lookout.domain.perfdata",
     "lookout.domain.values",
+    "lookout.web.api.ingest_items",
     "lookout.web.api.ingest",
 )
 
@@ -125,7 +128,8 @@ class Run:
 
     def __init__(self, hosts: int, services: int) -> None:
         self.engine, self.series = make_engine(hosts, services)
-        self.ingest = Ingest(SimpleNamespace(engine=self.engine, settings=None))
+        settings = SimpleNamespace(max_clock_skew=300.0)
+        self.ingest = Ingest(SimpleNamespace(engine=self.engine, settings=settings))
         self.at = 1.0
 
     def handover(self) -> None:
@@ -142,12 +146,12 @@ class Run:
         return len(results)
 
     def decode(self, body: bytes) -> list[CheckResult]:
-        items, _ = _items(body)
-        good = []
-        for item in items:
-            if isinstance(item, ItemError):
-                raise item
-            good.append(self.ingest._check(item, self.at))
+        """As ``POST /api/v1/results`` does it: ``prepare`` (a front's share, or the site's
+        with ``ingest_fronts = 0``), then the site's check against the live objects."""
+        good: list[CheckResult] = []
+        errors = self.ingest._check(prepare(body), self.at, good)
+        if errors:
+            raise RuntimeError(errors[:3])
         return good
 
 
