@@ -5,6 +5,8 @@ unfinished update) is not removed."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from otherversion import EXTRA_REVISION, make_version
 
 from lookout import __version__
 from lookout.errors import ConfigError, Conflict, NotFound
-from lookout.manager.root import Record, Root
+from lookout.manager.root import Record, Root, init_root
 from lookout.manager.versions import Versions
 
 pytestmark = pytest.mark.integration
@@ -77,3 +79,14 @@ def test_a_version_in_use_is_not_removed(root: Root, v9: Path) -> None:
         versions.remove("9.0.0")
     with pytest.raises(Conflict):
         versions.remove(__version__)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sites have users of their own only under root")
+def test_a_version_the_sites_users_cannot_run_is_refused(tmp_path: Path, v9: Path) -> None:
+    root = init_root(tmp_path / "root", first_port=31000, listen="", agent_listen="")
+    assert root.settings.site_users  # and this process is root: sites get users of their own
+    closed = v9.parent.parent  # pytest's directory of root's temporary files: 0700
+    assert not closed.stat().st_mode & stat.S_IXOTH
+    with pytest.raises(ConfigError, match=r"the sites' own users cannot run .* does not let"):
+        Versions(root).add("9.0.0", v9)
+    assert Versions(root).names() == []

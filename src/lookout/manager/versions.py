@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from typing import Any
 
 from lookout import __version__
 from lookout.errors import ConfigError, Conflict, NotFound
+from lookout.manager import siteusers
 from lookout.manager.processes import Launcher, clean_env, command_launcher, site_user
 from lookout.manager.root import Root
 
@@ -105,6 +107,8 @@ class Versions:
                               "Lookout installed, say)")  # fmt: skip
         if path.is_relative_to(self.dir.resolve()):
             raise ConfigError(f"{path}: give a directory outside {self.dir}")
+        if siteusers.active(self.root.settings.site_users):
+            _check_open(path, lookout=path / "bin" / "lookout")
         found = _ask(path, version)
         with self.root.locked():
             link = self.path(version)
@@ -218,6 +222,25 @@ def _ask_now(lookout: Path) -> Installed:
         raise ConfigError(f"{lookout} version --json: unexpected answer ({exc}): "
                           f"{_tail(done.stdout)}") from exc  # fmt: skip
     return Installed(found, lookout.parent.parent, tuple(revisions), current=False)
+
+
+def _check_open(path: Path, lookout: Path) -> None:
+    """Sites run as users of their own: they must be able to run ``lookout`` and the Python
+    its first line names, and read the installation."""
+    paths = [path, lookout.resolve()]
+    first = lookout.read_bytes()[:512].split(b"\n", 1)[0]
+    if first.startswith(b"#!"):
+        interpreter = first[2:].decode(errors="replace").strip().split(" ")[0]
+        if interpreter.startswith("/") and Path(interpreter).exists():
+            paths.append(Path(interpreter).resolve())
+    for p in paths:
+        closed = [d for d in p.parents if not d.stat().st_mode & stat.S_IXOTH]
+        if closed or not p.stat().st_mode & stat.S_IROTH:
+            where = f"{closed[-1]} does not let other users through" if closed else "unreadable"
+            raise ConfigError(
+                f"the sites' own users cannot run {lookout}: {p}: {where}; install it where "
+                "every user can read it (as /opt), or set site_users = false in manager.toml"
+            )
 
 
 def _update_state(root: Root, name: str) -> dict[str, Any]:
