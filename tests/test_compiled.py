@@ -76,7 +76,7 @@ def tree(tmp_path: Path) -> Path:
 
 def test_a_matching_build_is_tried_unless_python_is_asked_for(tree: Path) -> None:
     # The runtime file is empty: a build that passed the checks shows as the loader refusing it.
-    state = shown(SHOW, tree, None)
+    state = shown(SHOW, tree, "auto")
     assert state["compiled"] is False
     assert "Python (the build cannot be loaded:" in str(state["detail"])
     assert "0000__mypyc" in str(state["detail"])
@@ -84,12 +84,16 @@ def test_a_matching_build_is_tried_unless_python_is_asked_for(tree: Path) -> Non
     assert done.returncode != 0
     assert "LOOKOUT_COMPILED=1 but the compiled engine fails" in done.stderr
     assert shown(SHOW, tree, "0") == {"compiled": False, "detail": "Python (LOOKOUT_COMPILED=0)"}
+    assert shown(SHOW, tree, None) == {
+        "compiled": False,
+        "detail": "Python (LOOKOUT_COMPILED not set)",
+    }
 
 
 def test_a_build_older_than_a_source_is_not_used(tree: Path) -> None:
     with (tree / "lookout/engine/transitions.py").open("a") as f:
         f.write("# changed\n")
-    state = shown(SHOW, tree, None)
+    state = shown(SHOW, tree, "auto")
     assert state["compiled"] is False
     assert "older than lookout.engine.transitions's source" in str(state["detail"])
     done = run(SHOW, tree, "1")
@@ -101,7 +105,7 @@ def test_a_build_for_another_python_or_none_is_not_used(tree: Path) -> None:
     manifest = json.loads((tree / "lookout/_compiled/manifest.json").read_text())
     manifest["cache_tag"] = "cpython-399"
     (tree / "lookout/_compiled/manifest.json").write_text(json.dumps(manifest))
-    assert "built for cpython-399" in str(shown(SHOW, tree, None)["detail"])
+    assert "built for cpython-399" in str(shown(SHOW, tree, "auto")["detail"])
     shutil.rmtree(tree / "lookout/_compiled")
     assert shown(SHOW, tree, "auto") == {
         "compiled": False,
@@ -118,7 +122,7 @@ def test_an_unknown_mode_is_refused(tree: Path) -> None:
 def test_the_build_in_this_tree_is_used_whole() -> None:
     """Every compiled module loads from the build, or none does (LOOKOUT_COMPILED=0 or no
     usable build); scripts/test builds it, so CI sees the compiled side."""
-    auto = shown(LOADED, SRC, None)
+    auto = shown(LOADED, SRC, "auto")
     files = auto["files"]
     assert isinstance(files, dict)
     assert {str(f).endswith(".so") for f in files.values()} == {auto["compiled"]}

@@ -80,6 +80,10 @@ class Engine:
         """When the site last started: staleness counts from it (see ``resume``)."""
         self._stale_due = 0.0  # the first tick scans everything
         self._ack_due = 0.0
+        self.memo: dict[str, Any] = {}
+        """Memos of readers in other layers (the web UI's overview), by a name of theirs: they
+        go with the engine. Not a weak-key dictionary: a compiled Engine takes no weak
+        references (``lookout.compiled``)."""
 
     # ------------------------------------------------------------------ config
     def put_host(self, cfg: HostConfig, at: float, status: Status | None = None) -> None:

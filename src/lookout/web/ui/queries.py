@@ -7,7 +7,6 @@ few passes over plain objects, which keeps the pages within their time budget wi
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -63,12 +62,12 @@ def overview(engine: Engine) -> Overview:
     result in the same state — so the memo is also dropped after :data:`MAX_AGE` seconds."""
     key = (engine.counters.events, len(engine.status))
     now = time.monotonic()
-    memo = _OVERVIEW.get(engine)
+    memo: tuple[tuple[int, ...], float, Overview] | None = engine.memo.get(_OVERVIEW)
     if memo is not None and memo[0] == key and now - memo[1] < MAX_AGE:
         return memo[2]
     ov = _count(engine)
-    _OVERVIEW[engine] = (key, now, ov)
-    _UNHANDLED[engine] = (key, ov.unhandled)
+    engine.memo[_OVERVIEW] = (key, now, ov)
+    engine.memo[_UNHANDLED] = (key, ov.unhandled)
     return ov
 
 
@@ -116,24 +115,20 @@ def _count(engine: Engine) -> Overview:
     return ov
 
 
-_OVERVIEW: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], float, Overview]] = (
-    weakref.WeakKeyDictionary()
-)
-_UNHANDLED: weakref.WeakKeyDictionary[Engine, tuple[tuple[int, ...], int]] = (
-    weakref.WeakKeyDictionary()
-)
+_OVERVIEW = "web.ui.overview"  # Engine.memo keys: (key, time, Overview) and (key, count)
+_UNHANDLED = "web.ui.unhandled"
 
 
 def unhandled_count(engine: Engine) -> int:
     """The headline number (page titles, the badge, live polling). It only changes with an
     event (state change, ack, downtime) or an object added/removed, so it is memoised on those."""
     key = (engine.counters.events, len(engine.status))
-    memo = _UNHANDLED.get(engine)
+    memo: tuple[tuple[int, ...], int] | None = engine.memo.get(_UNHANDLED)
     if memo is not None and memo[0] == key:
         return memo[1]
     handled = engine.handled
     value = sum(1 for st in engine.status.values() if st.state and st.checked and not handled(st))
-    _UNHANDLED[engine] = (key, value)
+    engine.memo[_UNHANDLED] = (key, value)
     return value
 
 
