@@ -16,7 +16,7 @@ from lookout.sites.site import Site, init_site
 from lookout.storage import accounts
 
 
-async def until(cond: Callable[[], Any], limit: float = 10.0, what: str = "") -> Any:
+async def until(cond: Callable[[], Any], limit: float = 30.0, what: str = "") -> Any:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         value = cond()
