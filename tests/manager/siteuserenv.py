@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lookout_agent
+
+import lookout
 from lookout.errors import ConfigError
 from lookout.manager.root import Root
 from lookout.manager.siteusers import check_runnable
@@ -59,7 +62,10 @@ def public_python() -> Python | None:
     if not exe.exists():
         return None
     mine = [p for p in sys.path if p and Path(p).is_dir() and not p.startswith(sys.base_prefix)]
-    return Python(str(exe), {**os.environ, "PYTHONPATH": os.pathsep.join(mine)})
+    # an editable install may find a package by an import hook, not by a path entry
+    packages = [str(Path(m.__file__).parent.parent) for m in (lookout, lookout_agent)]
+    path = list(dict.fromkeys([*packages, *mine]))
+    return Python(str(exe), {**os.environ, "PYTHONPATH": os.pathsep.join(path)})
 
 
 @contextlib.contextmanager
