@@ -7,10 +7,10 @@ the build matches the sources byte for byte, its directories go first on their `
 ``import lookout.engine.core`` loads the extension module; otherwise the Python sources load as
 always. A build is used whole or not at all (its modules call each other natively).
 
-``LOOKOUT_COMPILED``: unset or ``0`` runs the Python sources (the default: what the whole test
-suite runs); ``auto`` uses the build when it is usable; ``1`` requires the build (an ImportError
-says why it cannot be used), so a test run of the compiled modules cannot quietly test the
-sources.
+``LOOKOUT_COMPILED``: unset or ``auto`` uses the build when it is usable (the default: with no
+build, or a stale one, the Python sources run); ``0`` always runs the Python sources; ``1``
+requires the build (an ImportError says why it cannot be used), so a test run of the compiled
+modules cannot quietly test the sources.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def _check() -> Engine:
     mode = os.environ.get(ENV, "").strip().lower()
     if mode not in ("auto", "", "0", "1"):
         raise ImportError(f"{ENV}={mode!r}: expected auto, 0 or 1")
-    if mode in ("", "0"):
-        return Engine(False, f"{ENV}={mode}" if mode else f"{ENV} not set")
+    if mode == "0":
+        return Engine(False, f"{ENV}=0")
     problem = _problem()
     if problem is None:
         return Engine(True, "")
