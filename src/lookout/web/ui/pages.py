@@ -227,13 +227,9 @@ async def search_json(request: Request, _: Viewer, q: str = "") -> Response:
 async def live(request: Request, _: Viewer) -> Response:
     """What the browser polls: the unhandled count (title) and a change marker."""
     engine = engine_of(request)
-    central = site_of(request).central
+    changes, objects = queries.live_marker(site_of(request))
     return JSON(
-        {
-            "unhandled": queries.unhandled_count(engine),
-            "changes": engine.counters.events + central.version(),
-            "objects": len(engine.status),
-        }
+        {"unhandled": queries.unhandled_count(engine), "changes": changes, "objects": objects}
     )
 
 

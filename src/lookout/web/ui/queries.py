@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from lookout.domain.states import state_name
@@ -117,6 +118,13 @@ def _count(engine: Engine) -> Overview:
 
 _OVERVIEW = "web.ui.overview"  # Engine.memo keys: (key, time, Overview) and (key, count)
 _UNHANDLED = "web.ui.unhandled"
+
+
+def live_marker(site: Any) -> tuple[int, int]:
+    """What moves when a live page would show something else: events (with every remote's
+    cache version) and the number of objects. A page carries the one it was rendered at."""
+    engine: Engine = site.engine
+    return engine.counters.events + site.central.version(), len(engine.status)
 
 
 def unhandled_count(engine: Engine) -> int:

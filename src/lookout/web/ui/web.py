@@ -237,6 +237,7 @@ def render(
             "site_name": site.settings.site_name,
             "has_remotes": bool(site.central.links),
             "refresh_seconds": site.settings.ui.refresh_seconds,
+            "live_marker": "{}:{}".format(*queries.live_marker(site)),
             "now": site.clock(),
             "root": root_of(request),
             "path": request.url.path.removeprefix(root_of(request)) or "/",

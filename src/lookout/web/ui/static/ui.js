@@ -117,7 +117,8 @@
   var period = Math.max(1, parseFloat(document.body.getAttribute("data-refresh") || "5")) * 1000;
   var baseTitle = document.body.getAttribute("data-page-title") || document.title;
   var badge = document.getElementById("unhandled-badge"), main = document.getElementById("main");
-  var last = null;
+  // the marker the page was rendered at: a change between the render and the first poll shows
+  var last = main ? main.getAttribute("data-marker") : null;
   function busy() {  // never swap the page under someone who is selecting or typing
     var el = document.activeElement;
     var typed = Array.prototype.slice.call(main.querySelectorAll("input, textarea")).some(function (i) {
@@ -132,7 +133,12 @@
     }).then(function (html) {
       if (!html || busy()) return;
       var doc = new DOMParser().parseFromString(html, "text/html"), fresh = doc.getElementById("main");
-      if (fresh) { main.innerHTML = fresh.innerHTML; row = -1; countSelected(); }
+      if (!fresh) return;
+      // the outcome of the user's last action is shown once: keep it over the fresh content
+      var kept = Array.prototype.slice.call(main.querySelectorAll(":scope > p.flash"));
+      main.innerHTML = fresh.innerHTML;
+      kept.reverse().forEach(function (p) { main.insertBefore(p, main.firstChild); });
+      row = -1; countSelected();
     }).catch(function () {});
   }
   function poll() {
