@@ -32,14 +32,13 @@ from typing import cast
 
 import msgspec
 
+from lookout.sources.agent_receiver.ipc import frame, read_frame
 from lookout.web.api.ingest_items import Prepared, prepare
 from lookout.web.fronts.ipc import (
     Answer,
     Batch,
     Gate,
     Hello,
-    frame,
-    read_frame,
     send_connection,
     to_front,
 )

@@ -8,16 +8,13 @@ already read — over a second, datagram socket pair (:func:`send_connection`).
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import struct
 
 import msgspec
 
+from lookout.sources.agent_receiver.ipc import HEADER
 from lookout.web.api.ingest_items import Prepared
 
-HEADER = struct.Struct(">I")
-MAX_FRAME = 64 * 1024 * 1024
 PIECE = 32 * 1024
 """Bytes of a handed-over connection's buffer per datagram (under every default socket limit)."""
 
@@ -58,28 +55,8 @@ class Answer(msgspec.Struct, array_like=True):
 
 ToSite = Hello | Gate | Batch
 
-_encoder = msgspec.msgpack.Encoder()
 to_site = msgspec.msgpack.Decoder(ToSite)
 to_front = msgspec.msgpack.Decoder(Answer)
-
-
-def frame(msg: msgspec.Struct) -> bytes:
-    body = _encoder.encode(msg)
-    return HEADER.pack(len(body)) + body
-
-
-async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
-    """The next frame's body, or None at a clean end of stream."""
-    try:
-        head = await reader.readexactly(HEADER.size)
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial:
-            raise ConnectionError("connection closed inside a frame header") from None
-        return None
-    (size,) = HEADER.unpack(head)
-    if size > MAX_FRAME:
-        raise ConnectionError(f"frame of {size} bytes over the limit of {MAX_FRAME}")
-    return await reader.readexactly(size)
 
 
 def send_connection(channel: socket.socket, fd: int, data: bytes) -> None:

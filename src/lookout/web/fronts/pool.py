@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
+from lookout.sources.agent_receiver.ipc import frame, read_frame
 from lookout.web.api.app import shut
 from lookout.web.api.deps import AuthGuard
 from lookout.web.api.ingest import Ingest
@@ -28,8 +29,6 @@ from lookout.web.fronts.ipc import (
     Gate,
     Hello,
     Receiver,
-    frame,
-    read_frame,
     to_site,
 )
 
