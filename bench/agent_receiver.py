@@ -3,6 +3,8 @@
     .venv/bin/python bench/agent_receiver.py [--hosts 200] [--seconds 10] [--clients 3]
                                              [--threads 16] [--workers 2]
                                              [--tls pyopenssl|stdlib]
+                                             [--modes full,resume,keepalive] [--agent-cycles 10]
+    .venv/bin/python bench/agent_receiver.py --in-process
 
 Starts a throwaway SQLite site (``lookout serve``, durable: every answered push is journaled),
 registers ``--hosts`` agents through the real registration path, then drives pushes of ~40
@@ -16,26 +18,32 @@ The site runs ``--workers`` TLS front processes (0: the site alone). ``--clients
 ``--threads`` connections each keep 48 pushes in flight by default: 30,000 agents push
 independently of one another, and a closed loop with few connections would measure round-trip
 time × connections instead of what the receiver can take. The clients run on the same 2
-cores; the CPU per push of the site and its fronts and the whole machine's use are printed too
-(with the machine below 200 %, the figure is a limit of the closed loop, not of the CPU). The
+cores; the CPU per push of the site, of its fronts and of the clients, the whole machine's use
+and the load average are printed too (with the machine below 200 %, the figure is a limit of
+the closed loop, not of the CPU; on a shared machine compare CPU per push, not pushes/s). The
 clients do TLS with pyOpenSSL by default (real client certificate, server chain verified):
 its OpenSSL spends less CPU per handshake than the stdlib's, which leaves more of the 2 cores
 to the site;
 ``--tls stdlib`` uses the agent's own client context instead.
 Then measures the real agent (``lookout-agent run``) pushing to that site: RSS, CPU per
 collection+push (as % of one core at a 60 s interval), and one collection's duration.
+
+``--in-process``: no site, no TLS: the CPU of the site's own steps for one such push (JSON
+decode and validation, discovery and the check plugins, the storability checks), best of 5.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +61,14 @@ from lookout_agent.state import StateDir
 
 from livesite import free_port, make_site
 
-TARGETS = {"handshake": 500.0, "keepalive": 1500.0, "rss_mib": 40.0, "cpu_pct": 0.5, "ms": 200.0}
+TARGETS = {
+    "handshake": 500.0,
+    "resume": 1000.0,
+    "keepalive": 3000.0,
+    "rss_mib": 40.0,
+    "cpu_pct": 0.5,
+    "ms": 200.0,
+}
 
 
 def line(name: str, value: float, unit: str, target: float, higher_is_better: bool = True) -> None:
@@ -159,19 +174,34 @@ def read_response(sock: Conn, buf: bytearray) -> int:
     return status
 
 
-def worker(args: tuple[list[str], int, str, float, str, Any, int, str]) -> tuple[int, int]:
-    """One client process: ``threads`` threads, each pushing for its share of the agents."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def worker(args: tuple[list[str], int, str, float, str, Any, int, str]) -> tuple[int, int, float]:
+    """One client process: ``threads`` threads, each pushing for its share of the agents.
+    Returns (pushes answered 200, failures, this process's CPU seconds while pushing)."""
     dirs, port, ca_pem, seconds, mode, start, threads, kind = args
     parts = [dirs[i::threads] for i in range(threads) if dirs[i::threads]]
+    cpu0: list[float] = []
+
+    def started() -> None:
+        if not cpu0:
+            cpu0.append(time.process_time())
+
     with ThreadPoolExecutor(len(parts)) as pool:
-        out = list(pool.map(lambda p: pusher(p, port, ca_pem, seconds, mode, start, kind), parts))
-    return sum(o for o, _ in out), sum(b for _, b in out)
+        out = list(
+            pool.map(lambda p: pusher(p, port, ca_pem, seconds, mode, start, kind, started), parts)
+        )
+    cpu = time.process_time() - (cpu0[0] if cpu0 else 0.0)
+    return sum(o for o, _ in out), sum(b for _, b in out), cpu
 
 
 def pusher(
-    dirs: list[str], port: int, ca_pem: str, seconds: float, mode: str, start: Any, kind: str
+    dirs: list[str],
+    port: int,
+    ca_pem: str,
+    seconds: float,
+    mode: str,
+    start: Any,
+    kind: str,
+    started: Any,
 ) -> tuple[int, int]:
     keepalive, resume = mode == "keepalive", mode == "resume"
     agents = [Connector(kind, ca_pem, StateDir(Path(d)), port, resume) for d in dirs]
@@ -179,6 +209,7 @@ def pusher(
     body = w.to_json(w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
     req = http_request(body)
     start.wait()
+    started()
     ok = bad = 0
     deadline = time.monotonic() + seconds
     conns: list[Conn | None] = [None] * len(agents)
@@ -224,7 +255,8 @@ def drive(
     mode: str,
     threads: int = 8,
     kind: str = "pyopenssl",
-) -> tuple[float, int]:
+) -> tuple[float, int, int, float]:
+    """Pushes/s answered 200, pushes answered 200, failures, and the clients' CPU seconds."""
     ctx = mp.get_context("fork")
     start = ctx.Manager().Event()
     parts = [dirs[i::clients] for i in range(clients)]
@@ -237,9 +269,44 @@ def drive(
         start.set()
         out = res.get()
         elapsed = time.monotonic() - t0
-    ok = sum(o for o, _ in out)
-    bad = sum(b for _, b in out)
-    return ok / min(elapsed, seconds + 0.5), bad
+    ok = sum(o for o, _, _ in out)
+    bad = sum(b for _, b, _ in out)
+    return ok / min(elapsed, seconds + 0.5), ok, bad, sum(c for _, _, c in out)
+
+
+def in_process(rounds: int = 3000) -> None:
+    """CPU per push of the receiver's pure steps, in this process (no I/O, no engine)."""
+    from lookout.checks.agent.api import ValueStore
+    from lookout.config import AgentReceiverSettings
+    from lookout.sources.agent_receiver import evaluate as ev
+    from lookout.sources.agent_receiver import receiver as rc
+
+    secs, n = sections_40()
+    body = w.to_json(w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
+    settings = AgentReceiverSettings()
+    services = {
+        name: ev.service_config("h", name, plugin, item, 60.0, settings)
+        for name, (plugin, item) in ev.discovered(secs).items()
+    }
+    values = ValueStore()
+    out = ev.evaluate("h", secs, services, values, time.time())
+    steps: dict[str, Any] = {
+        "JSON decode + validation": lambda: rc._decode_push(body),
+        "discovery": lambda: ev.discovered(secs),
+        "evaluate (discovery + plugins)": lambda: ev.evaluate(
+            "h", secs, services, values, time.time()
+        ),
+        "storability checks": lambda: [rc._storable(r) for r in out.results],
+    }
+    print(f"one push: {len(body):,} bytes of JSON, {n} services")
+    for label, step in steps.items():
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.process_time()
+            for _ in range(rounds):
+                step()
+            best = min(best, time.process_time() - t0)
+        print(f"  {label:<34} {best / rounds * 1e6:8.1f} µs CPU per push")
 
 
 def main() -> None:
@@ -254,12 +321,19 @@ def main() -> None:
         help="connections at a time per client (a closed loop: with too few, the figure is "
         "round-trip time × connections, not what the receiver can take)",
     )
-    ap.add_argument("--agent-cycles", type=int, default=10)
+    ap.add_argument("--agent-cycles", type=int, default=10, help="0: skip the real agent")
+    ap.add_argument(
+        "--modes", default="full,resume,keepalive", help="which runs, of full,resume,keepalive"
+    )
     ap.add_argument("--workers", type=int, default=2, help="receiver TLS front processes")
     ap.add_argument(
         "--tls", choices=("pyopenssl", "stdlib"), default="pyopenssl", help="the clients' TLS"
     )
+    ap.add_argument("--in-process", action="store_true", help="the site's pure steps only")
     opts = ap.parse_args()
+    if opts.in_process:
+        in_process()
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="lookout-bench-agent-"))
     port = free_port()
@@ -281,16 +355,20 @@ def main() -> None:
         )
         api = httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {site.token}"})
         ca_pem = client.fetch_ca(receiver)
-        dirs = []
         secs, _ = sections_40()
-        for h in range(opts.hosts):
+
+        def enroll(h: int) -> str:
             name = f"bench{h:05d}"
             api.post("/api/v1/hosts", json={"name": name}).raise_for_status()
             token = api.post(f"/api/v1/hosts/{name}/agent-token").json()["token"]
             sd = StateDir(tmp / "agents" / name)
             st = client.register(sd, receiver, token, ca_pem)
             client.push(sd, st, w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
-            dirs.append(str(sd.path))
+            return str(sd.path)
+
+        with ThreadPoolExecutor(8) as pool:  # the site signs while the next CSRs are made
+            dirs = list(pool.map(enroll, range(opts.hosts)))
+        name = f"bench{opts.hosts - 1:05d}"
         services = len(api.get(f"/api/v1/hosts/{name}/services").json()["items"])
         print(
             f"{opts.hosts} hosts, {services} services each (results + host result per push); "
@@ -300,32 +378,37 @@ def main() -> None:
         server = psutil.Process(site.proc.pid)
         runs = (
             ("new TLS handshake each", "full", TARGETS["handshake"]),
-            ("new connection, TLS session resumed (stdlib)", "resume", TARGETS["handshake"]),
+            ("new connection, TLS session resumed (stdlib)", "resume", TARGETS["resume"]),
             ("kept-alive connections", "keepalive", TARGETS["keepalive"]),
         )
         fronts = server.children()
-        for label, mode, target in runs:
-            for p in (server, *fronts):
-                p.cpu_percent()
+        modes = opts.modes.split(",")
+        rate = 0.0
+        for label, mode, target in (r for r in runs if r[1] in modes):
+
+            def cpu_s(procs: tuple[psutil.Process, ...]) -> float:
+                return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+
+            site0, fronts0 = cpu_s((server,)), cpu_s(tuple(fronts))
             psutil.cpu_percent()
-            rate, bad = drive(
+            rate, pushes, bad, client_cpu = drive(
                 dirs, port, ca_pem, opts.seconds, opts.clients, mode, opts.threads, opts.tls
             )
-            cpu = server.cpu_percent()
-            front_cpu = sum(p.cpu_percent() for p in fronts)
+            site_cpu, front_cpu = cpu_s((server,)) - site0, cpu_s(tuple(fronts)) - fronts0
             machine = psutil.cpu_percent() * (psutil.cpu_count() or 1)
             line(f"pushes/s, {label}", rate, "1/s", target)
-            ms = (cpu + front_cpu) / 100 / rate * 1000
+            per = 1e6 / max(pushes, 1)
             print(
-                f"       (site process {cpu:.0f}% of a core, its {len(fronts)} TLS fronts "
-                f"{front_cpu:.0f}%: {ms:.2f} ms CPU per push, i.e. {1000 / ms:,.0f} pushes per "
-                f"CPU-second; the whole machine {machine:.0f}% of "
-                f"{(psutil.cpu_count() or 1) * 100}%{f'; {bad} failed' if bad else ''})",
+                f"       (CPU per push: site {site_cpu * per:.0f} µs, its {len(fronts)} TLS "
+                f"fronts {front_cpu * per:.0f} µs, the clients {client_cpu * per:.0f} µs; "
+                f"the whole machine {machine:.0f}% of {(psutil.cpu_count() or 1) * 100}%, "
+                f"load average {os.getloadavg()[0]:.1f}{f'; {bad} failed' if bad else ''})",
                 flush=True,
             )
         print(f"       = {rate * 60:,.0f} hosts at a 60 s interval", flush=True)
 
-        agent_figures(site, api, receiver, tmp, opts.agent_cycles)
+        if opts.agent_cycles:
+            agent_figures(site, api, receiver, tmp, opts.agent_cycles)
         api.close()
     finally:
         site.stop()
