@@ -88,3 +88,18 @@ async def test_an_oversized_frame_ends_the_link() -> None:
     with pytest.raises(ConnectionError):
         await site.hello
     a.close()
+
+
+async def test_answers_of_one_loop_turn_leave_in_one_write() -> None:
+    async def handler(r: Request) -> Response:
+        return Response(200, r.body)
+
+    front, site, tasks = await pair(handler)
+    writes: list[bytes] = []
+    real = site.writer.write
+    site.writer.write = lambda data: (writes.append(data), real(data))[1]  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(front.forward(req(str(i).encode())) for i in range(20)))
+    assert [a.body for a in answers] == [str(i).encode() for i in range(20)]
+    assert len(writes) == 1
+    front.writer.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)

@@ -42,15 +42,16 @@ class ValueStore:
         return last
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(msgspec.Struct, frozen=True, gc=False):
+    """What a check is told besides its params and sections. Structs, not dataclasses: one
+    of each per service per push (a frozen dataclass's ``__init__`` costs ~3x more)."""
+
     item: str
     now: float
     values: ValueStore
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     state: int
     summary: str
     details: str = ""

@@ -37,10 +37,30 @@ def discovered(sections: Sections) -> dict[str, tuple[CheckPlugin[Any], str]]:
     found: dict[str, tuple[CheckPlugin[Any], str]] = {}
     for plugin in PLUGINS:
         for item in plugin.discover(sections):
-            name = plugin.service(item)
-            if 0 < len(name) <= 255 and not BAD_NAME.search(name):
+            name = _service_name(plugin, item)
+            if name is not None:
                 found.setdefault(name, (plugin, item))
     return found
+
+
+_names: dict[tuple[str, str], str | None] = {}
+"""Service names by (plugin, item), None for an unusable one: the same items come back with
+every push. Bounded: cleared when it grows past ``MAX_TYPED``."""
+
+
+def _service_name(plugin: CheckPlugin[Any], item: str) -> str | None:
+    key = (plugin.name, item)
+    try:
+        return _names[key]
+    except KeyError:
+        pass
+    name: str | None = plugin.service(item)
+    if name is not None and not (0 < len(name) <= 255 and not BAD_NAME.search(name)):
+        name = None
+    if len(_names) >= MAX_TYPED:
+        _names.clear()
+    _names[key] = name
+    return name
 
 
 _typed: dict[tuple[str, int], tuple[dict[str, Any], Any]] = {}
@@ -73,7 +93,7 @@ def _run(
         out = plugin.check(Context(item, now, values), typed, sections)
     except Exception as exc:
         return UNKNOWN, f"check plugin {plugin.name} crashed: {exc!r}", traceback.format_exc(), ()
-    return out.state, out.summary, out.details, out.metrics
+    return out.state, out.summary, out.details, tuple(out.metrics)
 
 
 def evaluate(
@@ -84,22 +104,22 @@ def evaluate(
     now: float,
 ) -> Evaluation:
     found = discovered(sections)
-    todo: dict[str, tuple[CheckPlugin[Any], str, dict[str, Any]]] = {}
+    todo: list[tuple[str, CheckPlugin[Any], str, dict[str, Any]]] = []
     for name, cfg in services.items():
-        plugin = BY_NAME.get(cfg.labels.get(PLUGIN_LABEL, ""))
+        labels = cfg.labels
+        plugin = BY_NAME.get(labels.get(PLUGIN_LABEL, ""))
         if plugin is not None:
-            todo[name] = (plugin, cfg.labels.get(ITEM_LABEL, ""), cfg.params)
+            todo.append((name, plugin, labels.get(ITEM_LABEL, ""), cfg.params))
     new = {name: pi for name, pi in found.items() if name not in services}
-    for name, (plugin, item) in new.items():
-        todo[name] = (plugin, item, {})
+    todo.extend((name, plugin, item, {}) for name, (plugin, item) in new.items())
     results = []
-    for name, (plugin, item, params) in todo.items():
+    for name, plugin, item, params in todo:
         state, summary, details, metrics = _run(plugin, item, params, sections, values, now)
-        results.append(
-            CheckResult(
-                host, name, state, summary[:MAX_SUMMARY], details[:MAX_DETAILS], tuple(metrics)
-            )
-        )
+        if len(summary) > MAX_SUMMARY:
+            summary = summary[:MAX_SUMMARY]
+        if len(details) > MAX_DETAILS:
+            details = details[:MAX_DETAILS]
+        results.append(CheckResult(host, name, state, summary, details, metrics))
     return Evaluation(results, new)
 
 

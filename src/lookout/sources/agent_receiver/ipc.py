@@ -2,9 +2,10 @@
 
 A front terminates TLS and HTTP; the site decides. Each request travels as one frame — a 4-byte
 big-endian length and a msgpack body — tagged with an id, so one connection carries many
-requests at once and answers may come back in any order. The socket pair is created by the site
-and inherited by the front: nothing else can connect to it, so the peer certificate a front
-reports is trusted as the TLS layer verified it.
+requests at once and answers may come back in any order. The frames of one turn of the event
+loop leave in one write (answers released by one journal commit come together). The socket pair
+is created by the site and inherited by the front: nothing else can connect to it, so the peer
+certificate a front reports is trusted as the TLS layer verified it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,24 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
     return await reader.readexactly(size)
 
 
+class Outbox:
+    """Frames written in one turn of the loop, sent in one write at its end."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self._frames: list[bytes] = []
+
+    def send(self, msg: msgspec.Struct) -> None:
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(frame(msg))
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if not self.writer.is_closing():
+            self.writer.write(b"".join(frames))
+
+
 class FrontLink:
     """The front's side: forward a request to the site and wait for its answer."""
 
@@ -88,6 +107,7 @@ class FrontLink:
         self.writer = writer
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Response]] = {}
+        self._out = Outbox(writer)
         self.closed = asyncio.Event()
 
     def hello(self, pid: int, error: str | None = None) -> None:
@@ -120,10 +140,9 @@ class FrontLink:
         rid = next(self._ids)
         fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._waiting[rid] = fut
-        msg = RequestFrame(
-            rid, req.method, req.path, req.headers, req.body, req.peer_cert, req.peer
+        self._out.send(
+            RequestFrame(rid, req.method, req.path, req.headers, req.body, req.peer_cert, req.peer)
         )
-        self.writer.write(frame(msg))
         try:
             return await fut
         finally:
@@ -141,6 +160,7 @@ class SiteLink:
         self.handler = handler
         self.hello: asyncio.Future[Hello] = asyncio.get_running_loop().create_future()
         self.stats = FrontStats(0)
+        self._out = Outbox(writer)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -175,8 +195,8 @@ class SiteLink:
             resp = problem(500, "internal error (logged on the site)")
         if self.writer.is_closing():
             return
-        self.writer.write(
-            frame(ResponseFrame(msg.id, resp.status, resp.body, resp.content_type, resp.headers))
+        self._out.send(
+            ResponseFrame(msg.id, resp.status, resp.body, resp.content_type, resp.headers)
         )
 
     async def drain(self) -> None:
