@@ -308,6 +308,8 @@ def test_init_site_writes_a_valid_site(tmp_path: Path) -> None:
     assert creds["url"] == created.url
     assert creds["token"] != created.token
     assert (tmp_path / "s" / "cli.json").stat().st_mode & 0o077 == 0
+    # the settings may hold a database URL with its password: the owner's only
+    assert (tmp_path / "s" / "lookout.toml").stat().st_mode & 0o077 == 0
 
 
 def test_init_site_refuses_bad_settings_and_writes_nothing(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -82,6 +83,8 @@ def test_and_or_negate() -> None:
         ("Filter: state = x", "column 'state' expects a number, got 'x'"),
         ("Filter: state ~ 1", "operator '~' does not apply to numeric column 'state'"),
         ("Filter: name ~ (", "invalid regular expression for column 'name'"),
+        ("Filter: name ~ (?=web)", "invalid perl operator: (?="),
+        ("Filter: name ~ (w)\\1", "invalid escape sequence: \\1"),
         ("Filter: groups = web", "only tests for an empty list"),
         ("Or: 2", "cannot combine 2 filters, only 0 given"),
         ("Or: x", "expected a number of filters"),
@@ -93,3 +96,13 @@ def test_errors_name_what_is_wrong(line: str, message: str) -> None:
         names(line)
     assert err.value.code == 400
     assert message in err.value.message
+
+
+def test_a_backtracking_pattern_takes_linear_time() -> None:
+    """``(a+)+$`` against 40 a's and a '!' takes Python's ``re`` 2**40 steps (hours); a
+    Livestatus query must not hold the site's event loop with it."""
+    pred = compile_node(parse_condition("Filter", "name ~ (a+)+$", COLUMNS, "t"), get)
+    started = time.perf_counter()
+    assert not pred({**ROWS[0], "name": "a" * 40 + "!"})
+    assert pred({**ROWS[0], "name": "a" * 40})
+    assert time.perf_counter() - started < 1.0

@@ -42,6 +42,7 @@ NameArg = Annotated[str, typer.Argument(help="Site name", show_default=False)]
 PRELOADED = (
     "lookout.sites.site",
     "lookout.web.api.app",
+    "lookout.web.api.routes",  # the API's FastAPI app, which a site builds once it runs
     "uvicorn.lifespan.on",
     "uvicorn.loops.uvloop",
     "uvicorn.protocols.http.httptools_impl",

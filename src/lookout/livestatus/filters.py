@@ -6,6 +6,12 @@ Operators (each may be negated with a leading ``!``): ``=`` equal, ``~`` regex s
 columns ``>=`` means "contains", ``<`` "does not contain", ``<=``/``=~`` "contains ignoring
 case", ``>`` "does not contain ignoring case", ``~``/``~~`` "an element matches", and ``=``
 with an empty value "is empty".
+
+Regular expressions are RE2's (``google-re2``): matching takes time linear in the text, so a
+query cannot hold the site's event loop with a pattern that backtracks for ever (``(a+)+$``
+against a long plugin output did, with Python's ``re``). RE2 is also what Checkmk's Livestatus
+uses; backreferences and look-arounds are refused with the reason. Plain patterns (letters,
+anchors, dots) are searched with ``re``: they cannot backtrack, and ``re`` is faster on them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 from lookout.livestatus.codegen import joined
 from lookout.livestatus.columns import Column, Getter
@@ -155,19 +163,39 @@ def _number_condition(op: str, negate: bool, ref: str, get: Getter, kind: str, w
     return lambda row: fn(get(row), number)
 
 
-def regex(ref: str, where: str, *, ignore_case: bool) -> re.Pattern[str]:
+REGEX_MEMORY = 8 << 20
+"""Bytes RE2 may use for one compiled expression (its default; bigger ones are refused)."""
+_PLAIN_REGEX = re.compile(r"[^\\\[\](){}*+?|]*").fullmatch
+"""Letters, ``^``, ``$`` and ``.`` only: nothing to backtrack over, and the same meaning in
+both dialects, so Python's ``re`` searches it (5× faster per row than RE2's wrapper)."""
+
+
+def regex(ref: str, where: str, *, ignore_case: bool) -> Callable[[str], bool]:
+    """Whether a text matches ``ref`` (a search, as Livestatus's ``~``), or a 400 saying what is
+    wrong with it."""
     if len(ref) > MAX_REGEX:
         raise LqlError(BAD_REQUEST, f"regular expression for {where} longer than {MAX_REGEX}")
+    options = re2.Options()
+    options.case_sensitive = not ignore_case
+    options.log_errors = False  # the reason goes back to the client, not to stderr
+    options.never_capture = True
+    options.max_mem = REGEX_MEMORY
     try:
-        return re.compile(ref, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        raise LqlError(BAD_REQUEST, f"invalid regular expression for {where}: {exc}") from None
+        search = re2.compile(ref, options).search
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise LqlError(BAD_REQUEST, f"invalid regular expression for {where}: {reason}") from None
+    if _PLAIN_REGEX(ref):
+        search = re.compile(ref, re.IGNORECASE if ignore_case else 0).search
+    return lambda text: search(text) is not None
 
 
 def _string_condition(op: str, ref: str, get: Getter, where: str) -> Pred:
     if op in ("~", "~~"):
-        search = regex(ref, where, ignore_case=op == "~~").search
-        return lambda row: search(get(row)) is not None
+        matches = regex(ref, where, ignore_case=op == "~~")
+        return lambda row: matches(get(row))
     if op == "=~":
         folded = ref.casefold()
         return lambda row: get(row).casefold() == folded
@@ -201,8 +229,8 @@ def _list_condition(op: str, ref: str, get: Getter, where: str) -> Pred:
             element_text(e).casefold() == folded for e in get(row)
         )
         return (lambda row: not hit(row)) if op == ">" else hit
-    search = regex(ref, where, ignore_case=op == "~~").search
-    return lambda row: any(search(element_text(e)) is not None for e in get(row))
+    matches = regex(ref, where, ignore_case=op == "~~")
+    return lambda row: any(matches(element_text(e)) for e in get(row))
 
 
 def _contains(values: Sequence[Any], ref: str) -> bool:

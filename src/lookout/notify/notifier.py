@@ -264,10 +264,12 @@ class Notifier:
         dropped: list[tuple[str, str]],
         batch: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
+        """Deliveries for one event. The notification text is built only for an event that
+        plans one: under churn most state changes are soft or match no rule, and building
+        it (the object's link, its payload) cost more than the engine's own work."""
         key = (ev.host, ev.service)
         is_host = not ev.service
         state = state_name(ev.state, is_host=is_host) if ev.state is not None else ""
-        note = self._note(ev, state)
         if ev.type == EventType.STATE_CHANGE:
             if ev.state:
                 hard = ev.state_type == "hard"
@@ -275,30 +277,41 @@ class Notifier:
                     return []  # handled, held or flapping: the rescan notifies when it is not
                 obj = touched.get(key) or self.objects.get(key)
                 number = (obj.number + 1) if (obj and hard) else 1
-                c = self.candidate("problem", *key, state, ev.state_type or "", ev.at, number)
-                planned = self.decide(c).planned
-                if hard and planned:
+                planned = self._planned("problem", *key, state, ev.state_type or "", ev.at, number)
+                if not planned:
+                    return []
+                if hard:
                     obj = ObjectState(
                         ev.host, ev.service, obj.problem_id if obj else ev.id, number, ev.at, []
                     )
                     touched[key] = self.objects[key] = obj
-                note = msgspec.structs.replace(note, number=number)
+                note = msgspec.structs.replace(self._note(ev, state), number=number)
                 return self._rows(f"e{ev.id}", ev.id, "problem", note, planned, ev.at)
             if ev.data.get("old_state") and ev.data.get("old_hard", True):
-                return await self._recovery(ev, note, touched, dropped, batch)
+                return await self._recovery(ev, state, touched, dropped, batch)
             return []
         kind = SIMPLE_KINDS.get(ev.type)
         if kind is None:
             return []
         if kind == Kind.ACKNOWLEDGEMENT and not ev.data.get("notify", True):
             return []
-        c = self.candidate(kind, *key, state, "", ev.at, 1)
-        return self._rows(f"e{ev.id}", ev.id, kind, note, self.decide(c).planned, ev.at)
+        planned = self._planned(kind, *key, state, "", ev.at, 1)
+        if not planned:
+            return []
+        return self._rows(f"e{ev.id}", ev.id, kind, self._note(ev, state), planned, ev.at)
+
+    def _planned(
+        self, kind: str, host: str, service: str, state: str, state_type: str, at: float, n: int
+    ) -> list[Planned]:
+        """What the rules plan for an event (nothing without rules: no candidate built)."""
+        if not self.rules:
+            return []
+        return self.decide(self.candidate(kind, host, service, state, state_type, at, n)).planned
 
     async def _recovery(
         self,
         ev: Event,
-        note: Notification,
+        state: str,
         touched: dict[tuple[str, str], ObjectState],
         dropped: list[tuple[str, str]],
         batch: list[dict[str, Any]],
@@ -319,8 +332,10 @@ class Notifier:
             and (r["host"], r["service"]) == key
             and r["due_at"] <= r["created_at"]
         ]
+        if not got:
+            return []
         planned = [Planned("recovery", ch, r) for ch, r in dict.fromkeys(got)]
-        return self._rows(f"e{ev.id}", ev.id, "recovery", note, planned, ev.at)
+        return self._rows(f"e{ev.id}", ev.id, "recovery", self._note(ev, state), planned, ev.at)
 
     def _problem_recipients(self, host: str, service: str, since_id: int) -> list[tuple[str, str]]:
         d = t.notify_deliveries

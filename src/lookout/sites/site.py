@@ -131,15 +131,22 @@ def init_site(
             raise ConfigError(f"cannot create the site directory {site_dir}: {exc}") from exc
         token, cli_token = _init_database(url, admin, clock(), template)
         try:
-            settings_path.write_text(render_settings(stored), encoding="utf-8")
+            # 0600 from the first byte: the settings may hold a database URL with its password
+            _write_private(settings_path, render_settings(stored))
             SiteCA.ensure(site_dir, settings.site_name)  # agents pin its fingerprint (issue #3)
             Vault(site_dir).ensure()  # one sealing key, copied with the directory to a standby
             creds = site_dir / CLI_CREDENTIALS
-            creds.write_text(json.dumps({"url": settings.url, "token": cli_token}), "utf-8")
-            os.chmod(creds, 0o600)
+            _write_private(creds, json.dumps({"url": settings.url, "token": cli_token}))
         except OSError as exc:
             raise ConfigError(f"cannot write the site in {site_dir}: {exc}") from exc
     return Created(url=settings.url, token=token, site_dir=site_dir)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only (mode 0600 before anything is in it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _init_database(

@@ -1,44 +1,29 @@
-"""The site's ASGI application: REST API v1 (FastAPI) plus the lean ingestion route."""
+"""The site's ASGI application: lean doors in front of the REST API v1 (FastAPI).
+
+``POST /api/v1/results``, ``/healthz`` and ``/readyz`` are answered without FastAPI, and
+FastAPI itself (with every route module and the web UI) is imported and built on a thread
+once the site runs (:class:`LazyApi`): a site answers ``/readyz`` and takes results without
+waiting for the import of the API's ~100 pydantic models. A request that needs FastAPI before
+it is built waits for the build.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import threading
+import traceback
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lookout import __version__
 from lookout.domain import audit as audit_door
-from lookout.web.api import (
-    actions,
-    admin,
-    agents,
-    audit,
-    bulk,
-    central,
-    checkrules,
-    commands,
-    config,
-    history,
-    integrations,
-    kube,
-    notifications,
-    objects,
-    openapi_doc,
-    ops,
-    pools,
-    problems,
-    reports,
-)
+from lookout.web.api import ready
 from lookout.web.api.deps import AuthGuard
 from lookout.web.api.ingest import Ingest
 from lookout.web.api.limits import BodyLimit
 from lookout.web.api.problems import problem
 from lookout.web.prefix import ForwardedPrefix
-from lookout.web.ui.app import install as install_ui
 
 if TYPE_CHECKING:
     from lookout.web.fronts.pool import IngestFronts
@@ -47,50 +32,98 @@ if TYPE_CHECKING:
 def create_app(site: Any, fronts: IngestFronts | None = None) -> ASGIApp:
     """The site's app; with ``fronts``, the ingest fronts start and stop with it (they serve
     ``POST /api/v1/results`` and hand every other connection to this app's server)."""
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await site.standby.launch()  # starts the site, or waits for the lock as the standby
-        try:
-            if fronts is not None:
-                await fronts.start()
-            try:
-                yield
-            finally:
-                if fronts is not None:
-                    await fronts.stop()  # their requests in flight are answered first
-        finally:
-            await site.standby.stop()
-
-    app = FastAPI(
-        title="Lookout",
-        version=__version__,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
-        redoc_url=None,
-        lifespan=lifespan,
-    )
-    app.state.site = site
-    app.state.actions = site.actions
-    problems.install(app)
-    api = [objects.router, actions.router, history.router, admin.router]
-    api += [commands.router, checkrules.router, bulk.router]
-    api += [notifications.router, kube.router, config.router, reports.router]
-    api += [integrations.router, pools.router, central.router, audit.router]
-    for router in api:
-        app.include_router(router, prefix="/api/v1")
-    app.include_router(ops.router)
-    install_ui(app)
-    app.include_router(agents.router, prefix="/api/v1")
-    openapi_doc.install(app, "/api/v1", [*api, agents.router], [ops.router])
-    inner = ForwardedPrefix(app, site.settings.site_name)
+    api = LazyApi(site)
+    inner = ForwardedPrefix(api, site.settings.site_name)
     ingest = Ingest(site)
-    front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), ingest)
+    front = FrontDoor(BodyLimit(inner, site.settings.max_request_bytes), ingest, site)
     s = site.settings
-    guard = AuthGuard(StandbyDoor(front, site), s.auth_failure_limit, s.auth_failure_window)
+    door = StandbyDoor(SiteLifespan(front, site, api, fronts), site)
+    guard = AuthGuard(door, s.auth_failure_limit, s.auth_failure_window)
     if fronts is not None:
         fronts.wire(site, ingest, guard)
     return guard
+
+
+class LazyApi:
+    """FastAPI (:func:`lookout.web.api.routes.build_api`), built once: on a thread as soon as
+    the site was launched (:meth:`prepare`), or by the first request that needs it."""
+
+    def __init__(self, site: Any) -> None:
+        self.site = site
+        self.app: ASGIApp | None = None
+        self._lock = threading.Lock()
+        self._building: asyncio.Future[ASGIApp] | None = None
+
+    def prepare(self) -> None:
+        """Start building on a thread (the event loop keeps serving meanwhile)."""
+        if self.app is None and self._building is None:
+            self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
+
+    def _build(self) -> ASGIApp:
+        with self._lock:  # one build, whichever thread or loop asks first
+            if self.app is None:
+                from lookout.web.api.routes import build_api
+
+                self.app = build_api(self.site)
+            return self.app
+
+    async def get(self) -> ASGIApp:
+        if self.app is not None:
+            return self.app
+        self.prepare()
+        assert self._building is not None
+        return await asyncio.shield(self._building)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app if self.app is not None else await self.get()
+        await app(scope, receive, send)
+
+
+class SiteLifespan:
+    """ASGI lifespan: start the site (or wait as the standby), then the ingest fronts, and
+    stop them in the reverse order; once launched, the API's FastAPI app is built."""
+
+    def __init__(self, app: ASGIApp, site: Any, api: LazyApi, fronts: IngestFronts | None) -> None:
+        self.app = app
+        self.site = site
+        self.api = api
+        self.fronts = fronts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        await receive()  # lifespan.startup
+        try:
+            await self.startup()
+        except BaseException:
+            await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+            raise
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        try:
+            await self.shutdown()
+        except BaseException:
+            await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def startup(self) -> None:
+        await self.site.standby.launch()  # starts the site, or waits for the lock as the standby
+        self.api.prepare()
+        if self.fronts is not None:
+            try:
+                await self.fronts.start()
+            except BaseException:
+                await self.site.standby.stop()
+                raise
+
+    async def shutdown(self) -> None:
+        try:
+            if self.fronts is not None:
+                await self.fronts.stop()  # their requests in flight are answered first
+        finally:
+            await self.site.standby.stop()
 
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/site"})
@@ -124,12 +157,14 @@ def shut(standby: Any) -> Response:
 
 
 class FrontDoor:
-    """Sends ``POST /api/v1/results`` straight to the lean ingest app, everything else to
-    FastAPI: the hot path skips the framework's middleware and dependency machinery."""
+    """Sends ``POST /api/v1/results`` straight to the lean ingest app and answers ``GET`` of
+    ``/healthz`` and ``/readyz`` itself, everything else to FastAPI: the hot path skips the
+    framework's middleware and dependency machinery, and the probes need no FastAPI."""
 
-    def __init__(self, app: ASGIApp, ingest: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, ingest: ASGIApp, site: Any) -> None:
         self.app = app
         self.ingest = ingest
+        self.site = site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/api/v1/results":
@@ -140,6 +175,8 @@ class FrontDoor:
                     405, f"{scope['method']} not allowed here; use POST", headers={"Allow": "POST"}
                 )
                 await response(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] in ready.PATHS:
+            await ready.answer(self.site, scope, receive, send)
         elif scope["type"] == "http":
             with audit_door.acting(door_of(scope)):
                 await self.app(scope, receive, send)

@@ -25,8 +25,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 

@@ -1,4 +1,5 @@
-"""Liveness, readiness and Prometheus metrics of Lookout itself."""
+"""Prometheus metrics of Lookout itself and ``GET /api/v1/site`` (``/healthz`` and ``/readyz``:
+:mod:`lookout.web.api.ready`)."""
 
 from __future__ import annotations
 
@@ -12,38 +13,12 @@ from starlette.responses import Response, StreamingResponse
 
 from lookout import __version__, compiled
 from lookout.auth import Principal, Role
-from lookout.web.api.deps import TooManyFailures, authenticate, require
+from lookout.web.api.deps import require
 from lookout.web.api.exposition import CONTENT_TYPE, Exposition
-from lookout.web.api.problems import problem
 from lookout.web.api.views import JSON
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
-
-
-@router.get("/healthz", include_in_schema=False)
-async def healthz() -> Response:
-    return JSON({"status": "ok"})
-
-
-@router.get("/readyz", include_in_schema=False)
-async def readyz(request: Request) -> Response:
-    """200 when ready, else 503 "not ready". Why (the failed write's error names SQL and row
-    data) only for an admin token; it is in the log too."""
-    site = request.app.state.site
-    role = site.standby.role.value
-    if role == "standby":
-        return problem(503, "not ready: standby (another process runs the site)")
-    why = site.runner.failed or ("" if role == "active" else "starting")
-    if not why:
-        return JSON(
-            {
-                "status": "ready",
-                "hosts": len(site.engine.hosts),
-                "services": len(site.engine.services),
-            }
-        )
-    return problem(503, f"not ready: {why}" if _is_admin(site, request) else "not ready")
 
 
 @router.get("/api/v1/site", tags=["site"])
@@ -68,14 +43,6 @@ async def site_info(request: Request, _: Viewer) -> Response:
             "services": len(site.engine.services) if site.standby.active else None,
         }
     )
-
-
-def _is_admin(site: object, request: Request) -> bool:
-    try:
-        principal = authenticate(site, request)
-    except TooManyFailures:  # a probe gets its answer all the same, without the reason
-        return False
-    return principal is not None and principal.role.allows(Role.ADMIN)
 
 
 def _exposition(request: Request) -> Exposition:

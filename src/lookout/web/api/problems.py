@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from lookout import errors
+
+if TYPE_CHECKING:  # FastAPI is imported by the API's routes, not by the lean doors
+    from fastapi import FastAPI
+    from starlette.requests import Request
 
 PROBLEM = "application/problem+json"
 
@@ -75,6 +77,8 @@ def lookout_error(exc: errors.LookoutError) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errs = field_errors(exc.errors())
