@@ -78,6 +78,11 @@ class Standby:
         return self._launched and self.role is not Role.ACTIVE
 
     # ------------------------------------------------------------------ life cycle
+    def shut_doors(self) -> None:
+        """Answer only the ops doors from now until the site runs (:meth:`launch` does this
+        too; ``lookout serve`` calls it first, as its ingest fronts start beside the launch)."""
+        self._launched = True
+
     async def launch(self) -> None:
         """Start the site now when it may (SQLite, or the lock is free); else become the
         standby and wait for the lock in the background."""

@@ -109,14 +109,26 @@ class SiteLifespan:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def startup(self) -> None:
-        await self.site.standby.launch()  # starts the site, or waits for the lock as the standby
-        self.api.prepare()
-        if self.fronts is not None:
+        """Launch the site while the ingest fronts start (their own processes import, on the
+        other cores, while the site loads; they refuse input until it runs, as every door
+        but the ops ones), then build the API's FastAPI app on a thread."""
+        standby = self.site.standby
+        standby.shut_doors()
+        fronts = asyncio.ensure_future(self.fronts.start()) if self.fronts is not None else None
+        try:
+            await standby.launch()  # starts the site, or waits for the lock as the standby
+        except BaseException:
+            if fronts is not None:
+                fronts.cancel()  # start() stops what it started
+                await asyncio.gather(fronts, return_exceptions=True)
+            raise
+        if fronts is not None:
             try:
-                await self.fronts.start()
+                await fronts
             except BaseException:
-                await self.site.standby.stop()
+                await standby.stop()
                 raise
+        self.api.prepare()
 
     async def shutdown(self) -> None:
         try:
