@@ -1,16 +1,21 @@
 """Runs one :class:`ZulipBot` per Zulip channel that listens, and restarts them when the
-channels change."""
+channels change (the bot and Zulip's client are imported when there is a Zulip channel)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+from typing import TYPE_CHECKING
 
 from lookout.actions import Actions
-from lookout.chatops.bot import ZulipBot
 from lookout.notify.channels.base import ChannelDriver
-from lookout.notify.channels.zulip import ZulipChannel
 from lookout.notify.notifier import Notifier
+
+if TYPE_CHECKING:
+    from lookout.chatops.bot import ZulipBot
+
+ZULIP_CHANNELS = "lookout.notify.channels.zulip"
 
 
 class ChatOps:
@@ -43,6 +48,12 @@ class ChatOps:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
+        self.bots = {}
+        if ZULIP_CHANNELS not in sys.modules:  # no Zulip channel was ever made: none here
+            return
+        from lookout.chatops.bot import ZulipBot
+        from lookout.notify.channels.zulip import ZulipChannel
+
         self.bots = {
             name: ZulipBot(d, self.actions, self.notifier.store, self.notifier.clock)
             for name, d in drivers.items()

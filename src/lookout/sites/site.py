@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,6 @@ from lookout.sources.active.resources import ResourceFile
 from lookout.sources.active.runner import CheckJob, EmbeddedRunner, Runner
 from lookout.sources.active.spawner import SpawnerPool
 from lookout.sources.agent_receiver.ca import SiteCA
-from lookout.sources.workers.runner import journaled_already
 from lookout.storage import accounts, memory
 from lookout.storage import audit as audit_store
 from lookout.storage import commands as command_store
@@ -342,9 +341,14 @@ class Site:
             commands=self.commands,
             on_series=self.series_services.take,
         )
+        submit: Callable[[CheckResult], Awaitable[None]] = self._submit_check_result
+        if self.pools is not None:  # their runner journals the results (imports NATS)
+            from lookout.sources.workers.runner import journaled_already
+
+            submit = journaled_already
         self.scheduler = Scheduler(
             self.check_runner,
-            submit=self._submit_check_result if self.pools is None else journaled_already,
+            submit=submit,
             interval_for=self._interval_for,
             clock=clock,
             catch_up=s.catch_up_window,

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING
 
 from lookout.config import POOL_RE
 from lookout.domain.results import CheckResult
-from lookout.sources.active.runner import CheckJob
-from lookout.sources.workers.connection import access_in
-from lookout.sources.workers.runner import NatsRunner
-from lookout.sources.workers.streams import StreamOptions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # NATS's client is imported by a site whose checks run on worker pools only
     from lookout.sites.site import Site
+    from lookout.sources.active.runner import CheckJob
+    from lookout.sources.workers.runner import NatsRunner
 
 POOL_LABEL = "lookout/pool"
 """A service's or host's label naming the pool that runs its checks (the service's wins)."""
@@ -71,6 +69,10 @@ def make_pools(site: Site) -> NatsRunner | None:
     """The site's worker pools, or None when checks run in the site."""
     if site.settings.execution.runner != "nats":
         return None
+    from lookout.sources.workers.connection import access_in
+    from lookout.sources.workers.runner import NatsRunner
+    from lookout.sources.workers.streams import StreamOptions
+
     n = site.settings.nats
     return NatsRunner(
         access_in(n.url, site.dir, n.creds, n.tls_ca, n.tls_cert, n.tls_key),
