@@ -361,16 +361,22 @@ class Engine:
             # A recovery from a soft problem is a soft recovery in the log (as in Nagios),
             # though the OK state itself is hard at once.
             soft_recovery = st.state == 0 and ch.old_state != 0 and not ch.old_hard
-            self._emit(
-                at,
-                EventType.STATE_CHANGE,
-                st,
-                state=st.state,
-                state_type="soft" if soft_recovery else st.state_type,
-                attempt=st.attempt,
-                summary=st.summary,
-                data=data,
+            # built here, not through _emit's keyword dictionaries: one per result under churn
+            self.events.append(
+                Event(
+                    id=self._id(),
+                    at=at,
+                    type=EventType.STATE_CHANGE,
+                    host=st.host,
+                    service=st.service,
+                    state=st.state,
+                    state_type="soft" if soft_recovery else st.state_type,
+                    attempt=st.attempt,
+                    summary=st.summary,
+                    data=data,
+                )
             )
+            self.counters.events += 1
         if (
             self.on_state is not None
             and (ch.state_changed or ch.hard_changed or ch.soft_retry)

@@ -57,6 +57,9 @@ SIMPLE_KINDS = {
     EventType.FLAPPING_STOP: Kind.FLAPPING_STOP,
 }
 
+CURSOR_EVERY = 1.0
+"""Seconds between stores of the cursor alone (events that planned no delivery)."""
+
 
 @dataclass(frozen=True, slots=True)
 class NotifierOptions:
@@ -99,6 +102,9 @@ class Notifier:
         self._dropped = 0
         self._task: asyncio.Task[None] | None = None
         self._next_rescan = 0.0
+        self._cursor_saved = 0.0
+        """When the cursor was last stored (``process`` stores it alone at most every
+        ``CURSOR_EVERY`` seconds)."""
         self._lock = asyncio.Lock()
         self.on_channels: list[Callable[[dict[str, ChannelDriver]], None]] = []
 
@@ -122,6 +128,11 @@ class Notifier:
             self._task = None
         if self._sub is not None:
             self._sub.close()
+        if self._cursor_saved and self.cursor:
+            with contextlib.suppress(Exception):  # a later start plans those events again
+                await asyncio.to_thread(
+                    self.store.commit_batch, self.cursor, self.clock.now(), [], [], []
+                )
         await self.dispatcher.stop()
 
     async def reload(self) -> None:
@@ -226,9 +237,18 @@ class Notifier:
                 rows += await self._plan_event(ev, touched, dropped, rows)
             last = fresh[-1]
             dropped = [k for k in dropped if k not in touched]  # recovered, then a new problem
+            now = self.clock.now()
+            if not rows and not touched and not dropped and now < self._cursor_saved + CURSOR_EVERY:
+                # Nothing to store but the cursor: under churn that was a transaction per
+                # batch. Events after a cursor stored late are planned again after a restart,
+                # and planned nothing now, so they plan nothing then (rules unchanged).
+                self.cursor, self.cursor_at = last.id, last.at
+                self.processed += len(fresh)
+                return
             new = await asyncio.to_thread(
-                self.store.commit_batch, last.id, self.clock.now(), rows, touched.values(), dropped
+                self.store.commit_batch, last.id, now, rows, touched.values(), dropped
             )
+            self._cursor_saved = now
             self.cursor, self.cursor_at = last.id, last.at
             self.processed += len(fresh)
             self.dispatcher.add(new)

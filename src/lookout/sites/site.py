@@ -669,6 +669,9 @@ class Site:
     # ------------------------------------------------------------------ event handlers
     def _state_changed(self, st: Status) -> None:
         """The engine's state hook: trigger the object's event handler, if it has one."""
+        own = st.cfg  # the engine's current config of the object: most have no handler
+        if own is None or own.event_handler is None:
+            return
         host = self.engine.hosts.get(st.host)
         if host is None:
             return
