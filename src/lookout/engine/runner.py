@@ -60,7 +60,11 @@ Batch = tuple[list[tuple[int, float, bytes]], list["asyncio.Future[None]"], list
 """Journal entries ``(seq, at, body)``, the futures of their submitters, and their events."""
 
 GATHER_TURNS = 8
-"""Event-loop turns the writer waits after the first input before it commits."""
+"""Event-loop turns the writer waits at most after the first input before it commits."""
+GATHER_MAX = 0.002
+"""Seconds the oldest waiting input may have waited before the writer stops gathering and
+commits: on a busy loop one turn runs other requests' work (tens of ms each), and eight
+such turns made answers wait seconds for inputs that came after them."""
 INLINE_COMMIT_BYTES = 32 * 1024
 """Journal appends up to this size are written from the event loop (SQLite only)."""
 RETRY_FIRST = 1.0
@@ -82,8 +86,8 @@ class RunnerSettings:
     prune_interval: float = 3600.0
     """Seconds between retention passes over events and metric points."""
     overload_after: float = 0.5
-    """Seconds a journal append may run before doors refuse new input
-    (``SiteRunner.overloaded``)."""
+    """Seconds an input may wait for its answer (to be journaled) before doors refuse new
+    input (``SiteRunner.overloaded``): a slow append, or a loop too busy to commit."""
     checkpoint_after_results: int = 100_000
     """Checkpoint early after this many results (bounds a checkpoint's size and memory)."""
     max_unsaved_results: int = 400_000
@@ -141,6 +145,10 @@ class SiteRunner:
         self.commits = 0
         self._commit_since: float | None = None
         """``time.monotonic()`` when the journal append in flight began."""
+        self._pending_since: float | None = None
+        """``time.monotonic()`` of the oldest input in ``_pending`` (None: none)."""
+        self._appending_since: list[float] = []
+        """The same for each batch taken and not yet answered (appends in flight)."""
         self.started = False
         self.before_checkpoint: Callable[[], None] | None = None
         """Called just before a checkpoint clears ``engine.dirty`` (the change feed's sweep)."""
@@ -246,6 +254,8 @@ class SiteRunner:
         outcome = self.engine.apply(item)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
         self._pending.append((self._seq, self.clock(), inp.encode(item)))
         self._waiters.append(fut)
         self._inputs_since_checkpoint += 1
@@ -299,6 +309,9 @@ class SiteRunner:
         self._recent_events.extend(events)
         batch = (self._pending, self._waiters, events)
         self._pending, self._waiters = [], []
+        if self._pending_since is not None:
+            self._appending_since.append(self._pending_since)
+            self._pending_since = None
         return batch
 
     def _take_snapshot(self) -> Snapshot:
@@ -426,9 +439,13 @@ class SiteRunner:
         drop = 0
         if self.store.journal.separate and self._drop_through > self._dropped:
             drop = self._drop_through  # else the checkpoint dropped them in its transaction
-        if entries or drop:
-            async with self._journal_lock:
-                await self._append_locked(entries, waiters, drop)
+        try:
+            if entries or drop:
+                async with self._journal_lock:
+                    await self._append_locked(entries, waiters, drop)
+        finally:
+            if entries and self._appending_since:
+                del self._appending_since[0]  # batches are appended in the order taken
         self.commits += 1 if entries else 0
         for fut in waiters:
             if not fut.done():
@@ -480,8 +497,12 @@ class SiteRunner:
         while True:
             await self._wake.wait()
             # Group commit: let the requests that are already readable reach submit() first,
-            # so that one commit carries them all (a few loop turns, no timer).
+            # so that one commit carries them all (a few loop turns, no timer) — unless the
+            # oldest input has waited GATHER_MAX already (a busy loop: commit what is there).
             for _ in range(GATHER_TURNS):
+                since = self._pending_since
+                if since is not None and time.monotonic() - since >= GATHER_MAX:
+                    break
                 await asyncio.sleep(0)
             self._wake.clear()
             batch = self._take_batch()
@@ -518,6 +539,8 @@ class SiteRunner:
     def submit_tick(self, at: float) -> None:
         """Journal a tick that was already applied (it changed something)."""
         self._seq += 1
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
         self._pending.append((self._seq, at, inp.encode(inp.Tick(at))))
         self._inputs_since_checkpoint += 1
         self._wake.set()
@@ -533,14 +556,16 @@ class SiteRunner:
 
     def overloaded(self) -> float | None:
         """Seconds to wait before sending more input when the site is behind, else None:
-        a journal append has run longer than ``overload_after`` (what is submitted now would
-        wait at least that long), or more than ``max_unsaved_results`` results wait for a
-        checkpoint (memory would grow). Doors answer 503 with ``Retry-After`` then, taking
-        nothing, instead of letting answers wait for seconds."""
+        an input taken has waited longer than ``overload_after`` for its answer — a journal
+        append that runs long, or a loop so busy with new input that it does not get to
+        commit the older (what is submitted now would wait at least that long) — or more
+        than ``max_unsaved_results`` results wait for a checkpoint (memory would grow).
+        Doors answer 503 with ``Retry-After`` then, taking nothing, instead of letting
+        answers wait for seconds."""
         unsaved = self._results_since_snapshot + self._results_saving
         if unsaved >= self.settings.max_unsaved_results:
             return 1.0
-        since = self._commit_since
+        since = self._appending_since[0] if self._appending_since else self._pending_since
         if since is None:
             return None
         busy = time.monotonic() - since
