@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -61,6 +62,8 @@ SIMPLE_KINDS = {
     EventType.FLAPPING_START: Kind.FLAPPING_START,
     EventType.FLAPPING_STOP: Kind.FLAPPING_STOP,
 }
+
+_event_id = attrgetter("id")
 
 CURSOR_EVERY = 1.0
 """Seconds between stores of the cursor alone (events that planned no delivery)."""
@@ -195,15 +198,14 @@ class Notifier:
         while True:
             try:
                 events: list[Event] = []
-                if sub.queue.empty():
+                if sub.empty():
                     wait = min(max(0.05, self._next_rescan - self.clock.now()), 1.0)
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
                     # cancellation that races with a result, and stop() would wait forever
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
                             events.append(await sub.get())
-                while not sub.queue.empty() and len(events) < 5000:
-                    events.append(sub.queue.get_nowait())
+                events += sub.take(5000 - len(events))
                 if sub.dropped != self._dropped:
                     self._dropped = sub.dropped
                     await self.catch_up()
@@ -232,16 +234,17 @@ class Notifier:
 
     async def process(self, events: list[Event]) -> None:
         async with self._lock:
-            fresh = sorted((e for e in events if e.id > self.cursor), key=lambda e: e.id)
+            fresh = sorted((e for e in events if e.id > self.cursor), key=_event_id)
             if not fresh:
                 return
             rows: list[dict[str, Any]] = []
             touched: dict[tuple[str, str], ObjectState] = {}
             dropped: list[tuple[str, str]] = []
-            for n, ev in enumerate(fresh, 1):
-                rows += await self._plan_event(ev, touched, dropped, rows)
-                if n % PLAN_SLICE == 0:
-                    await asyncio.sleep(0)  # a catch-up of 100,000s must not hold the loop
+            if self.rules or self.objects:  # else no event plans anything (nor recovers)
+                for n, ev in enumerate(fresh, 1):
+                    rows += await self._plan_event(ev, touched, dropped, rows)
+                    if n % PLAN_SLICE == 0:
+                        await asyncio.sleep(0)  # a catch-up of 100,000s must not hold the loop
             last = fresh[-1]
             dropped = [k for k in dropped if k not in touched]  # recovered, then a new problem
             now = self.clock.now()
@@ -450,7 +453,7 @@ class Notifier:
 
     def caught_up(self) -> bool:
         """Every event the engine produced so far has been turned into deliveries."""
-        if self._sub is not None and not self._sub.queue.empty():
+        if self._sub is not None and not self._sub.empty():
             return False
         return all(e.id <= self.cursor for e in self.runner.recent_events())
 
