@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from harness import Harness
+from notifysite import HOOK
 
 from lookout.domain.events import Event, EventType
 from lookout.notify.notifier import PLAN_SLICE
@@ -19,6 +20,10 @@ async def test_a_long_catch_up_lets_the_loop_run_between_slices(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await h.service("db1", "Disk")
+    # a rule, even one these events do not match: without rules nothing is planned at all
+    await h.configure(
+        [HOOK], [{"name": "acks", "channels": ["hook"], "events": ["acknowledgement"]}]
+    )
     notifier = h.site.notifier
     planned = 0
     plan = notifier._plan_event
