@@ -184,7 +184,7 @@ class SiteRunner:
         self._last_prune = self.clock()  # retention passes run later, not in start-up
         if self.replayed:
             log.info("replayed %d journal entries", self.replayed)
-        await self.checkpoint()
+        await self.checkpoint(roll_up=False)  # downsampling waits for the next one
         self._tasks = [
             asyncio.create_task(self._writer_loop(), name="lookout-writer"),
             asyncio.create_task(self._clock_loop(), name="lookout-clock"),
@@ -291,8 +291,9 @@ class SiteRunner:
         if self.failed is not None or self.checkpoint_trouble is not None:
             raise TemporaryFailure(WRITE_FAILED, retry_after=5)
 
-    async def checkpoint(self) -> None:
-        """Persist a snapshot now (waits for it, and for the journal up to it)."""
+    async def checkpoint(self, *, roll_up: bool = True) -> None:
+        """Persist a snapshot now (waits for it, and for the journal up to it); ``roll_up``:
+        with a share of the metrics' downsampling."""
         while self._checkpointing is not None:
             await asyncio.shield(self._checkpointing)
         async with self._journal_lock:  # an append in flight (its loop was cancelled) ends
@@ -300,6 +301,7 @@ class SiteRunner:
         self._checkpoint_due = False
         batch = self._take_batch()
         snap, seq = self._take_snapshot(), self._seq
+        snap.roll_up = roll_up
         await self._append(batch)
         await self._write_checkpoint(snap, seq, raising=True)
 

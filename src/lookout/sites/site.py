@@ -427,7 +427,8 @@ class Site:
         for cfg in self.engine.hosts.values():
             self.schedule_host(cfg, resume=True)
         for svc in self.engine.services.values():
-            self.schedule_service(svc, resume=True)
+            if svc.check is not None:  # passive ones have nothing to schedule (or unschedule)
+                self.schedule_service(svc, resume=True)
         if self.pools is not None:
             await self.pools.start()
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="lookout-scheduler"))
