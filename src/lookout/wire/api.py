@@ -9,7 +9,6 @@ anywhere, including free-form fields such as ``check`` and ``params``.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -33,6 +32,7 @@ from lookout.domain.commands import (
     split_command_line,
 )
 from lookout.domain.values import InvalidValue
+from lookout.wire.times import parse_time
 
 NAME_RE = r"^[^/\x00-\x1f]{1,255}$"
 """Host names: 1–255 characters, no '/' and no control characters (the rest of the rule,
@@ -41,33 +41,6 @@ SERVICE_RE = r"^[^\x00-\x1f]{1,255}$"
 """Service names may hold '/' ("Filesystem /var")."""
 
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-/]{1,63}$")
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected Unix seconds or an ISO 8601 timestamp, got a boolean")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is neither Unix seconds nor ISO 8601") from exc
-        if dt.tzinfo is None:
-            raise ValueError(f"{value!r} has no time zone (add Z or +00:00)")
-        return dt.timestamp()
-    raise ValueError("expected Unix seconds or an ISO 8601 timestamp")
-
-
-def parse_time(value: Any) -> float:
-    """Unix seconds (int/float/numeric string) or an ISO 8601 timestamp with a time zone,
-    between 1970 and 9999 (a ``ValueError`` otherwise, NaN and infinities included)."""
-    return values.check_time(_seconds(value))
 
 
 def _host_name(name: str) -> str:

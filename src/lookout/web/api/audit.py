@@ -20,7 +20,7 @@ from lookout.errors import ValidationError
 from lookout.storage import audit as store
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
-from lookout.wire.api import parse_time
+from lookout.wire.times import parse_time
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

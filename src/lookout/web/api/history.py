@@ -16,7 +16,7 @@ from lookout.engine.core import Engine
 from lookout.errors import NotFound, ValidationError
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON, comment_view, downtime_view
-from lookout.wire.api import parse_time
+from lookout.wire.times import parse_time
 
 router = APIRouter()
 MIN_STEP = 0.001

@@ -19,7 +19,7 @@ from lookout.domain.perfdata import parse_perfdata, split_plugin_output
 from lookout.domain.results import CheckResult
 from lookout.domain.states import parse_state
 from lookout.errors import PerfdataError
-from lookout.wire.api import parse_time
+from lookout.wire.times import parse_time  # not wire.api: the fronts import no pydantic
 
 MAX_SUMMARY = values.MAX_SUMMARY
 MAX_LONG_OUTPUT = values.MAX_LONG_OUTPUT

@@ -18,7 +18,7 @@ from lookout.errors import ValidationError
 from lookout.sites.reports import Selection, availability
 from lookout.web.api.deps import require
 from lookout.web.api.views import JSON
-from lookout.wire.api import parse_time
+from lookout.wire.times import parse_time
 
 router = APIRouter()
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
