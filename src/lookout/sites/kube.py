@@ -2,7 +2,8 @@
 from a monitor's evaluation to hosts, services and results (one transaction per change set).
 
 Sources may not import the engine; this module wires them: a monitor calls ``publish``, which
-plans against the engine's objects and applies through the site.
+plans against the engine's objects and applies through the site. The Kubernetes sources are
+imported when a cluster is configured (most sites have none; ``lookout serve`` starts sooner).
 """
 
 from __future__ import annotations
@@ -12,25 +13,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from lookout.checks.kube.evaluate import Evaluation
 from lookout.config import KubernetesSettings
 from lookout.engine.inputs import Results
 from lookout.errors import NotFound, ValidationError
-from lookout.sites import kube_settings
-from lookout.sites.kube_settings import Refused
-from lookout.sources.kube import state as kube_state
-from lookout.sources.kube.client import Timeouts
-from lookout.sources.kube.credentials import Credentials, read_token_file
-from lookout.sources.kube.credentials import problems as credential_problems
-from lookout.sources.kube.mapping import Mapper, MappingSettings, all_hosts_of
-from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
 from lookout.storage import kube as store
 from lookout.storage.vault import Vault
-from lookout.wire.clusters import ClusterIn, ClusterPatch
+
+if TYPE_CHECKING:
+    from lookout.checks.kube.evaluate import Evaluation
+    from lookout.sources.kube.mapping import Mapper
+    from lookout.sources.kube.monitor import ClusterMonitor, ClusterSpec
+    from lookout.wire.clusters import ClusterIn, ClusterPatch
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +77,17 @@ class KubeManager:
         self.clusters.clear()
 
     def _start(self, row: dict[str, Any], saved: store.SavedState | None = None) -> None:
+        from lookout.sources.kube import state as kube_state
+
         cluster = self._prepare(row, self.spec_of(row))
         kube_state.restore(cluster.monitor, cluster.mapper, saved)
         self._launch(cluster)
 
     def _prepare(self, row: dict[str, Any], spec: ClusterSpec) -> Cluster:
         """The cluster's mapper and monitor, not yet running (builds its HTTP clients)."""
+        from lookout.sources.kube.mapping import Mapper, MappingSettings
+        from lookout.sources.kube.monitor import ClusterMonitor
+
         mapper = Mapper(
             spec.name,
             MappingSettings(
@@ -119,6 +121,10 @@ class KubeManager:
             )
 
     def spec_of(self, row: dict[str, Any]) -> ClusterSpec:
+        from lookout.sources.kube.client import Timeouts
+        from lookout.sources.kube.credentials import Credentials, read_token_file
+        from lookout.sources.kube.monitor import ClusterSpec
+
         opts = row.get("options") or {}
         token = ""
         if row.get("token_encrypted"):
@@ -153,11 +159,13 @@ class KubeManager:
         return self.vault.seal(secret)
 
     async def create(self, body: ClusterIn) -> dict[str, Any]:
-        """Check ``body`` (:class:`Refused` names each field that cannot be used), store it
-        and start monitoring it; returns the stored row."""
+        """Check ``body`` (:class:`lookout.sites.kube_settings.Refused` names each field that
+        cannot be used), store it and start monitoring it; returns the stored row."""
+        from lookout.sites import kube_settings
+
         found = kube_settings.problems(body)
         if found:
-            raise Refused(found)
+            raise kube_settings.Refused(found)
         row = kube_settings.row_of(body, self.vault, self.clock())
         await self.add(row)
         await self.site.audit.record("cluster", body.name, "create", after=row)
@@ -166,6 +174,9 @@ class KubeManager:
     async def update(self, name: str, patch: ClusterPatch) -> dict[str, Any]:
         """Change ``name``'s settings in place: checked as a new cluster would be, stored, and
         its monitor restarted with them (hosts and their history stay). Returns the new row."""
+        from lookout.sites import kube_settings
+        from lookout.sources.kube import state as kube_state
+
         async with self._changing:
             old = await self.row(name)
             body = kube_settings.changed(old, patch, self.vault)
@@ -201,6 +212,8 @@ class KubeManager:
         """``row``'s cluster ready to launch, or :class:`ValidationError` naming the field:
         the stored secrets open, the credentials are usable, the monitor and its clients
         build."""
+        from lookout.sources.kube.credentials import problems as credential_problems
+
         spec = self.spec_of(row)  # the stored secrets must open before we keep the row
         unusable = credential_problems(spec.creds)
         if unusable:
@@ -236,6 +249,8 @@ class KubeManager:
     async def remove(self, name: str) -> int:
         """Stop monitoring ``name`` and remove its hosts (their history stays). Returns how
         many hosts were removed."""
+        from lookout.sources.kube.mapping import all_hosts_of
+
         async with self._changing:
             old = next((r for r in await self.rows() if r["name"] == name), None)
             await asyncio.to_thread(store.delete_cluster, self.site.db, name)
@@ -257,6 +272,8 @@ class KubeManager:
         c = self.clusters.get(name)
         if c is None:
             return {"monitoring": False}
+        from lookout.sources.kube.mapping import all_hosts_of
+
         m = c.monitor
         hosts = all_hosts_of(name, self.site.engine.hosts)
         return {
@@ -293,5 +310,7 @@ class KubeManager:
             c.last_publish = now
             c.last_changes = plan.changes()
             if not ev.partial:  # a partial evaluation changed nothing remembered
+                from lookout.sources.kube import state as kube_state
+
                 saved = await asyncio.to_thread(kube_state.snapshot, c.monitor, c.mapper, now)
                 await asyncio.to_thread(store.save_state, self.site.db, cluster, saved)
