@@ -537,8 +537,9 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(10.0, gt=0)
     """Seconds between state checkpoints (the journal covers the time in between)."""
     overload_after: float = Field(0.5, gt=0, le=3600)
-    """Seconds a journal write may take before POST /results and /objects answer 503 with
-    Retry-After (taking nothing) instead of letting the answer wait."""
+    """Seconds an input may wait for its answer (a slow journal write, a site too busy to
+    commit) before POST /results and /objects answer 503 with Retry-After (taking nothing)
+    instead of letting answers wait longer."""
     checkpoint_after_results: int = Field(100_000, gt=0)
     """Results after which a checkpoint starts early (bounds its size and the memory held)."""
     max_unsaved_results: int = Field(400_000, gt=0)
