@@ -279,7 +279,7 @@ def in_process(rounds: int = 3000) -> None:
     from lookout.checks.agent.api import ValueStore
     from lookout.config import AgentReceiverSettings
     from lookout.sources.agent_receiver import evaluate as ev
-    from lookout.sources.agent_receiver import receiver as rc
+    from lookout.sources.agent_receiver import pushes
 
     secs, n = sections_40()
     body = w.to_json(w.Push(w.WIRE_VERSION, "bench", time.time(), 60.0, secs, 1.0))
@@ -291,12 +291,12 @@ def in_process(rounds: int = 3000) -> None:
     values = ValueStore()
     out = ev.evaluate("h", secs, services, values, time.time())
     steps: dict[str, Any] = {
-        "JSON decode + validation": lambda: rc._decode_push(body),
+        "JSON decode + validation": lambda: pushes.decode_push(body),
         "discovery": lambda: ev.discovered(secs),
         "evaluate (discovery + plugins)": lambda: ev.evaluate(
             "h", secs, services, values, time.time()
         ),
-        "storability checks": lambda: [rc._storable(r) for r in out.results],
+        "storability checks": lambda: [ev.storable(r) for r in out.results],
     }
     print(f"one push: {len(body):,} bytes of JSON, {n} services")
     for label, step in steps.items():

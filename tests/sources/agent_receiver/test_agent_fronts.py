@@ -56,6 +56,31 @@ def test_pushes_through_fronts_reach_the_site(front_site: AgentSite, tmp_path: P
     assert "Memory" in services
 
 
+def test_rates_go_on_from_push_to_push_whichever_front_evaluates(
+    front_site: AgentSite, tmp_path: Path
+) -> None:
+    """The fronts run the checks; the value store travels with each evaluation, so counters
+    seen in one push (and one front) become a rate in the next."""
+    from dataclasses import replace
+
+    from agentsite import sections
+
+    base = sections()
+    assert base.cpu is not None
+
+    def busier(n: int) -> Any:
+        assert base.cpu is not None
+        times = {k: v + 10.0 * n for k, v in base.cpu.times.items()}
+        return replace(base, cpu=replace(base.cpu, times=times))
+
+    sd = front_site.register("front04", tmp_path / "a")
+    assert push(sd, sections=busier(0)).status == 200
+    assert "since boot" in front_site.services("front04")["CPU utilization"]["summary"]
+    for n in range(1, 4):  # new connections: the kernel spreads them over the fronts
+        assert push(sd, sections=busier(n)).status == 200
+        assert "since boot" not in front_site.services("front04")["CPU utilization"]["summary"]
+
+
 def test_the_site_still_decides_refusals(front_site: AgentSite, tmp_path: Path) -> None:
     sd = front_site.register("front02", tmp_path / "a")
     assert push(sd).status == 200

@@ -103,3 +103,73 @@ async def test_answers_of_one_loop_turn_leave_in_one_write() -> None:
     assert len(writes) == 1
     front.writer.close()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_a_push_is_evaluated_by_the_front_with_what_the_site_sends() -> None:
+    from lookout_agent import wire as w
+
+    from lookout.sources.agent_receiver.ipc import Ask, EvalAsk, PushFrame
+
+    async def handler(r: Request) -> Response:
+        return Response(200, b"raw " + r.body)
+
+    done: list[object] = []
+
+    async def push_handler(head: PushFrame, ask: Ask) -> Response:
+        assert (head.agent_version, head.interval, head.peer_cert) == ("t", 60.0, b"DER")
+        plan = [("Uptime", "uptime", "", b"\x80"), ("Gone", "no-such-plugin", "", b"\x80")]
+        done.append(await ask(EvalAsk(head.id, "h1", 1000.0, plan, ["Uptime"], {"k": (1, 2)})))
+        return Response(200, b"evaluated")
+
+    a, b = socket.socketpair()
+    fr, fw = await asyncio.open_connection(sock=a)
+    sr, sw = await asyncio.open_connection(sock=b)
+    front, site = FrontLink(fr, fw), SiteLink(sr, sw, handler, push_handler)
+    tasks = [asyncio.create_task(front.run()), asyncio.create_task(site.run())]
+    sections = w.Sections(uptime=w.UptimeSection(boot_time=400.0))
+    push = w.to_json(w.Push(w.WIRE_VERSION, "t", 1.0, 60.0, sections, 2.0))
+    bad = w.to_json(w.Push(w.WIRE_VERSION, "t", 1.0, 0.5, sections))  # interval < 1 s
+    good, refused = await asyncio.gather(front.forward(req(push)), front.forward(req(bad)))
+    assert (good.body, refused.body) == (b"evaluated", b"raw " + bad)  # the site refuses it
+    (ans,) = done
+    assert [(r.host, r.service, r.state) for r in ans.results] == [("h1", "Uptime", 0)]  # type: ignore[attr-defined]
+    assert ans.new == []  # type: ignore[attr-defined]
+    assert ans.values["uptime.boot"] == (1000.0, 400.0)  # type: ignore[attr-defined]
+    assert ans.values["k"] == (1, 2)  # type: ignore[attr-defined]
+    front.writer.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_an_evaluation_asked_of_a_front_that_went_away_fails() -> None:
+    from lookout_agent import wire as w
+
+    from lookout.sources.agent_receiver.ipc import Ask, EvalAsk, PushFrame
+
+    asked = asyncio.Event()
+    outcome: list[BaseException] = []
+
+    async def push_handler(head: PushFrame, ask: Ask) -> Response:
+        waiting = asyncio.ensure_future(ask(EvalAsk(head.id, "h", 1.0, [], [], {})))
+        asked.set()
+        try:
+            await waiting
+        except ConnectionError as exc:
+            outcome.append(exc)
+        return Response(503, b"")
+
+    a, b = socket.socketpair()
+    sr, sw = await asyncio.open_connection(sock=b)
+    site = SiteLink(sr, sw, None, push_handler)  # type: ignore[arg-type]
+    running = asyncio.create_task(site.run())
+    from lookout.sources.agent_receiver.ipc import frame
+
+    head = PushFrame(7, {}, b"DER", "peer", w.WIRE_VERSION, "t", 1.0, 60.0, 0.0)
+    a.sendall(frame(head))
+    await asyncio.wait_for(asked.wait(), 5)
+    a.close()  # the front dies holding the push
+    await asyncio.wait_for(running, 5)
+    await asyncio.sleep(0.01)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ConnectionError)
+    with pytest.raises(ConnectionError):
+        await site.hello  # it never said hello

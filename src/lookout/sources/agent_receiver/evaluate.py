@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from lookout_agent.wire import Sections
 
 from lookout.checks.agent.api import UNKNOWN, CheckPlugin, Context, ValueStore
 from lookout.checks.agent.registry import BY_NAME, PLUGINS
+from lookout.domain import values as checked
 from lookout.domain.objects import ServiceConfig
 from lookout.domain.results import CheckResult
 
@@ -96,6 +98,21 @@ def _run(
     return out.state, out.summary, out.details, tuple(out.metrics)
 
 
+Plan = list[tuple[str, CheckPlugin[Any], str, dict[str, Any]]]
+"""The services to check: (name, plugin, item, stored params)."""
+
+
+def plan_of(services: dict[str, ServiceConfig]) -> Plan:
+    """The existing services that an agent plugin checks."""
+    plan: Plan = []
+    for name, cfg in services.items():
+        labels = cfg.labels
+        plugin = BY_NAME.get(labels.get(PLUGIN_LABEL, ""))
+        if plugin is not None:
+            plan.append((name, plugin, labels.get(ITEM_LABEL, ""), cfg.params))
+    return plan
+
+
 def evaluate(
     host: str,
     sections: Sections,
@@ -103,15 +120,22 @@ def evaluate(
     values: ValueStore,
     now: float,
 ) -> Evaluation:
+    return evaluate_plan(host, sections, plan_of(services), services, values, now)
+
+
+def evaluate_plan(
+    host: str,
+    sections: Sections,
+    plan: Plan,
+    known: Container[str],
+    values: ValueStore,
+    now: float,
+) -> Evaluation:
+    """Results of ``plan`` and of the services discovered now that are not in ``known``
+    (every service of the host, whatever its source). Does not change ``plan``."""
     found = discovered(sections)
-    todo: list[tuple[str, CheckPlugin[Any], str, dict[str, Any]]] = []
-    for name, cfg in services.items():
-        labels = cfg.labels
-        plugin = BY_NAME.get(labels.get(PLUGIN_LABEL, ""))
-        if plugin is not None:
-            todo.append((name, plugin, labels.get(ITEM_LABEL, ""), cfg.params))
-    new = {name: pi for name, pi in found.items() if name not in services}
-    todo.extend((name, plugin, item, {}) for name, (plugin, item) in new.items())
+    new = {name: pi for name, pi in found.items() if name not in known}
+    todo = [*plan, *((name, plugin, item, {}) for name, (plugin, item) in new.items())]
     results = []
     for name, plugin, item, params in todo:
         state, summary, details, metrics = _run(plugin, item, params, sections, values, now)
@@ -121,6 +145,21 @@ def evaluate(
             details = details[:MAX_DETAILS]
         results.append(CheckResult(host, name, state, summary, details, metrics))
     return Evaluation(results, new)
+
+
+def storable(result: CheckResult) -> CheckResult:
+    """``result``, or UNKNOWN saying why its values cannot be stored (text with NUL, numbers
+    out of range: a local check can write anything)."""
+    try:
+        checked.check_text(result.summary, checked.MAX_SUMMARY, ("summary",))
+        checked.check_text(result.long_output, checked.MAX_LONG_OUTPUT, ("long_output",))
+        checked.check_metrics(result.metrics, ("metrics",))
+    except checked.InvalidValue as exc:
+        where = ".".join(map(str, exc.loc))
+        return CheckResult(
+            result.host, result.service, 3, f"the agent sent an unusable value: {where}: {exc.msg}"
+        )
+    return result
 
 
 def service_config(

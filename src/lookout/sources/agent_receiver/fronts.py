@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lookout.sources.agent_receiver.http import Handler
-from lookout.sources.agent_receiver.ipc import SiteLink
+from lookout.sources.agent_receiver.ipc import PushHandler, SiteLink
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,15 @@ class Front:
 
 
 class FrontPool:
-    def __init__(self, handler: Handler, spec: FrontSpec, workers: int) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        spec: FrontSpec,
+        workers: int,
+        push_handler: PushHandler | None = None,
+    ) -> None:
         self.handler = handler
+        self.push_handler = push_handler
         self.spec = spec
         self.workers = workers
         self.listener: socket.socket | None = None
@@ -90,7 +97,7 @@ class FrontPool:
         finally:
             theirs.close()
         reader, writer = await asyncio.open_connection(sock=ours)
-        front.link = SiteLink(reader, writer, self.handler)
+        front.link = SiteLink(reader, writer, self.handler, self.push_handler)
         front.tasks = [asyncio.create_task(front.link.run(), name=f"receiver-link-{front.slot}")]
         hello = await front.link.hello
         if hello.error is not None:

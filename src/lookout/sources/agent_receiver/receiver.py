@@ -17,7 +17,7 @@ import logging
 import secrets
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from lookout_agent import wire as w
 
 from lookout.checks.agent.api import CRIT, OK, WARN, CheckPlugin, ValueStore, human_duration
+from lookout.checks.agent.registry import BY_NAME
 from lookout.config import AgentReceiverSettings as Settings
 from lookout.domain import values
 from lookout.domain.metrics import Metric
@@ -36,6 +37,8 @@ from lookout.sources.agent_receiver import evaluate, repo
 from lookout.sources.agent_receiver.ca import CsrError, SiteCA, default_hostnames, der_fingerprint
 from lookout.sources.agent_receiver.fronts import FrontPool, FrontSpec
 from lookout.sources.agent_receiver.http import Request, Response, Server, problem
+from lookout.sources.agent_receiver.ipc import Ask, EvalAsk, PushFrame
+from lookout.sources.agent_receiver.pushes import decode_push
 from lookout.sources.agent_receiver.repo import CertRecord
 
 log = logging.getLogger(__name__)
@@ -84,9 +87,47 @@ class Counters:
     renewals: int = 0
 
 
-_push_decoder = msgspec.json.Decoder(w.Push)
 _register_decoder = msgspec.json.Decoder(w.RegisterRequest)
+_params_encoder = msgspec.msgpack.Encoder()
 _renew_decoder = msgspec.json.Decoder(w.RenewRequest)
+
+
+class PushHead(Protocol):
+    """What the receiver reads of a push besides its sections (a decoded ``w.Push``, or the
+    head a front sends)."""
+
+    @property
+    def agent_version(self) -> str: ...
+    @property
+    def collected_at(self) -> float: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def collect_ms(self) -> float: ...
+
+
+Evaluated = tuple[list[CheckResult], dict[str, tuple[CheckPlugin[Any], str]]]
+"""Storable results and the services discovered now: (name → (plugin, item))."""
+Outcome = Callable[[dict[str, ServiceConfig], ValueStore], Awaitable[Evaluated]]
+
+
+class PushLost(Exception):
+    """The front that holds a push could not evaluate it."""
+
+
+_packed_params: dict[int, tuple[dict[str, Any], bytes]] = {}
+
+
+def _packed(params: dict[str, Any]) -> bytes:
+    """msgpack of a service's stored params, cached by the dict (kept alongside)."""
+    hit = _packed_params.get(id(params))
+    if hit is not None and hit[0] is params:
+        return hit[1]
+    if len(_packed_params) >= evaluate.MAX_TYPED:
+        _packed_params.clear()
+    packed = _params_encoder.encode(params)
+    _packed_params[id(params)] = (params, packed)
+    return packed
 
 
 def hash_token(token: str) -> str:
@@ -176,7 +217,7 @@ class AgentReceiver:
             spec = FrontSpec(
                 self.site_dir, self.site_name, self.hostnames, self.settings.max_push_bytes
             )
-            listener = FrontPool(self.handle, spec, self.settings.workers)
+            listener = FrontPool(self.handle, spec, self.settings.workers, self.handle_push)
         else:
             ctx = await asyncio.to_thread(ca.server_context, self.hostnames)
             listener = Server(self.handle, ctx, self.settings.max_push_bytes)
@@ -311,6 +352,9 @@ class AgentReceiver:
                 resp = problem(404, f"no such endpoint: {req.path}")
         else:
             resp = await route(req)
+        return self._count(resp)
+
+    def _count(self, resp: Response) -> Response:
         if resp.status != 200:
             self.counters.refused[resp.status] = self.counters.refused.get(resp.status, 0) + 1
         return resp
@@ -355,14 +399,52 @@ class AgentReceiver:
         rec = self._admit(req, now)
         if isinstance(rec, Response):
             return rec
-        data = _decode_push(req.body)
+        data = decode_push(req.body)
         if isinstance(data, Response):
             return data
+
+        async def here(services: dict[str, ServiceConfig], store: ValueStore) -> Evaluated:
+            out = evaluate.evaluate(rec.host, data.sections, services, store, now)
+            return [evaluate.storable(r) for r in out.results], out.new
+
+        return await self._accept(rec, data, now, here)
+
+    async def handle_push(self, head: PushFrame, ask: Ask) -> Response:
+        """A push a TLS front decoded and validated: the same decisions as :meth:`push`, in
+        the same order; the front runs the checks (pure CPU) when this asks it to, with the
+        host's services and value store, while the host's lock is held."""
+        req = Request("POST", "/push", head.headers, b"", head.peer_cert, head.peer)
+        now = self.clock()
+        rec = self._admit(req, now)
+        if isinstance(rec, Response):
+            return self._count(rec)
+
+        async def there(services: dict[str, ServiceConfig], store: ValueStore) -> Evaluated:
+            plan = [
+                (name, plugin.name, item, _packed(params))
+                for name, plugin, item, params in evaluate.plan_of(services)
+            ]
+            done = await ask(EvalAsk(head.id, rec.host, now, plan, list(services), store.data))
+            if done.error is not None:
+                raise PushLost(done.error)
+            store.data = done.values
+            new = {n: (BY_NAME[p], i) for n, p, i in done.new if p in BY_NAME}
+            return done.results, new
+
+        try:
+            return self._count(await self._accept(rec, head, now, there))
+        except (PushLost, ConnectionError) as exc:
+            log.warning("agent receiver: a push of %s was lost in its front: %s", rec.host, exc)
+            return self._count(problem(503, "the push was lost on the way; push again"))
+
+    async def _accept(
+        self, rec: CertRecord, data: PushHead, now: float, outcome: Outcome
+    ) -> Response:
         info = self._note_agent(rec, data)
         refused = await self._refuse_skew(rec.host, info, data, now)
         if refused is not None:
             return refused
-        accepted, discovered = await self._apply_push(rec.host, info, data, now)
+        accepted, discovered = await self._apply_push(rec.host, info, data, now, outcome)
         self.counters.pushes += 1
         renew = now >= rec.not_after - (self.settings.cert_lifetime_days * 86400) / 3
         return ok({"accepted": accepted, "discovered": discovered, "renew": renew})
@@ -376,7 +458,7 @@ class AgentReceiver:
         limited = self._limited(rec.uuid, now)
         return rec if limited is None else limited
 
-    def _note_agent(self, rec: CertRecord, data: w.Push) -> AgentInfo:
+    def _note_agent(self, rec: CertRecord, data: PushHead) -> AgentInfo:
         """Remember what the agent says about itself (shown by ``lookout agent list``)."""
         info = self.agents.get(rec.host)
         if info is None:
@@ -386,7 +468,7 @@ class AgentReceiver:
         return info
 
     async def _refuse_skew(
-        self, host: str, info: AgentInfo, data: w.Push, now: float
+        self, host: str, info: AgentInfo, data: PushHead, now: float
     ) -> Response | None:
         """Refuse data from an agent whose clock is too far off, saying so on its service."""
         skew = data.collected_at - now
@@ -403,7 +485,7 @@ class AgentReceiver:
         return problem(422, detail, skew=round(skew, 3))
 
     async def _apply_push(
-        self, host: str, info: AgentInfo, data: w.Push, now: float
+        self, host: str, info: AgentInfo, data: PushHead, now: float, outcome: Outcome
     ) -> tuple[int, int]:
         """Evaluate the sections (one push per host at a time: the value store holds rates),
         create the services they discover, submit the results. Returns (results, services)."""
@@ -412,12 +494,11 @@ class AgentReceiver:
             if value_store is None:
                 value_store = self.values[host] = ValueStore()
             services = self.hooks.services_of(host)
-            outcome = evaluate.evaluate(host, data.sections, services, value_store, now)
-            new = self._new_services(host, outcome.new, services, data.interval)
+            results, discovered = await outcome(services, value_store)
+            new = self._new_services(host, discovered, services, data.interval)
             if new:
                 await self.hooks.add_services(new)
             await self._follow_interval(services, data.interval)
-            results = [_storable(r) for r in outcome.results]
             results.append(self._agent_result(host, info, data, now))
             results.append(CheckResult(host, "", 0, f"agent pushing every {data.interval:g} s"))
             self._dirty_values.add(host)
@@ -478,7 +559,7 @@ class AgentReceiver:
         if AGENT_SERVICE not in self.hooks.services_of(host):
             await self.hooks.add_services([self._agent_service_config(host, interval)])
 
-    def _agent_result(self, host: str, info: AgentInfo, data: w.Push, now: float) -> CheckResult:
+    def _agent_result(self, host: str, info: AgentInfo, data: PushHead, now: float) -> CheckResult:
         days = (info.not_after - now) / 86400
         state = CRIT if days < CERT_CRIT_DAYS else WARN if days < CERT_WARN_DAYS else OK
         mark = {WARN: " (!)", CRIT: " (!!)"}.get(state, "")
@@ -650,37 +731,3 @@ class AgentReceiver:
         dirty, self._dirty_values = self._dirty_values, set()
         data = {h: msgspec.msgpack.encode(self.values[h].data) for h in dirty if h in self.values}
         await asyncio.to_thread(repo.save_values, self.db, data, self.clock())
-
-
-def _storable(result: CheckResult) -> CheckResult:
-    """``result``, or UNKNOWN saying why its values cannot be stored (text with NUL, numbers
-    out of range: a local check can write anything)."""
-    try:
-        values.check_text(result.summary, values.MAX_SUMMARY, ("summary",))
-        values.check_text(result.long_output, values.MAX_LONG_OUTPUT, ("long_output",))
-        values.check_metrics(result.metrics, ("metrics",))
-    except values.InvalidValue as exc:
-        where = ".".join(map(str, exc.loc))
-        return CheckResult(
-            result.host, result.service, 3, f"the agent sent an unusable value: {where}: {exc.msg}"
-        )
-    return result
-
-
-def _decode_push(body: bytes) -> w.Push | Response:
-    """The push body, or the refusal naming what is wrong with it."""
-    try:
-        data = _push_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        return problem(422, f"invalid push: {exc}")
-    except msgspec.DecodeError as exc:
-        return problem(400, f"push is not valid JSON: {exc}")
-    if data.wire_version != w.WIRE_VERSION:
-        return problem(
-            422,
-            f"wire_version {data.wire_version} not supported (this site speaks "
-            f"{w.WIRE_VERSION}): update the agent or the site",
-        )
-    if not 1 <= data.interval <= 86400:
-        return problem(422, f"invalid push: interval {data.interval} not in 1..86400 s")
-    return data
