@@ -4,6 +4,7 @@
                                              [--threads 16] [--workers 2]
                                              [--tls pyopenssl|stdlib]
                                              [--modes full,resume,keepalive] [--agent-cycles 10]
+                                             [--evaluate-in-fronts 1|0]
     .venv/bin/python bench/agent_receiver.py --in-process
 
 Starts a throwaway SQLite site (``lookout serve``, durable: every answered push is journaled),
@@ -329,6 +330,13 @@ def main() -> None:
     ap.add_argument(
         "--tls", choices=("pyopenssl", "stdlib"), default="pyopenssl", help="the clients' TLS"
     )
+    ap.add_argument(
+        "--evaluate-in-fronts",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1: the fronts decode pushes and run their checks; 0: the site does",
+    )
     ap.add_argument("--in-process", action="store_true", help="the site's pure steps only")
     opts = ap.parse_args()
     if opts.in_process:
@@ -343,6 +351,7 @@ def main() -> None:
             "listen": f"127.0.0.1:{port}",
             "max_pushes_per_minute": 1_000_000,
             "workers": opts.workers,
+            "evaluate_in_fronts": bool(opts.evaluate_in_fronts),
         },
     )
     site.start()

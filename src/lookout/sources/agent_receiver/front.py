@@ -33,7 +33,7 @@ STATS_INTERVAL = 2.0
 async def serve(opts: argparse.Namespace) -> int:
     ipc = socket.socket(fileno=opts.ipc_fd)
     reader, writer = await asyncio.open_connection(sock=ipc)
-    link = FrontLink(reader, writer)
+    link = FrontLink(reader, writer, evaluate=opts.evaluate_pushes)
     listener = socket.socket(fileno=opts.listen_fd)
     try:
         ctx = SiteCA.ensure(Path(opts.site_dir), opts.site_name).server_context(opts.hostname)
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--site-name", required=True)
     ap.add_argument("--hostname", action="append", default=[])
     ap.add_argument("--max-body", type=int, required=True)
+    ap.add_argument("--evaluate-pushes", action="store_true", help="run pushes' checks here")
     opts = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s front %(process)d %(message)s")
     try:

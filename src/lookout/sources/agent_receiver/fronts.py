@@ -29,6 +29,8 @@ class FrontSpec:
     site_name: str
     hostnames: list[str]
     max_body: int
+    evaluate: bool = True
+    """The fronts decode pushes and run their checks when the site asks (``ipc.EvalAsk``)."""
 
 
 @dataclass(slots=True)
@@ -87,6 +89,7 @@ class FrontPool:
                 "--listen-fd", str(self.listener.fileno()), "--ipc-fd", str(theirs.fileno()),
                 "--site-dir", str(self.spec.site_dir), "--site-name", self.spec.site_name,
                 "--max-body", str(self.spec.max_body),
+                *(["--evaluate-pushes"] if self.spec.evaluate else []),
                 *(a for name in self.spec.hostnames for a in ("--hostname", name)),
             ]  # fmt: skip
             front.proc = await asyncio.create_subprocess_exec(

@@ -154,9 +154,13 @@ class Outbox:
 class FrontLink:
     """The front's side: forward a request to the site and wait for its answer."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, evaluate: bool = True
+    ) -> None:
         self.reader = reader
         self.writer = writer
+        self.evaluate = evaluate
+        """Decode pushes and run their checks here when the site asks; else forward them."""
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Response]] = {}
         self._sections: dict[int, w.Sections] = {}
@@ -197,7 +201,8 @@ class FrontLink:
         rid = next(self._ids)
         fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._waiting[rid] = fut
-        push = decode_push(req.body) if req.path == "/push" and req.method == "POST" else None
+        is_push = self.evaluate and req.path == "/push" and req.method == "POST"
+        push = decode_push(req.body) if is_push else None
         if isinstance(push, w.Push):
             self._sections[rid] = push.sections
             self._out.send(

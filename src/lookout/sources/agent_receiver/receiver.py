@@ -215,7 +215,11 @@ class AgentReceiver:
             # Issued (or renewed) here, once; each front only loads it.
             await asyncio.to_thread(ca.server_cert, self.hostnames)
             spec = FrontSpec(
-                self.site_dir, self.site_name, self.hostnames, self.settings.max_push_bytes
+                self.site_dir,
+                self.site_name,
+                self.hostnames,
+                self.settings.max_push_bytes,
+                self.settings.evaluate_in_fronts,
             )
             listener = FrontPool(self.handle, spec, self.settings.workers, self.handle_push)
         else:
