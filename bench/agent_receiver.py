@@ -4,7 +4,7 @@
                                              [--threads 16] [--workers 2]
                                              [--tls pyopenssl|stdlib]
                                              [--modes full,resume,keepalive] [--agent-cycles 10]
-                                             [--evaluate-in-fronts 1|0]
+                                             [--evaluate-in-fronts 0|1]
     .venv/bin/python bench/agent_receiver.py --in-process
 
 Starts a throwaway SQLite site (``lookout serve``, durable: every answered push is journaled),
@@ -121,11 +121,13 @@ def pyopenssl_context(ca: Path, cert: Path, key: Path) -> SSL.Context:
 class Connector:
     """New connections for one agent identity, stdlib ``ssl`` or pyOpenSSL, with its session.
     Resumption always goes through the stdlib, as the agents do (pyOpenSSL 26.4's client did
-    not resume its TLS 1.3 sessions here, against either server)."""
+    not resume its TLS 1.3 sessions here, against either server, also with a client session
+    cache). ``resumed`` counts the connections that resumed their session."""
 
     def __init__(self, kind: str, ca_pem: str, sd: StateDir, port: int, resume: bool) -> None:
         self.kind, self.port, self.resume = "stdlib" if resume else kind, port, resume
         self.session: Any = None
+        self.resumed = 0
         if self.kind == "stdlib":
             self.ctx: Any = tls.client_context(ca_pem, sd.cert, sd.key)
         else:
@@ -149,6 +151,7 @@ class Connector:
 
     def keep_session(self, conn: Conn) -> None:
         if self.resume and isinstance(conn, ssl.SSLSocket):
+            self.resumed += conn.session_reused
             self.session = conn.session
 
 
@@ -175,9 +178,12 @@ def read_response(sock: Conn, buf: bytearray) -> int:
     return status
 
 
-def worker(args: tuple[list[str], int, str, float, str, Any, int, str]) -> tuple[int, int, float]:
+def worker(
+    args: tuple[list[str], int, str, float, str, Any, int, str],
+) -> tuple[int, int, float, int]:
     """One client process: ``threads`` threads, each pushing for its share of the agents.
-    Returns (pushes answered 200, failures, this process's CPU seconds while pushing)."""
+    Returns (pushes answered 200, failures, this process's CPU seconds while pushing,
+    connections that resumed a TLS session)."""
     dirs, port, ca_pem, seconds, mode, start, threads, kind = args
     parts = [dirs[i::threads] for i in range(threads) if dirs[i::threads]]
     cpu0: list[float] = []
@@ -191,7 +197,7 @@ def worker(args: tuple[list[str], int, str, float, str, Any, int, str]) -> tuple
             pool.map(lambda p: pusher(p, port, ca_pem, seconds, mode, start, kind, started), parts)
         )
     cpu = time.process_time() - (cpu0[0] if cpu0 else 0.0)
-    return sum(o for o, _ in out), sum(b for _, b in out), cpu
+    return sum(o[0] for o in out), sum(o[1] for o in out), cpu, sum(o[2] for o in out)
 
 
 def pusher(
@@ -203,7 +209,7 @@ def pusher(
     start: Any,
     kind: str,
     started: Any,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     keepalive, resume = mode == "keepalive", mode == "resume"
     agents = [Connector(kind, ca_pem, StateDir(Path(d)), port, resume) for d in dirs]
     secs, _ = sections_40()
@@ -244,7 +250,7 @@ def pusher(
     for c in conns:
         if c is not None:
             c.close()
-    return ok, bad
+    return ok, bad, sum(a.resumed for a in agents)
 
 
 def drive(
@@ -256,8 +262,9 @@ def drive(
     mode: str,
     threads: int = 8,
     kind: str = "pyopenssl",
-) -> tuple[float, int, int, float]:
-    """Pushes/s answered 200, pushes answered 200, failures, and the clients' CPU seconds."""
+) -> tuple[float, int, int, float, int]:
+    """Pushes/s answered 200, pushes answered 200, failures, the clients' CPU seconds, and
+    the connections that resumed a TLS session."""
     ctx = mp.get_context("fork")
     start = ctx.Manager().Event()
     parts = [dirs[i::clients] for i in range(clients)]
@@ -270,9 +277,15 @@ def drive(
         start.set()
         out = res.get()
         elapsed = time.monotonic() - t0
-    ok = sum(o for o, _, _ in out)
-    bad = sum(b for _, b, _ in out)
-    return ok / min(elapsed, seconds + 0.5), ok, bad, sum(c for _, _, c in out)
+    ok = sum(o[0] for o in out)
+    bad = sum(o[1] for o in out)
+    return (
+        ok / min(elapsed, seconds + 0.5),
+        ok,
+        bad,
+        sum(o[2] for o in out),
+        sum(o[3] for o in out),
+    )
 
 
 def in_process(rounds: int = 3000) -> None:
@@ -334,7 +347,7 @@ def main() -> None:
         "--evaluate-in-fronts",
         type=int,
         choices=(0, 1),
-        default=1,
+        default=0,
         help="1: the fronts decode pushes and run their checks; 0: the site does",
     )
     ap.add_argument("--in-process", action="store_true", help="the site's pure steps only")
@@ -400,7 +413,8 @@ def main() -> None:
 
             site0, fronts0 = cpu_s((server,)), cpu_s(tuple(fronts))
             psutil.cpu_percent()
-            rate, pushes, bad, client_cpu = drive(
+            resume = mode == "resume"
+            rate, pushes, bad, client_cpu, resumed = drive(
                 dirs, port, ca_pem, opts.seconds, opts.clients, mode, opts.threads, opts.tls
             )
             site_cpu, front_cpu = cpu_s((server,)) - site0, cpu_s(tuple(fronts)) - fronts0
@@ -411,7 +425,8 @@ def main() -> None:
                 f"       (CPU per push: site {site_cpu * per:.0f} µs, its {len(fronts)} TLS "
                 f"fronts {front_cpu * per:.0f} µs, the clients {client_cpu * per:.0f} µs; "
                 f"the whole machine {machine:.0f}% of {(psutil.cpu_count() or 1) * 100}%, "
-                f"load average {os.getloadavg()[0]:.1f}{f'; {bad} failed' if bad else ''})",
+                f"load average {os.getloadavg()[0]:.1f}{f'; {bad} failed' if bad else ''}"
+                f"{f'; {resumed / max(pushes, 1):.0%} resumed (stdlib)' if resume else ''})",
                 flush=True,
             )
         print(f"       = {rate * 60:,.0f} hosts at a 60 s interval", flush=True)

@@ -215,10 +215,11 @@ class AgentReceiverSettings(BaseModel):
     workers: int = Field(0, ge=0, le=64)
     """TLS front processes that take handshakes and HTTP off the site's event loop (0: the site
     serves agents itself; for thousands of agents, about one per spare core)."""
-    evaluate_in_fronts: bool = True
+    evaluate_in_fronts: bool = False
     """With ``workers``: the fronts also decode pushes and run the agent checks (the site
-    admits each push and sends them the host's services and value store), which takes ~40 %
-    of a push's CPU off the site's core for ~20 % more CPU in all; false: the site does it."""
+    admits each push, then sends the front the host's services and value store). Takes 15-30 %
+    of a push's CPU off the site's core for 20-40 % more CPU in all: for machines with cores
+    to spare, not for two cores shared with the agents' load (docs/decisions.md)."""
 
     @field_validator("listen")
     @classmethod

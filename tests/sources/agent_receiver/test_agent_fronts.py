@@ -27,9 +27,13 @@ from agentsite import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def front_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentSite]:
-    s = start_agent_site(tmp_path_factory.mktemp("fronts"), workers=2)
+@pytest.fixture(scope="module", params=[False, True], ids=["site-checks", "fronts-check"])
+def front_site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[AgentSite]:
+    s = start_agent_site(
+        tmp_path_factory.mktemp("fronts"), workers=2, evaluate_in_fronts=request.param
+    )
     try:
         yield s
     finally:
@@ -59,8 +63,8 @@ def test_pushes_through_fronts_reach_the_site(front_site: AgentSite, tmp_path: P
 def test_rates_go_on_from_push_to_push_whichever_front_evaluates(
     front_site: AgentSite, tmp_path: Path
 ) -> None:
-    """The fronts run the checks; the value store travels with each evaluation, so counters
-    seen in one push (and one front) become a rate in the next."""
+    """Counters seen in one push become a rate in the next, whichever process ran the checks
+    (with ``evaluate_in_fronts`` the value store travels with each evaluation)."""
     from dataclasses import replace
 
     from agentsite import sections

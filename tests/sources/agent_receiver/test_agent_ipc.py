@@ -124,8 +124,9 @@ async def test_a_push_is_evaluated_by_the_front_with_what_the_site_sends() -> No
     a, b = socket.socketpair()
     fr, fw = await asyncio.open_connection(sock=a)
     sr, sw = await asyncio.open_connection(sock=b)
-    front, site = FrontLink(fr, fw), SiteLink(sr, sw, handler, push_handler)
+    front, site = FrontLink(fr, fw, evaluate=True), SiteLink(sr, sw, handler, push_handler)
     tasks = [asyncio.create_task(front.run()), asyncio.create_task(site.run())]
+    front.hello(1)
     sections = w.Sections(uptime=w.UptimeSection(boot_time=400.0))
     push = w.to_json(w.Push(w.WIRE_VERSION, "t", 1.0, 60.0, sections, 2.0))
     bad = w.to_json(w.Push(w.WIRE_VERSION, "t", 1.0, 0.5, sections))  # interval < 1 s

@@ -29,7 +29,7 @@ class FrontSpec:
     site_name: str
     hostnames: list[str]
     max_body: int
-    evaluate: bool = True
+    evaluate: bool = False
     """The fronts decode pushes and run their checks when the site asks (``ipc.EvalAsk``)."""
 
 

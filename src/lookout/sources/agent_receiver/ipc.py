@@ -155,7 +155,7 @@ class FrontLink:
     """The front's side: forward a request to the site and wait for its answer."""
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, evaluate: bool = True
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, evaluate: bool = False
     ) -> None:
         self.reader = reader
         self.writer = writer
