@@ -16,14 +16,15 @@ import itertools
 import logging
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from lookout_agent import wire as w
 
 from lookout.domain.results import CheckResult
 from lookout.sources.agent_receiver.http import Handler, Request, Response, problem
-from lookout.sources.agent_receiver.pushes import decode_push
+
+if TYPE_CHECKING:
+    from lookout_agent import wire as w
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,11 @@ class FrontLink:
         self.writer = writer
         self.evaluate = evaluate
         """Decode pushes and run their checks here when the site asks; else forward them."""
+        self._decode: Callable[[bytes], w.Push | Response] | None = None
+        if evaluate:  # imported here: the ingest fronts use this module's framing only
+            from lookout.sources.agent_receiver.pushes import decode_push
+
+            self._decode = decode_push
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Response]] = {}
         self._sections: dict[int, w.Sections] = {}
@@ -201,9 +207,10 @@ class FrontLink:
         rid = next(self._ids)
         fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._waiting[rid] = fut
-        is_push = self.evaluate and req.path == "/push" and req.method == "POST"
-        push = decode_push(req.body) if is_push else None
-        if isinstance(push, w.Push):
+        push = None
+        if self._decode is not None and req.path == "/push" and req.method == "POST":
+            push = self._decode(req.body)
+        if push is not None and not isinstance(push, Response):
             self._sections[rid] = push.sections
             self._out.send(
                 PushFrame(
@@ -225,8 +232,7 @@ class FrontLink:
 
     def _evaluate(self, ask: EvalAsk) -> EvalDone:
         """Run the checks of a push the site admitted (pure: the state came with ``ask``)."""
-        # The plugins load here, in the agent fronts only: the ingest fronts import this
-        # module for its framing.
+        # The plugins load here: the ingest fronts import this module for its framing.
         from lookout.checks.agent.api import ValueStore
         from lookout.checks.agent.registry import BY_NAME
         from lookout.sources.agent_receiver import evaluate
