@@ -364,7 +364,7 @@ def main() -> None:
             "listen": f"127.0.0.1:{port}",
             "max_pushes_per_minute": 1_000_000,
             "workers": opts.workers,
-            "evaluate_in_fronts": bool(opts.evaluate_in_fronts),
+            **({"evaluate_in_fronts": True} if opts.evaluate_in_fronts else {}),
         },
     )
     site.start()
