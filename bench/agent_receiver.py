@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -436,6 +437,7 @@ def main() -> None:
         api.close()
     finally:
         site.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the site and the agents: ~40 MiB a run
 
 
 def agent_figures(site: Any, api: httpx.Client, receiver: str, tmp: Path, cycles: int) -> None:
