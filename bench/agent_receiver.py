@@ -404,7 +404,8 @@ def main() -> None:
             ("new connection, TLS session resumed (stdlib)", "resume", TARGETS["resume"]),
             ("kept-alive connections", "keepalive", TARGETS["keepalive"]),
         )
-        fronts = server.children()
+        # The fronts are forked by one process of the site (old trees: the site's children).
+        fronts = [p for p in server.children(recursive=True) if not p.children()]
         modes = opts.modes.split(",")
         rate = 0.0
         for label, mode, target in (r for r in runs if r[1] in modes):

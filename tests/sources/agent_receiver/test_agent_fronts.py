@@ -155,3 +155,49 @@ def test_failed_handshakes_in_fronts_are_counted(front_site: AgentSite) -> None:
         timeout=15,
         what="the fronts to report 4 more failed handshakes",
     )
+
+
+def fronts_process(site: AgentSite) -> psutil.Process:
+    assert site.site.proc is not None
+    (proc,) = [
+        p
+        for p in psutil.Process(site.site.proc.pid).children()
+        if "lookout.sources.agent_receiver.front" in " ".join(p.cmdline())
+    ]
+    return proc
+
+
+def test_when_the_fronts_process_dies_its_fronts_go_and_new_ones_serve(tmp_path: Path) -> None:
+    s = start_agent_site(tmp_path / "site", workers=2)
+    try:
+        sd = s.register("front05", tmp_path / "a")
+        group = fronts_process(s)
+        pids = [w["pid"] for w in receiver_status(s)["workers"]]
+        assert {p.pid for p in group.children()} == set(pids)
+        group.kill()
+        wait_gone(pids)
+
+        def restarted() -> bool:
+            ws = receiver_status(s)["workers"]
+            return all(w["running"] and w["pid"] not in pids for w in ws)
+
+        wait_for(restarted, timeout=30, what="new fronts")
+        for _ in range(4):
+            assert push(sd).status == 200
+    finally:
+        s.site.stop()
+
+
+async def test_a_front_that_cannot_start_says_why(tmp_path: Path) -> None:
+    from lookout.sources.agent_receiver.fronts import FrontPool, FrontSpec
+    from lookout.sources.agent_receiver.http import Request, Response
+
+    async def handler(req: Request) -> Response:
+        raise AssertionError("no request expected")
+
+    not_a_dir = tmp_path / "site"
+    not_a_dir.write_text("")  # the fronts cannot make the CA's directory in it
+    pool = FrontPool(handler, FrontSpec(not_a_dir, "x", ["localhost"], 1024), workers=2)
+    with pytest.raises(RuntimeError, match=r"receiver front [01] could not start: .*Error"):
+        await pool.start("127.0.0.1", 0)
+    assert pool.proc is not None and pool.proc.returncode is not None

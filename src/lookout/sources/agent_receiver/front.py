@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -37,6 +38,13 @@ log = logging.getLogger("lookout.agent_receiver.front")
 
 STOP_GRACE = 5.0
 STATS_INTERVAL = 2.0
+EVALUATE_MODULES = (
+    "lookout.sources.agent_receiver.pushes",
+    "lookout.sources.agent_receiver.evaluate",
+    "lookout.checks.agent.registry",
+    "lookout.checks.agent.api",
+)
+"""What a front that evaluates pushes imports (``ipc.FrontLink``)."""
 
 
 async def serve(ctx: SSL.Context, listen_fd: int, ipc_fd: int, opts: argparse.Namespace) -> int:
@@ -106,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = SiteCA.ensure(Path(opts.site_dir), opts.site_name).server_context(opts.hostname)
     except Exception as exc:  # reported to the site, which shows it in the receiver status
         return refuse(opts.ipc_fd, f"{type(exc).__name__}: {exc}")
+    if opts.evaluate_pushes:  # loaded once here, not in each front that is forked
+        for name in EVALUATE_MODULES:
+            importlib.import_module(name)
     run: Callable[[Coroutine[Any, Any, int]], int]
     try:
         import uvloop
