@@ -310,3 +310,54 @@ async def test_a_bare_connect_is_no_handshake_failure(pki: Pki) -> None:
         await asyncio.to_thread(lambda: connect(port, None).close())
         await until(lambda: not server.listener.streams, "connection closed on the server")
         assert server.handshake_failures == 0
+
+
+class CountingTransport:
+    """A transport that counts the writes (each is a ``send`` on the socket)."""
+
+    def __init__(self, inner: asyncio.Transport, writes: list[int]) -> None:
+        self._inner = inner
+        self._writes = writes
+
+    def write(self, data: bytes) -> None:
+        self._writes.append(len(data))
+        self._inner.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("resume", [False, True], ids=["full", "resumed"])
+async def test_tls13_tickets_answer_and_close_notify_leave_in_one_write(
+    pki: Pki, resume: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the server's handshake flight, a one-request TLS 1.3 connection costs one send:
+    the session tickets wait for the answer, and close_notify goes with it."""
+    from lookout.sources.agent_receiver import tls as server_tls
+
+    writes: list[int] = []
+    made = server_tls.TLSStream.connection_made
+
+    def counting(self: server_tls.TLSStream, transport: asyncio.BaseTransport) -> None:
+        made(self, CountingTransport(transport, writes))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(server_tls.TLSStream, "connection_made", counting)
+    ctx = pki.client()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+
+    def client(port: int, session: ssl.SSLSession | None) -> tuple[bytes, ssl.SSLSession]:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as s:
+            assert s.session_reused == (session is not None)
+            s.sendall(get("/once", close=True))
+            out = read_to_end(s)
+            assert s.session is not None
+            return out, s.session
+
+    async with serving(pki) as (_, port):
+        _, session = await asyncio.to_thread(client, port, None)
+        writes.clear()
+        out, _ = await asyncio.to_thread(client, port, session if resume else None)
+        await until(lambda: len(writes) >= 2, "the server's writes")
+    assert answers(out)[0][0] == 200
+    assert len(writes) == 2, writes  # the handshake flight; tickets + answer + close_notify

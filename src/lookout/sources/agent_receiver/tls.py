@@ -96,6 +96,8 @@ class TLSStream(asyncio.Protocol):
         self.busy = False  # the coroutine holds data it has not finished with
         self.paused = False
         self.seen_bytes = False
+        self.hold = False  # TLS 1.3 session tickets wait for the first answer (one write)
+        self.flush_soon = False
         self.waiter: asyncio.Future[None] | None = None
         self.writable: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -117,7 +119,8 @@ class TLSStream(asyncio.Protocol):
         if self.task is None and not self._handshake():
             return
         self._decrypt()
-        self._flush()  # TLS 1.3 tickets, key updates
+        if not self.hold:
+            self._flush()  # key updates, alerts
         self._wake()
         if self.busy and not self.paused and self.transport is not None:
             self.paused = True
@@ -184,7 +187,10 @@ class TLSStream(asyncio.Protocol):
         except SSL.Error as exc:
             self.broken = True
             raise StreamClosed(f"TLS error while writing: {exc}") from exc
-        self._flush()
+        self.hold = False
+        if not self.flush_soon:  # what the coroutine writes in one turn leaves in one write
+            self.flush_soon = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     async def drain(self) -> None:
         if self.writable is not None:
@@ -197,6 +203,7 @@ class TLSStream(asyncio.Protocol):
         if self.closing or self.transport is None:
             return
         self.closing = self.eof = True
+        self.hold = False
         self._wake()  # a coroutine waiting for a request gives up now
         transport = self.transport
         if self.task is not None and not self.broken:
@@ -230,6 +237,9 @@ class TLSStream(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        # The server's last flight went out before the client's Finished; what OpenSSL wrote
+        # since are the session tickets, which go with the first answer (one send, not two).
+        self.hold = self.tls.get_protocol_version_name() == "TLSv1.3"
         cert = self.tls.get_peer_certificate(as_cryptography=True)
         self.peer_cert = cert.public_bytes(Encoding.DER) if cert is not None else None
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -274,6 +284,7 @@ class TLSStream(asyncio.Protocol):
                 return
 
     def _flush(self) -> None:
+        self.flush_soon = False
         out = []
         while True:
             try:
