@@ -93,20 +93,15 @@ class SiteLifespan:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
-        await receive()  # lifespan.startup
-        try:
-            await self.startup()
-        except BaseException:
-            await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
-            raise
-        await send({"type": "lifespan.startup.complete"})
-        await receive()  # lifespan.shutdown
-        try:
-            await self.shutdown()
-        except BaseException:
-            await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
+        for phase, step in (("startup", self.startup), ("shutdown", self.shutdown)):
+            await receive()  # lifespan.startup, then lifespan.shutdown
+            try:
+                await step()
+            except BaseException:
+                message = traceback.format_exc()
+                await send({"type": f"lifespan.{phase}.failed", "message": message})
+                raise
+            await send({"type": f"lifespan.{phase}.complete"})
 
     async def startup(self) -> None:
         """Launch the site while the ingest fronts start (their own processes import, on the
